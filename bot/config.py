@@ -1,0 +1,189 @@
+"""Settings: every variable of design.md §3, read and checked in one place."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlparse
+
+from dotenv import dotenv_values
+
+DEFAULT_SLACK_API_URL = "https://slack.com/api/"
+
+_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
+
+
+class ConfigError(Exception):
+    """Configuration is missing or invalid; `problems` names every one of them."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        lines = "\n".join(f"  - {p}" for p in problems)
+        super().__init__(f"wati-bridge is not configured correctly:\n{lines}")
+
+
+def read_environ(
+    environ: Mapping[str, str] | None = None, dotenv_path: str | Path | None = ".env"
+) -> dict[str, str]:
+    """The process environment over a `.env` file in the working folder (the environment wins)."""
+    merged: dict[str, str] = {}
+    if dotenv_path is not None and Path(dotenv_path).is_file():
+        merged.update({k: v for k, v in dotenv_values(dotenv_path).items() if v is not None})
+    merged.update(os.environ if environ is None else environ)
+    return merged
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Typed configuration values; build with `Settings.from_env`."""
+
+    slack_bot_token: str
+    wati_api_endpoint: str
+    wati_access_token: str
+    slack_app_token: str | None = None
+    slack_signing_secret: str | None = None
+    slack_api_url: str = DEFAULT_SLACK_API_URL
+    db_path: str = "wati-bridge.db"
+    poll_seconds: float = 10.0
+    wati_monthly_calls: int = 10_000
+    admins: tuple[str, ...] = ()
+    host: str = "0.0.0.0"
+    port: int = 3000
+    note_prefix: str = "note:"
+    agent_prefix: bool = False
+
+    @property
+    def socket_mode(self) -> bool:
+        """Socket Mode when an app-level token is set, else HTTP mode."""
+        return self.slack_app_token is not None
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> Settings:
+        """Read and check every variable; raise ConfigError naming all problems at once."""
+        problems: list[str] = []
+
+        def get(name: str) -> str | None:
+            value = env.get(name, "").strip()
+            return value or None
+
+        bot_token = get("SLACK_BOT_TOKEN")
+        if bot_token is None:
+            problems.append("SLACK_BOT_TOKEN is missing: the app's Bot User OAuth Token (xoxb-…)")
+        elif not bot_token.startswith("xoxb-"):
+            problems.append("SLACK_BOT_TOKEN must be a bot token starting with xoxb-")
+
+        app_token = get("SLACK_APP_TOKEN")
+        if app_token is not None and not app_token.startswith("xapp-"):
+            problems.append("SLACK_APP_TOKEN must be an app-level token starting with xapp-")
+
+        secret = get("SLACK_SIGNING_SECRET")
+        if app_token is None and secret is None:
+            problems.append(
+                "SLACK_SIGNING_SECRET is missing: HTTP mode (no SLACK_APP_TOKEN) needs the app's "
+                "Signing Secret to check requests"
+            )
+
+        api_url = get("SLACK_API_URL") or DEFAULT_SLACK_API_URL
+        if not _is_http_url(api_url):
+            problems.append(f"SLACK_API_URL must be an http(s) URL, got {api_url!r}")
+        elif not api_url.endswith("/"):
+            api_url += "/"
+
+        endpoint = get("WATI_API_ENDPOINT")
+        if endpoint is None:
+            problems.append(
+                "WATI_API_ENDPOINT is missing: the API Endpoint URL from Wati's API Docs page, "
+                "tenant id included (https://live-mt-server.wati.io/123456)"
+            )
+        elif not _is_http_url(endpoint):
+            problems.append(f"WATI_API_ENDPOINT must be an http(s) URL, got {endpoint!r}")
+        else:
+            endpoint = endpoint.rstrip("/")
+
+        wati_token = get("WATI_ACCESS_TOKEN")
+        if wati_token is not None:
+            # Wati's dashboard sometimes shows the token with "Bearer " in front of it.
+            wati_token = re.sub(r"(?i)^bearer(\s+|$)", "", wati_token).strip() or None
+        if wati_token is None:
+            problems.append("WATI_ACCESS_TOKEN is missing: the access token from Wati's API Docs page")
+
+        poll = _number(get("BRIDGE_POLL_SECONDS"), "BRIDGE_POLL_SECONDS", 10.0, 1.0, 3600.0, problems)
+        monthly = _number(
+            get("BRIDGE_WATI_MONTHLY_CALLS"),
+            "BRIDGE_WATI_MONTHLY_CALLS",
+            10_000,
+            100,
+            10**9,
+            problems,
+            whole=True,
+        )
+        port = _number(get("PORT"), "PORT", 3000, 0, 65535, problems, whole=True)
+
+        admins = tuple(a.strip() for a in (get("BRIDGE_ADMINS") or "").split(",") if a.strip())
+        bad_admins = [a for a in admins if not _USER_ID.match(a)]
+        if bad_admins:
+            problems.append(
+                "BRIDGE_ADMINS must be comma-separated Slack user ids (U…), not "
+                + ", ".join(repr(a) for a in bad_admins)
+            )
+
+        agent_prefix_raw = (get("BRIDGE_AGENT_PREFIX") or "false").lower()
+        if agent_prefix_raw not in {"true", "false", "1", "0", "yes", "no"}:
+            problems.append(f"BRIDGE_AGENT_PREFIX must be true or false, got {agent_prefix_raw!r}")
+
+        if problems:
+            raise ConfigError(problems)
+        assert bot_token is not None and endpoint is not None and wati_token is not None
+        return cls(
+            slack_bot_token=bot_token,
+            slack_app_token=app_token,
+            slack_signing_secret=secret,
+            slack_api_url=api_url,
+            wati_api_endpoint=endpoint,
+            wati_access_token=wati_token,
+            db_path=get("BRIDGE_DB") or "wati-bridge.db",
+            poll_seconds=float(poll),
+            wati_monthly_calls=int(monthly),
+            admins=admins,
+            host=get("HOST") or "0.0.0.0",
+            port=int(port),
+            note_prefix=get("BRIDGE_NOTE_PREFIX") or "note:",
+            agent_prefix=agent_prefix_raw in {"true", "1", "yes"},
+        )
+
+
+def db_path_from_env(env: Mapping[str, str]) -> str:
+    """The database path alone, for commands that need nothing else (`migrate`)."""
+    return env.get("BRIDGE_DB", "").strip() or "wati-bridge.db"
+
+
+def _is_http_url(value: str) -> bool:
+    parsed = urlparse(value)
+    return parsed.scheme in {"http", "https"} and bool(parsed.netloc)
+
+
+def _number(
+    raw: str | None,
+    name: str,
+    default: float,
+    low: float,
+    high: float,
+    problems: list[str],
+    *,
+    whole: bool = False,
+) -> float:
+    if raw is None:
+        return default
+    try:
+        value = float(int(raw)) if whole else float(raw)
+    except ValueError:
+        kind = "a whole number" if whole else "a number"
+        problems.append(f"{name} must be {kind}, got {raw!r}")
+        return default
+    if not low <= value <= high:
+        problems.append(f"{name} must be between {low:g} and {high:g}, got {raw}")
+        return default
+    return value

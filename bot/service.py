@@ -1,0 +1,201 @@
+"""Composition root: builds the bridge from Settings, schedules polling, runs Socket or HTTP mode."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.schedulers.background import BackgroundScheduler
+from slack_bolt import App
+from slack_bolt.request import BoltRequest
+from slack_bolt.response import BoltResponse
+
+from bot import commands, listeners
+from bot.config import Settings
+from bot.inbound import Relay
+from bot.outbound import Outbound
+from bot.quota import RateWindow, Budget
+from bot.slackpost import SlackPoster, make_web_client
+from bot.store import Store, open_store
+from bot.wati import WatiClient
+from bot.web import make_asgi
+
+logger = logging.getLogger(__name__)
+
+HINT_SECONDS = 60.0  # getContacts first page: new customers show up within about a minute
+SWEEP_SECONDS = 300.0  # one further contacts page, so every contact is looked at over time
+PARENTS_SECONDS = 300.0  # refresh thread parents whose reply window has closed
+
+
+@dataclass
+class Bridge:
+    """Every long-lived object of a running bridge."""
+
+    settings: Settings
+    store: Store
+    wati: WatiClient
+    budget: Budget
+    relay: Relay
+    outbound: Outbound
+    app: App
+    command: commands.WatiCommand
+    scheduler: BackgroundScheduler = field(
+        default_factory=lambda: BackgroundScheduler(
+            executors={"default": ThreadPoolExecutor(20)}, timezone="UTC"
+        )
+    )
+
+    def start_jobs(self, *, tick: float = 1.0) -> None:
+        """Start polling: a job per linked number, contacts discovery, outbound sends."""
+        s = self.scheduler
+        s.add_job(self.sync_jobs, "interval", seconds=2, id="sync", max_instances=1, coalesce=True)
+        s.add_job(self.relay.discover, "interval", seconds=HINT_SECONDS, id="hint",
+                  max_instances=1, coalesce=True, next_run_time=_soon())
+        s.add_job(lambda: self.relay.discover(sweep=True), "interval", seconds=SWEEP_SECONDS,
+                  id="sweep", max_instances=1, coalesce=True)
+        s.add_job(self.outbound.process, "interval", seconds=tick, id="outbound",
+                  max_instances=1, coalesce=True)
+        s.add_job(self.outbound.refresh_parents, "interval", seconds=PARENTS_SECONDS,
+                  id="parents", max_instances=1, coalesce=True)
+        self._tick = tick
+        self.sync_jobs()
+        s.start()
+
+    def sync_jobs(self) -> None:
+        """One poll job per linked number: add jobs for new links, drop those of unlinked ones."""
+        wanted = {f"poll:{link.channel_number}": link.channel_number for link in self.store.links()}
+        for job in self.scheduler.get_jobs():
+            if job.id.startswith("poll:") and job.id not in wanted:
+                job.remove()
+        for job_id, number in wanted.items():
+            if self.scheduler.get_job(job_id) is None:
+                self.scheduler.add_job(
+                    self.relay.poll_number, "interval", args=[number], id=job_id,
+                    seconds=getattr(self, "_tick", 1.0), max_instances=1, coalesce=True,
+                    next_run_time=_soon(),
+                )
+
+    def health(self) -> tuple[bool, dict[str, Any]]:
+        """The state /healthz reports."""
+        try:
+            self.store.query("select 1")
+            db_ok = True
+        except Exception:  # noqa: BLE001 - any database failure makes the bridge unhealthy
+            db_ok = False
+        status: dict[str, Any] = {"database": "ok" if db_ok else "error"}
+        if db_ok:
+            status["last_successful_poll"] = self.store.get("last_poll_ok")
+            status["backlog"] = self.store.backlog()
+            status["outbox"] = len(self.store.replies_in_state("queued", "sending"))
+            status["links"] = len(self.store.links())
+            status["wati_quota"] = self.budget.summary()
+        return db_ok, status
+
+    def dispatch(self, request: BoltRequest) -> BoltResponse:
+        """Hand one HTTP request to Bolt."""
+        return self.app.dispatch(request)
+
+    def shutdown(self) -> None:
+        """Stop jobs and close clients."""
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=True)
+        self.wati.close()
+        self.store.close()
+
+
+def _soon() -> Any:
+    from datetime import UTC, datetime
+
+    return datetime.now(UTC)
+
+
+def build(
+    settings: Settings,
+    *,
+    wati_transport: httpx.BaseTransport | None = None,
+    clock: Callable[[], float] = time.time,
+    process_before_response: bool = False,
+    slack_min_interval: float | None = None,
+) -> Bridge:
+    """Wire every object from the settings (tests pass loopback URLs and a clock)."""
+    store = open_store(settings.db_path)
+    budget = Budget(store, settings.wati_monthly_calls)
+    wati = WatiClient(
+        settings.wati_api_endpoint,
+        settings.wati_access_token,
+        transport=wati_transport,
+        on_call=budget.record,
+    )
+    web = make_web_client(settings.slack_bot_token, settings.slack_api_url)
+    poster = SlackPoster(web) if slack_min_interval is None else SlackPoster(
+        web, min_interval=slack_min_interval
+    )
+    relay = Relay(
+        store,
+        wati,
+        poster,
+        budget,
+        poll_seconds=settings.poll_seconds,
+        messages_window=RateWindow(),
+        contacts_window=RateWindow(),
+        clock=clock,
+    )
+    outbound = Outbound(store, wati, poster, relay, budget, settings=settings)
+    relay.on_history = outbound.note_history
+    app = App(
+        client=web,
+        signing_secret=settings.slack_signing_secret or "socket-mode",
+        process_before_response=process_before_response,
+        logger=logging.getLogger("bot.bolt"),
+    )
+    command = commands.WatiCommand(store, relay, budget, settings.admins)
+    commands.register(app, command)
+    listeners.register(app, outbound)
+
+    @app.error
+    def handle_error(error: Exception, body: dict[str, Any]) -> None:
+        logger.error("listener failed: %s", type(error).__name__, exc_info=error)
+
+    return Bridge(settings, store, wati, budget, relay, outbound, app, command)
+
+
+def run(settings: Settings) -> int:
+    """`wati-bridge run`: Socket Mode with an app token, HTTP mode otherwise. Blocks."""
+    bridge = build(settings)
+    bridge.start_jobs()
+    logger.info("bridge started with %d linked number(s)", len(bridge.store.links()))
+    try:
+        if settings.socket_mode:
+            from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+            handler = SocketModeHandler(bridge.app, settings.slack_app_token)
+            stop = threading.Event()
+            signal.signal(signal.SIGTERM, lambda *_: stop.set())
+            handler.connect()
+            logger.info("connected to Slack in Socket Mode")
+            try:
+                stop.wait()
+            except KeyboardInterrupt:
+                pass
+            handler.close()
+        else:
+            import uvicorn
+
+            logger.info("HTTP mode on %s:%d (POST /slack/events, GET /healthz)", settings.host, settings.port)
+            uvicorn.run(
+                make_asgi(bridge.dispatch, bridge.health),
+                host=settings.host,
+                port=settings.port,
+                log_level="warning",
+                access_log=False,
+            )
+    finally:
+        bridge.shutdown()
+    return 0

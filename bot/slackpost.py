@@ -1,0 +1,136 @@
+"""Posting into Slack at Slack's pace, and finding the bridge's own posts again after a crash."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from slack_sdk import WebClient
+from slack_sdk.http_retry.builtin_handlers import (
+    ConnectionErrorRetryHandler,
+    RateLimitErrorRetryHandler,
+)
+
+# Slack allows about one message per second per channel (chat.postMessage's special limit).
+MIN_POST_INTERVAL = 1.0
+
+
+def make_web_client(token: str, base_url: str) -> WebClient:
+    """A WebClient that waits out 429s (Retry-After) and retries dropped connections.
+
+    Server errors are not retried here: a 500 after a post may have posted, so the callers
+    check Slack for the message's metadata before posting again.
+    """
+    client = WebClient(token=token, base_url=base_url, timeout=15)
+    client.retry_handlers.append(RateLimitErrorRetryHandler(max_retry_count=5))
+    client.retry_handlers.append(ConnectionErrorRetryHandler(max_retry_count=2))
+    return client
+
+
+class SlackPoster:
+    """chat.postMessage / chat.update / file uploads, at most one post per second per channel."""
+
+    def __init__(
+        self,
+        client: WebClient,
+        *,
+        min_interval: float = MIN_POST_INTERVAL,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.client = client
+        self.min_interval = min_interval
+        self._clock = clock
+        self._sleep = sleep
+        self._last: dict[str, float] = {}
+        self._locks: dict[str, threading.Lock] = {}
+        self._guard = threading.Lock()
+
+    def _pace(self, channel: str) -> threading.Lock:
+        with self._guard:
+            return self._locks.setdefault(channel, threading.Lock())
+
+    def _wait_turn(self, channel: str) -> None:
+        wait = self._last.get(channel, -1e9) + self.min_interval - self._clock()
+        if wait > 0:
+            self._sleep(wait)
+
+    def post(self, channel: str, *, thread_ts: str | None = None, **kwargs: Any) -> str:
+        """Post a message (in a thread when thread_ts is given); return its ts."""
+        with self._pace(channel):
+            self._wait_turn(channel)
+            try:
+                response = self.client.chat_postMessage(
+                    channel=channel, thread_ts=thread_ts, **kwargs
+                )
+            finally:
+                self._last[channel] = self._clock()
+        return str(response["ts"])
+
+    def update(self, channel: str, ts: str, **kwargs: Any) -> None:
+        """Edit one of the bridge's messages."""
+        self.client.chat_update(channel=channel, ts=ts, **kwargs)
+
+    def upload(
+        self,
+        channel: str,
+        *,
+        thread_ts: str,
+        content: bytes,
+        filename: str,
+        title: str,
+        comment: str | None,
+    ) -> None:
+        """Upload a file into a thread."""
+        with self._pace(channel):
+            self._wait_turn(channel)
+            try:
+                self.client.files_upload_v2(
+                    channel=channel,
+                    thread_ts=thread_ts,
+                    content=content,
+                    filename=filename,
+                    title=title,
+                    initial_comment=comment,
+                )
+            finally:
+                self._last[channel] = self._clock()
+
+    def thread_messages(self, channel: str, thread_ts: str) -> Iterator[dict[str, Any]]:
+        """Every message of a thread, with metadata, oldest first."""
+        cursor = None
+        while True:
+            page = self.client.conversations_replies(
+                channel=channel, ts=thread_ts, include_all_metadata=True, limit=200, cursor=cursor
+            )
+            yield from page.get("messages", [])
+            cursor = (page.get("response_metadata") or {}).get("next_cursor")
+            if not cursor:
+                return
+
+    def channel_messages(self, channel: str, oldest: float) -> Iterator[dict[str, Any]]:
+        """Top-level messages of a channel since `oldest` (epoch seconds), with metadata."""
+        cursor = None
+        while True:
+            page = self.client.conversations_history(
+                channel=channel,
+                oldest=f"{oldest:.6f}",
+                include_all_metadata=True,
+                limit=200,
+                cursor=cursor,
+            )
+            yield from page.get("messages", [])
+            cursor = (page.get("response_metadata") or {}).get("next_cursor")
+            if not cursor:
+                return
+
+
+def metadata_of(message: dict[str, Any], event_type: str) -> dict[str, Any] | None:
+    """The event payload of a message's metadata, when it is of this type."""
+    meta = message.get("metadata") or {}
+    if meta.get("event_type") != event_type:
+        return None
+    payload = meta.get("event_payload")
+    return payload if isinstance(payload, dict) else None

@@ -1,0 +1,120 @@
+"""HTTP mode: a small ASGI app served by uvicorn.
+
+`POST /slack/events` hands the raw request to Bolt (which checks the signature and answers
+401 when it is wrong); `GET /healthz` reports the bridge's state. Bolt's own dispatch is
+synchronous, so it runs in a worker thread and never blocks the event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+from slack_bolt.request import BoltRequest
+from slack_bolt.response import BoltResponse
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+EVENTS_PATH = "/slack/events"
+MAX_BODY = 1_000_000  # Slack payloads are far smaller; anything bigger is not Slack
+
+
+def make_asgi(
+    dispatch: Callable[[BoltRequest], BoltResponse],
+    health: Callable[[], tuple[bool, dict[str, Any]]],
+) -> ASGIApp:
+    """The ASGI application for `wati-bridge run` in HTTP mode."""
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await _lifespan(receive, send)
+            return
+        if scope["type"] != "http":
+            return
+        path, method = scope["path"], scope["method"]
+        if path == "/healthz" and method in ("GET", "HEAD"):
+            ok, status = await asyncio.to_thread(health)
+            await _reply(send, 200 if ok else 503, json.dumps(status), "application/json")
+            return
+        if path != EVENTS_PATH:
+            await _reply(send, 404, "not found", "text/plain")
+            return
+        if method != "POST":
+            await _reply(send, 405, "method not allowed", "text/plain")
+            return
+        body = await _read_body(receive)
+        if body is None:
+            await _reply(send, 413, "request too large", "text/plain")
+            return
+        headers: dict[str, list[str]] = {}
+        for raw_name, raw_value in scope.get("headers", []):
+            headers.setdefault(raw_name.decode("latin-1").lower(), []).append(
+                raw_value.decode("latin-1")
+            )
+        request = BoltRequest(
+            body=body.decode("utf-8", errors="replace"),
+            query=scope.get("query_string", b"").decode("latin-1"),
+            headers=headers,  # type: ignore[arg-type]
+        )
+        response = await asyncio.to_thread(dispatch, request)
+        await _send_bolt(send, response)
+
+    return app
+
+
+async def _lifespan(receive: Receive, send: Send) -> None:
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+
+
+async def _read_body(receive: Receive) -> bytes | None:
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > MAX_BODY:
+            return None
+        chunks.append(chunk)
+        if not message.get("more_body"):
+            return b"".join(chunks)
+
+
+async def _reply(send: Send, status: int, body: str, content_type: str) -> None:
+    data = body.encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", content_type.encode()),
+                (b"content-length", str(len(data)).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": data})
+
+
+async def _send_bolt(send: Send, response: BoltResponse) -> None:
+    data = response.body.encode()
+    headers = [
+        (name.encode("latin-1"), str(value).encode("latin-1"))
+        for name, values in response.headers.items()
+        if name.lower() != "content-length"
+        for value in values
+    ]
+    headers.append((b"content-length", str(len(data)).encode()))
+    await send({"type": "http.response.start", "status": response.status, "headers": headers})
+    await send({"type": "http.response.body", "body": data})

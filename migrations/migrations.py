@@ -1,0 +1,140 @@
+"""The bridge's schema, one numbered migration at a time (never edit a shipped one; add the next)."""
+
+from sqlite_utils import Database, Migrations
+
+migrations = Migrations("wati_bridge")
+
+
+@migrations(transactional=False)
+def m001_enable_wal(db: Database) -> None:
+    # WAL lets Bolt's listener threads read while the poller writes; it cannot change in a transaction.
+    db.enable_wal()
+
+
+@migrations()
+def m002_create_links(db: Database) -> None:
+    # One WhatsApp number <-> one Slack channel, both unique.
+    db["links"].create(
+        {"channel_number": str, "slack_channel_id": str, "linked_by": str, "linked_at": str},
+        pk="channel_number",
+    )
+    db["links"].create_index(["slack_channel_id"], unique=True)
+
+
+@migrations()
+def m003_create_chats_and_threads(db: Database) -> None:
+    # A chat is one customer on one channel number: it carries the poll state and the
+    # 24-hour window. A thread is one Slack thread of that chat; after a resolve the next
+    # inbound message opens a new thread that points back to the previous one.
+    db["chats"].create(
+        {
+            "channel_number": str,
+            "customer_number": str,
+            "customer_name": str,
+            "thread_id": int,
+            "last_inbound_at": str,
+            "last_activity_at": str,
+            "next_poll_at": float,
+            "empty_polls": int,
+            "last_polled_at": str,
+            "origin": str,
+            "failures": int,
+            "created_at": str,
+        },
+        pk=("channel_number", "customer_number"),
+        defaults={"empty_polls": 0, "failures": 0},
+    )
+    db["chats"].create_index(["next_poll_at"])
+    db["threads"].create(
+        {
+            "id": int,
+            "channel_number": str,
+            "customer_number": str,
+            "slack_channel_id": str,
+            "thread_ts": str,
+            "state": str,
+            "opened_at": str,
+            "status_by": str,
+            "status_at": str,
+            "window_shown": str,
+            "previous_thread_id": int,
+        },
+        pk="id",
+    )
+    db["threads"].create_index(["slack_channel_id", "thread_ts"])
+    db["threads"].create_index(["channel_number", "customer_number"])
+
+
+@migrations()
+def m004_create_messages(db: Database) -> None:
+    # Every Wati message the bridge has seen, keyed by Wati's id: de-duplication and audit.
+    db["messages"].create(
+        {
+            "wati_id": str,
+            "channel_number": str,
+            "customer_number": str,
+            "thread_id": int,
+            "direction": str,
+            "created": str,
+            "state": str,
+            "slack_ts": str,
+            "attempts": int,
+            "error": str,
+            "recorded_at": str,
+        },
+        pk="wati_id",
+        defaults={"attempts": 0},
+    )
+    db["messages"].create_index(["state"])
+    db["messages"].create_index(["channel_number", "customer_number", "created"])
+
+
+@migrations()
+def m005_create_outbox(db: Database) -> None:
+    # Replies typed in Slack on their way to WhatsApp: recorded before sending, at most once.
+    db["outbox"].create(
+        {
+            "id": int,
+            "slack_channel_id": str,
+            "slack_ts": str,
+            "event_id": str,
+            "thread_id": int,
+            "channel_number": str,
+            "customer_number": str,
+            "user_id": str,
+            "body": str,
+            "files": str,
+            "state": str,
+            "local_message_id": str,
+            "wati_id": str,
+            "delivery": str,
+            "error": str,
+            "attempts": int,
+            "created_at": str,
+            "updated_at": str,
+        },
+        pk="id",
+        defaults={"attempts": 0},
+    )
+    db["outbox"].create_index(["slack_channel_id", "slack_ts"], unique=True)
+    db["outbox"].create_index(["local_message_id"], unique=True)
+    db["outbox"].create_index(["state"])
+    db["outbox"].create_index(["wati_id"])
+
+
+@migrations()
+def m006_create_bookkeeping(db: Database) -> None:
+    # Slack event ids already handled (Slack retries deliver the same id again).
+    db["events_seen"].create({"event_id": str, "seen_at": str}, pk="event_id")
+    # Wati API calls per day and endpoint, for the monthly quota.
+    db["api_calls"].create(
+        {"day": str, "endpoint": str, "count": int}, pk=("day", "endpoint"), defaults={"count": 0}
+    )
+    # Contacts seen through getContacts, to notice new or changed ones.
+    db["contacts"].create(
+        {"wa_number": str, "name": str, "last_updated": str, "seen_at": str}, pk="wa_number"
+    )
+    # Recent errors shown by /wati status.
+    db["errors"].create({"id": int, "at": str, "scope": str, "message": str}, pk="id")
+    # Small named values: last successful poll, sweep cursor, backfill marks.
+    db["kv"].create({"key": str, "value": str}, pk="key")
