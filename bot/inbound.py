@@ -445,6 +445,7 @@ class Relay:
             more = page.raw_count >= page.page_size
             self.store.put("sweep_page", str(page_number + 1 if more else 1))
         bootstrap = self.store.get("contacts_bootstrapped") is None
+        first_link = min(link.linked_at for link in links)
         woken = 0
         for contact in page.items:
             number = "".join(ch for ch in (contact.wa_id or contact.phone or "") if ch.isdigit())
@@ -453,7 +454,9 @@ class Relay:
             seen = self.store.contact_seen(number)
             stamp = iso(contact.last_updated) if contact.last_updated else None
             changed = seen is None or (stamp is not None and stamp != seen.get("last_updated"))
-            if changed and not bootstrap:
+            # On the very first look every contact is new; only those updated since the
+            # first link can have written to a linked number, so only they are polled.
+            if changed and (not bootstrap or (stamp is not None and stamp >= first_link)):
                 for link in links:
                     self.wake(link.channel_number, number, origin="contacts")
                     woken += 1

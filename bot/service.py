@@ -52,13 +52,20 @@ class Bridge:
         )
     )
 
-    def start_jobs(self, *, tick: float = 1.0) -> None:
+    def start_jobs(
+        self,
+        *,
+        tick: float = 1.0,
+        hint_seconds: float = HINT_SECONDS,
+        sweep_seconds: float = SWEEP_SECONDS,
+    ) -> None:
         """Start polling: a job per linked number, contacts discovery, outbound sends."""
         s = self.scheduler
-        s.add_job(self.sync_jobs, "interval", seconds=2, id="sync", max_instances=1, coalesce=True)
-        s.add_job(self.relay.discover, "interval", seconds=HINT_SECONDS, id="hint",
+        s.add_job(self.sync_jobs, "interval", seconds=min(2.0, tick * 2), id="sync",
+                  max_instances=1, coalesce=True)
+        s.add_job(self.relay.discover, "interval", seconds=hint_seconds, id="hint",
                   max_instances=1, coalesce=True, next_run_time=_soon())
-        s.add_job(lambda: self.relay.discover(sweep=True), "interval", seconds=SWEEP_SECONDS,
+        s.add_job(lambda: self.relay.discover(sweep=True), "interval", seconds=sweep_seconds,
                   id="sweep", max_instances=1, coalesce=True)
         s.add_job(self.outbound.process, "interval", seconds=tick, id="outbound",
                   max_instances=1, coalesce=True)

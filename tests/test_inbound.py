@@ -84,16 +84,19 @@ def test_history_from_before_the_link_is_not_relayed(
 def test_new_customer_found_through_contacts(
     linked: Bridge, sandbox: Sandbox, slack: SlackStandIn, clock: Clock
 ) -> None:
-    sandbox.customer_says(CHANNEL_A, OTHER, "known before the bridge started")
-    assert linked.relay.discover() == 0  # first look: remember contacts, wake nobody
+    sandbox.customer_says(CHANNEL_A, OTHER, "written after the link, before the first look")
+    assert linked.relay.discover() == 2  # first look: only contacts updated since the link
+    assert linked.relay.discover() == 0  # nothing changed since
     clock.advance(2)
     sandbox.customer_says(CHANNEL_B, CUSTOMER, "first message ever", name="Bo")
     assert linked.relay.discover() == 2  # the new contact, on both linked numbers
     linked.relay.poll_number(CHANNEL_A)
     linked.relay.poll_number(CHANNEL_B)
-    assert parents(slack, SLACK_A) == []
-    [parent] = parents(slack, SLACK_B)
-    assert thread_texts(slack, SLACK_B, parent["ts"]) == ["first message ever"]
+    [pa] = parents(slack, SLACK_A)
+    [pb] = parents(slack, SLACK_B)
+    assert thread_texts(slack, SLACK_A, pa["ts"]) == ["written after the link, before the first look"]
+    assert thread_texts(slack, SLACK_B, pb["ts"]) == ["first message ever"]
+    assert "Bo" in pb["text"]
 
 
 def test_crash_after_recording_before_posting_posts_once(

@@ -1,0 +1,313 @@
+"""The Wati v1 endpoints: request in, `Reply` out. No sockets here (see server.py).
+
+Shapes follow wati-api.md. Where it marks a shape [unverified], the sandbox answers like this:
+
+- getMessages: ``{"result": "success", "messages": {"items": [...newest first...], "total": N},
+  "link": {"pageNumber", "pageSize", "total", "prevPage", "nextPage"}}``; ``pageNumber`` is
+  1-based (0 or less is read as 1). Optional ``from`` / ``to`` (``YYYY-MM-DD HH:MM:SS``, UTC)
+  filter on ``created``. No conversation on that number: 200 ``{"result": false, "info": ...}``.
+- sendSessionMessage outside the 24-hour window (or with no inbound message ever): 200
+  ``{"ok": false, "result": "success", "message": {"whatsappMessageId": null, "status": 0,
+  "statusString": "FAILED", "failedDetail": "...", "failedCode": 131047}}``. Nothing is stored.
+  sendSessionFile answers the same way. ``channelPhoneNumber`` is read from the query, then
+  from a JSON body.
+- sendSessionFile success: ``{"result": "<message id>"}``.
+- sendTemplateMessage: the 2024 v1 shape; ``model.ids`` holds the new message id. Unknown,
+  unapproved template or unknown channel: 200 ``{"result": false, "info": ...}``. Missing
+  fields or template parameters: HTTP 400 with an ASP.NET-style problem body
+  ``{"title", "status": 400, "errors": {field: [messages]}}``. ``channel_number`` wins over
+  ``channelNumber`` when both are sent. JSON field names bind case-insensitively.
+- sendTemplateMessages: ``{"result": true, "errors": [{"whatsappNumber", "error"}],
+  "receivers": [{"waId", "localMessageId", "isValidWhatsAppNumber", "errors": [...]}]}``;
+  ``result`` is true whenever the request itself is valid, per-receiver failures are listed.
+- getMessageTemplates: ``{"result": "success", "messageTemplates": [...], "link": {...}}``.
+- updateChatStatus: ``{"result": true}``; bad status / no conversation: ``result`` false + ``info``.
+- getContacts: ``{"result": "success", "contact_list": [...most recently updated first...],
+  "link": {...}}``.
+- addContact: ``{"result": true, "contact": {...}}``; an existing contact gives
+  ``{"result": false, "info": "Contact already exists"}``.
+- updateContactAttributes: ``{"result": true}``, or for an unknown contact
+  ``{"result": false, "info": "Contact not found"}``.
+- updateContactAttributesForMultiContacts: ``{"result": true, "errors": [{"whatsappNumber",
+  "error"}]}`` (unknown contacts are listed in ``errors``, the others are updated).
+"""
+
+from __future__ import annotations
+
+import mimetypes
+from collections.abc import Callable
+from email import policy
+from email.message import Message
+from email.parser import BytesParser
+
+from . import shapes
+from .base import (
+    BadRequest,
+    Reply,
+    Request,
+    failed,
+    json_reply,
+    no,
+    page_link,
+    paging,
+    parse_params,
+    pick,
+    store_media,
+)
+from .contacts import filter_contacts
+from .state import TICKET_STATUSES, State
+from .templates import TemplateEndpoints
+
+MAX_TEXT = 4096
+WINDOW_CLOSED = (
+    "Message failed to send because more than 24 hours have passed since the customer "
+    "last replied to this number."
+)
+MEDIA_LIMITS = {"image": 5, "video": 16, "audio": 16, "document": 100}  # MB, as WhatsApp
+
+
+class WatiApi(TemplateEndpoints):
+    def __init__(self, state: State, channels: list[str]) -> None:
+        super().__init__(state, channels)
+        self.routes: dict[str, tuple[str, bool, Callable[[Request], Reply]]] = {
+            "getMessages": ("GET", True, self.get_messages),
+            "sendSessionMessage": ("POST", True, self.send_session_message),
+            "sendSessionFile": ("POST", True, self.send_session_file),
+            "sendTemplateMessage": ("POST", False, self.send_template_message),
+            "sendTemplateMessages": ("POST", False, self.send_template_messages),
+            "getMessageTemplates": ("GET", False, self.get_message_templates),
+            "updateChatStatus": ("POST", False, self.update_chat_status),
+            "getContacts": ("GET", False, self.get_contacts),
+            "addContact": ("POST", True, self.add_contact),
+            "updateContactAttributes": ("POST", True, self.update_contact_attributes),
+            "updateContactAttributesForMultiContacts": ("POST", False, self.update_multi),
+            "getMedia": ("GET", False, self.get_media),
+        }
+
+    def route(self, endpoint: str, method: str, has_arg: bool) -> int:
+        """200 when routable, else the HTTP status to answer with (404 or 405)."""
+        if endpoint not in self.routes or self.routes[endpoint][1] != has_arg:
+            return 404
+        return 200 if self.routes[endpoint][0] == method else 405
+
+    def handle(self, request: Request) -> Reply:
+        try:
+            return self.routes[request.endpoint][2](request)
+        except BadRequest as exc:
+            problem = {
+                "type": "https://tools.ietf.org/html/rfc7231#section-6.5.1",
+                "title": "One or more validation errors occurred.",
+                "status": 400,
+                "errors": {exc.name: [exc.message]},
+            }
+            return json_reply(problem, 400)
+
+    # -- messages -------------------------------------------------------------------------
+
+    def get_messages(self, request: Request) -> Reply:
+        number, query = request.arg, request.query
+        channel = self._channel(query.get("channelPhoneNumber"))
+        if channel is None:
+            return no("Invalid channel phone number")
+        if not shapes.valid_number(number) or self.state.conversation(channel, number) is None:
+            return no("No conversation found for this contact on this number")
+        size, page = paging(query)
+        since = shapes.parse_when(query["from"]) if query.get("from") else None
+        until = shapes.parse_when(query["to"]) if query.get("to") else None
+        rows, total = self.state.history(
+            channel,
+            number,
+            newest_first=True,
+            limit=size,
+            offset=(page - 1) * size,
+            since=since,
+            until=until,
+        )
+        items = [self.state.item_json(row) for row in rows]
+        return json_reply(
+            {
+                "result": "success",
+                "messages": {"items": items, "total": total},
+                "link": page_link(page, size, total),
+            }
+        )
+
+    def send_session_message(self, request: Request) -> Reply:
+        number, query = request.arg, request.query
+        channel = query.get("channelPhoneNumber") or pick(self._body(request), "channelPhoneNumber")
+        channel = self._channel(channel)
+        if channel is None:
+            return no("Invalid channel phone number")
+        if not shapes.valid_number(number):
+            return no("Invalid WhatsApp number")
+        text = query.get("messageText", "")
+        if not text.strip():
+            return no("message text can not be empty")
+        if len(text) > MAX_TEXT:
+            return no(f"message text is too long: {len(text)} characters (at most {MAX_TEXT})")
+        if self._window_closed(channel, number):
+            return failed(WINDOW_CLOSED, 131047)
+        local_id = query.get("localMessageId") or shapes.new_local_id()
+        wamid = shapes.new_wamid()
+        message_id = self.state.insert(
+            channel,
+            number,
+            event_type="message",
+            type="text",
+            text=text,
+            owner=1,
+            source="api",
+            local_message_id=local_id,
+            whatsapp_message_id=wamid,
+            reply_context_id=query.get("replyContextId") or None,
+        )
+        row = self.state.message(message_id)
+        assert row is not None
+        message = {
+            "id": message_id,
+            "whatsappMessageId": wamid,
+            "localMessageId": local_id,
+            "conversationId": row["conversation_id"],
+            "ticketId": row["ticket_id"],
+            "text": text,
+            "type": "text",
+            "data": None,
+            "owner": True,
+            "status": 1,
+            "statusString": "SENT",
+            "created": shapes.iso(row["created"]),
+            "timestamp": str(int(row["created"])),
+        }
+        return json_reply({"ok": True, "result": "success", "message": message})
+
+    def send_session_file(self, request: Request) -> Reply:
+        number, query = request.arg, request.query
+        part = self._file_part(request)
+        channel = self._channel(query.get("channelPhoneNumber") or part.get("channel"))
+        if channel is None:
+            return no("Invalid channel phone number")
+        if not shapes.valid_number(number):
+            return no("Invalid WhatsApp number")
+        content = part.get("content")
+        if not isinstance(content, bytes) or not content:
+            return no("file is required")
+        content_type = str(part["content_type"])
+        kind = shapes.media_kind(content_type)
+        if len(content) > MEDIA_LIMITS[kind] * 1024 * 1024:
+            return no(f"{kind} is larger than {MEDIA_LIMITS[kind]} MB")
+        if self._window_closed(channel, number):
+            return failed(WINDOW_CLOSED, 131047)
+        path = store_media(self.state, str(part["filename"]), content, content_type)
+        message_id = self.state.insert(
+            channel,
+            number,
+            event_type="message",
+            type=kind,
+            text=query.get("caption") or None,
+            data=path,
+            owner=1,
+            source="api",
+            local_message_id=shapes.new_local_id(),
+            whatsapp_message_id=shapes.new_wamid(),
+        )
+        return json_reply({"result": message_id})
+
+    def _file_part(self, request: Request) -> dict[str, object]:
+        if not request.content_type.lower().startswith("multipart/form-data"):
+            return {}
+        head = f"Content-Type: {request.content_type}\r\n\r\n".encode("latin-1")
+        message = BytesParser(policy=policy.HTTP).parsebytes(head + request.body)
+        found: dict[str, object] = {}
+        for part in message.iter_parts():
+            name = part.get_param("name", header="content-disposition")
+            if name == "channelPhoneNumber":
+                found["channel"] = _payload(part).decode("utf-8", "replace").strip()
+            elif name == "file":
+                filename = part.get_filename() or "file"
+                content_type = part.get_content_type()
+                if "content-type" not in part or content_type == "application/octet-stream":
+                    content_type = mimetypes.guess_type(filename)[0] or content_type
+                found.update(
+                    filename=filename,
+                    content_type=content_type,
+                    content=_payload(part),
+                )
+        return found
+
+    # -- chats and contacts ---------------------------------------------------------------
+
+    def update_chat_status(self, request: Request) -> Reply:
+        body = self._body(request)
+        number = pick(body, "whatsappNumber")
+        status = pick(body, "ticketStatus")
+        if not isinstance(number, str):
+            raise BadRequest("whatsappNumber", "The whatsappNumber field is required.")
+        if not isinstance(status, str):
+            raise BadRequest("ticketStatus", "The ticketStatus field is required.")
+        channel = self._channel(
+            pick(body, "channelPhoneNumber") or request.query.get("channelPhoneNumber")
+        )
+        if channel is None:
+            return no("Invalid channel phone number")
+        if status.upper() not in TICKET_STATUSES:
+            return no(f"Invalid ticket status '{status}': use one of {', '.join(TICKET_STATUSES)}")
+        if not self.state.set_status(channel, number, status.upper(), by="API"):
+            return no("Conversation not found")
+        return json_reply({"result": True})
+
+    def get_contacts(self, request: Request) -> Reply:
+        size, page = paging(request.query)
+        try:
+            rows = filter_contacts(self.state.contact_rows(), request.query)
+        except ValueError as exc:
+            raise BadRequest("attribute", str(exc)) from None
+        chunk = rows[(page - 1) * size : page * size]
+        return json_reply(
+            {
+                "result": "success",
+                "contact_list": [self.state.contact_json(row) for row in chunk],
+                "link": page_link(page, size, len(rows)),
+            }
+        )
+
+    def add_contact(self, request: Request) -> Reply:
+        body = self._body(request)
+        if not shapes.valid_number(request.arg):
+            return no("Invalid WhatsApp number")
+        raw = body.get("customParams")
+        params = parse_params(raw, "customParams") if raw is not None else []
+        name = pick(body, "name")
+        row = self.state.add_contact(request.arg, str(name or ""), params)
+        if row is None:
+            return no("Contact already exists")
+        return json_reply({"result": True, "contact": self.state.contact_json(row)})
+
+    def update_contact_attributes(self, request: Request) -> Reply:
+        params = parse_params(self._body(request).get("customParams"), "customParams")
+        if not self.state.update_params(request.arg, params):
+            return no("Contact not found")
+        return json_reply({"result": True})
+
+    def update_multi(self, request: Request) -> Reply:
+        contacts = self._body(request).get("contacts")
+        if not isinstance(contacts, list):
+            raise BadRequest("contacts", "The contacts field is required.")
+        errors = []
+        for entry in contacts:
+            entry = entry if isinstance(entry, dict) else {}
+            number = str(pick(entry, "whatsappNumber") or "")
+            params = parse_params(entry.get("customParams"), "customParams")
+            if not self.state.update_params(number, params):
+                errors.append({"whatsappNumber": number, "error": "Contact not found"})
+        return json_reply({"result": True, "errors": errors})
+
+    def get_media(self, request: Request) -> Reply:
+        found = self.state.media(request.query.get("fileName", ""))
+        if found is None:
+            return Reply(404, b"", "text/plain")
+        return Reply(200, found[1], found[0])
+
+
+def _payload(part: Message) -> bytes:
+    payload = part.get_payload(decode=True)
+    return payload if isinstance(payload, bytes) else b""

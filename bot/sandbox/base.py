@@ -1,0 +1,139 @@
+"""What every sandbox endpoint shares: request/reply types, body parsing, Wati's refusals."""
+
+from __future__ import annotations
+
+import json
+import mimetypes
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from . import shapes
+from .state import State
+
+
+@dataclass
+class Request:
+    method: str
+    endpoint: str
+    arg: str
+    query: dict[str, str]
+    content_type: str = ""
+    body: bytes = b""
+
+
+@dataclass
+class Reply:
+    status: int = 200
+    body: bytes = b""
+    content_type: str = "application/json; charset=utf-8"
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def json_reply(payload: Any, status: int = 200) -> Reply:
+    return Reply(status, json.dumps(payload).encode())
+
+
+class BadRequest(Exception):
+    def __init__(self, name: str, message: str) -> None:
+        super().__init__(message)
+        self.name = name
+        self.message = message
+
+
+def pick(body: dict[str, Any], *names: str) -> Any:
+    """First of `names` present in `body`, matching keys case-insensitively."""
+    lowered = {key.lower(): value for key, value in body.items()}
+    for name in names:
+        if lowered.get(name.lower()) not in (None, ""):
+            return lowered[name.lower()]
+    return None
+
+
+def failed(detail: str, code: int | None) -> Reply:
+    message = {
+        "whatsappMessageId": None,
+        "status": 0,
+        "statusString": "FAILED",
+        "failedDetail": detail,
+        "failedCode": code,
+    }
+    return json_reply({"ok": False, "result": "success", "message": message})
+
+
+def no(info: str, **more: Any) -> Reply:
+    return json_reply({"result": False, "info": info, **more})
+
+
+def paging(query: dict[str, str]) -> tuple[int, int]:
+    def number(name: str, default: int) -> int:
+        try:
+            return int(query.get(name) or default)
+        except ValueError:
+            raise BadRequest(name, f"The value '{query[name]}' is not valid.") from None
+
+    return max(1, min(number("pageSize", 100), 1000)), max(1, number("pageNumber", 1))
+
+
+def page_link(page_number: int, page_size: int, total: int) -> dict[str, Any]:
+    last = max(1, -(-total // page_size))
+    return {
+        "pageNumber": page_number,
+        "pageSize": page_size,
+        "total": total,
+        "prevPage": page_number - 1 if page_number > 1 else None,
+        "nextPage": page_number + 1 if page_number < last else None,
+    }
+
+
+def parse_params(raw: Any, field_name: str) -> list[dict[str, str]]:
+    """`[{name, value}]` with non-empty names; values turned into strings."""
+    if not isinstance(raw, list):
+        raise BadRequest(field_name, f"The {field_name} field is required.")
+    out = []
+    for entry in raw:
+        name = pick(entry, "name") if isinstance(entry, dict) else None
+        value = entry.get("value") if isinstance(entry, dict) else None
+        if not isinstance(name, str) or value is None or isinstance(value, dict | list):
+            raise BadRequest(field_name, "Each parameter needs a name and a value.")
+        out.append({"name": name, "value": str(value)})
+    return out
+
+
+class Endpoints:
+    """The state and channel numbers, and the helpers every endpoint uses."""
+
+    def __init__(self, state: State, channels: list[str]) -> None:
+        self.state = state
+        self.channels = channels
+
+    def _body(self, request: Request) -> dict[str, Any]:
+        if not request.body.strip():
+            return {}
+        try:
+            body = json.loads(request.body)
+        except ValueError:
+            raise BadRequest("$", "The JSON value could not be converted.") from None
+        if not isinstance(body, dict):
+            raise BadRequest("$", "The JSON value could not be converted.")
+        return body
+
+    def _channel(self, value: Any) -> str | None:
+        """The channel number asked for, the default (first) one if none; None if unknown."""
+        if value in (None, ""):
+            return self.channels[0]
+        text = str(value)
+        return text if text in self.channels else None
+
+    def _window_closed(self, channel: str, number: str) -> bool:
+        return not self.state.window_open(self.state.conversation(channel, number))
+
+
+def store_media(state: State, filename: str, content: bytes, content_type: str) -> str:
+    """Keep a file the way Wati does; returns its `data/<kind>s/<uuid>.<ext>` path."""
+    suffix = filename.rsplit(".", 1)[1].lower() if "." in filename else ""
+    if not suffix.isalnum() or len(suffix) > 5:
+        suffix = (mimetypes.guess_extension(content_type) or ".bin").lstrip(".")
+    path = f"data/{shapes.media_kind(content_type)}s/{uuid.uuid4()}.{suffix}"
+    state.put_media(path, content, content_type)
+    return path

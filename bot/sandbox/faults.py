@@ -1,0 +1,117 @@
+"""Injected faults and Wati's per-tenant rate limits."""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections import deque
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from typing import Any
+
+# "500", "429", "reset" and "reject" (HTTP 200 with result false, Wati's refusal shape)
+# answer before the request is processed (nothing happens);
+# "slow" waits `delay` seconds, then processes and answers normally;
+# "malformed" processes the request, then answers 200 with its JSON body cut short;
+# "reset_after" processes the request, then drops the connection without answering
+# (the write was accepted but the client cannot know: Wati's "don't retry blindly" case).
+KINDS = ("500", "429", "slow", "malformed", "reset", "reset_after", "reject")
+
+
+@dataclass
+class Fault:
+    endpoint: str
+    kind: str
+    count: int
+    retry_after: int | None = None
+    delay: float = 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class Faults:
+    """Faults waiting to happen, consumed in the order they were injected."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._pending: list[Fault] = []
+
+    def inject(
+        self,
+        endpoint: str,
+        kind: str,
+        count: int = 1,
+        *,
+        retry_after: int | None = None,
+        delay: float = 0,
+    ) -> None:
+        """Make the next `count` calls to `endpoint` (a Wati name, or "*") fail as `kind`."""
+        kind = str(kind)
+        if kind not in KINDS:
+            raise ValueError(f"unknown fault kind {kind!r}: use one of {', '.join(KINDS)}")
+        if not endpoint or count < 1 or delay < 0:
+            raise ValueError("a fault needs an endpoint, count >= 1 and delay >= 0")
+        if retry_after is not None and retry_after < 0:
+            raise ValueError("retry_after must be >= 0")
+        with self._lock:
+            self._pending.append(Fault(endpoint, kind, int(count), retry_after, float(delay)))
+
+    def clear(self) -> None:
+        with self._lock:
+            self._pending.clear()
+
+    def take(self, endpoint: str) -> Fault | None:
+        """Consume one use of the first fault matching `endpoint`."""
+        with self._lock:
+            for fault in self._pending:
+                if fault.endpoint in (endpoint, "*"):
+                    fault.count -= 1
+                    if fault.count == 0:
+                        self._pending.remove(fault)
+                    return fault
+        return None
+
+    def pending(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return [fault.as_dict() for fault in self._pending]
+
+
+# endpoint -> (shared bucket, calls allowed per window); wati-api.md §5.2, Growth plan.
+DEFAULT_LIMITS: dict[str, tuple[str, int]] = {
+    "getMessages": ("getMessages", 10),
+    "getContacts": ("contacts", 10),
+    "addContact": ("contacts", 10),
+    "sendTemplateMessage": ("sendTemplateMessage", 30),
+    "sendTemplateMessages": ("sendTemplateMessages", 30),
+}
+
+
+class RateLimiter:
+    """Rolling-window counters per bucket, kept in memory, on the sandbox clock."""
+
+    def __init__(self, now: Callable[[], float], window: float = 10.0) -> None:
+        self.now = now
+        self.window = window
+        self.limits = dict(DEFAULT_LIMITS)
+        self._stamps: dict[str, deque[float]] = {}
+        self._lock = threading.Lock()
+
+    def check(self, endpoint: str) -> int | None:
+        """Record a call; None if allowed, else the seconds to wait (for Retry-After)."""
+        if endpoint not in self.limits:
+            return None
+        bucket, allowed = self.limits[endpoint]
+        now = self.now()
+        with self._lock:
+            stamps = self._stamps.setdefault(bucket, deque())
+            while stamps and stamps[0] <= now - self.window:
+                stamps.popleft()
+            if len(stamps) >= allowed:
+                return max(1, math.ceil(stamps[0] + self.window - now))
+            stamps.append(now)
+            return None
+
+    def reset(self) -> None:
+        with self._lock:
+            self._stamps.clear()

@@ -1,0 +1,169 @@
+"""Template endpoints: sendTemplateMessage, sendTemplateMessages, getMessageTemplates."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from . import shapes
+from .base import (
+    BadRequest,
+    Endpoints,
+    Reply,
+    Request,
+    json_reply,
+    no,
+    page_link,
+    paging,
+    parse_params,
+    pick,
+)
+from .state import Row
+
+
+class TemplateEndpoints(Endpoints):
+    def _template(self, body: dict[str, Any]) -> tuple[Row | None, str, Reply | None]:
+        """The approved template and channel named in a send body, or a refusal."""
+        name = pick(body, "template_name")
+        broadcast = pick(body, "broadcast_name")
+        if not isinstance(name, str):
+            raise BadRequest("template_name", "The template_name field is required.")
+        if not isinstance(broadcast, str):
+            raise BadRequest("broadcast_name", "The broadcast_name field is required.")
+        channel = self._channel(pick(body, "channel_number", "channelNumber"))
+        if channel is None:
+            return None, "", no("Invalid channel number")
+        template = self.state.template(name)
+        if template is None:
+            return None, "", no(f"Template {name} not found")
+        if template["status"] != "APPROVED":
+            return None, "", no(f"Template {name} is not approved (status {template['status']})")
+        return template, channel, None
+
+    def _send_template(
+        self, template: Row, channel: str, number: str, values: dict[str, str], broadcast: str
+    ) -> str:
+        self.state.ensure_contact(number)
+        self.state.ensure_conversation(channel, number, by=f"broadcast {broadcast}")
+        return self.state.insert(
+            channel,
+            number,
+            event_type="broadcastMessage",
+            type="template",
+            text=shapes.render(template["body"], values),
+            owner=1,
+            source="api",
+            local_message_id=shapes.new_local_id(),
+            template_id=template["id"],
+            template_name=template["name"],
+            broadcast_name=broadcast,
+        )
+
+    @staticmethod
+    def _missing(template: Row, values: dict[str, str]) -> list[str]:
+        return [p for p in json.loads(template["params"]) if not values.get(p, "").strip()]
+
+    def send_template_message(self, request: Request) -> Reply:
+        body = self._body(request)
+        number = request.query.get("whatsappNumber") or pick(body, "whatsappNumber", "target")
+        params = parse_params(pick(body, "parameters"), "parameters")
+        template, channel, refusal = self._template(body)
+        if refusal is not None or template is None:
+            assert refusal is not None
+            return refusal
+        if not isinstance(number, str) or not shapes.valid_number(number):
+            return no("Invalid WhatsApp number", validWhatsAppNumber=False)
+        values = {p["name"]: p["value"] for p in params}
+        missing = self._missing(template, values)
+        if missing:
+            raise BadRequest("parameters", f"Missing value for template parameter '{missing[0]}'")
+        message_id = self._send_template(
+            template, channel, number, values, str(pick(body, "broadcast_name"))
+        )
+        contact = self.state.contact_row(number)
+        assert contact is not None
+        return json_reply(
+            {
+                "result": True,
+                "phone_number": number,
+                "template_name": template["name"],
+                "parameteres": params,
+                "contact": self.state.contact_json(contact),
+                "model": {"ids": [message_id]},
+                "validWhatsAppNumber": True,
+            }
+        )
+
+    def send_template_messages(self, request: Request) -> Reply:
+        body = self._body(request)
+        receivers = body.get("receivers")
+        if not isinstance(receivers, list) or not receivers:
+            raise BadRequest("receivers", "The receivers field is required.")
+        template, channel, refusal = self._template(body)
+        if refusal is not None or template is None:
+            assert refusal is not None
+            return refusal
+        errors: list[dict[str, str]] = []
+        results: list[dict[str, Any]] = []
+        for receiver in receivers:
+            receiver = receiver if isinstance(receiver, dict) else {}
+            number = str(pick(receiver, "whatsappNumber") or "")
+            problem, message_id = "", None
+            try:
+                values = {
+                    p["name"]: p["value"] for p in parse_params(receiver.get("customParams"), "")
+                }
+            except BadRequest:
+                values, problem = {}, "customParams must be a list of {name, value}"
+            if not shapes.valid_number(number):
+                problem = "Invalid WhatsApp number"
+            elif not problem and self._missing(template, values):
+                problem = (
+                    f"Missing value for template parameter '{self._missing(template, values)[0]}'"
+                )
+            if problem:
+                errors.append({"whatsappNumber": number, "error": problem})
+            else:
+                broadcast = str(pick(body, "broadcast_name"))
+                message_id = self._send_template(template, channel, number, values, broadcast)
+            row = self.state.message(message_id) if message_id else None
+            results.append(
+                {
+                    "waId": number,
+                    "localMessageId": row["local_message_id"] if row else None,
+                    "isValidWhatsAppNumber": shapes.valid_number(number),
+                    "errors": [problem] if problem else [],
+                }
+            )
+        return json_reply({"result": True, "errors": errors, "receivers": results})
+
+    def get_message_templates(self, request: Request) -> Reply:
+        size, page = paging(request.query)
+        rows = self.state.templates()
+        chunk = rows[(page - 1) * size : page * size]
+        templates = [
+            {
+                "id": row["id"],
+                "elementName": row["name"],
+                "category": row["category"],
+                "status": row["status"],
+                "language": {"key": "English (US)", "value": "en_US", "text": "English (US)"},
+                "body": row["body"],
+                "bodyOriginal": shapes.numbered(row["body"]),
+                "header": None,
+                "footer": None,
+                "buttons": [],
+                "customParams": [
+                    {"paramName": name, "paramValue": ""} for name in json.loads(row["params"])
+                ],
+                "lastModified": shapes.iso(row["created"]),
+            }
+            for row in chunk
+        ]
+        return json_reply(
+            {
+                "result": "success",
+                "messageTemplates": templates,
+                "link": page_link(page, size, len(rows)),
+            }
+        )
