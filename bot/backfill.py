@@ -25,7 +25,9 @@ def run_backfill(relay: Relay, *, days: float, echo: Callable[[str], None] = pri
         echo("No linked numbers: link a channel with /wati link <number> first.")
         return PollReport()
     since = relay.now() - timedelta(days=days)
-    customers: set[str] = {c.customer_number for link in links for c in store.chats(link.channel_number)}
+    customers: set[str] = {
+        c.customer_number for link in links for c in store.chats(link.channel_number)
+    }
     page_number = 1
     while True:
         if not relay.contacts_window.acquire(timeout=60):
@@ -57,7 +59,9 @@ def run_backfill(relay: Relay, *, days: float, echo: Callable[[str], None] = pri
                     return report
                 report.relayed += relay.poll_chat(link, chat, report)
                 done += 1
-                echo(f"[{done}/{total}] {report.relayed} message(s) relayed, {report.errors} error(s)")
+                echo(
+                    f"[{done}/{total}] {report.relayed} message(s) relayed, {report.errors} error(s)"
+                )
         finally:
             store.forget(f"relay_since:{link.channel_number}")
     echo(f"backfill done: {report.relayed} message(s) relayed with {report.calls} Wati call(s)")

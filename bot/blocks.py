@@ -132,7 +132,9 @@ def relayed_message(wati_id: str, text: str, *, mirrored_by: str | None = None) 
     }
 
 
-def notice(text: str, *, retry_reply_id: int | None = None, offer_template: int | None = None) -> dict[str, Any]:
+def notice(
+    text: str, *, retry_reply_id: int | None = None, offer_template: int | None = None
+) -> dict[str, Any]:
     """A bridge notice in a thread, optionally with a Retry or Send template button."""
     blocks: list[dict[str, Any]] = [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]
     buttons = []

@@ -13,7 +13,15 @@ from bot.config import ConfigError, Settings, db_path_from_env, read_environ
 # Libraries that log request URLs or bodies (Wati puts message text in the URL; slack_sdk
 # logs payloads at DEBUG): held at WARNING even with --verbose, so no secret or message
 # body reaches the logs.
-QUIET_LOGGERS = ("httpx", "httpcore", "slack_sdk", "slack_bolt", "urllib3", "apscheduler", "uvicorn.access")
+QUIET_LOGGERS = (
+    "httpx",
+    "httpcore",
+    "slack_sdk",
+    "slack_bolt",
+    "urllib3",
+    "apscheduler",
+    "uvicorn.access",
+)
 
 
 def configure_logging(verbose: bool) -> None:
@@ -41,8 +49,11 @@ def _parser() -> argparse.ArgumentParser:
         description="Run the bridge. Socket Mode when SLACK_APP_TOKEN is set; otherwise HTTP mode "
         "serving POST /slack/events and GET /healthz on HOST:PORT.",
     )
-    migrate = sub.add_parser("migrate", help="apply database migrations and exit",
-                             description="Create or upgrade the SQLite database (BRIDGE_DB).")
+    migrate = sub.add_parser(
+        "migrate",
+        help="apply database migrations and exit",
+        description="Create or upgrade the SQLite database (BRIDGE_DB).",
+    )
     migrate.add_argument("--db", help="database file (default: BRIDGE_DB or wati-bridge.db)")
     sub.add_parser(
         "doctor",
@@ -68,7 +79,9 @@ def _parser() -> argparse.ArgumentParser:
     sandbox.add_argument("--db", default="wati-sandbox.db", help="the sandbox's own state file")
     sandbox.add_argument("--token", default="sandbox-token", help="the access token it accepts")
     sandbox.add_argument(
-        "--channel", action="append", dest="channels",
+        "--channel",
+        action="append",
+        dest="channels",
         help="a channel number it serves (repeatable; default 15550000001 and 15550000002)",
     )
     demo = sub.add_parser(
@@ -106,8 +119,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "sandbox":
         from bot.sandbox import serve
 
-        serve(args.db, host=args.host, port=args.port, token=args.token,
-              channels=args.channels or ["15550000001", "15550000002"])
+        serve(
+            args.db,
+            host=args.host,
+            port=args.port,
+            token=args.token,
+            channels=args.channels or ["15550000001", "15550000002"],
+        )
         return 0
     if args.command == "demo":
         from bot import demo

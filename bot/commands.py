@@ -189,7 +189,9 @@ class WatiCommand:
             errors = self.store.recent_errors(number, limit=3)
             if errors:
                 lines.append("*Recent errors:*")
-                lines.extend(f"• {e['at'][:19].replace('T', ' ')} UTC — {e['message']}" for e in errors)
+                lines.extend(
+                    f"• {e['at'][:19].replace('T', ' ')} UTC — {e['message']}" for e in errors
+                )
             else:
                 lines.append("*Recent errors:* none")
         lines.append(f"*Wati quota:* {self.budget.summary()}")

@@ -108,9 +108,13 @@ class Settings:
             # Wati's dashboard sometimes shows the token with "Bearer " in front of it.
             wati_token = re.sub(r"(?i)^bearer(\s+|$)", "", wati_token).strip() or None
         if wati_token is None:
-            problems.append("WATI_ACCESS_TOKEN is missing: the access token from Wati's API Docs page")
+            problems.append(
+                "WATI_ACCESS_TOKEN is missing: the access token from Wati's API Docs page"
+            )
 
-        poll = _number(get("BRIDGE_POLL_SECONDS"), "BRIDGE_POLL_SECONDS", 10.0, 1.0, 3600.0, problems)
+        poll = _number(
+            get("BRIDGE_POLL_SECONDS"), "BRIDGE_POLL_SECONDS", 10.0, 1.0, 3600.0, problems
+        )
         monthly = _number(
             get("BRIDGE_WATI_MONTHLY_CALLS"),
             "BRIDGE_WATI_MONTHLY_CALLS",

@@ -18,7 +18,7 @@ from typing import Any
 
 import uvicorn
 
-from bot import blocks, phone
+from bot import phone
 from bot.config import Settings
 from bot.sandbox import Sandbox
 from bot.service import Bridge, build
@@ -128,36 +128,55 @@ def _script(d: Demo) -> None:
     echo("\n1. An admin links two channels to two WhatsApp numbers")
     d.command(SUPPORT, ADMIN, f"link {phone.display(NUMBER_SUPPORT)}")
     d.command(SALES, ADMIN, f"link {NUMBER_SALES}")
-    d.step("#support is linked to +1 555-000-0001", lambda: d.bridge.store.link_for_channel(SUPPORT) is not None)
-    d.step("#sales is linked to +1 555-000-0002", lambda: d.bridge.store.link_for_channel(SALES) is not None)
+    d.step(
+        "#support is linked to +1 555-000-0001",
+        lambda: d.bridge.store.link_for_channel(SUPPORT) is not None,
+    )
+    d.step(
+        "#sales is linked to +1 555-000-0002",
+        lambda: d.bridge.store.link_for_channel(SALES) is not None,
+    )
 
     echo("\n2. Customers write on WhatsApp")
     d.sandbox.customer_says(NUMBER_SUPPORT, ANA, "Hi! Where is my order 1001?", name="Ana Lima")
     d.sandbox.customer_says(NUMBER_SALES, BO, "Do you ship to *London*?", name="Bo Chen")
-    d.step("Ana's message opens a thread in #support", lambda: d.thread_has(SUPPORT, ANA, "order 1001"))
+    d.step(
+        "Ana's message opens a thread in #support", lambda: d.thread_has(SUPPORT, ANA, "order 1001")
+    )
     d.step("Bo's message opens a thread in #sales", lambda: d.thread_has(SALES, BO, "London"))
 
     echo("\n3. Teammates reply in the threads")
     ts_a = d.reply(SUPPORT, ANA, AGENT, "It shipped today :package: tracking *TRK-42*")
-    d.step("the reply reaches Ana from the support number", lambda: d.sent(NUMBER_SUPPORT, "TRK-42"))
+    d.step(
+        "the reply reaches Ana from the support number", lambda: d.sent(NUMBER_SUPPORT, "TRK-42")
+    )
     d.step("the reply shows as read in Slack", lambda: d.reaction_on(SUPPORT, ts_a, "eyes"))
     ts_b = d.reply(SALES, BO, AGENT, "Yes, we ship to London in 2 days.")
-    d.step("the reply reaches Bo from the sales number", lambda: d.sent(NUMBER_SALES, "London in 2 days"))
-    d.step("…and never from the support number", lambda: not d.sent(NUMBER_SUPPORT, "London in 2 days"))
+    d.step(
+        "the reply reaches Bo from the sales number",
+        lambda: d.sent(NUMBER_SALES, "London in 2 days"),
+    )
+    d.step(
+        "…and never from the support number", lambda: not d.sent(NUMBER_SUPPORT, "London in 2 days")
+    )
     d.reply(SUPPORT, ANA, AGENT, "note: VIP customer, check the courier tomorrow")
     d.step("an internal note stays in Slack", lambda: not d.sent(NUMBER_SUPPORT, "VIP customer"))
 
     echo("\n4. Wati refuses a send")
     d.sandbox.faults.inject("sendSessionMessage", "reject")
     ts_fail = d.reply(SALES, BO, AGENT, "Here is your discount code SAVE10")
-    d.step("the failure shows with Wati's reason and a Retry button",
-           lambda: d.reaction_on(SALES, ts_fail, "x") and d.thread_has(SALES, BO, "Retry"))
+    d.step(
+        "the failure shows with Wati's reason and a Retry button",
+        lambda: d.reaction_on(SALES, ts_fail, "x") and d.thread_has(SALES, BO, "Retry"),
+    )
 
     echo("\n5. A day later, outside WhatsApp's 24-hour window")
     d.clock.advance(25 * 3600)
     ts_late = d.reply(SALES, BO, AGENT, "Are you still interested?")
-    d.step("the late reply is held back, with a Send template offer",
-           lambda: d.thread_has(SALES, BO, "24-hour") and not d.sent(NUMBER_SALES, "still interested"))
+    d.step(
+        "the late reply is held back, with a Send template offer",
+        lambda: d.thread_has(SALES, BO, "24-hour") and not d.sent(NUMBER_SALES, "still interested"),
+    )
     del ts_b, ts_late
 
 
@@ -191,8 +210,12 @@ def main(*, quiet: bool = False, echo: Callable[[str], None] = print) -> int:
     say = (lambda _line: None) if quiet else echo
     clock = ShiftedClock()
     with tempfile.TemporaryDirectory(prefix="wati-bridge-demo-") as tmp:
-        sandbox = Sandbox(Path(tmp) / "sandbox.db", channels=(NUMBER_SUPPORT, NUMBER_SALES),
-                          clock=clock, status_delays=(0.5, 1.0)).start()
+        sandbox = Sandbox(
+            Path(tmp) / "sandbox.db",
+            channels=(NUMBER_SUPPORT, NUMBER_SALES),
+            clock=clock,
+            status_delays=(0.5, 1.0),
+        ).start()
         slack = SlackStandIn()
         slack.add_user(ADMIN, name="ada", real_name="Ada Admin", is_admin=True)
         slack.add_user(AGENT, name="sam", real_name="Sam Agent")

@@ -59,7 +59,11 @@ def diagnose(
             )
     raw = {k: v.strip() for k, v in env.items()}
     bot_token = raw.get("SLACK_BOT_TOKEN") or ""
-    api_url = settings.slack_api_url if settings else (raw.get("SLACK_API_URL") or "https://slack.com/api/")
+    api_url = (
+        settings.slack_api_url
+        if settings
+        else (raw.get("SLACK_API_URL") or "https://slack.com/api/")
+    )
     if bot_token:
         findings.extend(_check_slack(bot_token, api_url, timeout))
     endpoint = settings.wati_api_endpoint if settings else raw.get("WATI_API_ENDPOINT", "")
@@ -71,7 +75,11 @@ def diagnose(
 
 
 def _check_slack(token: str, api_url: str, timeout: float) -> list[Finding]:
-    client = WebClient(token=token, base_url=api_url if api_url.endswith("/") else api_url + "/", timeout=int(timeout))
+    client = WebClient(
+        token=token,
+        base_url=api_url if api_url.endswith("/") else api_url + "/",
+        timeout=int(timeout),
+    )
     try:
         response = client.auth_test()
     except SlackApiError as exc:
@@ -94,7 +102,11 @@ def _check_slack(token: str, api_url: str, timeout: float) -> list[Finding]:
                 "check the network, or SLACK_API_URL if you set it",
             )
         ]
-    found = [Finding("slack token", True, f"auth.test ok as {response.get('user')} in {response.get('team')}")]
+    found = [
+        Finding(
+            "slack token", True, f"auth.test ok as {response.get('user')} in {response.get('team')}"
+        )
+    ]
     header = response.headers.get("x-oauth-scopes") or response.headers.get("X-OAuth-Scopes")
     if header is None:
         found.append(Finding("slack scopes", True, "Slack did not report scopes; not checked"))

@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from slack_sdk.errors import SlackApiError
 
@@ -131,7 +132,9 @@ class Relay:
                 report.errors += 1
                 error = str(exc.response.get("error", "unknown"))
                 self.store.add_error(channel_number, f"Slack refused a post: {error}")
-                logger.warning("slack error %s on %s; number paused this round", error, link.slack_channel_id)
+                logger.warning(
+                    "slack error %s on %s; number paused this round", error, link.slack_channel_id
+                )
                 if error in SLACK_GIVE_UP:
                     break
         return report
@@ -187,10 +190,12 @@ class Relay:
         """
         new: dict[str, WatiMessage] = {}
         history: list[WatiMessage] = []
-        seen_any = bool(self.store.query(
-            "select 1 from messages where channel_number = ? and customer_number = ? limit 1",
-            [chat.channel_number, chat.customer_number],
-        ))
+        seen_any = bool(
+            self.store.query(
+                "select 1 from messages where channel_number = ? and customer_number = ? limit 1",
+                [chat.channel_number, chat.customer_number],
+            )
+        )
         for page_number in range(1, MAX_PAGES + 1):
             if page_number > 1 and not self.messages_window.acquire(timeout=15):
                 break
@@ -227,19 +232,22 @@ class Relay:
                 logger.warning("unusable Wati item %s skipped: %s", item.id, type(exc).__name__)
                 self.store.add_error(link.channel_number, f"unusable Wati item {item.id} skipped")
 
-    def _record(
-        self, link: Link, chat: Chat, item: WatiMessage, cutoff: datetime | None
-    ) -> None:
-        base = {
-            "channel_number": chat.channel_number,
-            "customer_number": chat.customer_number,
-            "created": iso(item.created),
-        }
+    def _record(self, link: Link, chat: Chat, item: WatiMessage, cutoff: datetime | None) -> None:
+        def log(direction: str, state: str) -> None:
+            self.store.record_message(
+                item.id,
+                channel_number=chat.channel_number,
+                customer_number=chat.customer_number,
+                created=iso(item.created),
+                direction=direction,
+                state=state,
+            )
+
         if item.event_type not in ("message", "broadcastMessage"):
-            self.store.record_message(item.id, direction="event", state="skipped", **base)
+            log("event", "skipped")
             return
         if item.owner and self._is_ours(chat, item):
-            self.store.record_message(item.id, direction="out", state="ours", **base)
+            log("out", "ours")
             return
         direction = "mirror" if item.owner else "in"
         if not item.owner:
@@ -254,9 +262,9 @@ class Relay:
         )
         if cutoff is not None and item.created < cutoff:
             # History from before the link (or before the backfill horizon) is not relayed.
-            self.store.record_message(item.id, direction=direction, state="skipped", **base)
+            log(direction, "skipped")
             return
-        self.store.record_message(item.id, direction=direction, state="pending", **base)
+        log(direction, "pending")
         self._items[item.id] = item
 
     def _is_ours(self, chat: Chat, item: WatiMessage) -> bool:
@@ -318,7 +326,7 @@ class Relay:
         self.store.update_thread(thread.id, thread_ts=ts, state="open")
         return self.store.thread(thread.id) or thread
 
-    def parent_message(self, thread: Thread, chat: Chat) -> dict[str, object]:
+    def parent_message(self, thread: Thread, chat: Chat) -> dict[str, Any]:
         """The thread parent's current content (also used to refresh it)."""
         previous_link = None
         if thread.previous_thread_id:
@@ -370,14 +378,23 @@ class Relay:
         self.store.update_message(logged.wati_id, state="posted", slack_ts=ts, error=None)
 
     def _post_media(
-        self, link: Link, thread: Thread, logged: LoggedMessage, path: str, message: dict[str, object]
+        self,
+        link: Link,
+        thread: Thread,
+        logged: LoggedMessage,
+        path: str,
+        message: dict[str, object],
     ) -> None:
         assert thread.thread_ts is not None
         try:
             media = self.wati.get_media(path)
         except WatiError as exc:
-            note = f"{message['text']}\n_(attachment could not be downloaded from Wati: {exc.reason})_"
-            self.poster.post(link.slack_channel_id, thread_ts=thread.thread_ts, **{**message, "text": note})
+            note = (
+                f"{message['text']}\n_(attachment could not be downloaded from Wati: {exc.reason})_"
+            )
+            self.poster.post(
+                link.slack_channel_id, thread_ts=thread.thread_ts, **{**message, "text": note}
+            )
             return
         ext = mimetypes.guess_extension(media.content_type or "") or ""
         if "." in media.filename:
@@ -465,8 +482,9 @@ class Relay:
             for link in links:
                 if contact.name and (chat := self.store.chat(link.channel_number, number)):
                     if chat.customer_name != contact.name:
-                        self.store.update_chat(link.channel_number, number, customer_name=contact.name)
+                        self.store.update_chat(
+                            link.channel_number, number, customer_name=contact.name
+                        )
         if bootstrap and (not sweep or page_number == 1):
             self.store.put("contacts_bootstrapped", iso(self.now()))
         return woken
-

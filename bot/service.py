@@ -21,7 +21,7 @@ from bot import commands, listeners
 from bot.config import Settings
 from bot.inbound import Relay
 from bot.outbound import Outbound
-from bot.quota import RateWindow, Budget
+from bot.quota import Budget, RateWindow
 from bot.slackpost import SlackPoster, make_web_client
 from bot.store import Store, open_store
 from bot.wati import WatiClient
@@ -61,16 +61,47 @@ class Bridge:
     ) -> None:
         """Start polling: a job per linked number, contacts discovery, outbound sends."""
         s = self.scheduler
-        s.add_job(self.sync_jobs, "interval", seconds=min(2.0, tick * 2), id="sync",
-                  max_instances=1, coalesce=True)
-        s.add_job(self.relay.discover, "interval", seconds=hint_seconds, id="hint",
-                  max_instances=1, coalesce=True, next_run_time=_soon())
-        s.add_job(lambda: self.relay.discover(sweep=True), "interval", seconds=sweep_seconds,
-                  id="sweep", max_instances=1, coalesce=True)
-        s.add_job(self.outbound.process, "interval", seconds=tick, id="outbound",
-                  max_instances=1, coalesce=True)
-        s.add_job(self.outbound.refresh_parents, "interval", seconds=PARENTS_SECONDS,
-                  id="parents", max_instances=1, coalesce=True)
+        s.add_job(
+            self.sync_jobs,
+            "interval",
+            seconds=min(2.0, tick * 2),
+            id="sync",
+            max_instances=1,
+            coalesce=True,
+        )
+        s.add_job(
+            self.relay.discover,
+            "interval",
+            seconds=hint_seconds,
+            id="hint",
+            max_instances=1,
+            coalesce=True,
+            next_run_time=_soon(),
+        )
+        s.add_job(
+            lambda: self.relay.discover(sweep=True),
+            "interval",
+            seconds=sweep_seconds,
+            id="sweep",
+            max_instances=1,
+            coalesce=True,
+        )
+        s.add_job(
+            self.outbound.process,
+            "interval",
+            seconds=tick,
+            id="outbound",
+            max_instances=1,
+            coalesce=True,
+        )
+        s.add_job(
+            self.outbound.refresh_parents,
+            "interval",
+            seconds=PARENTS_SECONDS,
+            id="parents",
+            max_instances=1,
+            coalesce=True,
+        )
         self._tick = tick
         self.sync_jobs()
         s.start()
@@ -84,8 +115,13 @@ class Bridge:
         for job_id, number in wanted.items():
             if self.scheduler.get_job(job_id) is None:
                 self.scheduler.add_job(
-                    self.relay.poll_number, "interval", args=[number], id=job_id,
-                    seconds=getattr(self, "_tick", 1.0), max_instances=1, coalesce=True,
+                    self.relay.poll_number,
+                    "interval",
+                    args=[number],
+                    id=job_id,
+                    seconds=getattr(self, "_tick", 1.0),
+                    max_instances=1,
+                    coalesce=True,
                     next_run_time=_soon(),
                 )
 
@@ -141,8 +177,10 @@ def build(
         on_call=budget.record,
     )
     web = make_web_client(settings.slack_bot_token, settings.slack_api_url)
-    poster = SlackPoster(web) if slack_min_interval is None else SlackPoster(
-        web, min_interval=slack_min_interval
+    poster = (
+        SlackPoster(web)
+        if slack_min_interval is None
+        else SlackPoster(web, min_interval=slack_min_interval)
     )
     relay = Relay(
         store,
@@ -185,17 +223,21 @@ def run(settings: Settings) -> int:
             handler = SocketModeHandler(bridge.app, settings.slack_app_token)
             stop = threading.Event()
             signal.signal(signal.SIGTERM, lambda *_: stop.set())
-            handler.connect()
+            handler.connect()  # type: ignore[no-untyped-call]
             logger.info("connected to Slack in Socket Mode")
             try:
                 stop.wait()
             except KeyboardInterrupt:
                 pass
-            handler.close()
+            handler.close()  # type: ignore[no-untyped-call]
         else:
             import uvicorn
 
-            logger.info("HTTP mode on %s:%d (POST /slack/events, GET /healthz)", settings.host, settings.port)
+            logger.info(
+                "HTTP mode on %s:%d (POST /slack/events, GET /healthz)",
+                settings.host,
+                settings.port,
+            )
             uvicorn.run(
                 make_asgi(bridge.dispatch, bridge.health),
                 host=settings.host,

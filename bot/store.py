@@ -140,7 +140,10 @@ class Reply:
 def load_migrations() -> Migrations:
     """The project's migration set, from `migrations/migrations.py` (or its copy in a wheel)."""
     here = Path(__file__).resolve().parent
-    for candidate in (here.parent / "migrations" / "migrations.py", here / "_migrations" / "migrations.py"):
+    for candidate in (
+        here.parent / "migrations" / "migrations.py",
+        here / "_migrations" / "migrations.py",
+    ):
         if candidate.is_file():
             found = runpy.run_path(str(candidate))["migrations"]
             assert isinstance(found, Migrations)
@@ -210,7 +213,7 @@ class Store:
                 "linked_by": user_id,
                 "linked_at": iso(utcnow()),
             }
-            db["links"].insert(row)
+            db.table("links").insert(row)
         return Link(**row)
 
     def unlink(self, slack_channel_id: str) -> Link | None:
@@ -254,7 +257,7 @@ class Store:
     ) -> Chat:
         """The chat, created when missing (an existing chat keeps its state)."""
         with self.write() as db:
-            db["chats"].insert(
+            db.table("chats").insert(
                 {
                     "channel_number": channel_number,
                     "customer_number": customer_number,
@@ -272,7 +275,7 @@ class Store:
     def update_chat(self, channel_number: str, customer_number: str, **values: Any) -> None:
         """Set some columns of a chat."""
         with self.write() as db:
-            db["chats"].update((channel_number, customer_number), values)
+            db.table("chats").update((channel_number, customer_number), values)
 
     def due_chats(self, channel_number: str, now: float, limit: int = 50) -> list[Chat]:
         """Chats of a number whose next poll time has come, most overdue first."""
@@ -286,7 +289,9 @@ class Store:
     def chats(self, channel_number: str) -> list[Chat]:
         """Every chat of a number."""
         return self._all(
-            Chat, "select * from chats where channel_number = ? order by created_at", [channel_number]
+            Chat,
+            "select * from chats where channel_number = ? order by created_at",
+            [channel_number],
         )
 
     # -- threads -----------------------------------------------------------------------------
@@ -321,7 +326,7 @@ class Store:
     ) -> Thread:
         """Record a thread about to be opened (state `opening` until its parent is confirmed)."""
         with self.write() as db:
-            table = db["threads"]
+            table = db.table("threads")
             table.insert(
                 {
                     "channel_number": channel_number,
@@ -333,7 +338,7 @@ class Store:
                 }
             )
             thread_id = table.last_pk
-            db["chats"].update((channel_number, customer_number), {"thread_id": thread_id})
+            db.table("chats").update((channel_number, customer_number), {"thread_id": thread_id})
         found = self.thread(int(thread_id))  # type: ignore[arg-type]
         assert found is not None
         return found
@@ -341,7 +346,7 @@ class Store:
     def update_thread(self, thread_id: int, **values: Any) -> None:
         """Set some columns of a thread."""
         with self.write() as db:
-            db["threads"].update(thread_id, values)
+            db.table("threads").update(thread_id, values)
 
     def open_threads(self, channel_number: str | None = None) -> list[Thread]:
         """Threads that are open (or opening), optionally of one number."""
@@ -377,7 +382,7 @@ class Store:
         """Record a Wati message once; False when it was already recorded."""
         with self.write() as db:
             before = db.conn.total_changes
-            db["messages"].insert(
+            db.table("messages").insert(
                 {
                     "wati_id": wati_id,
                     "channel_number": channel_number,
@@ -400,7 +405,7 @@ class Store:
     def update_message(self, wati_id: str, **values: Any) -> None:
         """Set some columns of a logged message."""
         with self.write() as db:
-            db["messages"].update(wati_id, values)
+            db.table("messages").update(wati_id, values)
 
     def pending_messages(self, channel_number: str, customer_number: str) -> list[LoggedMessage]:
         """Messages recorded but not yet confirmed in Slack, oldest first."""
@@ -428,7 +433,7 @@ class Store:
         row = {"state": "queued", "attempts": 0, "created_at": now, "updated_at": now, **row}
         with self.write() as db:
             before = db.conn.total_changes
-            db["outbox"].insert(row, ignore=True)
+            db.table("outbox").insert(row, ignore=True)
             created = db.conn.total_changes > before
         reply = self.reply_by_ts(row["slack_channel_id"], row["slack_ts"])
         assert reply is not None
@@ -448,7 +453,9 @@ class Store:
 
     def reply_by_local_id(self, local_message_id: str) -> Reply | None:
         """The outbox row that sent with this localMessageId."""
-        return self._one(Reply, "select * from outbox where local_message_id = ?", [local_message_id])
+        return self._one(
+            Reply, "select * from outbox where local_message_id = ?", [local_message_id]
+        )
 
     def reply_by_wati_id(self, wati_id: str) -> Reply | None:
         """The outbox row whose send Wati answered with this id."""
@@ -457,9 +464,11 @@ class Store:
     def update_reply(self, reply_id: int, **values: Any) -> None:
         """Set some columns of an outbox row (and its updated_at)."""
         with self.write() as db:
-            db["outbox"].update(reply_id, {**values, "updated_at": iso(utcnow())})
+            db.table("outbox").update(reply_id, {**values, "updated_at": iso(utcnow())})
 
-    def replies_in_state(self, *states: str, customer: tuple[str, str] | None = None) -> list[Reply]:
+    def replies_in_state(
+        self, *states: str, customer: tuple[str, str] | None = None
+    ) -> list[Reply]:
         """Outbox rows in any of these states, oldest first; optionally of one chat."""
         marks = ",".join("?" * len(states))
         sql = f"select * from outbox where state in ({marks})"
@@ -475,7 +484,7 @@ class Store:
         """Record a Slack event id; True the first time it is seen, False for a repeat."""
         with self.write() as db:
             before = db.conn.total_changes
-            db["events_seen"].insert({"event_id": event_id, "seen_at": iso(utcnow())}, ignore=True)
+            db.table("events_seen").insert({"event_id": event_id, "seen_at": iso(utcnow())}, ignore=True)
             return db.conn.total_changes > before
 
     def count_call(self, endpoint: str, day: str) -> None:
@@ -490,7 +499,8 @@ class Store:
     def calls_since(self, day: str) -> dict[str, int]:
         """Wati API calls per endpoint from this day (YYYY-MM-DD) on."""
         rows = self.query(
-            "select endpoint, sum(count) as n from api_calls where day >= ? group by endpoint", [day]
+            "select endpoint, sum(count) as n from api_calls where day >= ? group by endpoint",
+            [day],
         )
         return {r["endpoint"]: int(r["n"]) for r in rows}
 
@@ -502,7 +512,7 @@ class Store:
     def save_contact(self, wa_number: str, name: str | None, last_updated: str | None) -> None:
         """Remember a contact's name and lastUpdated."""
         with self.write() as db:
-            db["contacts"].upsert(
+            db.table("contacts").upsert(
                 {
                     "wa_number": wa_number,
                     "name": name,
@@ -515,10 +525,8 @@ class Store:
     def add_error(self, scope: str, message: str, keep: int = 200) -> None:
         """Log an error for /wati status (no message bodies here), keeping the newest."""
         with self.write() as db:
-            db["errors"].insert({"at": iso(utcnow()), "scope": scope, "message": message})
-            db.execute(
-                "delete from errors where id <= (select max(id) from errors) - ?", [keep]
-            )
+            db.table("errors").insert({"at": iso(utcnow()), "scope": scope, "message": message})
+            db.execute("delete from errors where id <= (select max(id) from errors) - ?", [keep])
 
     def recent_errors(self, scope: str | None = None, limit: int = 5) -> list[dict[str, Any]]:
         """Newest errors first."""
@@ -536,7 +544,7 @@ class Store:
     def put(self, key: str, value: str) -> None:
         """Set a small named value."""
         with self.write() as db:
-            db["kv"].upsert({"key": key, "value": value}, pk="key")
+            db.table("kv").upsert({"key": key, "value": value}, pk="key")
 
     def forget(self, key: str) -> None:
         """Remove a small named value."""

@@ -138,3 +138,35 @@ def m006_create_bookkeeping(db: Database) -> None:
     db["errors"].create({"id": int, "at": str, "scope": str, "message": str}, pk="id")
     # Small named values: last successful poll, sweep cursor, backfill marks.
     db["kv"].create({"key": str, "value": str}, pk="key")
+
+
+@migrations()
+def m007_outbox_progress(db: Database) -> None:
+    # How far each reply got: when to try again, when the last send attempt started (a fate
+    # unknown after a timeout is checked in Wati's history some time after it), how many
+    # unconfirmed resends were made, whether the text was converted for WhatsApp yet, the
+    # reaction shown on the Slack message and the ts of the last notice about it.
+    outbox = db["outbox"]
+    outbox.add_column("next_try_at", float)
+    outbox.add_column("attempted_at", float)
+    outbox.add_column("resends", int, not_null_default=0)
+    outbox.add_column("prepared", int, not_null_default=0)
+    outbox.add_column("reaction", str)
+    outbox.add_column("notice_ts", str)
+    # A reply goes out as one or more parts (4,096-character text chunks, files). Each part
+    # Wati accepted is recorded, so an interrupted reply resumes at the first part that did
+    # not go, and delivery (SENT < DELIVERED < READ, or FAILED) is tracked per part.
+    db["outbox_parts"].create(
+        {
+            "reply_id": int,
+            "part": int,
+            "kind": str,
+            "wati_id": str,
+            "local_message_id": str,
+            "delivery": str,
+            "sent_at": str,
+        },
+        pk=("reply_id", "part"),
+    )
+    db["outbox_parts"].create_index(["wati_id"])
+    db["outbox_parts"].create_index(["local_message_id"])

@@ -32,7 +32,12 @@ def test_defaults_and_normalisation() -> None:
 def test_every_missing_variable_is_named_at_once() -> None:
     found = problems({})
     text = "\n".join(found)
-    for name in ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "WATI_API_ENDPOINT", "WATI_ACCESS_TOKEN"):
+    for name in (
+        "SLACK_BOT_TOKEN",
+        "SLACK_SIGNING_SECRET",
+        "WATI_API_ENDPOINT",
+        "WATI_ACCESS_TOKEN",
+    ):
         assert name in text
     assert len(found) == 4
 

@@ -22,7 +22,11 @@ def thread_texts(slack: SlackStandIn, channel: str, parent_ts: str) -> list[str]
 
 
 def parents(slack: SlackStandIn, channel: str) -> list[dict[str, Any]]:
-    return [m for m in slack.messages(channel) if (m.get("metadata") or {}).get("event_type") == blocks.THREAD_EVENT]
+    return [
+        m
+        for m in slack.messages(channel)
+        if (m.get("metadata") or {}).get("event_type") == blocks.THREAD_EVENT
+    ]
 
 
 def poll(relay: Relay, number: str = CHANNEL_A, customer: str = CUSTOMER) -> int:
@@ -94,7 +98,9 @@ def test_new_customer_found_through_contacts(
     linked.relay.poll_number(CHANNEL_B)
     [pa] = parents(slack, SLACK_A)
     [pb] = parents(slack, SLACK_B)
-    assert thread_texts(slack, SLACK_A, pa["ts"]) == ["written after the link, before the first look"]
+    assert thread_texts(slack, SLACK_A, pa["ts"]) == [
+        "written after the link, before the first look"
+    ]
     assert thread_texts(slack, SLACK_B, pb["ts"]) == ["first message ever"]
     assert "Bo" in pb["text"]
 
@@ -132,8 +138,13 @@ def test_crash_after_posting_before_marking_does_not_post_again(
     wati_id = sandbox.customer_says(CHANNEL_A, CUSTOMER, "posted but not marked")
     # What a crash right after chat.postMessage leaves: the post is in Slack, the row pending.
     linked.store.record_message(
-        wati_id, channel_number=CHANNEL_A, customer_number=CUSTOMER, direction="in",
-        created="2000-01-01T00:00:00+00:00", state="pending", attempts=1,
+        wati_id,
+        channel_number=CHANNEL_A,
+        customer_number=CUSTOMER,
+        direction="in",
+        created="2000-01-01T00:00:00+00:00",
+        state="pending",
+        attempts=1,
     )
     linked.relay.poster.post(
         SLACK_A, thread_ts=parent["ts"], **blocks.relayed_message(wati_id, "posted but not marked")
@@ -184,9 +195,15 @@ def test_operator_messages_are_mirrored_and_own_sends_are_not(
     # A send the bridge made (its localMessageId is in the outbox) must not come back.
     thread = linked.store.current_thread(CHANNEL_A, CUSTOMER)
     linked.store.enqueue_reply(
-        slack_channel_id=SLACK_A, slack_ts="1.000001", thread_id=thread.id,
-        channel_number=CHANNEL_A, customer_number=CUSTOMER, user_id=ADMIN,
-        body="from slack", local_message_id="feedface", state="sent",
+        slack_channel_id=SLACK_A,
+        slack_ts="1.000001",
+        thread_id=thread.id,
+        channel_number=CHANNEL_A,
+        customer_number=CUSTOMER,
+        user_id=ADMIN,
+        body="from slack",
+        local_message_id="feedface",
+        state="sent",
     )
     linked.wati.send_session_message(
         CUSTOMER, "from slack", channel_number=CHANNEL_A, local_message_id="feedface.1"
@@ -244,4 +261,6 @@ def test_downtime_backlog_is_caught_up_in_order(
         sandbox.customer_says(CHANNEL_A, CUSTOMER, f"m{n:03d}")
     poll(linked.relay)
     [parent] = parents(slack, SLACK_A)
-    assert thread_texts(slack, SLACK_A, parent["ts"]) == ["m-first"] + [f"m{n:03d}" for n in range(120)]
+    assert thread_texts(slack, SLACK_A, parent["ts"]) == ["m-first"] + [
+        f"m{n:03d}" for n in range(120)
+    ]

@@ -20,15 +20,30 @@ def store(tmp_path: Path) -> Store:
 def test_blank_database_gets_the_whole_schema(store: Store) -> None:
     db = store.db
     assert set(db.table_names()) >= {
-        "links", "chats", "threads", "messages", "outbox",
-        "events_seen", "api_calls", "contacts", "errors", "kv", "_sqlite_migrations",
+        "links",
+        "chats",
+        "threads",
+        "messages",
+        "outbox",
+        "events_seen",
+        "api_calls",
+        "contacts",
+        "errors",
+        "kv",
+        "_sqlite_migrations",
     }
     assert db["links"].pks == ["channel_number"]
     assert db["chats"].pks == ["channel_number", "customer_number"]
     assert db["messages"].pks == ["wati_id"]
     assert set(db["messages"].columns_dict) >= {"direction", "slack_ts", "state", "attempts"}
     assert set(db["outbox"].columns_dict) >= {
-        "slack_channel_id", "slack_ts", "state", "wati_id", "error", "attempts", "local_message_id",
+        "slack_channel_id",
+        "slack_ts",
+        "state",
+        "wati_id",
+        "error",
+        "attempts",
+        "local_message_id",
     }
     assert set(db["chats"].columns_dict) >= {"last_inbound_at", "next_poll_at", "customer_name"}
     assert db.execute("pragma journal_mode").fetchone()[0] == "wal"
@@ -67,7 +82,9 @@ def test_links_are_one_to_one(store: Store) -> None:
 
 
 def test_messages_are_recorded_once(store: Store) -> None:
-    args = dict(channel_number="1", customer_number="2", direction="in", created="t", state="pending")
+    args = dict(
+        channel_number="1", customer_number="2", direction="in", created="t", state="pending"
+    )
     assert store.record_message("w1", **args)
     assert not store.record_message("w1", **{**args, "state": "skipped"})
     assert store.logged("w1").state == "pending"
@@ -76,8 +93,16 @@ def test_messages_are_recorded_once(store: Store) -> None:
 
 
 def test_replies_are_enqueued_once_per_slack_message(store: Store) -> None:
-    row = dict(slack_channel_id="C1", slack_ts="1.1", thread_id=1, channel_number="1",
-               customer_number="2", user_id="U1", body="hi", local_message_id="abc")
+    row = dict(
+        slack_channel_id="C1",
+        slack_ts="1.1",
+        thread_id=1,
+        channel_number="1",
+        customer_number="2",
+        user_id="U1",
+        body="hi",
+        local_message_id="abc",
+    )
     first, created = store.enqueue_reply(**row)
     again, created_again = store.enqueue_reply(**{**row, "local_message_id": "def"})
     assert created and not created_again and again.id == first.id
@@ -96,8 +121,14 @@ def test_concurrent_writers_share_one_connection(store: Store) -> None:
     def work(n: int) -> None:
         for i in range(50):
             store.count_call(f"e{n}", "2026-11-25")
-            store.record_message(f"{n}-{i}", channel_number="1", customer_number="2",
-                                 direction="in", created="t", state="posted")
+            store.record_message(
+                f"{n}-{i}",
+                channel_number="1",
+                customer_number="2",
+                direction="in",
+                created="t",
+                state="posted",
+            )
 
     threads = [threading.Thread(target=work, args=(n,)) for n in range(4)]
     for t in threads:

@@ -1,0 +1,260 @@
+"""Inbound benchmark: relay latency, Wati calls per message, idle cost, and a 1,000-message burst.
+
+    python bench/inbound.py            # everything (about 3 minutes)
+    python bench/inbound.py --quick    # smaller counts, for a smoke run
+
+Everything runs on loopback: the sandbox Wati (with its real 10 calls / 10 s limit), the Slack
+stand-in and the bridge with its real scheduler. Latency is measured from the moment a
+customer's message reaches Wati to the moment Slack receives the chat.postMessage for it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import statistics
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from bot.config import Settings
+from bot.inbound import Relay
+from bot.quota import Budget, RateWindow
+from bot.sandbox import Sandbox
+from bot.service import Bridge, build
+from bot.slack_standin import SlackStandIn
+from bot.slackpost import SlackPoster, make_web_client
+from bot.store import open_store
+from bot.wati import WatiClient
+
+
+def _number(i: int) -> str:
+    return f"1555{i:07d}"
+
+
+def _customer(i: int) -> str:
+    return f"4477009{i:05d}"
+
+
+def _setup(
+    tmp: Path, channels: int, *, min_interval: float, monthly: int = 200_000
+) -> tuple[Sandbox, SlackStandIn, Bridge]:
+    numbers = [_number(i) for i in range(channels)]
+    sandbox = Sandbox(tmp / "sandbox.db", channels=numbers, status_delays=(1.0, 2.0)).start()
+    sandbox.monthly_quota = 10**9
+    slack = SlackStandIn()
+    for i in range(channels):
+        slack.add_channel(f"C{i:08d}", f"wa-{i}")
+    slack.start()
+    settings = Settings.from_env(
+        {
+            "SLACK_BOT_TOKEN": slack.bot_token,
+            "SLACK_SIGNING_SECRET": "bench",
+            "SLACK_API_URL": slack.api_url,
+            "WATI_API_ENDPOINT": sandbox.api_endpoint,
+            "WATI_ACCESS_TOKEN": sandbox.token,
+            "BRIDGE_DB": str(tmp / "bridge.db"),
+            "BRIDGE_POLL_SECONDS": "10",
+            "BRIDGE_WATI_MONTHLY_CALLS": str(monthly),
+        }
+    )
+    bridge = build(settings, slack_min_interval=min_interval)
+    for i, number in enumerate(numbers):
+        bridge.store.link(number, f"C{i:08d}", "UBENCH")
+    time.sleep(0.01)
+    return sandbox, slack, bridge
+
+
+def _post_times(slack: SlackStandIn) -> dict[str, float]:
+    found: dict[str, float] = {}
+    for call in slack.calls_to("chat.postMessage"):
+        meta = call.args.get("metadata")
+        if isinstance(meta, str):
+            meta = json.loads(meta)
+        payload = (meta or {}).get("event_payload") or {}
+        if call.ok and "wati_id" in payload:
+            found.setdefault(payload["wati_id"], call.at)
+    return found
+
+
+def _pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def latency(tmp: Path, *, chats: int, seconds: float, rate: float) -> dict[str, Any]:
+    """Active conversations at the default 10 s interval; customers write at random."""
+    sandbox, slack, bridge = _setup(tmp, 1, min_interval=1.0)
+    number = _number(0)
+    customers = [_customer(i) for i in range(chats)]
+    for c in customers:
+        sandbox.customer_says(number, c, "hello", name=f"Customer {c[-3:]}")
+        bridge.relay.wake(number, c)
+    bridge.start_jobs(tick=0.5, hint_seconds=3600, sweep_seconds=3600)
+    time.sleep(15)  # threads opened, every chat active
+    calls_before = sandbox.calls("getMessages")
+    sent: dict[str, float] = {}
+    rng = random.Random(7)
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        time.sleep(rng.expovariate(rate))
+        c = rng.choice(customers)
+        sent[sandbox.customer_says(number, c, f"msg {len(sent)}")] = time.time()
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and len(set(sent) & set(_post_times(slack))) < len(sent):
+        time.sleep(0.5)
+    posted = _post_times(slack)
+    lat = [posted[i] - t for i, t in sent.items() if i in posted]
+    calls = sandbox.calls("getMessages") - calls_before
+    bridge.shutdown()
+    slack.stop()
+    sandbox.stop()
+    return {
+        "chats": chats,
+        "messages": len(sent),
+        "relayed": len(lat),
+        "p50": statistics.median(lat) if lat else float("nan"),
+        "p99": _pct(lat, 0.99) if lat else float("nan"),
+        "calls": calls,
+        "calls_per_message": calls / max(1, len(lat)),
+    }
+
+
+def idle_hour(tmp: Path, *, contacts: int, quiet_chats: int, monthly: int) -> dict[str, Any]:
+    """One simulated idle hour (virtual time) with many contacts and some quiet chats."""
+    now = [time.time()]
+
+    def clock() -> float:
+        return now[0]
+
+    sandbox = Sandbox(tmp / f"idle-{monthly}.db", channels=[_number(0)], clock=clock).start()
+    sandbox.monthly_quota = 10**9
+    old = clock() - 30 * 86400
+    with sandbox.state._tx() as conn:  # bulk-load the contacts in one transaction
+        conn.executemany(
+            "INSERT OR IGNORE INTO contacts (wa_id, id, name, created, last_updated) VALUES (?,?,?,?,?)",
+            [(_customer(i), f"{i:024x}", f"C{i}", old, old) for i in range(contacts)],
+        )
+    slack = SlackStandIn()
+    slack.add_channel("C00000000", "wa-0")
+    slack.start()
+    store = open_store(tmp / f"idle-bridge-{monthly}.db")
+    store.link(_number(0), "C00000000", "UBENCH")
+    budget = Budget(store, monthly, now=lambda: _dt(clock()))
+    wati = WatiClient(sandbox.api_endpoint, sandbox.token, on_call=budget.record)
+    poster = SlackPoster(make_web_client(slack.bot_token, slack.api_url), min_interval=0)
+    relay = Relay(
+        store,
+        wati,
+        poster,
+        budget,
+        poll_seconds=10,
+        messages_window=RateWindow(clock=clock),
+        contacts_window=RateWindow(clock=clock),
+        clock=clock,
+    )
+    for i in range(quiet_chats):
+        c = _customer(i)
+        store.ensure_chat(_number(0), c, origin="bench", next_poll_at=clock() + i % 600)
+        days_ago = 1 + (i % 13)
+        store.update_chat(
+            _number(0),
+            c,
+            last_activity_at=_dt(clock() - days_ago * 86400).isoformat(),
+            empty_polls=20,
+        )
+    relay.discover()  # bootstrap look (not counted)
+    before = sandbox.calls()
+    start = clock()
+    next_hint, next_sweep = start + 60, start + 300
+    while clock() < start + 3600:
+        now[0] += 1
+        relay.poll_number(_number(0))
+        if clock() >= next_hint:
+            relay.discover()
+            next_hint += 60
+        if clock() >= next_sweep:
+            relay.discover(sweep=True)
+            next_sweep += 300
+    calls = sandbox.calls() - before
+    wati.close()
+    store.close()
+    slack.stop()
+    sandbox.stop()
+    return {"contacts": contacts, "quiet_chats": quiet_chats, "monthly": monthly, "calls": calls}
+
+
+def _dt(epoch: float) -> datetime:
+    return datetime.fromtimestamp(epoch, UTC)
+
+
+def burst(tmp: Path, *, channels: int, per_chat: int, chats_per_channel: int) -> dict[str, Any]:
+    """A burst spread over many channels, with Slack's one post per second per channel."""
+    sandbox, slack, bridge = _setup(tmp, channels, min_interval=1.0)
+    total = 0
+    for i in range(channels):
+        for j in range(chats_per_channel):
+            customer = _customer(i * chats_per_channel + j)
+            for k in range(per_chat):
+                sandbox.customer_says(_number(i), customer, f"burst {k}")
+                total += 1
+    start = time.monotonic()
+    for i in range(channels):
+        for j in range(chats_per_channel):
+            bridge.relay.wake(_number(i), _customer(i * chats_per_channel + j))
+    bridge.start_jobs(tick=0.25, hint_seconds=3600, sweep_seconds=3600)
+    deadline = start + 600
+    while time.monotonic() < deadline and len(_post_times(slack)) < total:
+        time.sleep(0.25)
+    elapsed = time.monotonic() - start
+    relayed = len(_post_times(slack))
+    bridge.shutdown()
+    slack.stop()
+    sandbox.stop()
+    chats = channels * chats_per_channel
+    return {
+        "messages": total,
+        "relayed": relayed,
+        "seconds": elapsed,
+        "slack_floor": total / channels,
+        "wati_floor": chats,  # one getMessages per chat at 1 call/s
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true")
+    args = parser.parse_args()
+    q = args.quick
+    with tempfile.TemporaryDirectory() as tmp_name:
+        tmp = Path(tmp_name)
+        lat = latency(tmp / "lat", chats=5 if q else 10, seconds=20 if q else 60, rate=0.5)
+        print(
+            f"latency: {lat['relayed']}/{lat['messages']} messages from {lat['chats']} active chats "
+            f"at BRIDGE_POLL_SECONDS=10: p50 {lat['p50']:.1f} s, p99 {lat['p99']:.1f} s"
+        )
+        print(
+            f"calls per relayed message: {lat['calls_per_message']:.2f} "
+            f"({lat['calls']} getMessages for {lat['relayed']} messages)"
+        )
+        for monthly in (10_000, 200_000):
+            idle = idle_hour(tmp, contacts=1_000 if q else 10_000, quiet_chats=200, monthly=monthly)
+            print(
+                f"idle hour, {idle['contacts']:,} contacts, {idle['quiet_chats']} quiet chats, "
+                f"quota {monthly:,}/month: {idle['calls']} Wati calls"
+            )
+        b = burst(tmp / "burst", channels=20, per_chat=25 if not q else 5, chats_per_channel=2)
+        print(
+            f"burst: {b['relayed']}/{b['messages']} messages over 20 channels in {b['seconds']:.1f} s "
+            f"(Slack floor {b['slack_floor']:.0f} s, Wati floor {b['wati_floor']} s; "
+            f"ratio to the Slack floor {b['seconds'] / b['slack_floor']:.2f})"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
