@@ -299,6 +299,10 @@ class Relay:
             posted += 1
         return posted
 
+    def ensure_thread(self, link: Link, chat: Chat) -> Thread:
+        """The chat's open thread in the link's channel, opened (parent posted) when it has none."""
+        return self._ensure_thread(link, chat)
+
     def _ensure_thread(self, link: Link, chat: Chat) -> Thread:
         thread = self.store.current_thread(chat.channel_number, chat.customer_number)
         if thread and thread.slack_channel_id == link.slack_channel_id:
@@ -322,9 +326,32 @@ class Relay:
                 self.store.update_thread(thread.id, thread_ts=message["ts"], state="open")
                 return self.store.thread(thread.id) or thread
         fresh = self.store.chat(chat.channel_number, chat.customer_number) or chat
+        if not fresh.customer_name:
+            name = self._look_up_name(fresh.customer_number)
+            if name:
+                self.store.update_chat(fresh.channel_number, fresh.customer_number, customer_name=name)
+                fresh = self.store.chat(chat.channel_number, chat.customer_number) or fresh
         ts = self.poster.post(link.slack_channel_id, **self.parent_message(thread, fresh))
         self.store.update_thread(thread.id, thread_ts=ts, state="open")
         return self.store.thread(thread.id) or thread
+
+    def _look_up_name(self, number: str) -> str | None:
+        """The customer's name in Wati's contacts (known already, or one getContacts call)."""
+        seen = self.store.contact_seen(number)
+        if seen and seen.get("name"):
+            return str(seen["name"])
+        if not self.budget.may_poll() or not self.contacts_window.try_acquire():
+            return None
+        try:
+            page = self.wati.get_contacts(name=number, page_size=5)
+        except WatiError:
+            return None
+        for contact in page.items:
+            if number in (contact.wa_id, contact.phone) and contact.name:
+                stamp = iso(contact.last_updated) if contact.last_updated else None
+                self.store.save_contact(number, contact.name, stamp)
+                return contact.name
+        return None
 
     def parent_message(self, thread: Thread, chat: Chat) -> dict[str, Any]:
         """The thread parent's current content (also used to refresh it)."""
