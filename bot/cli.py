@@ -33,6 +33,8 @@ def configure_logging(verbose: bool) -> None:
     )
     for name in QUIET_LOGGERS:
         logging.getLogger(name).setLevel(logging.WARNING)
+    # A poll round that outlasts its tick is normal; APScheduler would warn about each skip.
+    logging.getLogger("apscheduler").setLevel(logging.ERROR)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -130,6 +132,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "demo":
         from bot import demo
 
+        if not args.verbose:
+            # The transcript is the demo's output; the bridge's own log lines would bury it.
+            logging.getLogger("bot").setLevel(logging.WARNING)
         return demo.main(quiet=args.quiet)
     try:
         settings = Settings.from_env(env)
