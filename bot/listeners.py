@@ -1,0 +1,65 @@
+"""Bolt listeners for thread replies and the Retry button; the work is in `bot.outbound`.
+
+Every `message` event lands here (Bolt runs only the first matching listener, so this one
+also acknowledges the subtypes the bridge ignores: joins, topic changes and the like). The
+listener only records the reply and kicks the outbox; the send runs on a worker thread, never
+inside Slack's 3 seconds.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_bolt import Ack, App
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot import blocks
+from bot.outbound import QUEUED, Outbound
+
+logger = logging.getLogger(__name__)
+
+
+def register(app: App, outbound: Outbound) -> None:
+    """Bind the message listener and the Retry button to the app."""
+
+    @app.event("message")
+    def handle_message(event: dict[str, Any], body: dict[str, Any], client: WebClient) -> None:
+        intake = outbound.receive(event, event_id=body.get("event_id"))
+        if intake.tell and intake.user:
+            _tell(client, str(event.get("channel")), intake.user, intake.thread_ts, intake.tell)
+        if intake.verdict == QUEUED:
+            outbound.kick()
+
+    @app.action(blocks.RETRY)
+    def handle_retry(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+        ack()
+        action = (body.get("actions") or [{}])[0]
+        user = str((body.get("user") or {}).get("id") or "")
+        channel = str((body.get("channel") or {}).get("id") or "")
+        message = body.get("message") or {}
+        try:
+            reply_id = int(action.get("value") or "")
+        except ValueError:
+            logger.warning("Retry clicked with a bad value")
+            return
+        if not outbound.retry(reply_id):
+            text = "That reply is not waiting for a retry any more: it was already retried or sent."
+            _tell(client, channel, user, message.get("thread_ts"), text)
+            return
+        outbound.kick()
+        if message.get("ts"):
+            done = f":arrows_counterclockwise: <@{user}> pressed Retry: sending the reply again."
+            try:
+                client.chat_update(channel=channel, ts=message["ts"], **blocks.notice(done))
+            except SlackApiError as exc:
+                logger.warning("retry notice not updated: %s", exc.response.get("error"))
+
+
+def _tell(client: WebClient, channel: str, user: str, thread_ts: str | None, text: str) -> None:
+    """An ephemeral note for one person (best effort: it is only advice)."""
+    try:
+        client.chat_postEphemeral(channel=channel, user=user, thread_ts=thread_ts, text=text)
+    except SlackApiError as exc:
+        logger.warning("ephemeral to %s not posted: %s", user, exc.response.get("error"))
