@@ -43,6 +43,7 @@ def _customer(i: int) -> str:
 def _setup(
     tmp: Path, channels: int, *, min_interval: float, monthly: int = 200_000
 ) -> tuple[Sandbox, SlackStandIn, Bridge]:
+    tmp.mkdir(parents=True, exist_ok=True)
     numbers = [_number(i) for i in range(channels)]
     sandbox = Sandbox(tmp / "sandbox.db", channels=numbers, status_delays=(1.0, 2.0)).start()
     sandbox.monthly_quota = 10**9
