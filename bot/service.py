@@ -17,7 +17,8 @@ from slack_bolt import App
 from slack_bolt.request import BoltRequest
 from slack_bolt.response import BoltResponse
 
-from bot import commands, listeners
+from bot import actions, commands, listeners
+from bot.chatops import ChatOps
 from bot.config import Settings
 from bot.inbound import Relay
 from bot.outbound import Outbound
@@ -203,6 +204,7 @@ def build(
     command = commands.WatiCommand(store, relay, budget, settings.admins)
     commands.register(app, command)
     listeners.register(app, outbound)
+    actions.register(app, ChatOps(store, wati, poster, relay), command)
 
     @app.error
     def handle_error(error: Exception, body: dict[str, Any]) -> None:
@@ -233,6 +235,11 @@ def run(settings: Settings) -> int:
         else:
             import uvicorn
 
+            # uvicorn shuts down gracefully on SIGTERM, then raises the signal again with the
+            # handler it found installed: with Python's default one the process died right
+            # there, before `bridge.shutdown()` below (scheduler jobs cut mid-send, the store
+            # not closed). A handler that does nothing lets `run` return and clean up.
+            signal.signal(signal.SIGTERM, lambda *_: None)
             logger.info(
                 "HTTP mode on %s:%d (POST /slack/events, GET /healthz)",
                 settings.host,

@@ -1,0 +1,96 @@
+"""manifest.yml against Slack's schema, and against what the code registers and needs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from conftest import ADMIN, SIGNING_SECRET, SLACK_A
+from jsonschema import Draft7Validator
+from slack_bolt.request import BoltRequest
+
+from bot import actions
+from bot.doctor import BOT_SCOPES
+from bot.service import Bridge
+from bot.slack_driver import Prepared, SlackDriver
+from bot.slack_standin import SlackStandIn
+
+MANIFEST = Path(__file__).resolve().parents[1] / "manifest.yml"
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+SCHEMA = SHARED / "slack-fixtures" / "manifest.schema.1.0.0.json"
+
+
+@pytest.fixture(scope="module")
+def manifest() -> dict[str, Any]:
+    loaded = yaml.safe_load(MANIFEST.read_text(encoding="utf-8"))
+    assert isinstance(loaded, dict)
+    return loaded
+
+
+def test_manifest_is_valid_against_slacks_schema(manifest: dict[str, Any]) -> None:
+    if not SCHEMA.is_file():
+        pytest.skip(f"Slack's manifest schema is not available at {SCHEMA} (no shared/ folder)")
+    schema = json.loads(SCHEMA.read_text(encoding="utf-8"))
+    errors = sorted(Draft7Validator(schema).iter_errors(manifest), key=lambda e: list(e.path))
+    assert not errors, "\n".join(f"{list(e.path)}: {e.message}" for e in errors)
+
+
+def test_bot_scopes_are_the_ones_the_code_uses(manifest: dict[str, Any]) -> None:
+    scopes = manifest["oauth_config"]["scopes"]["bot"]
+    assert len(scopes) == len(set(scopes))
+    assert set(scopes) == BOT_SCOPES
+
+
+def test_shortcuts_are_the_ones_the_code_handles(manifest: dict[str, Any]) -> None:
+    declared = {s["callback_id"]: s["type"] for s in manifest["features"]["shortcuts"]}
+    assert declared == actions.SHORTCUTS
+    assert set(declared) == actions.CALLBACK_IDS
+
+
+def test_bot_events_cover_channel_messages_and_interactivity_is_on(
+    manifest: dict[str, Any],
+) -> None:
+    events = manifest["settings"]["event_subscriptions"]["bot_events"]
+    assert {"message.channels", "message.groups"} <= set(events)
+    assert manifest["settings"]["interactivity"]["is_enabled"] is True
+
+
+def test_usage_hint_names_every_subcommand(manifest: dict[str, Any], bridge: Bridge) -> None:
+    [wati] = manifest["features"]["slash_commands"]
+    named = {part.split()[0] for part in wati["usage_hint"].split(" | ")}
+    assert set(actions.SUBCOMMANDS) <= set(bridge.command.handlers)
+    assert named == set(bridge.command.handlers)
+
+
+def test_every_declared_command_and_shortcut_reaches_a_listener(
+    manifest: dict[str, Any], bridge: Bridge, slack: SlackStandIn
+) -> None:
+    driver = SlackDriver(SIGNING_SECRET, response_url_factory=slack.response_url)
+
+    def status(prepared: Prepared) -> int:
+        request = BoltRequest(body=prepared.body, headers=dict(prepared.headers))
+        return bridge.app.dispatch(request).status
+
+    message = {"type": "message", "user": ADMIN, "text": "hello", "ts": driver.next_ts()}
+    for command in manifest["features"]["slash_commands"]:
+        assert (
+            status(
+                driver.slash_command(
+                    "help", user_id=ADMIN, channel_id=SLACK_A, command=command["command"]
+                )
+            )
+            == 200
+        )
+    for shortcut in manifest["features"]["shortcuts"]:
+        if shortcut["type"] == "global":
+            prepared = driver.shortcut(shortcut["callback_id"], user_id=ADMIN)
+        else:
+            prepared = driver.message_action(
+                shortcut["callback_id"], user_id=ADMIN, channel_id=SLACK_A, message=message
+            )
+        assert status(prepared) == 200, shortcut["callback_id"]
+    # And something no listener handles is answered 404, so the checks above mean something.
+    assert status(driver.shortcut("not_declared_anywhere", user_id=ADMIN)) == 404
