@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import mimetypes
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -35,6 +36,7 @@ logger = logging.getLogger(__name__)
 ACTIVE_POLLS = 3
 CAPS = ((timedelta(hours=24), 30 * 60.0), (timedelta(days=14), 6 * 3600.0))
 PAGE_SIZE = 50
+LEASE = 120.0  # seconds a chat being polled stays claimed
 MAX_PAGES = 10  # at most 500 messages caught up per chat per poll
 CONTACTS_PAGE = 100
 SLACK_GIVE_UP = {"not_in_channel", "channel_not_found", "is_archived", "invalid_auth"}
@@ -72,6 +74,9 @@ class Relay:
         self.messages_window = messages_window or RateWindow()
         self.contacts_window = contacts_window or RateWindow()
         self.clock = clock
+        # Numbers whose job is relaying right now (see the fairness rule in poll_number).
+        self._busy: set[str] = set()
+        self._busy_lock = threading.Lock()
         # Items fetched but not yet posted, so a retry need not fetch them again.
         self._items: dict[str, WatiMessage] = {}
         # Called with every fetched history page (outbound reads delivery statuses from it).
@@ -120,14 +125,41 @@ class Relay:
         link = self.store.link_for_number(channel_number)
         if link is None:
             return report
-        for chat in self.store.due_chats(channel_number, self.clock()):
+        while due := self.store.due_chats(channel_number, self.clock(), limit=1):
+            chat = due[0]
             if not self.budget.may_poll():
                 logger.warning("monthly Wati budget paced out; polling waits")
                 break
+            # Fairness across numbers: the rolling window's free slots go to the chats that
+            # have waited longest anywhere, not to whichever number's job asks first. Numbers
+            # busy posting are left out of the count so they cannot hold the others up.
+            with self._busy_lock:
+                busy = set(self._busy)
+            ahead = self.store.due_ahead_of(chat, self.clock(), exclude_numbers=busy)
+            if ahead >= self.messages_window.free_slots():
+                break
             if not self.messages_window.try_acquire():
                 break
+            # Claim the chat: it is no longer due while this round works on it (a crash
+            # lets the claim lapse after LEASE seconds).
+            self.store.update_chat(
+                chat.channel_number, chat.customer_number, next_poll_at=self.clock() + LEASE
+            )
+            with self._busy_lock:
+                self._busy.add(channel_number)
             try:
                 report.relayed += self.poll_chat(link, chat, report)
+            except WatiRateLimited as exc:
+                # Only a message's re-fetch after a restart gets here (`poll_chat` handles the
+                # poll's own call): the chat waits, and so does polling, as after any 429.
+                self.messages_window.hold(exc.retry_after or 10.0)
+                report.errors += 1
+                break
+            except WatiError as exc:
+                # Likewise: this chat backs off; the number's other chats still get their turn.
+                report.errors += 1
+                self.store.add_error(channel_number, f"getMessages failed: {exc.reason}")
+                self._back_off(chat)
             except SlackApiError as exc:
                 report.errors += 1
                 error = str(exc.response.get("error", "unknown"))
@@ -137,6 +169,9 @@ class Relay:
                 )
                 if error in SLACK_GIVE_UP:
                     break
+            finally:
+                with self._busy_lock:
+                    self._busy.discard(channel_number)
         return report
 
     def poll_chat(self, link: Link, chat: Chat, report: PollReport | None = None) -> int:
@@ -329,7 +364,9 @@ class Relay:
         if not fresh.customer_name:
             name = self._look_up_name(fresh.customer_number)
             if name:
-                self.store.update_chat(fresh.channel_number, fresh.customer_number, customer_name=name)
+                self.store.update_chat(
+                    fresh.channel_number, fresh.customer_number, customer_name=name
+                )
                 fresh = self.store.chat(chat.channel_number, chat.customer_number) or fresh
         ts = self.poster.post(link.slack_channel_id, **self.parent_message(thread, fresh))
         self.store.update_thread(thread.id, thread_ts=ts, state="open")

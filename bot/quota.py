@@ -43,6 +43,13 @@ class RateWindow:
                 wait = max(wait, self._stamps[0] + self.period - now)
             return wait
 
+    def free_slots(self) -> int:
+        """Calls that may be made right now."""
+        with self._lock:
+            now = self._clock()
+            self._expire(now)
+            return 0 if now < self._held_until else max(0, self.limit - len(self._stamps))
+
     def try_acquire(self) -> bool:
         """Take a slot if one is free now."""
         with self._lock:

@@ -175,9 +175,40 @@ class Store:
 
     @contextmanager
     def write(self) -> Iterator[Database]:
-        """Hold the lock and a transaction for several statements."""
-        with self._lock, self.db.atomic():
-            yield self.db
+        """Hold the lock and a transaction for several statements.
+
+        The transaction takes SQLite's write lock when it begins (BEGIN IMMEDIATE). sqlite-utils
+        would begin a deferred one, and its updates read the row first: a transaction that has
+        read gets "database is locked" at once when another connection (a backfill, a backup
+        tool) holds the write lock, because SQLite waits out the busy timeout only for a
+        transaction that holds no lock yet. Nested writes become savepoints.
+        """
+        with self._lock:
+            if self.db.conn.in_transaction:
+                with self.db.atomic():
+                    yield self.db
+                return
+            self.db.conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.db
+                self.db.conn.execute("COMMIT")
+            except BaseException:
+                self.db.conn.rollback()
+                raise
+
+    @contextmanager
+    def available(self, timeout: float) -> Iterator[bool]:
+        """Hold the lock for some reads if it comes within `timeout` s; yield whether it did.
+
+        A write waiting for another connection's lock (up to the 30 s busy timeout) holds
+        this one meanwhile; a caller that must answer quickly (/healthz) asks with this.
+        """
+        got = self._lock.acquire(timeout=timeout)
+        try:
+            yield got
+        finally:
+            if got:
+                self._lock.release()
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
         """Rows of a read query, as dicts."""
@@ -278,13 +309,33 @@ class Store:
             db.table("chats").update((channel_number, customer_number), values)
 
     def due_chats(self, channel_number: str, now: float, limit: int = 50) -> list[Chat]:
-        """Chats of a number whose next poll time has come, most overdue first."""
+        """Chats of a number whose next poll time has come, most overdue first.
+
+        Chats woken only because a contact changed (Wati does not say on which number, so
+        every linked number is asked) wait behind chats known to be in conversation.
+        """
         return self._all(
             Chat,
             "select * from chats where channel_number = ? and next_poll_at is not null "
-            "and next_poll_at <= ? order by next_poll_at limit ?",
+            "and next_poll_at <= ? "
+            "order by (origin = 'contacts' and thread_id is null), next_poll_at limit ?",
             [channel_number, now, limit],
         )
+
+    def due_ahead_of(self, chat: Chat, now: float, exclude_numbers: set[str]) -> int:
+        """How many due chats of linked numbers come before this one in the polling order."""
+        speculative = int(chat.origin == "contacts" and chat.thread_id is None)
+        marks = ",".join("?" * len(exclude_numbers))
+        skip = f"and c.channel_number not in ({marks}) " if exclude_numbers else ""
+        rows = self.query(
+            "select count(*) as n from chats c join links l on l.channel_number = c.channel_number "
+            "where c.next_poll_at is not null and c.next_poll_at <= ? "
+            f"{skip}"
+            "and ((c.origin = 'contacts' and c.thread_id is null) < ? "
+            "or ((c.origin = 'contacts' and c.thread_id is null) = ? and c.next_poll_at < ?))",
+            [now, *sorted(exclude_numbers), speculative, speculative, chat.next_poll_at or 0.0],
+        )
+        return int(rows[0]["n"])
 
     def chats(self, channel_number: str) -> list[Chat]:
         """Every chat of a number."""
@@ -484,7 +535,9 @@ class Store:
         """Record a Slack event id; True the first time it is seen, False for a repeat."""
         with self.write() as db:
             before = db.conn.total_changes
-            db.table("events_seen").insert({"event_id": event_id, "seen_at": iso(utcnow())}, ignore=True)
+            db.table("events_seen").insert(
+                {"event_id": event_id, "seen_at": iso(utcnow())}, ignore=True
+            )
             return db.conn.total_changes > before
 
     def count_call(self, endpoint: str, day: str) -> None:

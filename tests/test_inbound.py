@@ -264,3 +264,19 @@ def test_downtime_backlog_is_caught_up_in_order(
     assert thread_texts(slack, SLACK_A, parent["ts"]) == ["m-first"] + [
         f"m{n:03d}" for n in range(120)
     ]
+
+
+def test_free_wati_slots_go_to_the_longest_waiting_chat_on_any_number(
+    linked: Bridge, sandbox: Sandbox, slack: SlackStandIn, clock: Clock
+) -> None:
+    from bot.quota import RateWindow
+
+    linked.relay.messages_window = RateWindow(limit=1, period=10.0)
+    sandbox.customer_says(CHANNEL_B, CUSTOMER, "waiting longest")
+    linked.relay.wake(CHANNEL_B, CUSTOMER)
+    clock.advance(1)
+    sandbox.customer_says(CHANNEL_A, OTHER, "came later")
+    linked.relay.wake(CHANNEL_A, OTHER)
+    assert linked.relay.poll_number(CHANNEL_A).calls == 0  # B's chat is ahead of it
+    assert linked.relay.poll_number(CHANNEL_B).relayed == 1
+    assert parents(slack, SLACK_A) == []
