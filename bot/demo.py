@@ -7,6 +7,7 @@ if all of them happened.
 
 from __future__ import annotations
 
+import json
 import socket
 import tempfile
 import threading
@@ -18,7 +19,7 @@ from typing import Any
 
 import uvicorn
 
-from bot import phone
+from bot import blocks, modals, phone
 from bot.config import Settings
 from bot.sandbox import Sandbox
 from bot.service import Bridge, build
@@ -102,6 +103,66 @@ class Demo:
         self.driver.post(self.driver.event(event))
         return str(event["ts"])
 
+    def view(self, callback_id: str) -> dict[str, Any] | None:
+        found = [v for v in self.slack.views if v.get("callback_id") == callback_id]
+        return found[-1] if found else None
+
+    def click(self, channel: str, customer: str, action_id: str) -> None:
+        parent = self.parent(channel, customer)
+        assert parent is not None
+        self.driver.post(
+            self.driver.block_action(action_id, user_id=AGENT, channel_id=channel, message=parent)
+        )
+
+    def pick_template(self, name: str) -> None:
+        view = self.view(modals.TEMPLATE_VIEW)
+        assert view is not None
+        option = {"text": {"type": "plain_text", "text": name}, "value": name}
+        self.driver.post(
+            self.driver.interaction(
+                {
+                    "type": "block_actions",
+                    "user": {"id": AGENT, "username": "sam", "team_id": self.driver.team_id},
+                    "api_app_id": self.driver.api_app_id,
+                    "token": "demo",
+                    "container": {"type": "view", "view_id": view["id"]},
+                    "trigger_id": self.driver.trigger_id(),
+                    "team": {"id": self.driver.team_id, "domain": "demo"},
+                    "view": view,
+                    "actions": [
+                        {
+                            "action_id": modals.TEMPLATE_PICK,
+                            "block_id": modals.TEMPLATE,
+                            "type": "static_select",
+                            "selected_option": option,
+                            "action_ts": "1.2",
+                        }
+                    ],
+                }
+            )
+        )
+
+    def submit_template(self, name: str, params: dict[str, str]) -> None:
+        view = self.view(modals.TEMPLATE_VIEW)
+        assert view is not None
+        option = {"text": {"type": "plain_text", "text": name}, "value": name}
+        values: dict[str, dict[str, Any]] = {
+            modals.TEMPLATE: {
+                modals.TEMPLATE_PICK: {"type": "static_select", "selected_option": option}
+            }
+        }
+        for block_id, value in params.items():
+            values[block_id] = {modals.INPUT: {"type": "plain_text_input", "value": value}}
+        self.driver.post(
+            self.driver.view_submission(
+                modals.TEMPLATE_VIEW,
+                user_id=AGENT,
+                values=values,
+                private_metadata=view["private_metadata"],
+                view_id=view["id"],
+            )
+        )
+
     def command(self, channel: str, user: str, text: str) -> None:
         url = self.slack.response_url(channel=channel)
         self.driver.post(
@@ -178,6 +239,32 @@ def _script(d: Demo) -> None:
         lambda: d.thread_has(SALES, BO, "24-hour") and not d.sent(NUMBER_SALES, "still interested"),
     )
     del ts_b, ts_late
+
+    echo("\n6. A template reaches the customer outside the window")
+    d.click(SALES, BO, blocks.SEND_TEMPLATE)
+    d.step("the template picker opens in Slack", lambda: d.view(modals.TEMPLATE_VIEW) is not None)
+    d.pick_template("hello_again")
+    d.step(
+        "choosing a template asks for its parameters",
+        lambda: "param:name" in json.dumps((d.view(modals.TEMPLATE_VIEW) or {}).get("blocks")),
+    )
+    d.submit_template("hello_again", {"param:name": "Bo"})
+    d.step(
+        "the template reaches Bo from the sales number",
+        lambda: d.sent(NUMBER_SALES, "Hi Bo, thanks for getting in touch"),
+    )
+    d.step("the thread shows the template was sent", lambda: d.thread_has(SALES, BO, "hello_again"))
+
+    echo("\n7. The support conversation is resolved")
+    d.click(SUPPORT, ANA, blocks.RESOLVE)
+    d.step(
+        "Wati marks Ana's chat solved",
+        lambda: d.sandbox.chat_status(NUMBER_SUPPORT, ANA) == "SOLVED",
+    )
+    d.step(
+        "the thread parent shows who resolved it",
+        lambda: "Resolved" in json.dumps((d.parent(SUPPORT, ANA) or {}).get("blocks")),
+    )
 
 
 def _transcript(d: Demo) -> None:
