@@ -23,8 +23,8 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 
 from bot import blocks
-from bot.formatting import render_item
 from bot.quota import Budget, RateWindow
+from bot.rendering import render_item
 from bot.slackpost import SlackPoster, metadata_of
 from bot.store import Chat, Link, LoggedMessage, Store, Thread, iso, parse_iso
 from bot.wati import WatiClient, WatiError, WatiMessage, WatiRateLimited
@@ -74,6 +74,7 @@ class Relay:
         self.messages_window = messages_window or RateWindow()
         self.contacts_window = contacts_window or RateWindow()
         self.clock = clock
+        self._paced_out = False  # logged once when the monthly pacing starts holding polls
         # Numbers whose job is relaying right now (see the fairness rule in poll_number).
         self._busy: set[str] = set()
         self._busy_lock = threading.Lock()
@@ -128,8 +129,11 @@ class Relay:
         while due := self.store.due_chats(channel_number, self.clock(), limit=1):
             chat = due[0]
             if not self.budget.may_poll():
-                logger.warning("monthly Wati budget paced out; polling waits")
+                if not self._paced_out:
+                    logger.warning("monthly Wati budget paced out; polling waits")
+                self._paced_out = True
                 break
+            self._paced_out = False
             # Fairness across numbers: the rolling window's free slots go to the chats that
             # have waited longest anywhere, not to whichever number's job asks first. Numbers
             # busy posting are left out of the count so they cannot hold the others up.
@@ -525,7 +529,6 @@ class Relay:
         if sweep:
             more = page.raw_count >= page.page_size
             self.store.put("sweep_page", str(page_number + 1 if more else 1))
-        bootstrap = self.store.get("contacts_bootstrapped") is None
         first_link = min(link.linked_at for link in links)
         woken = 0
         for contact in page.items:
@@ -535,9 +538,10 @@ class Relay:
             seen = self.store.contact_seen(number)
             stamp = iso(contact.last_updated) if contact.last_updated else None
             changed = seen is None or (stamp is not None and stamp != seen.get("last_updated"))
-            # On the very first look every contact is new; only those updated since the
-            # first link can have written to a linked number, so only they are polled.
-            if changed and (not bootstrap or (stamp is not None and stamp >= first_link)):
+            # A contact seen for the first time (the first looks and the first sweep see
+            # every contact so) can only have written to a linked number if it was updated
+            # after the first link; older ones are remembered, not polled.
+            if changed and (seen is not None or stamp is None or stamp >= first_link):
                 for link in links:
                     self.wake(link.channel_number, number, origin="contacts")
                     woken += 1
@@ -549,6 +553,4 @@ class Relay:
                         self.store.update_chat(
                             link.channel_number, number, customer_name=contact.name
                         )
-        if bootstrap and (not sweep or page_number == 1):
-            self.store.put("contacts_bootstrapped", iso(self.now()))
         return woken
