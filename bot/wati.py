@@ -1,34 +1,29 @@
-"""Wati v1 REST client: one httpx.Client, typed results and a small error tree.
+"""Wati v1 REST client: one httpx.Client, building requests and reading typed results.
 
-Error tree (catch at the level you care about):
-
-    WatiError
-    ├── WatiAuthError        401/403: bad token or missing permission
-    ├── WatiRateLimited      429: rate limit or monthly quota (retry_after when Wati says)
-    ├── WatiRejected         Wati refused the call (HTTP 200 with a failure body, or another 4xx)
-    │   └── WatiWindowClosed a session send outside the 24-hour window, where it can be told
-    ├── WatiUnavailable      5xx, timeout or connection error (maybe_sent for writes)
-    └── WatiBadResponse      malformed JSON or an unexpected shape
-
-A successful send means Wati *accepted* the message, never that it was delivered: delivery is
-reported later (webhooks or the message's status in getMessages).
+The error tree and the reading of Wati's answers (status, body: success or which error) live in
+bot.wati_errors; the classes are re-exported here, where most callers import them from.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import math
 import re
 from collections.abc import Callable, Mapping, Sequence
-from datetime import UTC, datetime
 from email.message import Message
-from email.utils import parsedate_to_datetime
 from types import TracebackType
 from typing import Any, Self
 
 import httpx
 
+from bot.wati_errors import WatiAuthError as WatiAuthError
+from bot.wati_errors import WatiBadResponse as WatiBadResponse
+from bot.wati_errors import WatiError as WatiError
+from bot.wati_errors import WatiRateLimited as WatiRateLimited
+from bot.wati_errors import WatiRejected as WatiRejected
+from bot.wati_errors import WatiUnavailable as WatiUnavailable
+from bot.wati_errors import WatiWindowClosed as WatiWindowClosed
+from bot.wati_errors import check_accepted, error_text, json_object, raise_for_status
 from bot.wati_types import BulkSendResult as BulkSendResult
 from bot.wati_types import Contact as Contact
 from bot.wati_types import ContactPage as ContactPage
@@ -47,87 +42,9 @@ CHAT_STATUSES = frozenset({"OPEN", "SOLVED", "PENDING", "BLOCK"})
 
 _SEPARATORS = re.compile(r"[\s+\-().]")
 _BEARER = re.compile(r"^\s*bearer(\s+|$)", re.IGNORECASE)
-# What Wati or Meta say when a session send falls outside the 24-hour window.
-_WINDOW_HINTS = (
-    "24 hour",
-    "24-hour",
-    "24h",
-    "session window",
-    "re-engagement",
-    "reengagement",
-    "131047",
-    "invalid conversation",
-)
 _SUCCESS_WORDS = frozenset({"success", "true", "ok"})
 
 Params = dict[str, str | int]
-
-
-class WatiError(Exception):
-    """A Wati call failed; reason is short and safe to show (no token, no message text)."""
-
-    def __init__(self, reason: str, *, status_code: int | None = None, endpoint: str = "") -> None:
-        super().__init__(f"{endpoint}: {reason}" if endpoint else reason)
-        self.reason = reason
-        self.status_code = status_code
-        self.endpoint = endpoint
-
-
-class WatiAuthError(WatiError):
-    """Wati answered 401 or 403: the token is wrong, expired or lacks a permission."""
-
-
-class WatiRateLimited(WatiError):
-    """Wati answered 429 (rate limit or monthly quota); retry_after is in seconds when given."""
-
-    def __init__(
-        self,
-        reason: str,
-        *,
-        retry_after: float | None = None,
-        status_code: int | None = 429,
-        endpoint: str = "",
-    ) -> None:
-        super().__init__(reason, status_code=status_code, endpoint=endpoint)
-        self.retry_after = retry_after
-
-
-class WatiRejected(WatiError):
-    """Wati refused the call: a failure body on HTTP 200, or a 4xx other than 401/403/429."""
-
-
-class WatiWindowClosed(WatiRejected):
-    """A session send was refused because the customer's 24-hour window is closed."""
-
-
-class WatiUnavailable(WatiError):
-    """Wati could not be reached or failed (5xx, timeout); maybe_sent: a write may have happened."""
-
-    def __init__(
-        self,
-        reason: str,
-        *,
-        maybe_sent: bool = False,
-        status_code: int | None = None,
-        endpoint: str = "",
-    ) -> None:
-        super().__init__(reason, status_code=status_code, endpoint=endpoint)
-        self.maybe_sent = maybe_sent
-
-
-class WatiBadResponse(WatiError):
-    """Wati answered 2xx with a body that is not the expected JSON; maybe_sent for writes."""
-
-    def __init__(
-        self,
-        reason: str,
-        *,
-        maybe_sent: bool = False,
-        status_code: int | None = None,
-        endpoint: str = "",
-    ) -> None:
-        super().__init__(reason, status_code=status_code, endpoint=endpoint)
-        self.maybe_sent = maybe_sent
 
 
 class WatiClient:
@@ -184,7 +101,7 @@ class WatiClient:
         params.update(_page(page_size, page_number))
         name = "getMessages"
         response = self._call(name, "GET", self._url(f"getMessages/{number}"), params=params)
-        body = self._json_object(name, response)
+        body = json_object(name, response)
         if body.get("result") is False:
             # Wati's way of saying "no conversation with this number yet".
             logger.debug("getMessages: result false, treated as an empty history")
@@ -208,8 +125,8 @@ class WatiClient:
         response = self._call(
             name, "GET", self._url("getMessageTemplates"), params=_page(page_size, page_number)
         )
-        body = self._json_object(name, response)
-        self._check_accepted(name, body)
+        body = json_object(name, response)
+        check_accepted(name, body)
         items = body.get("messageTemplates")
         if not isinstance(items, list):
             raise WatiBadResponse("no messageTemplates list", status_code=200, endpoint=name)
@@ -236,8 +153,8 @@ class WatiClient:
             params["attribute"] = json.dumps(attribute, separators=(",", ":"))
         endpoint = "getContacts"
         response = self._call(endpoint, "GET", self._url("getContacts"), params=params)
-        body = self._json_object(endpoint, response)
-        self._check_accepted(endpoint, body)
+        body = json_object(endpoint, response)
+        check_accepted(endpoint, body)
         items = body.get("contact_list")
         if not isinstance(items, list):
             raise WatiBadResponse("no contact_list list", status_code=200, endpoint=endpoint)
@@ -273,7 +190,7 @@ class WatiClient:
             except ValueError:
                 body = None
             if isinstance(body, dict):
-                self._check_accepted(name, body)
+                check_accepted(name, body)
         if not response.content:
             raise WatiBadResponse(
                 "empty media file", status_code=response.status_code, endpoint=name
@@ -317,8 +234,8 @@ class WatiClient:
             write=True,
             session=True,
         )
-        body = self._json_object(name, response, write=True)
-        self._check_accepted(name, body, session=True, require_flag=True)
+        body = json_object(name, response, write=True)
+        check_accepted(name, body, session=True, require_flag=True)
         return _send_result(body, local_message_id)
 
     def send_session_file(
@@ -349,8 +266,8 @@ class WatiClient:
             write=True,
             session=True,
         )
-        body = self._json_object(name, response, write=True)
-        self._check_accepted(name, body, session=True, require_flag=True)
+        body = json_object(name, response, write=True)
+        check_accepted(name, body, session=True, require_flag=True)
         result = _send_result(body, None)
         # One client saw {"result": "<message id>"} from this endpoint.
         flag = body.get("result")
@@ -384,8 +301,8 @@ class WatiClient:
             json_body=payload,
             write=True,
         )
-        body = self._json_object(name, response, write=True)
-        self._check_accepted(name, body, require_flag=True)
+        body = json_object(name, response, write=True)
+        check_accepted(name, body, require_flag=True)
         receivers = body.get("receivers")
         first = receivers[0] if isinstance(receivers, list) and receivers else {}
         first = first if isinstance(first, dict) else {}
@@ -420,8 +337,8 @@ class WatiClient:
         response = self._call(
             name, "POST", self._url("sendTemplateMessages"), json_body=payload, write=True
         )
-        body = self._json_object(name, response, write=True)
-        self._check_accepted(name, body)
+        body = json_object(name, response, write=True)
+        check_accepted(name, body)
         failures = _receiver_failures(body.get("receivers"))
         return BulkSendResult(
             accepted=[n for n in numbers if n not in failures],
@@ -488,8 +405,8 @@ class WatiClient:
     def _write(self, name: str, url: str, payload: dict[str, Any]) -> dict[str, Any]:
         """POST a JSON write whose answer is loosely specified; an empty 2xx body is success."""
         response = self._call(name, "POST", url, json_body=payload, write=True)
-        body = self._json_object(name, response, write=True, allow_empty=True)
-        self._check_accepted(name, body)
+        body = json_object(name, response, write=True, allow_empty=True)
+        check_accepted(name, body)
         return body
 
     def _call(
@@ -521,106 +438,9 @@ class WatiClient:
             raise WatiUnavailable(
                 f"connection failed ({type(exc).__name__})", maybe_sent=write, endpoint=name
             ) from exc
-        status = response.status_code
-        logger.debug("wati %s -> HTTP %d", name, status)
-        if 200 <= status < 300:
-            return response
-        detail = _error_detail(response)
-        if status == 401:
-            raise WatiAuthError(
-                _join("access token rejected (HTTP 401)", detail), status_code=status, endpoint=name
-            )
-        if status == 403:
-            raise WatiAuthError(
-                _join("permission denied (HTTP 403)", detail), status_code=status, endpoint=name
-            )
-        if status == 429:
-            raise WatiRateLimited(
-                _join("rate limit or monthly quota reached", detail),
-                retry_after=_retry_after(response.headers.get("Retry-After")),
-                status_code=status,
-                endpoint=name,
-            )
-        if status >= 500:
-            raise WatiUnavailable(
-                _join(f"server error (HTTP {status})", detail),
-                maybe_sent=write,
-                status_code=status,
-                endpoint=name,
-            )
-        if 400 <= status < 500:
-            raise _rejection(detail or f"HTTP {status}", status, name, session)
-        raise WatiBadResponse(f"unexpected HTTP {status}", status_code=status, endpoint=name)
-
-    def _json_object(
-        self,
-        name: str,
-        response: httpx.Response,
-        *,
-        write: bool = False,
-        allow_empty: bool = False,
-    ) -> dict[str, Any]:
-        if allow_empty and not response.content.strip():
-            return {}
-        try:
-            body = response.json()
-        except ValueError:
-            raise WatiBadResponse(
-                "response is not JSON",
-                maybe_sent=write,
-                status_code=response.status_code,
-                endpoint=name,
-            ) from None
-        if not isinstance(body, dict):
-            raise WatiBadResponse(
-                "response is not a JSON object",
-                maybe_sent=write,
-                status_code=response.status_code,
-                endpoint=name,
-            )
-        return body
-
-    def _check_accepted(
-        self,
-        name: str,
-        body: dict[str, Any],
-        *,
-        session: bool = False,
-        require_flag: bool = False,
-    ) -> None:
-        """Raise unless the body says Wati accepted the call (HTTP 200 does not mean success)."""
-        message = body.get("message")
-        message = message if isinstance(message, dict) else {}
-        status_string = opt_str(message.get("statusString")) or ""
-        failed = (
-            body.get("ok") is False
-            or body.get("result") is False
-            or status_string.upper() == "FAILED"
-        )
-        if failed:
-            reason = (
-                opt_str(message.get("failedDetail"))
-                or opt_str(body.get("info"))
-                or opt_str(body.get("message"))
-                or _error_text(body.get("error"))
-                or "rejected by Wati"
-            )
-            code = opt_str(message.get("failedCode")) or opt_str(body.get("failedCode"))
-            hint = f"{reason} {code}" if code else reason
-            raise _rejection(reason, 200, name, session, hint=hint)
-        if require_flag and not any(key in body for key in ("ok", "result", "message")):
-            raise WatiBadResponse(
-                "response has no result", maybe_sent=True, status_code=200, endpoint=name
-            )
-
-
-def _rejection(
-    reason: str, status: int, name: str, session: bool, *, hint: str | None = None
-) -> WatiRejected:
-    text = (hint or reason).lower()
-    if session and any(word in text for word in _WINDOW_HINTS):
-        return WatiWindowClosed(reason, status_code=status, endpoint=name)
-    return WatiRejected(reason, status_code=status, endpoint=name)
+        logger.debug("wati %s -> HTTP %d", name, response.status_code)
+        raise_for_status(name, response, write=write, session=session)
+        return response
 
 
 def _send_result(body: dict[str, Any], local_message_id: str | None) -> SendResult:
@@ -646,7 +466,7 @@ def _receiver_failures(receivers: object) -> dict[str, str]:
         if number is None:
             continue
         errors = receiver.get("errors")
-        reasons = [_error_text(e) for e in errors] if isinstance(errors, list) else []
+        reasons = [error_text(e) for e in errors] if isinstance(errors, list) else []
         reason = "; ".join(r for r in reasons if r)
         if receiver.get("isValidWhatsAppNumber") is False:
             failures[number] = reason or "not a valid WhatsApp number"
@@ -733,62 +553,6 @@ def _origin(text: str) -> tuple[str, str, int | None] | None:
         return None
     default = {"https": 443, "http": 80}[url.scheme]
     return (url.scheme, url.host.lower(), url.port or default)
-
-
-def _retry_after(value: str | None) -> float | None:
-    """Seconds to wait from a Retry-After header (delta-seconds or an HTTP-date)."""
-    if not value or not value.strip():
-        return None
-    try:
-        seconds = float(value.strip())
-    except ValueError:
-        try:
-            when = parsedate_to_datetime(value.strip())
-        except (TypeError, ValueError, IndexError):
-            return None
-        if when.tzinfo is None:
-            when = when.replace(tzinfo=UTC)
-        seconds = (when - datetime.now(UTC)).total_seconds()
-    if not math.isfinite(seconds):
-        return None
-    return max(0.0, seconds)
-
-
-def _error_detail(response: httpx.Response) -> str:
-    """A short reason from an error body: JSON message/info/error, or plain text."""
-    try:
-        body = response.json()
-    except ValueError:
-        body = None
-    if isinstance(body, dict):
-        for key in ("message", "info", "error", "title", "detail", "failedDetail"):
-            text = _error_text(body.get(key))
-            if text:
-                return _short(text)
-        return ""
-    text = response.text.strip() if body is None else ""
-    if text.startswith("<"):
-        return ""  # an HTML error page says nothing useful
-    return _short(text)
-
-
-def _error_text(value: object) -> str:
-    if isinstance(value, str):
-        return value.strip()
-    if isinstance(value, dict):
-        for key in ("message", "info", "description", "detail", "title"):
-            if isinstance(value.get(key), str):
-                return str(value[key]).strip()
-    return ""
-
-
-def _short(text: str, limit: int = 200) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def _join(summary: str, detail: str) -> str:
-    return f"{summary}: {detail}" if detail else summary
 
 
 def _basename(path: str) -> str:
