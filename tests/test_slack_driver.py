@@ -20,7 +20,7 @@ from slack_sdk.webhook import WebhookClient
 from bot.slack_driver import SlackDriver
 from bot.slack_standin import SlackStandIn
 
-FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "slack-fixtures"
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "slack"
 SECRET = "driver-test-signing-secret"
 SUPPORT, AGENT, ADMIN = "C0SUPPORT", "U0AGENT", "U0ADMIN"
 
@@ -30,13 +30,9 @@ def fixture(name: str) -> dict[str, Any]:
     return loaded
 
 
-needs_fixtures = pytest.mark.skipif(not FIXTURES.is_dir(), reason="slack-fixtures not present")
-
-
 # ---------------------------------------------------------------- signing
 
 
-@needs_fixtures
 def test_sign_matches_slacks_published_test_vector() -> None:
     vector = fixture("d2_signature_test_vector_docs.json")
     driver = SlackDriver(vector["signing_secret"])
@@ -84,7 +80,6 @@ def test_the_clock_sets_the_timestamp() -> None:
 # ---------------------------------------------------------------- shapes against real captures
 
 
-@needs_fixtures
 def test_event_envelope_has_the_fields_of_a_real_one() -> None:
     driver = SlackDriver(SECRET, team_id="T111", api_app_id="A111")
     event = driver.message(channel="C111", user="W222", text="hi")
@@ -101,7 +96,6 @@ def test_event_envelope_has_the_fields_of_a_real_one() -> None:
     assert driver.event(event).payload["event_id"] != driver.event(event).payload["event_id"]
 
 
-@needs_fixtures
 @pytest.mark.parametrize(
     ("fixture_name", "kwargs"),
     [
@@ -133,7 +127,6 @@ def test_message_events_have_the_fields_of_real_ones(
             assert set(real[nested]) <= set(built[nested]), set(real[nested]) - set(built[nested])
 
 
-@needs_fixtures
 def test_file_share_event_carries_the_files() -> None:
     driver = SlackDriver(SECRET)
     real = fixture("h_event_message_file_share.json")["event"]
@@ -145,7 +138,6 @@ def test_file_share_event_carries_the_files() -> None:
     assert set(real) <= set(built)
 
 
-@needs_fixtures
 def test_slash_command_is_a_form_body_like_slacks() -> None:
     driver = SlackDriver(SECRET)
     real = dict(parse_qsl((FIXTURES / "d_slash_command_form_body.txt").read_text().strip()))
@@ -162,7 +154,6 @@ def test_slash_command_is_a_form_body_like_slacks() -> None:
     assert prepared.payload == fields
 
 
-@needs_fixtures
 @pytest.mark.parametrize(
     ("fixture_name", "build"),
     [
