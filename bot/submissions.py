@@ -264,22 +264,31 @@ def register(app: App, ops: ChatOps, surface: Surface, command: WatiCommand) -> 
             said = exc.message
         tell(client, link.slack_channel_id, user, said, thread_ts=thread_ts)
 
+    def admin_link(
+        ack: Ack, client: WebClient, user: str, view: dict[str, Any], kind: str, what: str
+    ) -> Link | None:
+        """The linked channel a bulk form belongs to, when its submitter is an admin."""
+        try:
+            meta = modals.load_meta(view.get("private_metadata"), kind)
+            link = ops.linked(str(meta.get("channel")))
+        except modals.BadMetadata:
+            _refuse(ack, TAMPERED)
+            return None
+        except ChatOpsError as exc:
+            _refuse(ack, exc.message)
+            return None
+        if not command.is_admin(client, user):
+            _refuse(ack, f"Only the bridge's admins can {what}.")
+            return None
+        return link
+
     @app.view(modals.BROADCAST_VIEW)
     def handle_broadcast_submission(
         ack: Ack, body: dict[str, Any], client: WebClient, view: dict[str, Any]
     ) -> None:
         user = body["user"]["id"]
-        try:
-            meta = modals.load_meta(view.get("private_metadata"), "broadcast")
-            link = ops.linked(str(meta.get("channel")))
-        except modals.BadMetadata:
-            _refuse(ack, TAMPERED)
-            return
-        except ChatOpsError as exc:
-            _refuse(ack, exc.message)
-            return
-        if not command.is_admin(client, user):
-            _refuse(ack, "Only the bridge's admins can broadcast.")
+        link = admin_link(ack, client, user, view, "broadcast", "broadcast")
+        if link is None:
             return
         values = modals.form_values(view)
         template, defaults, errors = _template_and_params(ops, values, optional=True)
@@ -328,17 +337,8 @@ def register(app: App, ops: ChatOps, surface: Surface, command: WatiCommand) -> 
         ack: Ack, body: dict[str, Any], client: WebClient, view: dict[str, Any]
     ) -> None:
         user = body["user"]["id"]
-        try:
-            meta = modals.load_meta(view.get("private_metadata"), "attributes")
-            link = ops.linked(str(meta.get("channel")))
-        except modals.BadMetadata:
-            _refuse(ack, TAMPERED)
-            return
-        except ChatOpsError as exc:
-            _refuse(ack, exc.message)
-            return
-        if not command.is_admin(client, user):
-            _refuse(ack, "Only the bridge's admins can change contacts in bulk.")
+        link = admin_link(ack, client, user, view, "attributes", "change contacts in bulk")
+        if link is None:
             return
         values = modals.form_values(view)
         pasted = str(values.get(modals.TEXT) or "")
