@@ -17,7 +17,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot import blocks, phone
 from bot.formatting import escape
-from bot.inbound import Relay
+from bot.inbound import SLACK_GIVE_UP, Relay
 from bot.outbox import FAILED, RANK, SENT, Job, Outbox, forward
 from bot.slackpost import SlackPoster
 from bot.store import Chat, Reply, Store, Thread, iso, parse_iso
@@ -74,12 +74,53 @@ class Feedback:
             return False
         return True
 
+    def expected_mark(self, job: Job) -> str | None:
+        """The mark a reply in its current state should show (None while it is on its way)."""
+        if job.state == "sent":
+            return DELIVERY_MARKS.get(job.delivery or SENT, DELIVERY_MARKS[SENT])
+        return {"note": NOTE_MARK, "failed": FAILED_MARK, "blocked": BLOCKED_MARK}.get(job.state)
+
+    def reconcile(self, since: str) -> int:
+        """Show the outcome of replies whose mark or notice is missing; return how many.
+
+        A reply's state and what Slack shows of it are separate writes, the second one in
+        Slack: a crash (or a Slack error) between them leaves the old mark showing, e.g. ⏳ on
+        a reply that was sent, or a failure without the notice giving its reason. Only replies
+        the outbound owns are looked at: their `reaction` is a mark or "" (nothing shown yet);
+        chat-ops' rows keep it null.
+        """
+        fixed = 0
+        for job in self.outbox.marked_since(since, "sent", "note", "failed", "blocked"):
+            want = self.expected_mark(job)
+            if want is None:
+                continue
+            stale = want != job.reaction
+            if stale:
+                self.show(job.id, want)
+            unexplained = job.state in ("failed", "blocked") and job.notice_ts is None
+            if unexplained:
+                reason = job.error or "no reason was recorded"
+                if job.state == "blocked":
+                    self.notice(job, self._blocked_text(job, reason), offer_template=True)
+                else:
+                    link = self.store.link_for_channel(job.slack_channel_id)
+                    retry = link is not None and link.channel_number == job.channel_number
+                    self.notice(job, self._failed_text(job, reason, retry), retry=retry)
+            if stale or unexplained:
+                logger.info("reply %d: outcome shown again (%s)", job.id, job.state)
+                fixed += 1
+        return fixed
+
     # -- notices -----------------------------------------------------------------------------
 
     def notice(
         self, job: Job, text: str, *, retry: bool = False, offer_template: bool = False
     ) -> None:
-        """Post a notice about the reply in its thread (best effort: Slack may refuse)."""
+        """Post a notice about the reply in its thread (best effort: Slack may refuse).
+
+        Refused for good (the bot left the channel, it was archived), the notice is given up
+        (notice_ts ""), so `reconcile` does not ask again; refused otherwise, it tries later.
+        """
         thread = self.store.thread(job.thread_id)
         if thread is None or not thread.thread_ts:
             return
@@ -94,29 +135,36 @@ class Feedback:
             error = exc.response.get("error")
             logger.warning("notice for reply %d not posted: %s", job.id, error)
             self.store.add_error(job.channel_number, f"Slack refused a notice: {error}")
+            if error in SLACK_GIVE_UP:
+                self.outbox.update(job.id, notice_ts="")
             return
         self.outbox.update(job.id, notice_ts=ts)
 
     def failed(self, job: Job, reason: str, *, retry: bool = True) -> None:
         """A reply that did not go: ❌ and a notice with the reason (and a Retry button)."""
         self.show(job.id, FAILED_MARK)
-        text = f":x: <@{job.user_id}> your reply was not sent to WhatsApp: {escape(reason)}."
-        if retry:
-            text += " Press *Retry* to send it again."
-        self.notice(job, text, retry=retry)
+        self.notice(job, self._failed_text(job, reason, retry), retry=retry)
 
     def blocked(self, job: Job, reason: str) -> None:
         """A reply outside the 24-hour window: 🔒 and a notice offering a template."""
         self.show(job.id, BLOCKED_MARK)
-        text = (
-            f":lock: <@{job.user_id}> your reply was not sent: {escape(reason)}. WhatsApp only "
-            "lets a business write first with an approved template: use *Send template*."
-        )
-        self.notice(job, text, offer_template=True)
+        self.notice(job, self._blocked_text(job, reason), offer_template=True)
         thread = self.store.thread(job.thread_id)
         chat = self.store.chat(job.channel_number, job.customer_number)
         if thread is not None and chat is not None:
             self.refresh(thread, chat)
+
+    @staticmethod
+    def _failed_text(job: Job, reason: str, retry: bool) -> str:
+        text = f":x: <@{job.user_id}> your reply was not sent to WhatsApp: {escape(reason)}."
+        return text + (" Press *Retry* to send it again." if retry else "")
+
+    @staticmethod
+    def _blocked_text(job: Job, reason: str) -> str:
+        return (
+            f":lock: <@{job.user_id}> your reply was not sent: {escape(reason)}. WhatsApp only "
+            "lets a business write first with an approved template: use *Send template*."
+        )
 
     # -- delivery statuses from Wati's history ------------------------------------------------
 

@@ -27,7 +27,13 @@ from bot.quota import Budget, RateWindow
 from bot.rendering import render_item
 from bot.slackpost import SlackPoster, metadata_of
 from bot.store import Chat, Link, LoggedMessage, Store, Thread, iso, parse_iso
-from bot.wati import WatiClient, WatiError, WatiMessage, WatiRateLimited
+from bot.wati import (
+    WatiBadResponse,
+    WatiClient,
+    WatiError,
+    WatiMessage,
+    WatiRateLimited,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -40,6 +46,10 @@ LEASE = 120.0  # seconds a chat being polled stays claimed
 MAX_PAGES = 10  # at most 500 messages caught up per chat per poll
 CONTACTS_PAGE = 100
 SLACK_GIVE_UP = {"not_in_channel", "channel_not_found", "is_archived", "invalid_auth"}
+
+
+class _NoSlot(Exception):
+    """No getMessages slot is free right now (the rolling window is full)."""
 
 
 @dataclass
@@ -118,6 +128,21 @@ class Relay:
             last_polled_at=iso(self.now()),
         )
 
+    def release_claims(self) -> int:
+        """At start: free the chats a killed process had claimed; return how many.
+
+        A claim pushes `next_poll_at` LEASE seconds ahead; after a crash it would hold the
+        chat (and a message cut mid-relay) back for two minutes. Anything due within LEASE
+        seconds is due now: at worst a chat is polled a little early, once.
+        """
+        now = self.clock()
+        with self.store.write() as db:
+            cursor = db.execute(
+                "update chats set next_poll_at = ? where next_poll_at > ? and next_poll_at <= ?",
+                [now, now, now + LEASE],
+            )
+            return int(cursor.rowcount)
+
     # -- polling -----------------------------------------------------------------------------
 
     def poll_number(self, channel_number: str) -> PollReport:
@@ -153,10 +178,21 @@ class Relay:
                 self._busy.add(channel_number)
             try:
                 report.relayed += self.poll_chat(link, chat, report)
+            except _NoSlot:
+                # A message's re-fetch after a restart found the rate window full (or held
+                # after a 429) for long: the chat is due again as soon as a slot frees up.
+                self.store.update_chat(
+                    chat.channel_number, chat.customer_number, next_poll_at=self.clock()
+                )
+                break
             except WatiRateLimited as exc:
                 # Only a message's re-fetch after a restart gets here (`poll_chat` handles the
                 # poll's own call): the chat waits, and so does polling, as after any 429.
-                self.messages_window.hold(exc.retry_after or 10.0)
+                wait = exc.retry_after or 10.0
+                self.messages_window.hold(wait)
+                self.store.update_chat(
+                    chat.channel_number, chat.customer_number, next_poll_at=self.clock() + wait
+                )
                 report.errors += 1
                 break
             except WatiError as exc:
@@ -490,14 +526,26 @@ class Relay:
         return None
 
     def _refetch(self, logged: LoggedMessage) -> WatiMessage | None:
-        """A pending message's content after a restart (only ids are kept in the store)."""
+        """A pending message's content after a restart (only ids are kept in the store).
+
+        None only when the history was read to its end without the message. An empty first
+        page proves nothing: Wati's HTTP 200 `result: false` reads as an empty history, and
+        taking it at its word marked messages gone for good. Each page takes a slot of the
+        rate window like any other getMessages call; errors leave the message pending.
+        """
         for page_number in range(1, MAX_PAGES + 1):
+            if not self.messages_window.acquire(timeout=15):
+                raise _NoSlot
             page = self.wati.get_messages(
                 logged.customer_number,
                 channel_number=logged.channel_number,
                 page_size=PAGE_SIZE,
                 page_number=page_number,
             )
+            if page_number == 1 and page.raw_count == 0:
+                raise WatiBadResponse(
+                    "an empty history for a chat with messages", endpoint="getMessages"
+                )
             for item in page.items:
                 self._items[item.id] = item
             if logged.wati_id in self._items or page.raw_count < page.page_size:

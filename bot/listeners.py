@@ -2,31 +2,50 @@
 
 Every `message` event lands here (Bolt runs only the first matching listener, so this one
 also acknowledges the subtypes the bridge ignores: joins, topic changes and the like). The
-listener only records the reply and kicks the outbox; the send runs on a worker thread, never
-inside Slack's 3 seconds.
+reply is recorded by a listener middleware, which Bolt runs before it answers Slack: Slack
+never delivers again an event it got 200 for, so a reply must be on record by then, or a crash
+right after the answer would lose it. The listener then shows the first mark and kicks the
+outbox; the send runs on a worker thread, never inside Slack's 3 seconds.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
-from slack_bolt import Ack, App
+from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot import blocks
-from bot.outbound import QUEUED, Outbound
+from bot.outbound import QUEUED, Intake, Outbound
 
 logger = logging.getLogger(__name__)
+
+INTAKE = "wati_intake"  # context key: what the middleware made of the event
+MAX_REPLY_ID = 2**63 - 1  # SQLite's largest integer; a bigger "id" cannot be a reply
 
 
 def register(app: App, outbound: Outbound) -> None:
     """Bind the message listener and the Retry button to the app."""
 
-    @app.event("message")
-    def handle_message(event: dict[str, Any], body: dict[str, Any], client: WebClient) -> None:
-        intake = outbound.receive(event, event_id=body.get("event_id"))
+    def record_before_answering(
+        body: dict[str, Any], context: BoltContext, next_: Callable[[], None]
+    ) -> None:
+        event = body.get("event")
+        if isinstance(event, dict):
+            context[INTAKE] = outbound.receive(event, event_id=body.get("event_id"))
+        next_()
+
+    @app.event("message", middleware=[record_before_answering])
+    def handle_message(
+        event: dict[str, Any], body: dict[str, Any], context: BoltContext, client: WebClient
+    ) -> None:
+        intake = context.get(INTAKE)
+        if not isinstance(intake, Intake):
+            intake = outbound.receive(event, event_id=body.get("event_id"))
+        outbound.acknowledge(intake)
         if intake.tell and intake.user:
             _tell(client, str(event.get("channel")), intake.user, intake.thread_ts, intake.tell)
         if intake.verdict == QUEUED:
@@ -39,13 +58,17 @@ def register(app: App, outbound: Outbound) -> None:
         user = str((body.get("user") or {}).get("id") or "")
         channel = str((body.get("channel") or {}).get("id") or "")
         message = body.get("message") or {}
-        try:
-            reply_id = int(action.get("value") or "")
-        except ValueError:
+        value = action.get("value")
+        digits = isinstance(value, str) and value.isascii() and value.isdigit()
+        reply_id = int(value) if digits and len(value) <= 19 else 0
+        if not 0 < reply_id <= MAX_REPLY_ID:
             logger.warning("Retry clicked with a bad value")
             return
-        if not outbound.retry(reply_id):
-            text = "That reply is not waiting for a retry any more: it was already retried or sent."
+        if not outbound.retry(reply_id, slack_channel_id=channel):
+            text = (
+                "That reply is not waiting for a retry here: it was already retried or sent, "
+                "or it belongs to another channel."
+            )
             _tell(client, channel, user, message.get("thread_ts"), text)
             return
         outbound.kick()

@@ -18,6 +18,7 @@ import threading
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from bot import phone
@@ -30,12 +31,14 @@ from bot.quota import Budget
 from bot.sender import CHECK_DELAY, Sender
 from bot.slackpost import SlackPoster
 from bot.slackread import SlackNames
-from bot.store import Chat, Store, Thread
+from bot.store import Chat, Store, Thread, iso, utcnow
 from bot.wati import WatiClient, WatiMessage
 
 logger = logging.getLogger(__name__)
 
 ALLOWED_SUBTYPES = (None, "file_share", "thread_broadcast")
+RECONCILE_SECONDS = 300.0  # how often replies' marks are checked against their state
+RECONCILE_LOOKBACK = 2 * 86400.0  # only replies changed in this time are checked
 # What `receive` made of an event.
 QUEUED, NOTE, DUPLICATE = "queued", "note", "duplicate"
 IGNORED, EDITED, DELETED = "ignored", "edited", "deleted"
@@ -92,19 +95,27 @@ class Outbound:
         self.kick_in_background = True
         self._lock = threading.Lock()
         self._again = threading.Event()
+        self._next_reconcile = 0.0  # the first round after a start looks for stale marks
         self._recover()
 
     def _recover(self) -> None:
         """Replies left `sending` by a crash: their fate is unknown until the history says."""
         for job in self.outbox.jobs("sending"):
-            started = job.attempted_at or self.clock()
-            self.outbox.update(job.id, state="unknown", next_try_at=started + CHECK_DELAY)
-            logger.warning("reply %d was being sent when the bridge stopped; checking Wati", job.id)
+            self._orphaned(job)
+
+    def _orphaned(self, job: Job) -> None:
+        started = job.attempted_at or self.clock()
+        self.outbox.update(job.id, state="unknown", next_try_at=started + CHECK_DELAY)
+        logger.warning("reply %d was left mid-send; Wati's history decides its fate", job.id)
 
     # -- intake (called by the Bolt listener; fast, sends nothing) ------------------------------
 
     def receive(self, event: Mapping[str, Any], *, event_id: str | None = None) -> Intake:
-        """Record a thread reply for sending (or as a note); everything else is ignored."""
+        """Record a thread reply for sending (or as a note); everything else is ignored.
+
+        Only database work: the listener calls this before Slack is answered (a reply Slack
+        got 200 for is never delivered again, so it must be on record by then).
+        """
         subtype = event.get("subtype")
         if subtype in ("message_changed", "message_deleted"):
             return self._changed(event, event_id)
@@ -127,7 +138,9 @@ class Outbound:
             )
             return Intake(IGNORED, tell=tell, user=str(user), thread_ts=str(thread_ts))
         text = str(event.get("text") or "")
-        files = [_file_ref(f) for f in event.get("files") or [] if isinstance(f, Mapping)]
+        shared = event.get("files")
+        shared = shared if isinstance(shared, list) else []
+        files = [_file_ref(f) for f in shared if isinstance(f, Mapping)]
         note = internal_note(text, self.settings.note_prefix)
         if note is None and not text.strip() and not files:
             return Intake(IGNORED)
@@ -143,6 +156,9 @@ class Outbound:
             files=json.dumps(files) if files and note is None else None,
             local_message_id=uuid.uuid4().hex,
             state=NOTE if note is not None else QUEUED,
+            # "" = no mark shown yet: rows the outbound owns have a non-null `reaction`, so
+            # `Feedback.reconcile` can show their outcome even if every reaction call failed.
+            reaction="",
         )
         if event_id:
             self.store.first_sighting(event_id)
@@ -151,23 +167,34 @@ class Outbound:
             return Intake(DUPLICATE, reply.id)
         if note is not None:
             logger.info("reply %d is an internal note; kept in Slack", reply.id)
-            self.feedback.show(reply.id, NOTE_MARK)
             return Intake(NOTE, reply.id)
         logger.info("reply %d queued in thread %d", reply.id, thread.id)
-        self.feedback.show(reply.id, QUEUED_MARK, while_state=(QUEUED,))
         return Intake(QUEUED, reply.id)
+
+    def acknowledge(self, intake: Intake) -> None:
+        """Show a new reply's first mark (📝 note, ⏳ queued).
+
+        Kept out of `receive`, which runs before Slack gets its answer and so makes no calls
+        that could make Slack wait.
+        """
+        if intake.reply_id is None:
+            return
+        if intake.verdict == NOTE:
+            self.feedback.show(intake.reply_id, NOTE_MARK)
+        elif intake.verdict == QUEUED:
+            self.feedback.show(intake.reply_id, QUEUED_MARK, while_state=(QUEUED,))
 
     def _changed(self, event: Mapping[str, Any], event_id: str | None) -> Intake:
         """An edit or delete of a reply: WhatsApp cannot follow, so tell the author."""
         channel = str(event.get("channel") or "")
         if event.get("subtype") == "message_changed":
-            message = event.get("message") or {}
-            previous = event.get("previous_message") or {}
+            message = _mapping(event.get("message"))
+            previous = _mapping(event.get("previous_message"))
             if not message.get("edited") or message.get("text") == previous.get("text"):
                 return Intake(IGNORED)  # unfurls and reply counts change messages too
             verdict = EDITED
         else:
-            message = event.get("previous_message") or {}
+            message = _mapping(event.get("previous_message"))
             verdict = DELETED
         user, ts, thread_ts = message.get("user"), message.get("ts"), message.get("thread_ts")
         if message.get("bot_id") or not user or not ts or not thread_ts or thread_ts == ts:
@@ -213,17 +240,35 @@ class Outbound:
         """Send what is due and settle unknown fates; return how many replies were worked on."""
         worked = 0
         with self._lock:
+            self._reconcile_marks()
             while True:
                 self._again.clear()
                 worked += self._round()
                 if not self._again.is_set():
                     return worked
 
+    def _reconcile_marks(self) -> None:
+        now = self.clock()
+        if now < self._next_reconcile:
+            return
+        self._next_reconcile = now + RECONCILE_SECONDS
+        since = iso(utcnow() - timedelta(seconds=RECONCILE_LOOKBACK))
+        try:
+            self.feedback.reconcile(since)
+        except Exception as exc:  # noqa: BLE001 - marks can wait for the next pass
+            logger.warning("stale marks not checked: %s", type(exc).__name__)
+
     def _round(self) -> int:
         now = self.clock()
         waiting: set[tuple[str, str]] = set()  # chats whose earlier reply is still on its way
         worked = 0
-        for job in self.outbox.jobs(QUEUED, "unknown"):
+        for job in self.outbox.jobs(QUEUED, "unknown", "sending"):
+            if job.state == "sending":
+                # Sends only happen inside a round, under the lock this round holds: a reply
+                # still `sending` now was left by a send that could not record its end (the
+                # database refused the write), so it is settled like one cut by a crash.
+                self._orphaned(job)
+                job = self.outbox.job(job.id) or job
             chat = (job.channel_number, job.customer_number)
             if chat in waiting:
                 continue  # replies reach the customer in the order they were written
@@ -255,8 +300,16 @@ class Outbound:
 
     # -- actions ---------------------------------------------------------------------------------
 
-    def retry(self, reply_id: int) -> bool:
-        """Queue a failed reply again (Retry button); False unless it was `failed` just now."""
+    def retry(self, reply_id: int, *, slack_channel_id: str) -> bool:
+        """Queue a failed reply again (Retry button); False unless it was `failed` just now.
+
+        Only from the reply's own channel: the button's value is just an id, and a click
+        replayed (or forged) from another channel must not send someone else's reply.
+        """
+        job = self.outbox.job(reply_id)
+        if job is None or job.slack_channel_id != slack_channel_id:
+            logger.warning("Retry of reply %d refused: not pressed in its channel", reply_id)
+            return False
         fields = {"state": QUEUED, "error": None, "delivery": None, "next_try_at": None}
         if not self.outbox.move(reply_id, ("failed",), **fields, resends=0, attempts=0):
             return False
@@ -286,6 +339,11 @@ class Outbound:
         """Bring one thread's parent up to date."""
         chat = self.store.chat(thread.channel_number, thread.customer_number)
         return chat is not None and self.feedback.refresh(thread, chat)
+
+
+def _mapping(value: object) -> Mapping[str, Any]:
+    """A nested part of an event, or an empty one when it is not an object (bad input)."""
+    return value if isinstance(value, Mapping) else {}
 
 
 def _file_ref(file: Mapping[str, Any]) -> dict[str, Any]:

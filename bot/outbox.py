@@ -99,6 +99,15 @@ class Outbox:
         )
         return [_job(row) for row in rows]
 
+    def marked_since(self, since: str, *states: str) -> list[Job]:
+        """Replies in these states, changed since `since` (ISO), whose mark the outbound keeps."""
+        rows = self.store.query(
+            f"select * from outbox where state in ({_marks(states)}) "
+            "and reaction is not null and updated_at >= ? order by id",
+            [*states, since],
+        )
+        return [_job(row) for row in rows]
+
     def update(self, reply_id: int, **values: Any) -> None:
         """Set some columns of a reply."""
         self.store.update_reply(reply_id, **values)

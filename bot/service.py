@@ -61,6 +61,7 @@ class Bridge:
         sweep_seconds: float = SWEEP_SECONDS,
     ) -> None:
         """Start polling: a job per linked number, contacts discovery, outbound sends."""
+        self.relay.release_claims()  # a killed predecessor's claims would stall its chats
         s = self.scheduler
         s.add_job(
             self.sync_jobs,

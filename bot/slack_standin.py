@@ -3,7 +3,8 @@
 Point a real ``slack_sdk.WebClient(base_url=standin.api_url)`` at it. It keeps a small workspace
 (channels, users, messages, threads, reactions, files, views), answers with Slack's response shapes
 and error codes, records every call, and can be told to fail the next calls (429 with
-``Retry-After``, ``ok: false`` or 500). Only the bot token it was given is accepted, and scopes are
+``Retry-After``, ``ok: false`` or 500) or to hold the next one, applied or not, until released
+(``hold_next``, for crash tests). Only the bot token it was given is accepted, and scopes are
 enforced the way Slack does (``missing_scope``), so a manifest that lacks a scope shows up here.
 
 Deliberate simplifications: one workspace, one bot token, no event delivery (drive events with
@@ -22,6 +23,7 @@ import json
 import mimetypes
 import re
 import secrets
+import sys
 import threading
 import time
 from collections import deque
@@ -122,6 +124,43 @@ class _Reply:
     body: bytes
 
 
+class Hold:
+    """A Web API request held on its way, to test what a client does when it dies waiting.
+
+    Made by :meth:`SlackStandIn.hold_next`. ``applied=True``: the call takes effect, then its
+    answer waits until :meth:`release`. ``applied=False``: the call waits without taking
+    effect; on release it is answered HTTP 500 ``internal_error`` and never applied.
+    """
+
+    def __init__(self, method: str, applied: bool, when: Callable[[JSONDict], bool] | None) -> None:
+        self.method = method
+        self.applied = applied
+        self.when = when
+        self.args: JSONDict | None = None
+        self._arrived = threading.Event()
+        self._released = threading.Event()
+
+    def wait(self, timeout: float = 5.0) -> JSONDict:
+        """Block until a request is being held; return its arguments."""
+        if not self._arrived.wait(timeout):
+            raise TimeoutError(f"no {self.method} call was held within {timeout}s")
+        return dict(self.args or {})
+
+    @property
+    def holding(self) -> bool:
+        """True while a request is held."""
+        return self._arrived.is_set() and not self._released.is_set()
+
+    def release(self) -> None:
+        """Let the held request go on (or let the next matching one through unheld)."""
+        self._released.set()
+
+    def _block(self, args: JSONDict) -> None:
+        self.args = args
+        self._arrived.set()
+        self._released.wait()
+
+
 def _ts_us(ts: str) -> int:
     seconds, _, fraction = str(ts).partition(".")
     if not seconds.isdigit() or (fraction and not fraction.isdigit()):
@@ -216,6 +255,8 @@ class SlackStandIn:
         self._uploads: dict[str, str] = {}  # upload URL token -> file id
         self._targets: dict[str, _ResponseTarget] = {}
         self._failures: dict[str, deque[_Failure]] = {}
+        self._holds: list[Hold] = []
+        self._held: list[Hold] = []
         self._users: dict[str, JSONDict] = {}
         self._add_user_record(
             bot_user_id, name="wati-bridge", real_name="WhatsApp Bridge", is_bot=True
@@ -257,7 +298,7 @@ class SlackStandIn:
         """Bind the port and serve in a daemon thread."""
         if self._server is not None:
             return self
-        server = ThreadingHTTPServer((self.host, self.port), _Handler)
+        server = _Server((self.host, self.port), _Handler)
         server.daemon_threads = True
         server.standin = self  # type: ignore[attr-defined]
         self._server = server
@@ -273,7 +314,12 @@ class SlackStandIn:
         return self
 
     def stop(self) -> None:
-        """Stop serving and release the port."""
+        """Stop serving and release the port (and any held request)."""
+        with self._cond:
+            for hold in (*self._holds, *self._held):
+                hold.release()
+            self._holds.clear()
+            self._held.clear()
         if self._server is None:
             return
         self._server.shutdown()
@@ -451,6 +497,32 @@ class SlackStandIn:
             for _ in range(count):
                 queue.append(_Failure(status, retry_after, error or default))
 
+    def hold_next(
+        self,
+        method: str,
+        *,
+        applied: bool = True,
+        when: Callable[[JSONDict], bool] | None = None,
+    ) -> Hold:
+        """Hold the next call to ``method`` (whose arguments satisfy ``when``) until released.
+
+        For crash tests: kill the client while ``hold.holding``, with the call applied (the
+        post exists, its answer never arrives) or not applied (nothing happened).
+        """
+        hold = Hold(method, applied, when)
+        with self._cond:
+            self._holds.append(hold)
+        return hold
+
+    def _take_hold(self, method: str, args: JSONDict) -> Hold | None:
+        with self._cond:
+            for hold in self._holds:
+                if hold.method == method and (hold.when is None or hold.when(args)):
+                    self._holds.remove(hold)
+                    self._held.append(hold)
+                    return hold
+        return None
+
     # ------------------------------------------------------------------ inspection
 
     @property
@@ -593,6 +665,14 @@ class SlackStandIn:
                 args.update(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
         status = 200
         reply_headers = {"Content-Type": "application/json; charset=utf-8"}
+        hold = self._take_hold(method, args)
+        if hold is not None and not hold.applied:
+            hold._block(args)
+            dropped = {"ok": False, "error": "internal_error"}
+            with self._cond:
+                self._calls.append(Call(method, args, dict(headers), self.clock(), 500, dropped))
+                self._cond.notify_all()
+            return _Reply(500, reply_headers, json.dumps(dropped).encode())
         with self._cond:
             queue = self._failures.get(method)
             failure = queue.popleft() if queue else None
@@ -624,6 +704,8 @@ class SlackStandIn:
                 Call(method, args, dict(headers), self.clock(), status, copy.deepcopy(payload))
             )
             self._cond.notify_all()
+        if hold is not None:
+            hold._block(args)  # applied: the answer waits
         return _Reply(status, reply_headers, json.dumps(payload).encode())
 
     def _authenticate(self, headers: dict[str, str], args: JSONDict) -> None:
@@ -1479,6 +1561,13 @@ def _multipart(content_type: str, body: bytes, *, want_bytes: bool = False) -> d
         else:
             fields[str(name)] = payload.decode("utf-8", "replace")
     return fields
+
+
+class _Server(ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return  # the client hung up mid-answer (a crash test killed it): not an error here
+        super().handle_error(request, client_address)
 
 
 class _Handler(BaseHTTPRequestHandler):

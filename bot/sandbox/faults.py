@@ -6,7 +6,7 @@ import math
 import threading
 from collections import deque
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 # "500", "429", "reset" and "reject" (HTTP 200 with result false, Wati's refusal shape)
@@ -16,6 +16,37 @@ from typing import Any
 # "reset_after" processes the request, then drops the connection without answering
 # (the write was accepted but the client cannot know: Wati's "don't retry blindly" case).
 KINDS = ("500", "429", "slow", "malformed", "reset", "reset_after", "reject")
+# Holds (`Faults.hold`, Python only: they need a release) keep a call waiting until released,
+# so a test can kill the client while the call is in flight: "hold" before processing (on
+# release the connection is dropped and nothing happened), "hold_after" after processing (on
+# release the answer goes out normally).
+
+
+class Hold:
+    """One held call: `wait()` until it arrives, `release()` to let it go on."""
+
+    def __init__(self, endpoint: str, applied: bool) -> None:
+        self.endpoint = endpoint
+        self.applied = applied
+        self._arrived = threading.Event()
+        self._released = threading.Event()
+
+    def wait(self, timeout: float = 5.0) -> None:
+        if not self._arrived.wait(timeout):
+            raise TimeoutError(f"no {self.endpoint} call was held within {timeout}s")
+
+    @property
+    def holding(self) -> bool:
+        return self._arrived.is_set() and not self._released.is_set()
+
+    def release(self) -> None:
+        self._released.set()
+
+    def block(self, stopping: threading.Event) -> None:
+        """Called by the server: wait until released or the sandbox stops."""
+        self._arrived.set()
+        while not self._released.wait(0.05) and not stopping.is_set():
+            pass
 
 
 @dataclass
@@ -25,9 +56,10 @@ class Fault:
     count: int
     retry_after: int | None = None
     delay: float = 0.0
+    gate: Hold | None = field(default=None, repr=False, compare=False)
 
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return {k: v for k, v in asdict(replace(self, gate=None)).items() if k != "gate"}
 
 
 class Faults:
@@ -56,6 +88,14 @@ class Faults:
             raise ValueError("retry_after must be >= 0")
         with self._lock:
             self._pending.append(Fault(endpoint, kind, int(count), retry_after, float(delay)))
+
+    def hold(self, endpoint: str, *, applied: bool) -> Hold:
+        """Hold the next call to `endpoint` until `release()`: processed first or not at all."""
+        gate = Hold(endpoint, applied)
+        kind = "hold_after" if applied else "hold"
+        with self._lock:
+            self._pending.append(Fault(endpoint, kind, 1, gate=gate))
+        return gate
 
     def clear(self) -> None:
         with self._lock:
