@@ -209,7 +209,9 @@ def test_kill_mid_poll_does_not_stall_the_chats(world: World, traffic: Traffic) 
             query = "select count(*) from chats where next_poll_at > ?"
             return int(db.execute(query, [time.time() + 100]).fetchone()[0])
 
-    assert claimed() == 1  # what the killed process left behind
+    # What the killed process left behind: the held poll's claim, and possibly another
+    # number's poll that was under way at the same moment.
+    assert claimed() >= 1
     world.start_bridge()
     wait_until(lambda: claimed() == 0, 10, "the claim released")
     settle(traffic, timeout=45)
