@@ -516,6 +516,17 @@ def problems(traffic: Traffic) -> list[str]:
         for wati_id in counts:
             if wati_id not in traffic.said:
                 found.append(f"{channel} shows {wati_id}, which no customer wrote")
+    # In order: each thread shows its customer's messages in the order they were written.
+    order = {wati_id: n for n, wati_id in enumerate(traffic.said)}
+    for channel in SLACK_OF.values():
+        for parent in thread_parents(slack, channel):
+            ids = [
+                str(((m.get("metadata") or {}).get("event_payload") or {}).get("wati_id"))
+                for m in slack.replies(channel, parent["ts"])[1:]
+            ]
+            seq = [order[i] for i in ids if i in order]
+            if seq != sorted(seq):
+                found.append(f"a thread in {channel} shows messages out of order")
     # One thread per chat.
     for channel in SLACK_OF.values():
         parents = Counter(
