@@ -103,7 +103,7 @@ def test_random_kills_during_relay_and_sends_lose_and_duplicate_nothing(
         until = time.monotonic() + rng.uniform(0.5, 1.5)
         while time.monotonic() < until:
             traffic.step()
-            time.sleep(rng.uniform(0.05, 0.25))  # human pace: Slack takes one post per second
+            time.sleep(rng.uniform(0.15, 0.35))  # human pace: Slack takes one post per second
         world.kill_bridge()
     world.age_unsettled()
     world.start_bridge()
