@@ -8,24 +8,20 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from slack_sdk import WebClient
-from slack_sdk.http_retry.builtin_handlers import (
-    ConnectionErrorRetryHandler,
-    RateLimitErrorRetryHandler,
-)
+from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
 # Slack allows about one message per second per channel (chat.postMessage's special limit).
 MIN_POST_INTERVAL = 1.0
 
 
 def make_web_client(token: str, base_url: str) -> WebClient:
-    """A WebClient that waits out 429s (Retry-After) and retries dropped connections.
+    """A WebClient that waits out 429s (Retry-After), which Slack sends before doing anything.
 
-    Server errors are not retried here: a 500 after a post may have posted, so the callers
-    check Slack for the message's metadata before posting again.
+    Server errors and dropped connections are not retried here: either may come after Slack
+    applied a post, so the callers check Slack for the message's metadata before posting again.
     """
     client = WebClient(token=token, base_url=base_url, timeout=15)
     client.retry_handlers.append(RateLimitErrorRetryHandler(max_retry_count=5))
-    client.retry_handlers.append(ConnectionErrorRetryHandler(max_retry_count=2))
     return client
 
 
