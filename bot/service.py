@@ -52,6 +52,7 @@ class Bridge:
             executors={"default": ThreadPoolExecutor(50)}, timezone="UTC"
         )
     )
+    _tick: float = 1.0  # seconds between poll rounds of each number
 
     def start_jobs(
         self,
@@ -62,51 +63,20 @@ class Bridge:
     ) -> None:
         """Start polling: a job per linked number, contacts discovery, outbound sends."""
         self.relay.release_claims()  # a killed predecessor's claims would stall its chats
-        s = self.scheduler
-        s.add_job(
-            self.sync_jobs,
-            "interval",
-            seconds=min(2.0, tick * 2),
-            id="sync",
-            max_instances=1,
-            coalesce=True,
-        )
-        s.add_job(
-            self.relay.discover,
-            "interval",
-            seconds=hint_seconds,
-            id="hint",
-            max_instances=1,
-            coalesce=True,
-            next_run_time=_soon(),
-        )
-        s.add_job(
-            lambda: self.relay.discover(sweep=True),
-            "interval",
-            seconds=sweep_seconds,
-            id="sweep",
-            max_instances=1,
-            coalesce=True,
-        )
-        s.add_job(
-            self.outbound.process,
-            "interval",
-            seconds=tick,
-            id="outbound",
-            max_instances=1,
-            coalesce=True,
-        )
-        s.add_job(
-            self.outbound.refresh_parents,
-            "interval",
-            seconds=PARENTS_SECONDS,
-            id="parents",
-            max_instances=1,
-            coalesce=True,
-        )
         self._tick = tick
+        self._every(self.sync_jobs, min(2.0, tick * 2), "sync")
+        self._every(self.relay.discover, hint_seconds, "hint", next_run_time=_soon())
+        self._every(lambda: self.relay.discover(sweep=True), sweep_seconds, "sweep")
+        self._every(self.outbound.process, tick, "outbound")
+        self._every(self.outbound.refresh_parents, PARENTS_SECONDS, "parents")
         self.sync_jobs()
-        s.start()
+        self.scheduler.start()
+
+    def _every(self, func: Callable[..., Any], seconds: float, job_id: str, **extra: Any) -> None:
+        # Never two runs of one job at once, and no pile-up of missed runs after a stall.
+        self.scheduler.add_job(
+            func, "interval", seconds=seconds, id=job_id, max_instances=1, coalesce=True, **extra
+        )
 
     def sync_jobs(self) -> None:
         """One poll job per linked number: add jobs for new links, drop those of unlinked ones."""
@@ -116,15 +86,8 @@ class Bridge:
                 job.remove()
         for job_id, number in wanted.items():
             if self.scheduler.get_job(job_id) is None:
-                self.scheduler.add_job(
-                    self.relay.poll_number,
-                    "interval",
-                    args=[number],
-                    id=job_id,
-                    seconds=getattr(self, "_tick", 1.0),
-                    max_instances=1,
-                    coalesce=True,
-                    next_run_time=_soon(),
+                self._every(
+                    self.relay.poll_number, self._tick, job_id, args=[number], next_run_time=_soon()
                 )
 
     def health(self) -> tuple[bool, dict[str, Any]]:
