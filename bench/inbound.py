@@ -22,14 +22,14 @@ from pathlib import Path
 from typing import Any
 
 from bot.config import Settings
-from bot.inbound import Relay
-from bot.quota import Budget, RateWindow
-from bot.sandbox import Sandbox
+from bot.devtools.sandbox import Sandbox
+from bot.devtools.slack_standin import SlackStandIn
+from bot.relay.inbound import Relay
 from bot.service import Bridge, build
-from bot.slack_standin import SlackStandIn
-from bot.slackpost import SlackPoster, make_web_client
-from bot.store import open_store
-from bot.wati import WatiClient
+from bot.slack.poster import SlackPoster, make_web_client
+from bot.store.db import open_store
+from bot.wati.client import WatiClient
+from bot.wati.limits import Budget, RateWindow
 
 
 def _number(i: int) -> str:

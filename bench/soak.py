@@ -44,7 +44,7 @@ from reliability_kit import (  # noqa: E402 - needs the tests folder on the path
     relayed,
 )
 
-from bot import blocks  # noqa: E402
+from bot.slack import blocks  # noqa: E402
 
 HOLDS = ("post-applied", "post-dropped", "parent-applied", "send-applied", "send-dropped", "mark")
 

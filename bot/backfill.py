@@ -6,10 +6,10 @@ from collections.abc import Callable
 from datetime import timedelta
 
 from bot.config import Settings
-from bot.inbound import CONTACTS_PAGE, PollReport, Relay
+from bot.relay.inbound import CONTACTS_PAGE, PollReport, Relay
 from bot.service import build
-from bot.store import iso
-from bot.wati import WatiError
+from bot.store.db import iso
+from bot.wati.errors import WatiError
 
 
 def run_backfill(relay: Relay, *, days: float, echo: Callable[[str], None] = print) -> PollReport:

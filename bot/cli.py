@@ -106,7 +106,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     env = read_environ()
     if args.command == "migrate":
-        from bot.store import open_store
+        from bot.store.db import open_store
 
         path = args.db or db_path_from_env(env)
         store = open_store(path, migrate=False)
@@ -119,7 +119,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return doctor.report(doctor.diagnose(env))
     if args.command == "sandbox":
-        from bot.sandbox import serve
+        from bot.devtools.sandbox import serve
 
         serve(
             args.db,
@@ -130,7 +130,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         return 0
     if args.command == "demo":
-        from bot import demo
+        from bot.devtools import demo
 
         if not args.verbose:
             # The transcript is the demo's output; the bridge's own log lines would bury it.

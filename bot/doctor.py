@@ -10,8 +10,9 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.config import ConfigError, Settings, db_path_from_env
-from bot.store import open_store
-from bot.wati import WatiAuthError, WatiClient, WatiError, WatiRateLimited
+from bot.store.db import open_store
+from bot.wati.client import WatiClient
+from bot.wati.errors import WatiAuthError, WatiError, WatiRateLimited
 
 # The bot scopes the code uses; manifest.yml lists the same (a test holds them together).
 BOT_SCOPES = frozenset(

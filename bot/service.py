@@ -17,15 +17,15 @@ from slack_bolt import App
 from slack_bolt.request import BoltRequest
 from slack_bolt.response import BoltResponse
 
-from bot import actions, commands, listeners
-from bot.chatops import ChatOps
+from bot.chatops.operations import ChatOps
 from bot.config import Settings
-from bot.inbound import Relay
-from bot.outbound import Outbound
-from bot.quota import Budget, RateWindow
-from bot.slackpost import SlackPoster, make_web_client
-from bot.store import Store, open_store
-from bot.wati import WatiClient
+from bot.listeners import actions, commands, replies
+from bot.relay.inbound import Relay
+from bot.relay.outbound import Outbound
+from bot.slack.poster import SlackPoster, make_web_client
+from bot.store.db import Store, open_store
+from bot.wati.client import WatiClient
+from bot.wati.limits import Budget, RateWindow
 from bot.web import make_asgi
 
 logger = logging.getLogger(__name__)
@@ -175,7 +175,7 @@ def build(
     )
     command = commands.WatiCommand(store, relay, budget, settings.admins)
     commands.register(app, command)
-    listeners.register(app, outbound)
+    replies.register(app, outbound)
     actions.register(app, ChatOps(store, wati, poster, relay), command)
 
     @app.error

@@ -9,12 +9,12 @@ from conftest import ADMIN, CHANNEL_A, CHANNEL_B, SIGNING_SECRET, SLACK_A, SLACK
 from slack_bolt.request import BoltRequest
 from slack_bolt.response import BoltResponse
 
-from bot import modals
-from bot.sandbox import Sandbox
+from bot.devtools.sandbox import Sandbox
+from bot.devtools.slack_driver import Prepared, SlackDriver
+from bot.devtools.slack_standin import SlackStandIn
 from bot.service import Bridge
-from bot.slack_driver import Prepared, SlackDriver
-from bot.slack_standin import SlackStandIn
-from bot.store import Thread
+from bot.slack import modals
+from bot.store.db import Thread
 
 CUSTOMER = "447700900123"
 OTHER = "5511912345678"

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 from bot.config import Settings
-from bot.sandbox import Sandbox
+from bot.devtools.sandbox import Sandbox
+from bot.devtools.slack_driver import SlackDriver
+from bot.devtools.slack_standin import SlackStandIn
 from bot.service import Bridge, build
-from bot.slack_driver import SlackDriver
-from bot.slack_standin import SlackStandIn
 
 SIGNING_SECRET = "test-signing-secret"
 CHANNEL_A, CHANNEL_B = "15550000001", "15550000002"

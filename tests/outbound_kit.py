@@ -10,13 +10,13 @@ from conftest import AGENT, CHANNEL_A
 from slack_bolt.request import BoltRequest
 from slack_bolt.response import BoltResponse
 
-from bot import blocks
-from bot.outbox import Job
-from bot.sandbox import Sandbox
+from bot.devtools.sandbox import Sandbox
+from bot.devtools.slack_driver import Prepared, SlackDriver
+from bot.devtools.slack_standin import SlackStandIn
+from bot.relay.outbox import Job
 from bot.service import Bridge
-from bot.slack_driver import Prepared, SlackDriver
-from bot.slack_standin import SlackStandIn
-from bot.store import Thread
+from bot.slack import blocks
+from bot.store.db import Thread
 
 CUSTOMER = "447700900123"
 OTHER = "5511912345678"

@@ -28,14 +28,14 @@ from typing import Any
 import httpx
 from slack_bolt.request import BoltRequest
 
-from bot import blocks
-from bot.quota import RateWindow
-from bot.sandbox import Sandbox
-from bot.sender import CHECK_DELAY
+from bot.devtools.sandbox import Sandbox
+from bot.devtools.slack_driver import Prepared, SlackDriver
+from bot.devtools.slack_standin import SlackStandIn
+from bot.relay.sender import CHECK_DELAY
 from bot.service import Bridge
-from bot.slack_driver import Prepared, SlackDriver
-from bot.slack_standin import SlackStandIn
-from bot.store import open_store
+from bot.slack import blocks
+from bot.store.db import open_store
+from bot.wati.limits import RateWindow
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -942,7 +942,7 @@ def fuzz_interactions(world: FuzzWorld, n: int) -> int:
     """Button clicks and modal submissions with any values: never a crash."""
     from hypothesis import given
 
-    from bot import modals
+    from bot.slack import modals
 
     st, text, json = _strategies()
     found = {
@@ -1054,7 +1054,7 @@ def fuzz_wati_messages(world: FuzzWorld, n: int) -> int:
     """Any getMessages answer, through the client's parser and the relay: no crash, no ping."""
     from hypothesis import given
 
-    from bot.wati_types import parse_message
+    from bot.wati.types import parse_message
 
     st, text, json = _strategies()
     item = st.one_of(_message_item(st, text, json), json)
@@ -1101,7 +1101,7 @@ def fuzz_wati_contacts(world: FuzzWorld, n: int) -> int:
     """Any getContacts answer, through the parser and discovery: no crash."""
     from hypothesis import given
 
-    from bot.wati_types import parse_contact
+    from bot.wati.types import parse_contact
 
     st, text, json = _strategies()
     contact = st.one_of(
@@ -1150,7 +1150,7 @@ def fuzz_phone_numbers(world: FuzzWorld, n: int) -> int:
     """Anything typed as a number: digits with a country code, or a clear refusal."""
     from hypothesis import given
 
-    from bot import phone
+    from bot.text import phone
 
     st, text, _ = _strategies()
     typed = st.one_of(

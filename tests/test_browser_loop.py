@@ -14,11 +14,11 @@ import pytest
 from conftest import ADMIN, AGENT, CHANNEL_A, SLACK_A, Clock
 from slack_bolt.request import BoltRequest
 
-from bot import blocks
-from bot.sandbox import Sandbox
+from bot.devtools.sandbox import Sandbox
+from bot.devtools.slack_driver import SlackDriver
+from bot.devtools.slack_standin import SlackStandIn
 from bot.service import Bridge
-from bot.slack_driver import SlackDriver
-from bot.slack_standin import SlackStandIn
+from bot.slack import blocks
 
 CUSTOMER = "5511912345678"
 CHROMIUM = (

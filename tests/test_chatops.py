@@ -8,10 +8,10 @@ import pytest
 from chatops_kit import CHANNEL_A, CUSTOMER, SLACK_A, SLACK_B, Kit, blocks_text
 from conftest import ADMIN, AGENT, Clock
 
-from bot import blocks
-from bot.sandbox import Sandbox
+from bot.devtools.sandbox import Sandbox
+from bot.devtools.slack_standin import SlackStandIn
 from bot.service import Bridge
-from bot.slack_standin import SlackStandIn
+from bot.slack import blocks
 
 
 @pytest.fixture

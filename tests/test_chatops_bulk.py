@@ -8,12 +8,12 @@ import pytest
 from chatops_kit import CHANNEL_A, CHANNEL_B, CUSTOMER, SLACK_A, Kit, answer, files
 from conftest import ADMIN, AGENT, Clock
 
-from bot import modals
-from bot.bulk import Bulk, broadcast_name
-from bot.recipients import attribute_rows, recipients, render
-from bot.sandbox import Sandbox
+from bot.chatops.bulk import Bulk, broadcast_name
+from bot.chatops.recipients import attribute_rows, recipients, render
+from bot.devtools.sandbox import Sandbox
+from bot.devtools.slack_standin import SlackStandIn
 from bot.service import Bridge
-from bot.slack_standin import SlackStandIn
+from bot.slack import modals
 
 
 @pytest.fixture

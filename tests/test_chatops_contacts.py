@@ -6,10 +6,11 @@ import pytest
 from chatops_kit import CHANNEL_A, CHANNEL_B, CUSTOMER, SLACK_A, SLACK_B, Kit, answer, blocks_text
 from conftest import AGENT, Clock
 
-from bot import actions, blocks, modals
-from bot.sandbox import Sandbox
+from bot.devtools.sandbox import Sandbox
+from bot.devtools.slack_standin import SlackStandIn
+from bot.listeners import actions
 from bot.service import Bridge
-from bot.slack_standin import SlackStandIn
+from bot.slack import blocks, modals
 
 NEW = "14155550100"
 

@@ -18,10 +18,11 @@ from chatops_kit import (
 )
 from conftest import ADMIN, AGENT, Clock
 
-from bot import actions, modals
-from bot.sandbox import Sandbox
+from bot.devtools.sandbox import Sandbox
+from bot.devtools.slack_standin import SlackStandIn
+from bot.listeners import actions
 from bot.service import Bridge
-from bot.slack_standin import SlackStandIn
+from bot.slack import modals
 
 TEXT = "Good news: your refund was approved *today* & is on its way"
 

@@ -18,11 +18,12 @@ from chatops_kit import (
 from conftest import ADMIN, AGENT, Clock
 from slack_bolt.request import BoltRequest
 
-from bot import actions, blocks, modals
-from bot.sandbox import Sandbox
+from bot.devtools.sandbox import Sandbox
+from bot.devtools.slack_driver import SlackDriver
+from bot.devtools.slack_standin import SlackStandIn
+from bot.listeners import actions
 from bot.service import Bridge
-from bot.slack_driver import SlackDriver
-from bot.slack_standin import SlackStandIn
+from bot.slack import blocks, modals
 
 ORDER = "Hello {{name}}, your order {{order_number}} has shipped."
 

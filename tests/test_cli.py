@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
-from bot.store import open_store
+from bot.store.db import open_store
 
 COMMANDS = ["run", "migrate", "doctor", "backfill", "sandbox", "demo"]
 
@@ -113,8 +113,8 @@ def test_doctor_reports_missing_configuration_and_a_read_only_database(tmp_path:
 def test_doctor_passes_against_the_stand_ins(
     settings: object, sandbox: object, slack: object, tmp_path: Path
 ) -> None:
-    from bot.sandbox import Sandbox
-    from bot.slack_standin import SlackStandIn
+    from bot.devtools.sandbox import Sandbox
+    from bot.devtools.slack_standin import SlackStandIn
 
     assert isinstance(sandbox, Sandbox) and isinstance(slack, SlackStandIn)
     result = cli(
@@ -142,8 +142,8 @@ def test_demo_passes(tmp_path: Path) -> None:
 
 
 def test_doctor_names_missing_scopes(tmp_path: Path) -> None:
+    from bot.devtools.slack_standin import SlackStandIn
     from bot.doctor import diagnose
-    from bot.slack_standin import SlackStandIn
 
     with SlackStandIn(scopes=["chat:write", "commands"]).start() as slack:
         findings = diagnose(

@@ -9,10 +9,10 @@ from conftest import ADMIN, AGENT, CHANNEL_A, CHANNEL_B, SLACK_A, SLACK_B, Clock
 from slack_bolt.request import BoltRequest
 
 from bot.config import Settings
-from bot.sandbox import Sandbox
+from bot.devtools.sandbox import Sandbox
+from bot.devtools.slack_driver import SlackDriver
+from bot.devtools.slack_standin import SlackStandIn
 from bot.service import Bridge, build
-from bot.slack_driver import SlackDriver
-from bot.slack_standin import SlackStandIn
 
 UNJOINED = "C0NOTJOINED"
 

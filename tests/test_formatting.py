@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.formatting import (
+from bot.text.formatting import (
     escape,
     internal_note,
     slack_to_whatsapp,

@@ -7,11 +7,11 @@ from typing import Any
 import pytest
 from conftest import ADMIN, CHANNEL_A, CHANNEL_B, SLACK_A, SLACK_B, Clock
 
-from bot import blocks
-from bot.inbound import Relay
-from bot.sandbox import Sandbox
+from bot.devtools.sandbox import Sandbox
+from bot.devtools.slack_standin import SlackStandIn
+from bot.relay.inbound import Relay
 from bot.service import Bridge, build
-from bot.slack_standin import SlackStandIn
+from bot.slack import blocks
 
 CUSTOMER = "447700900123"
 OTHER = "5511912345678"
@@ -269,7 +269,7 @@ def test_downtime_backlog_is_caught_up_in_order(
 def test_free_wati_slots_go_to_the_longest_waiting_chat_on_any_number(
     linked: Bridge, sandbox: Sandbox, slack: SlackStandIn, clock: Clock
 ) -> None:
-    from bot.quota import RateWindow
+    from bot.wati.limits import RateWindow
 
     linked.relay.messages_window = RateWindow(limit=1, period=10.0)
     sandbox.customer_says(CHANNEL_B, CUSTOMER, "waiting longest")

@@ -12,11 +12,11 @@ from conftest import ADMIN, SIGNING_SECRET, SLACK_A
 from jsonschema import Draft7Validator
 from slack_bolt.request import BoltRequest
 
-from bot import actions
+from bot.devtools.slack_driver import Prepared, SlackDriver
+from bot.devtools.slack_standin import SlackStandIn
 from bot.doctor import BOT_SCOPES
+from bot.listeners import actions
 from bot.service import Bridge
-from bot.slack_driver import Prepared, SlackDriver
-from bot.slack_standin import SlackStandIn
 
 MANIFEST = Path(__file__).resolve().parents[1] / "manifest.yml"
 # Slack's published manifest schema, kept with the tests (see tests/fixtures/slack/README.md).

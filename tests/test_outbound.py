@@ -10,10 +10,10 @@ import pytest
 from conftest import ADMIN, AGENT, CHANNEL_A, CHANNEL_B, SLACK_A, SLACK_B, Clock
 from outbound_kit import CUSTOMER, deliver, job_of, open_chat, say
 
-from bot.sandbox import Sandbox
+from bot.devtools.sandbox import Sandbox
+from bot.devtools.slack_driver import SlackDriver
+from bot.devtools.slack_standin import SlackStandIn
 from bot.service import Bridge
-from bot.slack_driver import SlackDriver
-from bot.slack_standin import SlackStandIn
 
 
 @pytest.fixture

@@ -8,13 +8,13 @@ import pytest
 from conftest import ADMIN, CHANNEL_A, SLACK_A, Clock
 from outbound_kit import CUSTOMER, click, job_of, notices, open_chat, say
 
-from bot import blocks
-from bot.outbox import DELIVERED, FAILED, READ, SENT, forward
-from bot.sandbox import Sandbox
+from bot.devtools.sandbox import Sandbox
+from bot.devtools.slack_driver import SlackDriver
+from bot.devtools.slack_standin import SlackStandIn
+from bot.relay.outbox import DELIVERED, FAILED, READ, SENT, forward
 from bot.service import Bridge
-from bot.slack_driver import SlackDriver
-from bot.slack_standin import SlackStandIn
-from bot.wati import WatiMessage
+from bot.slack import blocks
+from bot.wati.types import WatiMessage
 
 DAY = 24 * 3600
 

@@ -10,14 +10,14 @@ import pytest
 from conftest import ADMIN, AGENT, CHANNEL_A, CHANNEL_B, SLACK_A, SLACK_B, Clock
 from outbound_kit import OTHER, Intercept, click, deliver, job_of, notices, open_chat, say
 
-from bot import blocks
 from bot.config import Settings
-from bot.sandbox import Sandbox
+from bot.devtools.sandbox import Sandbox
+from bot.devtools.slack_driver import SlackDriver
+from bot.devtools.slack_standin import SlackStandIn
 from bot.service import Bridge, build
-from bot.slack_driver import SlackDriver
-from bot.slack_standin import SlackStandIn
-from bot.store import iso, parse_iso
-from bot.wati import WatiClient
+from bot.slack import blocks
+from bot.store.db import iso, parse_iso
+from bot.wati.client import WatiClient
 
 DAY = 24 * 3600
 

@@ -7,12 +7,12 @@ import pytest
 from conftest import ADMIN, AGENT, CHANNEL_A, SLACK_A, Clock
 from outbound_kit import job_of, notices, open_chat, say
 
-from bot import blocks
-from bot.sandbox import Sandbox
+from bot.devtools.sandbox import Sandbox
+from bot.devtools.slack_driver import SlackDriver
+from bot.devtools.slack_standin import SlackStandIn
 from bot.service import Bridge
-from bot.slack_driver import SlackDriver
-from bot.slack_standin import SlackStandIn
-from bot.slackread import DownloadRefused, download_file
+from bot.slack import blocks
+from bot.slack.reader import DownloadRefused, download_file
 
 PDF = b"%PDF-1.4 invoice 1001 " + bytes(range(256)) * 8
 

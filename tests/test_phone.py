@@ -2,7 +2,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.phone import InvalidNumber, display, looks_like_number, normalise
+from bot.text.phone import InvalidNumber, display, looks_like_number, normalise
 
 
 @pytest.mark.parametrize(

@@ -31,12 +31,12 @@ from reliability_kit import (
 )
 from slack_bolt.request import BoltRequest
 
-from bot import blocks
 from bot.config import Settings
-from bot.sandbox import Sandbox
+from bot.devtools.sandbox import Sandbox
+from bot.devtools.slack_driver import Prepared, SlackDriver
+from bot.devtools.slack_standin import SlackStandIn
 from bot.service import Bridge, build
-from bot.slack_driver import Prepared, SlackDriver
-from bot.slack_standin import SlackStandIn
+from bot.slack import blocks
 
 
 @pytest.fixture

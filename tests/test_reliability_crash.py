@@ -43,10 +43,10 @@ from reliability_kit import (
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot import blocks
-from bot.inbound import LEASE
-from bot.sandbox import Sandbox
-from bot.slack_standin import SlackStandIn
+from bot.devtools.sandbox import Sandbox
+from bot.devtools.slack_standin import SlackStandIn
+from bot.relay.inbound import LEASE
+from bot.slack import blocks
 
 SEED = int(os.environ.get("RELIABILITY_SEED", "20240611"))
 

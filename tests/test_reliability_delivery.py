@@ -32,8 +32,8 @@ from reliability_kit import (
     wait_until,
 )
 
-from bot import blocks
-from bot.slack_driver import Prepared, SlackDriver
+from bot.devtools.slack_driver import Prepared, SlackDriver
+from bot.slack import blocks
 
 CHATS = ((NUMBER_A, BO), (NUMBER_B, ANA))
 

@@ -44,11 +44,11 @@ from reliability_kit import (
     write_lock,
 )
 
-from bot.sandbox import Sandbox
+from bot.devtools.sandbox import Sandbox
+from bot.devtools.slack_driver import SlackDriver
+from bot.devtools.slack_standin import SlackStandIn
 from bot.service import Bridge, build
-from bot.slack_driver import SlackDriver
-from bot.slack_standin import SlackStandIn
-from bot.wati_types import MessagePage
+from bot.wati.types import MessagePage
 
 CHATS = ((NUMBER_A, ANA), (NUMBER_B, ANA), (NUMBER_A, CY))
 

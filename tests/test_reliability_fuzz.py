@@ -2,7 +2,7 @@
 
 Slash command text, message events, button clicks and modal submissions go through Bolt as
 signed requests; Wati history items and contact records go through the client's parsers and
-the relay (a scripted Wati answers with them); typed phone numbers through `bot.phone`. Bolt's
+the relay (a scripted Wati answers with them); typed phone numbers through `bot.text.phone`. Bolt's
 error handler is replaced by a spy: a listener that raises fails the property. CI runs a few
 hundred cases per property; `bench/soak.py` runs tens of thousands.
 """

@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from bot.sandbox import Sandbox
+from bot.devtools.sandbox import Sandbox
 
 SALES, SUPPORT = "15550000001", "15550000002"
 ANA, BO = "447700900123", "5511987654321"

@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from bot.sandbox import KINDS, Sandbox
+from bot.devtools.sandbox import KINDS, Sandbox
 
 SALES = "15550000001"
 ANA = "447700900123"

@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from bot.sandbox import Sandbox
+from bot.devtools.sandbox import Sandbox
 
 SALES, SUPPORT = "15550000001", "15550000002"
 ANA = "447700900123"
@@ -194,7 +194,7 @@ def test_concurrent_customers_and_polls(sandbox: Sandbox) -> None:
 
 def test_serve_prints_what_the_bridge_needs_and_stops_on_ctrl_c(tmp_path: Path) -> None:
     code = (
-        "from bot.sandbox import serve; "
+        "from bot.devtools.sandbox import serve; "
         f"serve({str(tmp_path / 's.db')!r}, host='127.0.0.1', port=0, token='tok', "
         "channels=['15550000009'])"
     )

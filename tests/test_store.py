@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.store import LinkConflict, Store, open_store
+from bot.store.db import LinkConflict, Store, open_store
 
 
 @pytest.fixture

@@ -12,17 +12,17 @@ from typing import Any
 import httpx
 import pytest
 
-from bot.wati import (
-    Contact,
+from bot.wati.client import WatiClient
+from bot.wati.errors import (
     WatiAuthError,
     WatiBadResponse,
-    WatiClient,
     WatiError,
     WatiRateLimited,
     WatiRejected,
     WatiUnavailable,
     WatiWindowClosed,
 )
+from bot.wati.types import Contact
 
 ENDPOINT = "https://live-mt-server.wati.io/123456"
 TOKEN = "tok-SECRET-abc123"
@@ -759,7 +759,7 @@ def test_logs_never_carry_token_or_text(make, caplog):
         wati.client.send_session_message(CUSTOMER, secret_text, channel_number=CHANNEL)
     wati.handler = reply(HISTORY)
     wati.client.get_messages(CUSTOMER, channel_number=CHANNEL)
-    wati_records = [r for r in caplog.records if r.name == "bot.wati"]
+    wati_records = [r for r in caplog.records if r.name == "bot.wati.client"]
     assert wati_records, "expected DEBUG records from bot.wati"
     assert any("sendSessionMessage" in r.getMessage() for r in wati_records)
     assert TOKEN not in caplog.text

@@ -12,9 +12,9 @@ import pytest
 import uvicorn
 from conftest import ADMIN, SIGNING_SECRET, SLACK_A
 
+from bot.devtools.slack_driver import SlackDriver
+from bot.devtools.slack_standin import SlackStandIn
 from bot.service import Bridge
-from bot.slack_driver import SlackDriver
-from bot.slack_standin import SlackStandIn
 from bot.web import make_asgi
 
 

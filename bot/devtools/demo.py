@@ -1,0 +1,344 @@
+"""`wati-bridge demo`: the whole loop on one machine, with no credentials.
+
+A sandbox Wati, a Slack stand-in and the bridge (in HTTP mode, on loopback) play a short
+scripted conversation on two numbers. Every step waits for its outcome; the run exits 0 only
+if all of them happened.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+
+from bot.config import Settings
+from bot.devtools.sandbox import Sandbox
+from bot.devtools.slack_driver import SlackDriver
+from bot.devtools.slack_standin import SlackStandIn
+from bot.service import Bridge, build
+from bot.slack import blocks, modals
+from bot.text import phone
+from bot.web import make_asgi
+
+NUMBER_SUPPORT, NUMBER_SALES = "15550000001", "15550000002"
+SUPPORT, SALES = "C0DEMOSUPPORT", "C0DEMOSALES"
+ADMIN, AGENT = "U0DEMOADMIN", "U0DEMOAGENT"
+ANA, BO = "5511912345678", "447700900123"
+SECRET = "demo-signing-secret"
+STEP_TIMEOUT = 20.0
+
+
+class ShiftedClock:
+    """Real time plus a shift, so the demo can jump past the 24-hour window."""
+
+    def __init__(self) -> None:
+        self.shift = 0.0
+
+    def __call__(self) -> float:
+        return time.time() + self.shift
+
+    def advance(self, seconds: float) -> None:
+        self.shift += seconds
+
+
+@dataclass
+class Demo:
+    """The running pieces and the steps' results."""
+
+    sandbox: Sandbox
+    slack: SlackStandIn
+    bridge: Bridge
+    driver: SlackDriver
+    clock: ShiftedClock
+    echo: Callable[[str], None]
+    results: list[tuple[str, bool]] = field(default_factory=list)
+
+    def step(self, title: str, check: Callable[[], bool]) -> bool:
+        """Wait for `check` to hold; record and print the outcome."""
+        deadline = time.monotonic() + STEP_TIMEOUT
+        ok = False
+        while time.monotonic() < deadline:
+            if check():
+                ok = True
+                break
+            time.sleep(0.1)
+        self.results.append((title, ok))
+        self.echo(f"  {'✓' if ok else '✗'} {title}")
+        return ok
+
+    # -- what each side sees -----------------------------------------------------------------
+
+    def parent(self, channel: str, customer: str) -> dict[str, Any] | None:
+        for message in self.slack.messages(channel):
+            payload = (message.get("metadata") or {}).get("event_payload") or {}
+            if payload.get("customer_number") == customer:
+                return message
+        return None
+
+    def thread(self, channel: str, customer: str) -> list[dict[str, Any]]:
+        parent = self.parent(channel, customer)
+        return self.slack.replies(channel, parent["ts"])[1:] if parent else []
+
+    def thread_has(self, channel: str, customer: str, text: str) -> bool:
+        return any(text in (m.get("text") or "") for m in self.thread(channel, customer))
+
+    def sent(self, number: str, text: str) -> bool:
+        return any(text in (m.get("text") or "") for m in self.sandbox.sent_by_api(number))
+
+    def reaction_on(self, channel: str, ts: str, name: str) -> bool:
+        return name in self.slack.reactions(channel, ts)
+
+    def reply(self, channel: str, customer: str, user: str, text: str) -> str:
+        parent = self.parent(channel, customer)
+        assert parent is not None
+        event = self.driver.message(channel=channel, user=user, text=text, thread_ts=parent["ts"])
+        self.slack.add_message(event, channel=channel)
+        self.driver.post(self.driver.event(event))
+        return str(event["ts"])
+
+    def view(self, callback_id: str) -> dict[str, Any] | None:
+        found = [v for v in self.slack.views if v.get("callback_id") == callback_id]
+        return found[-1] if found else None
+
+    def click(self, channel: str, customer: str, action_id: str) -> None:
+        parent = self.parent(channel, customer)
+        assert parent is not None
+        self.driver.post(
+            self.driver.block_action(action_id, user_id=AGENT, channel_id=channel, message=parent)
+        )
+
+    def pick_template(self, name: str) -> None:
+        view = self.view(modals.TEMPLATE_VIEW)
+        assert view is not None
+        option = {"text": {"type": "plain_text", "text": name}, "value": name}
+        self.driver.post(
+            self.driver.interaction(
+                {
+                    "type": "block_actions",
+                    "user": {"id": AGENT, "username": "sam", "team_id": self.driver.team_id},
+                    "api_app_id": self.driver.api_app_id,
+                    "token": "demo",
+                    "container": {"type": "view", "view_id": view["id"]},
+                    "trigger_id": self.driver.trigger_id(),
+                    "team": {"id": self.driver.team_id, "domain": "demo"},
+                    "view": view,
+                    "actions": [
+                        {
+                            "action_id": modals.TEMPLATE_PICK,
+                            "block_id": modals.TEMPLATE,
+                            "type": "static_select",
+                            "selected_option": option,
+                            "action_ts": "1.2",
+                        }
+                    ],
+                }
+            )
+        )
+
+    def submit_template(self, name: str, params: dict[str, str]) -> None:
+        view = self.view(modals.TEMPLATE_VIEW)
+        assert view is not None
+        option = {"text": {"type": "plain_text", "text": name}, "value": name}
+        values: dict[str, dict[str, Any]] = {
+            modals.TEMPLATE: {
+                modals.TEMPLATE_PICK: {"type": "static_select", "selected_option": option}
+            }
+        }
+        for block_id, value in params.items():
+            values[block_id] = {modals.INPUT: {"type": "plain_text_input", "value": value}}
+        self.driver.post(
+            self.driver.view_submission(
+                modals.TEMPLATE_VIEW,
+                user_id=AGENT,
+                values=values,
+                private_metadata=view["private_metadata"],
+                view_id=view["id"],
+            )
+        )
+
+    def command(self, channel: str, user: str, text: str) -> None:
+        url = self.slack.response_url(channel=channel)
+        self.driver.post(
+            self.driver.slash_command(text, user_id=user, channel_id=channel, response_url=url)
+        )
+
+
+def _serve(bridge: Bridge) -> tuple[str, uvicorn.Server]:
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    config = uvicorn.Config(
+        make_asgi(bridge.dispatch, bridge.health), log_level="warning", access_log=False
+    )
+    server = uvicorn.Server(config)
+    threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True).start()
+    deadline = time.monotonic() + 10
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return f"http://127.0.0.1:{sock.getsockname()[1]}/slack/events", server
+
+
+def _script(d: Demo) -> None:
+    echo = d.echo
+    echo("\n1. An admin links two channels to two WhatsApp numbers")
+    d.command(SUPPORT, ADMIN, f"link {phone.display(NUMBER_SUPPORT)}")
+    d.command(SALES, ADMIN, f"link {NUMBER_SALES}")
+    d.step(
+        "#support is linked to +1 555-000-0001",
+        lambda: d.bridge.store.link_for_channel(SUPPORT) is not None,
+    )
+    d.step(
+        "#sales is linked to +1 555-000-0002",
+        lambda: d.bridge.store.link_for_channel(SALES) is not None,
+    )
+
+    echo("\n2. Customers write on WhatsApp")
+    d.sandbox.customer_says(NUMBER_SUPPORT, ANA, "Hi! Where is my order 1001?", name="Ana Lima")
+    d.sandbox.customer_says(NUMBER_SALES, BO, "Do you ship to *London*?", name="Bo Chen")
+    d.step(
+        "Ana's message opens a thread in #support", lambda: d.thread_has(SUPPORT, ANA, "order 1001")
+    )
+    d.step("Bo's message opens a thread in #sales", lambda: d.thread_has(SALES, BO, "London"))
+
+    echo("\n3. Teammates reply in the threads")
+    ts_a = d.reply(SUPPORT, ANA, AGENT, "It shipped today :package: tracking *TRK-42*")
+    d.step(
+        "the reply reaches Ana from the support number", lambda: d.sent(NUMBER_SUPPORT, "TRK-42")
+    )
+    d.step("the reply shows as read in Slack", lambda: d.reaction_on(SUPPORT, ts_a, "eyes"))
+    ts_b = d.reply(SALES, BO, AGENT, "Yes, we ship to London in 2 days.")
+    d.step(
+        "the reply reaches Bo from the sales number",
+        lambda: d.sent(NUMBER_SALES, "London in 2 days"),
+    )
+    d.step(
+        "…and never from the support number", lambda: not d.sent(NUMBER_SUPPORT, "London in 2 days")
+    )
+    d.reply(SUPPORT, ANA, AGENT, "note: VIP customer, check the courier tomorrow")
+    d.step("an internal note stays in Slack", lambda: not d.sent(NUMBER_SUPPORT, "VIP customer"))
+
+    echo("\n4. Wati refuses a send")
+    d.sandbox.faults.inject("sendSessionMessage", "reject")
+    ts_fail = d.reply(SALES, BO, AGENT, "Here is your discount code SAVE10")
+    d.step(
+        "the failure shows with Wati's reason and a Retry button",
+        lambda: d.reaction_on(SALES, ts_fail, "x") and d.thread_has(SALES, BO, "Retry"),
+    )
+
+    echo("\n5. A day later, outside WhatsApp's 24-hour window")
+    d.clock.advance(25 * 3600)
+    ts_late = d.reply(SALES, BO, AGENT, "Are you still interested?")
+    d.step(
+        "the late reply is held back, with a Send template offer",
+        lambda: d.thread_has(SALES, BO, "24-hour") and not d.sent(NUMBER_SALES, "still interested"),
+    )
+    del ts_b, ts_late
+
+    echo("\n6. A template reaches the customer outside the window")
+    d.click(SALES, BO, blocks.SEND_TEMPLATE)
+    d.step("the template picker opens in Slack", lambda: d.view(modals.TEMPLATE_VIEW) is not None)
+    d.pick_template("hello_again")
+    d.step(
+        "choosing a template asks for its parameters",
+        lambda: "param:name" in json.dumps((d.view(modals.TEMPLATE_VIEW) or {}).get("blocks")),
+    )
+    d.submit_template("hello_again", {"param:name": "Bo"})
+    d.step(
+        "the template reaches Bo from the sales number",
+        lambda: d.sent(NUMBER_SALES, "Hi Bo, thanks for getting in touch"),
+    )
+    d.step("the thread shows the template was sent", lambda: d.thread_has(SALES, BO, "hello_again"))
+
+    echo("\n7. The support conversation is resolved")
+    d.click(SUPPORT, ANA, blocks.RESOLVE)
+    d.step(
+        "Wati marks Ana's chat solved",
+        lambda: d.sandbox.chat_status(NUMBER_SUPPORT, ANA) == "SOLVED",
+    )
+    d.step(
+        "the thread parent shows who resolved it",
+        lambda: "Resolved" in json.dumps((d.parent(SUPPORT, ANA) or {}).get("blocks")),
+    )
+
+
+def _transcript(d: Demo) -> None:
+    echo = d.echo
+    for channel, name, number, customer in (
+        (SUPPORT, "#support", NUMBER_SUPPORT, ANA),
+        (SALES, "#sales", NUMBER_SALES, BO),
+    ):
+        echo(f"\n── Slack {name} (linked to {phone.display(number)})")
+        parent = d.parent(channel, customer)
+        if parent:
+            echo(f"  {parent.get('text')}")
+        for message in d.thread(channel, customer):
+            who = "bridge" if message.get("bot_id") else message.get("user", "?")
+            marks = " ".join(f":{r}:" for r in d.slack.reactions(channel, message["ts"]))
+            text = (message.get("text") or "").replace("\n", " ⏎ ")
+            echo(f"    [{who}] {text[:110]} {marks}".rstrip())
+        echo(f"── WhatsApp {phone.display(customer)} ⇄ {phone.display(number)}")
+        for item in d.sandbox.messages(number, customer):
+            if item.get("eventType") == "ticket":
+                continue
+            arrow = "business →" if item.get("owner") else "customer →"
+            text = (item.get("text") or item.get("finalText") or "").replace("\n", " ⏎ ")
+            echo(f"    {arrow} {text[:100]} ({item.get('statusString')})")
+
+
+def main(*, quiet: bool = False, echo: Callable[[str], None] = print) -> int:
+    """Run the demo; 0 when every step happened."""
+    started = time.monotonic()
+    say = (lambda _line: None) if quiet else echo
+    clock = ShiftedClock()
+    with tempfile.TemporaryDirectory(prefix="wati-bridge-demo-") as tmp:
+        sandbox = Sandbox(
+            Path(tmp) / "sandbox.db",
+            channels=(NUMBER_SUPPORT, NUMBER_SALES),
+            clock=clock,
+            status_delays=(0.5, 1.0),
+        ).start()
+        slack = SlackStandIn()
+        slack.add_user(ADMIN, name="ada", real_name="Ada Admin", is_admin=True)
+        slack.add_user(AGENT, name="sam", real_name="Sam Agent")
+        slack.add_channel(SUPPORT, "support", members=[ADMIN, AGENT])
+        slack.add_channel(SALES, "sales", members=[ADMIN, AGENT])
+        slack.start()
+        settings = Settings.from_env(
+            {
+                "SLACK_BOT_TOKEN": slack.bot_token,
+                "SLACK_SIGNING_SECRET": SECRET,
+                "SLACK_API_URL": slack.api_url,
+                "WATI_API_ENDPOINT": sandbox.api_endpoint,
+                "WATI_ACCESS_TOKEN": sandbox.token,
+                "BRIDGE_DB": str(Path(tmp) / "bridge.db"),
+                "BRIDGE_POLL_SECONDS": "1",
+                "BRIDGE_WATI_MONTHLY_CALLS": "200000",
+            }
+        )
+        bridge = build(settings, clock=clock, slack_min_interval=0.2)
+        url, server = _serve(bridge)
+        bridge.start_jobs(tick=0.25, hint_seconds=1.0, sweep_seconds=5.0)
+        driver = SlackDriver(SECRET, url=url, response_url_factory=slack.response_url)
+        demo = Demo(sandbox, slack, bridge, driver, clock, say)
+        say("wati-bridge demo: a sandbox Wati, a Slack stand-in and the bridge, all on loopback")
+        try:
+            _script(demo)
+            _transcript(demo)
+        finally:
+            server.should_exit = True
+            bridge.shutdown()
+            slack.stop()
+            sandbox.stop()
+    passed = sum(ok for _, ok in demo.results)
+    failed = [title for title, ok in demo.results if not ok]
+    echo(f"\n{passed} of {len(demo.results)} steps happened in {time.monotonic() - started:.1f} s")
+    for title in failed:
+        echo(f"  missing: {title}")
+    return 0 if not failed else 1

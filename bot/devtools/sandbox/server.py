@@ -1,0 +1,297 @@
+"""HTTP for the sandbox: Wati's v1 API under `/{tenant}/api/v1/...`, the phone page at `/`,
+and the token-free control routes under `/_sandbox/` (loopback clients only).
+
+Order of checks for a Wati call: route (404/405), token (401, empty body), monthly quota (429,
+not counted), count the call, injected fault, rate limit (429 + Retry-After), the endpoint.
+
+Control routes (JSON in and out):
+  GET    /_sandbox/api/state                       channels, known customers, the clock
+  GET    /_sandbox/api/conversation?channel=&customer=   a chat, oldest first, with statuses
+  POST   /_sandbox/api/say       {channel, customer, text, name?, type?, data?}   the customer
+  POST   /_sandbox/api/operator  {channel, customer, text}   a teammate in Wati's own inbox
+  POST   /_sandbox/api/file?channel=&customer=&name=&caption=&filename=   raw bytes: a
+         customer's photo or document (Content-Type from the request)
+  GET    /_sandbox/api/media?fileName=data/...      a stored file, no token
+  GET    /_sandbox/api/sent[?channel=]              what the API sent
+  POST   /_sandbox/api/advance   {seconds}          move the sandbox clock
+  GET / POST / DELETE  /_sandbox/faults             list / inject {endpoint, kind, count,
+         retry_after?, delay?} / clear
+"""
+
+from __future__ import annotations
+
+import hmac
+import ipaddress
+import json
+import logging
+import socket
+import struct
+import sys
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from importlib import resources
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+from .base import Reply, Request, json_reply
+
+if TYPE_CHECKING:
+    from .core import Sandbox
+
+log = logging.getLogger(__name__)
+MAX_BODY = 120 * 1024 * 1024
+
+
+class SandboxServer(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, address: tuple[str, int], sandbox: Sandbox) -> None:
+        self.sandbox = sandbox
+        super().__init__(address, Handler)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return  # the client hung up mid-answer (a crash test killed it): not an error here
+        super().handle_error(request, client_address)
+
+
+def page_html() -> bytes:
+    return resources.files("bot.devtools.sandbox").joinpath("page.html").read_bytes()
+
+
+class ControlError(Exception):
+    pass
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: SandboxServer
+
+    def setup(self) -> None:
+        super().setup()
+        # headers and body go out in separate writes: without this, delayed ACKs cost 40 ms
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        log.debug("%s " + format, self.address_string(), *args)
+
+    def do_GET(self) -> None:
+        self._dispatch("GET")
+
+    def do_POST(self) -> None:
+        self._dispatch("POST")
+
+    def do_PUT(self) -> None:
+        self._dispatch("PUT")
+
+    def do_DELETE(self) -> None:
+        self._dispatch("DELETE")
+
+    # -- plumbing ---------------------------------------------------------------------------
+
+    def _read_body(self) -> bytes:
+        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+            chunks: list[bytes] = []
+            while True:
+                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+                if size == 0:
+                    while self.rfile.readline().strip():
+                        pass
+                    return b"".join(chunks)
+                chunks.append(self.rfile.read(size))
+                self.rfile.readline()
+        length = int(self.headers.get("Content-Length") or 0)
+        if length > MAX_BODY:
+            raise ControlError("request body too large")
+        return self.rfile.read(length) if length > 0 else b""
+
+    def _send(self, reply: Reply) -> None:
+        self.send_response(reply.status)
+        if reply.body or reply.status != 401:
+            self.send_header("Content-Type", reply.content_type)
+        self.send_header("Content-Length", str(len(reply.body)))
+        for name, value in reply.headers.items():
+            self.send_header(name, value)
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(reply.body)
+
+    def _reset(self) -> None:
+        """Drop the connection without a word (RST rather than FIN where the OS allows)."""
+        try:
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        except OSError:
+            pass
+        self.close_connection = True
+
+    def _dispatch(self, method: str) -> None:
+        url = urlsplit(self.path)
+        try:
+            body = self._read_body()
+        except (ValueError, ControlError):
+            self._send(Reply(400, b"bad request body", "text/plain"))
+            self.close_connection = True
+            return
+        query = dict(parse_qsl(url.query, keep_blank_values=True))
+        if url.path == "/" or url.path.startswith("/_sandbox/"):
+            host = self.client_address[0]
+            if not ipaddress.ip_address(host.removeprefix("::ffff:")).is_loopback:
+                self._send(Reply(403, b"control routes answer loopback clients only", "text/plain"))
+                return
+            try:
+                reply = self._control(method, url.path, query, body)
+            except (ControlError, ValueError, KeyError, RuntimeError) as exc:
+                reply = json_reply({"error": str(exc).strip("'\"")}, 400)
+            self._send(reply)
+            return
+        self._wati(method, url.path, query, body)
+
+    # -- the Wati API -----------------------------------------------------------------------
+
+    def _wati(self, method: str, path: str, query: dict[str, str], body: bytes) -> None:
+        sandbox = self.server.sandbox
+        parts = path.split("/")[1:]
+        endpoint, arg = "", None
+        if len(parts) >= 4 and parts[0] == sandbox.tenant_id and parts[1:3] == ["api", "v1"]:
+            endpoint = parts[3]
+            arg = unquote(parts[4]) if len(parts) == 5 else None
+            if len(parts) > 5 or arg == "":
+                endpoint = ""
+        elif parts == [sandbox.tenant_id, "api", "file", "showFile"]:
+            endpoint = "getMedia"
+        status = sandbox.api.route(endpoint, method, arg is not None) if endpoint else 404
+        if status != 200:
+            self._send(Reply(status, b"", "text/plain"))
+            return
+        auth = self.headers.get("Authorization", "").strip()
+        if not hmac.compare_digest(auth.encode(), f"Bearer {sandbox.token}".encode()):
+            self._send(Reply(401, b""))
+            return
+        if sandbox.state.calls() >= sandbox.monthly_quota:
+            info = "Monthly API call quota exceeded for this plan"
+            self._send(json_reply({"result": False, "info": info}, 429))
+            return
+        sandbox.state.count_call(endpoint)
+        fault = sandbox.faults.take(endpoint)
+        if fault is not None and fault.kind == "hold" and fault.gate is not None:
+            fault.gate.block(sandbox.stopping)  # held, then dropped: nothing happened
+            self._reset()
+            return
+        if fault is not None and fault.kind == "reset":
+            self._reset()
+            return
+        if fault is not None and fault.kind == "500":
+            problem = {"title": "An error occurred while processing your request.", "status": 500}
+            self._send(json_reply(problem, 500))
+            return
+        if fault is not None and fault.kind == "429":
+            headers = {} if fault.retry_after is None else {"Retry-After": str(fault.retry_after)}
+            self._send(Reply(429, b'{"result":false,"info":"Too many requests"}', headers=headers))
+            return
+        if fault is not None and fault.kind == "reject":
+            info = "Rejected by the sandbox (injected fault)"
+            self._send(json_reply({"result": False, "info": info}, 200))
+            return
+        if fault is not None and fault.kind == "slow" and sandbox.stopping.wait(fault.delay):
+            self._reset()
+            return
+        wait = sandbox.limiter.check(endpoint)
+        if wait is not None:
+            body429 = b'{"result":false,"info":"Too many requests"}'
+            self._send(Reply(429, body429, headers={"Retry-After": str(wait)}))
+            return
+        content_type = self.headers.get("Content-Type", "")
+        request = Request(method, endpoint, arg or "", query, content_type, body)
+        reply = sandbox.api.handle(request)
+        if fault is not None and fault.kind == "hold_after" and fault.gate is not None:
+            fault.gate.block(sandbox.stopping)  # processed; the answer waits
+        if fault is not None and fault.kind == "reset_after":
+            self._reset()
+            return
+        if fault is not None and fault.kind == "malformed":
+            cut = reply.body[: max(1, len(reply.body) // 2)] if reply.body else b'{"result":'
+            reply = Reply(200, cut)
+        self._send(reply)
+
+    # -- control routes ---------------------------------------------------------------------
+
+    def _control(self, method: str, path: str, query: dict[str, str], body: bytes) -> Reply:
+        sandbox = self.server.sandbox
+        route = (method, path.rstrip("/") or "/")
+        if route == ("GET", "/"):
+            return Reply(200, page_html(), "text/html; charset=utf-8")
+        if route == ("GET", "/_sandbox/api/media"):
+            found = sandbox.state.media(query.get("fileName", ""))
+            return (
+                Reply(404, b"", "text/plain") if found is None else Reply(200, found[1], found[0])
+            )
+        if route == ("POST", "/_sandbox/api/file"):
+            content_type = self.headers.get("Content-Type") or "application/octet-stream"
+            message_id, data = sandbox.customer_sends_file(
+                query.get("channel", ""),
+                query.get("customer", ""),
+                query.get("filename", "file"),
+                body,
+                content_type,
+                caption=query.get("caption", ""),
+                name=query.get("name") or None,
+            )
+            return json_reply({"id": message_id, "data": data})
+        return self._control_json(route, query, _json(body))
+
+    def _control_json(
+        self, route: tuple[str, str], query: dict[str, str], payload: dict[str, Any]
+    ) -> Reply:
+        sandbox = self.server.sandbox
+        if route == ("GET", "/_sandbox/api/state"):
+            return json_reply(sandbox.overview())
+        if route == ("GET", "/_sandbox/api/conversation"):
+            return json_reply(sandbox.conversation(query["channel"], query["customer"]))
+        if route == ("POST", "/_sandbox/api/say"):
+            message_id = sandbox.customer_says(
+                str(payload["channel"]),
+                str(payload["customer"]),
+                str(payload.get("text") or ""),
+                name=str(payload["name"]) if payload.get("name") else None,
+                type=str(payload.get("type") or "text"),
+                data=str(payload["data"]) if payload.get("data") else None,
+            )
+            return json_reply({"id": message_id})
+        if route == ("POST", "/_sandbox/api/operator"):
+            message_id = sandbox.operator_says(
+                str(payload["channel"]), str(payload["customer"]), str(payload["text"])
+            )
+            return json_reply({"id": message_id})
+        if route == ("GET", "/_sandbox/api/sent"):
+            return json_reply(sandbox.sent_by_api(query.get("channel") or None))
+        if route == ("POST", "/_sandbox/api/advance"):
+            sandbox.advance(float(payload["seconds"]))
+            return json_reply({"now": sandbox.now()})
+        if route == ("GET", "/_sandbox/faults"):
+            return json_reply({"faults": sandbox.faults.pending()})
+        if route == ("POST", "/_sandbox/faults"):
+            retry = payload.get("retry_after")
+            sandbox.faults.inject(
+                str(payload["endpoint"]),
+                str(payload["kind"]),
+                int(payload.get("count", 1)),
+                retry_after=int(retry) if retry is not None else None,
+                delay=float(payload.get("delay", 0)),
+            )
+            return json_reply({"faults": sandbox.faults.pending()})
+        if route == ("DELETE", "/_sandbox/faults"):
+            sandbox.faults.clear()
+            return json_reply({"faults": []})
+        return Reply(404, b'{"error":"no such route"}')
+
+
+def _json(body: bytes) -> dict[str, Any]:
+    if not body.strip():
+        return {}
+    try:
+        payload = json.loads(body)
+    except ValueError:
+        raise ControlError("the body must be a JSON object") from None
+    if not isinstance(payload, dict):
+        raise ControlError("the body must be a JSON object")
+    return payload

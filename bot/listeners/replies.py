@@ -1,0 +1,89 @@
+"""Bolt listeners for thread replies and the Retry button; the work is in `bot.relay.outbound`.
+
+Every `message` event lands here (Bolt runs only the first matching listener, so this one
+also acknowledges the subtypes the bridge ignores: joins, topic changes and the like). The
+reply is recorded by a listener middleware, which Bolt runs before it answers Slack: Slack
+never delivers again an event it got 200 for, so a reply must be on record by then, or a crash
+right after the answer would lose it. The listener then shows the first mark and kicks the
+outbox; the send runs on a worker thread, never inside Slack's 3 seconds.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from slack_bolt import Ack, App, BoltContext
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot.relay.outbound import Intake, Outbound
+from bot.relay.sender import QUEUED
+from bot.slack import blocks
+
+logger = logging.getLogger(__name__)
+
+INTAKE = "wati_intake"  # context key: what the middleware made of the event
+MAX_REPLY_ID = 2**63 - 1  # SQLite's largest integer; a bigger "id" cannot be a reply
+
+
+def register(app: App, outbound: Outbound) -> None:
+    """Bind the message listener and the Retry button to the app."""
+
+    def record_before_answering(
+        body: dict[str, Any], context: BoltContext, next_: Callable[[], None]
+    ) -> None:
+        event = body.get("event")
+        if isinstance(event, dict):
+            context[INTAKE] = outbound.receive(event, event_id=body.get("event_id"))
+        next_()
+
+    @app.event("message", middleware=[record_before_answering])
+    def handle_message(
+        event: dict[str, Any], body: dict[str, Any], context: BoltContext, client: WebClient
+    ) -> None:
+        intake = context.get(INTAKE)
+        if not isinstance(intake, Intake):
+            intake = outbound.receive(event, event_id=body.get("event_id"))
+        outbound.acknowledge(intake)
+        if intake.tell and intake.user:
+            _tell(client, str(event.get("channel")), intake.user, intake.thread_ts, intake.tell)
+        if intake.verdict == QUEUED:
+            outbound.kick()
+
+    @app.action(blocks.RETRY)
+    def handle_retry(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+        ack()
+        action = (body.get("actions") or [{}])[0]
+        user = str((body.get("user") or {}).get("id") or "")
+        channel = str((body.get("channel") or {}).get("id") or "")
+        message = body.get("message") or {}
+        value = action.get("value")
+        digits = isinstance(value, str) and value.isascii() and value.isdigit()
+        reply_id = int(value) if digits and len(value) <= 19 else 0
+        if not 0 < reply_id <= MAX_REPLY_ID:
+            logger.warning("Retry clicked with a bad value")
+            return
+        if not outbound.retry(reply_id, slack_channel_id=channel):
+            text = (
+                "That reply is not waiting for a retry here: it was already retried or sent, "
+                "or it belongs to another channel."
+            )
+            _tell(client, channel, user, message.get("thread_ts"), text)
+            return
+        outbound.kick()
+        if message.get("ts"):
+            done = f":arrows_counterclockwise: <@{user}> pressed Retry: sending the reply again."
+            try:
+                client.chat_update(channel=channel, ts=message["ts"], **blocks.notice(done))
+            except SlackApiError as exc:
+                logger.warning("retry notice not updated: %s", exc.response.get("error"))
+
+
+def _tell(client: WebClient, channel: str, user: str, thread_ts: str | None, text: str) -> None:
+    """An ephemeral note for one person (best effort: it is only advice)."""
+    try:
+        client.chat_postEphemeral(channel=channel, user=user, thread_ts=thread_ts, text=text)
+    except SlackApiError as exc:
+        logger.warning("ephemeral to %s not posted: %s", user, exc.response.get("error"))

@@ -1,0 +1,358 @@
+"""Slack → Wati: a teammate's thread reply is recorded once, sent at most once, its fate shown.
+
+At most once, across crashes and Slack's retries: `receive` records the reply in the outbox
+(unique on its Slack channel and ts) before anything is sent; `process` marks it `sending`,
+with the attempt counted, before each HTTP call and `sent` after. A send whose answer was lost
+(timeout, 5xx, a crash mid-call) becomes `unknown`; it is sent again only after Wati's history,
+read at least CHECK_DELAY seconds after the attempt, shows it did not arrive, and only once.
+
+Each reply gets its own localMessageId; part k of a reply (4,096-character chunks, files) goes
+with f"{id}.{k}", which is how the inbound relay recognises the echo of the bridge's own sends.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from bot.config import Settings
+from bot.relay.delivery import NOTE_MARK, QUEUED_MARK, Feedback
+from bot.relay.inbound import Relay
+from bot.relay.outbox import Job, Outbox
+from bot.relay.sender import CHECK_DELAY, Sender
+from bot.slack.poster import SlackPoster
+from bot.slack.reader import SlackNames
+from bot.store.db import Chat, Store, Thread, iso, utcnow
+from bot.text import phone
+from bot.text.formatting import internal_note
+from bot.wati.client import WatiClient
+from bot.wati.limits import Budget
+from bot.wati.types import WatiMessage
+
+logger = logging.getLogger(__name__)
+
+ALLOWED_SUBTYPES = (None, "file_share", "thread_broadcast")
+RECONCILE_SECONDS = 300.0  # how often replies' marks are checked against their state
+RECONCILE_LOOKBACK = 2 * 86400.0  # only replies changed in this time are checked
+# What `receive` made of an event.
+QUEUED, NOTE, DUPLICATE = "queued", "note", "duplicate"
+IGNORED, EDITED, DELETED = "ignored", "edited", "deleted"
+
+
+@dataclass(frozen=True)
+class Intake:
+    """What `receive` made of a message event, and what to tell its author (ephemeral)."""
+
+    verdict: str
+    reply_id: int | None = None
+    tell: str | None = None
+    user: str | None = None
+    thread_ts: str | None = None
+
+
+class Outbound:
+    """The outbox: intake from Slack's message events, sends to Wati, outcomes back in Slack."""
+
+    def __init__(
+        self,
+        store: Store,
+        wati: WatiClient,
+        poster: SlackPoster,
+        relay: Relay,
+        budget: Budget,
+        *,
+        settings: Settings,
+        clock: Callable[[], float] | None = None,
+    ) -> None:
+        self.store = store
+        self.wati = wati
+        self.poster = poster
+        self.relay = relay
+        self.budget = budget
+        self.settings = settings
+        self.clock = clock or relay.clock
+        self.outbox = Outbox(store)
+        self.feedback = Feedback(store, self.outbox, poster, relay)
+        self.names = SlackNames(poster.client)
+        self.sender = Sender(
+            store,
+            wati,
+            relay,
+            budget,
+            settings=settings,
+            outbox=self.outbox,
+            feedback=self.feedback,
+            names=self.names,
+            token=poster.client.token or settings.slack_bot_token,
+            clock=self.clock,
+        )
+        # A kick runs `process` on a worker thread; tests may turn that off to drive it alone.
+        self.kick_in_background = True
+        self._lock = threading.Lock()
+        self._again = threading.Event()
+        self._next_reconcile = 0.0  # the first round after a start looks for stale marks
+        self._recover()
+
+    def _recover(self) -> None:
+        """Replies left `sending` by a crash: their fate is unknown until the history says."""
+        for job in self.outbox.jobs("sending"):
+            self._orphaned(job)
+
+    def _orphaned(self, job: Job) -> None:
+        started = job.attempted_at or self.clock()
+        self.outbox.update(job.id, state="unknown", next_try_at=started + CHECK_DELAY)
+        logger.warning("reply %d was left mid-send; Wati's history decides its fate", job.id)
+
+    # -- intake (called by the Bolt listener; fast, sends nothing) ------------------------------
+
+    def receive(self, event: Mapping[str, Any], *, event_id: str | None = None) -> Intake:
+        """Record a thread reply for sending (or as a note); everything else is ignored.
+
+        Only database work: the listener calls this before Slack is answered (a reply Slack
+        got 200 for is never delivered again, so it must be on record by then).
+        """
+        subtype = event.get("subtype")
+        if subtype in ("message_changed", "message_deleted"):
+            return self._changed(event, event_id)
+        channel, user = str(event.get("channel") or ""), event.get("user")
+        ts, thread_ts = event.get("ts"), event.get("thread_ts")
+        if subtype not in ALLOWED_SUBTYPES or event.get("bot_id") or not user or not ts:
+            return Intake(IGNORED)
+        if not thread_ts or thread_ts == ts:
+            return Intake(IGNORED)  # top-level messages are the team's own talk
+        thread = self.store.thread_by_ts(channel, str(thread_ts))
+        if thread is None:
+            return Intake(IGNORED)
+        link = self.store.link_for_channel(channel)
+        if link is None or link.channel_number != thread.channel_number:
+            if event_id and not self.store.first_sighting(event_id):
+                return Intake(DUPLICATE)
+            tell = (
+                f"Not sent: this conversation is on WhatsApp number "
+                f"{phone.display(thread.channel_number)}, which is no longer linked here."
+            )
+            return Intake(IGNORED, tell=tell, user=str(user), thread_ts=str(thread_ts))
+        text = str(event.get("text") or "")
+        shared = event.get("files")
+        shared = shared if isinstance(shared, list) else []
+        files = [_file_ref(f) for f in shared if isinstance(f, Mapping)]
+        note = internal_note(text, self.settings.note_prefix)
+        if note is None and not text.strip() and not files:
+            return Intake(IGNORED)
+        reply, created = self.store.enqueue_reply(
+            slack_channel_id=channel,
+            slack_ts=str(ts),
+            event_id=event_id,
+            thread_id=thread.id,
+            channel_number=thread.channel_number,
+            customer_number=thread.customer_number,
+            user_id=str(user),
+            body=text,
+            files=json.dumps(files) if files and note is None else None,
+            local_message_id=uuid.uuid4().hex,
+            state=NOTE if note is not None else QUEUED,
+            # "" = no mark shown yet: rows the outbound owns have a non-null `reaction`, so
+            # `Feedback.reconcile` can show their outcome even if every reaction call failed.
+            reaction="",
+        )
+        if event_id:
+            self.store.first_sighting(event_id)
+        if not created:
+            logger.info("reply %d delivered again by Slack; recorded once", reply.id)
+            return Intake(DUPLICATE, reply.id)
+        if note is not None:
+            logger.info("reply %d is an internal note; kept in Slack", reply.id)
+            return Intake(NOTE, reply.id)
+        logger.info("reply %d queued in thread %d", reply.id, thread.id)
+        return Intake(QUEUED, reply.id)
+
+    def acknowledge(self, intake: Intake) -> None:
+        """Show a new reply's first mark (📝 note, ⏳ queued).
+
+        Kept out of `receive`, which runs before Slack gets its answer and so makes no calls
+        that could make Slack wait.
+        """
+        if intake.reply_id is None:
+            return
+        if intake.verdict == NOTE:
+            self.feedback.show(intake.reply_id, NOTE_MARK)
+        elif intake.verdict == QUEUED:
+            self.feedback.show(intake.reply_id, QUEUED_MARK, while_state=(QUEUED,))
+
+    def _changed(self, event: Mapping[str, Any], event_id: str | None) -> Intake:
+        """An edit or delete of a reply: WhatsApp cannot follow, so tell the author."""
+        channel = str(event.get("channel") or "")
+        if event.get("subtype") == "message_changed":
+            message = _mapping(event.get("message"))
+            previous = _mapping(event.get("previous_message"))
+            if not message.get("edited") or message.get("text") == previous.get("text"):
+                return Intake(IGNORED)  # unfurls and reply counts change messages too
+            verdict = EDITED
+        else:
+            message = _mapping(event.get("previous_message"))
+            verdict = DELETED
+        user, ts, thread_ts = message.get("user"), message.get("ts"), message.get("thread_ts")
+        if message.get("bot_id") or not user or not ts or not thread_ts or thread_ts == ts:
+            return Intake(IGNORED)
+        reply = self.store.reply_by_ts(channel, str(ts))
+        if reply is None or reply.state == NOTE:
+            return Intake(IGNORED)
+        if event_id and not self.store.first_sighting(event_id):
+            return Intake(DUPLICATE)
+        unsent = ("queued", "blocked", "failed")
+        if verdict == DELETED and self.outbox.move(reply.id, unsent, state="cancelled"):
+            logger.info("reply %d deleted in Slack before it was sent; cancelled", reply.id)
+            tell = "You deleted this reply before it reached WhatsApp, so it will not be sent."
+        elif reply.state in (*unsent, "cancelled"):
+            tell = "This reply was not sent to WhatsApp, and edits never are: post a new reply."
+        elif verdict == DELETED:
+            tell = (
+                "Deleting a reply in Slack does not remove it from WhatsApp: "
+                "the customer still has the message."
+            )
+        else:
+            tell = (
+                "WhatsApp cannot change a message once it is sent: the customer has the original "
+                "text. Post a new reply in the thread to correct it."
+            )
+        return Intake(verdict, reply.id, tell, str(user), str(thread_ts))
+
+    # -- processing ------------------------------------------------------------------------------
+
+    def kick(self) -> None:
+        """Have the outbox processed soon, on a worker thread (the listener must not wait)."""
+        self._again.set()
+        if self.kick_in_background and not self._lock.locked():
+            threading.Thread(target=self._kicked, name="outbound-kick", daemon=True).start()
+
+    def _kicked(self) -> None:
+        try:
+            self.process()
+        except Exception as exc:  # noqa: BLE001 - a worker thread has nobody to raise to
+            logger.warning("outbound round failed: %s", type(exc).__name__)
+
+    def process(self) -> int:
+        """Send what is due and settle unknown fates; return how many replies were worked on."""
+        worked = 0
+        with self._lock:
+            self._reconcile_marks()
+            while True:
+                self._again.clear()
+                worked += self._round()
+                if not self._again.is_set():
+                    return worked
+
+    def _reconcile_marks(self) -> None:
+        now = self.clock()
+        if now < self._next_reconcile:
+            return
+        self._next_reconcile = now + RECONCILE_SECONDS
+        since = iso(utcnow() - timedelta(seconds=RECONCILE_LOOKBACK))
+        try:
+            self.feedback.reconcile(since)
+        except Exception as exc:  # noqa: BLE001 - marks can wait for the next pass
+            logger.warning("stale marks not checked: %s", type(exc).__name__)
+
+    def _round(self) -> int:
+        now = self.clock()
+        waiting: set[tuple[str, str]] = set()  # chats whose earlier reply is still on its way
+        worked = 0
+        for job in self.outbox.jobs(QUEUED, "unknown", "sending"):
+            if job.state == "sending":
+                # Sends only happen inside a round, under the lock this round holds: a reply
+                # still `sending` now was left by a send that could not record its end (the
+                # database refused the write), so it is settled like one cut by a crash.
+                self._orphaned(job)
+                job = self.outbox.job(job.id) or job
+            chat = (job.channel_number, job.customer_number)
+            if chat in waiting:
+                continue  # replies reach the customer in the order they were written
+            if job.next_try_at is not None and job.next_try_at > now:
+                waiting.add(chat)
+                continue
+            worked += 1
+            try:
+                if job.state == QUEUED:
+                    self.sender.send(job)
+                else:
+                    self.sender.settle(job)
+            except Exception as exc:  # noqa: BLE001 - one bad reply never blocks the others
+                self._crashed(job, exc)
+            after = self.outbox.job(job.id)
+            if after is not None and after.state in (QUEUED, "unknown", "sending"):
+                waiting.add(chat)
+        return worked
+
+    def _crashed(self, job: Job, exc: Exception) -> None:
+        logger.warning("reply %d: unexpected %s", job.id, type(exc).__name__)
+        logger.debug("reply %d failure", job.id, exc_info=exc)
+        self.store.add_error(job.channel_number, f"reply {job.id}: unexpected {type(exc).__name__}")
+        fresh = self.outbox.job(job.id)
+        if fresh is not None and fresh.state == "sending":
+            self.outbox.update(job.id, state="unknown", next_try_at=self.clock() + CHECK_DELAY)
+        elif fresh is not None and fresh.state in (QUEUED, "unknown"):
+            self.outbox.update(job.id, next_try_at=self.clock() + 60)
+
+    # -- actions ---------------------------------------------------------------------------------
+
+    def retry(self, reply_id: int, *, slack_channel_id: str) -> bool:
+        """Queue a failed reply again (Retry button); False unless it was `failed` just now.
+
+        Only from the reply's own channel: the button's value is just an id, and a click
+        replayed (or forged) from another channel must not send someone else's reply.
+        """
+        job = self.outbox.job(reply_id)
+        if job is None or job.slack_channel_id != slack_channel_id:
+            logger.warning("Retry of reply %d refused: not pressed in its channel", reply_id)
+            return False
+        fields = {"state": QUEUED, "error": None, "delivery": None, "next_try_at": None}
+        if not self.outbox.move(reply_id, ("failed",), **fields, resends=0, attempts=0):
+            return False
+        self.outbox.drop_failed_parts(reply_id)
+        logger.info("reply %d queued again (Retry)", reply_id)
+        self.feedback.show(reply_id, QUEUED_MARK, while_state=(QUEUED,))
+        return True
+
+    # -- statuses and thread parents (the Relay and the scheduler call these) ---------------------
+
+    def note_history(self, chat: Chat, items: list[WatiMessage]) -> None:
+        """Delivery statuses of sent replies from a fetched history page (Relay hook).
+
+        Never raises: the Relay calls it in the middle of a poll, which must go on.
+        """
+        try:
+            self.feedback.note_history(chat, items)
+        except Exception as exc:  # noqa: BLE001 - statuses can wait for the next poll
+            logger.warning("delivery statuses not updated: %s", type(exc).__name__)
+            logger.debug("note_history failure", exc_info=exc)
+
+    def refresh_parents(self) -> int:
+        """Show the current reply-window state on every open thread's parent."""
+        return self.feedback.refresh_parents()
+
+    def refresh_parent(self, thread: Thread) -> bool:
+        """Bring one thread's parent up to date."""
+        chat = self.store.chat(thread.channel_number, thread.customer_number)
+        return chat is not None and self.feedback.refresh(thread, chat)
+
+
+def _mapping(value: object) -> Mapping[str, Any]:
+    """A nested part of an event, or an empty one when it is not an object (bad input)."""
+    return value if isinstance(value, Mapping) else {}
+
+
+def _file_ref(file: Mapping[str, Any]) -> dict[str, Any]:
+    """What is kept of a shared file until it is sent (never its content)."""
+    return {
+        "id": file.get("id"),
+        "name": file.get("name") or file.get("title") or "file",
+        "mimetype": file.get("mimetype"),
+        "size": file.get("size"),
+        "url": file.get("url_private_download") or file.get("url_private"),
+    }

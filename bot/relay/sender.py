@@ -1,0 +1,342 @@
+"""Sending one outbox reply to Wati, part by part, and settling sends whose answer was lost.
+
+Before each HTTP call the reply is marked `sending` with its attempt counted and committed;
+after it, each part Wati accepted is recorded (and its Wati id logged as the bridge's own, so
+the inbound relay never echoes it). A lost answer (timeout, 5xx, cut connection) makes the
+reply `unknown`: `settle` reads the chat's history CHECK_DELAY seconds after the attempt and
+finds the part by localMessageId (f"{reply id}.{k}"), else by text; found, the reply goes on;
+not found, the part is sent again, once.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from typing import Any
+from urllib.parse import urlsplit
+
+from bot.config import Settings
+from bot.relay.delivery import DELIVERY_MARKS, QUEUED_MARK, Feedback, window_reason
+from bot.relay.inbound import Relay
+from bot.relay.outbox import FAILED, SENT, Job, Outbox, forward
+from bot.slack import blocks
+from bot.slack.reader import MAX_FILE_BYTES, DownloadRefused, SlackNames, download_file
+from bot.store.db import Store, iso, parse_iso
+from bot.text import phone
+from bot.text.formatting import slack_to_whatsapp, split_text, with_agent_prefix
+from bot.wati.client import WatiClient
+from bot.wati.errors import (
+    WatiAuthError,
+    WatiBadResponse,
+    WatiError,
+    WatiRateLimited,
+    WatiRejected,
+    WatiUnavailable,
+    WatiWindowClosed,
+)
+from bot.wati.limits import Budget
+from bot.wati.types import SendResult, WatiMessage
+
+logger = logging.getLogger(__name__)
+
+CHECK_DELAY = 30.0  # seconds after an unanswered send before Wati's history is trusted
+MAX_RESENDS = 1  # sends again after the history showed an unanswered send did not arrive
+MAX_ATTEMPTS = 5  # connection failures (nothing sent) before a reply is given up
+RETRY_WAIT = 10.0  # times the attempt number, after a connection failure
+RATE_WAIT = 30.0  # after a 429 without Retry-After
+CAPTION_LIMIT = 1024  # longer text goes as messages before the files, not as a caption
+MATCH_SLACK = 120.0  # a text match must be at most this much older than the attempt
+HISTORY_PAGE = 50
+QUEUED = "queued"
+
+
+@dataclass(frozen=True)
+class Piece:
+    """One part of a reply as it goes out: a text chunk, or a file with its caption."""
+
+    kind: str
+    text: str
+    file: Mapping[str, Any] | None = None
+
+
+class Sender:
+    """Sends queued replies and settles unknown ones; `Outbound` decides when."""
+
+    def __init__(
+        self,
+        store: Store,
+        wati: WatiClient,
+        relay: Relay,
+        budget: Budget,
+        *,
+        settings: Settings,
+        outbox: Outbox,
+        feedback: Feedback,
+        names: SlackNames,
+        token: str,
+        clock: Callable[[], float],
+    ) -> None:
+        self.store = store
+        self.wati = wati
+        self.relay = relay
+        self.budget = budget
+        self.settings = settings
+        self.outbox = outbox
+        self.feedback = feedback
+        self.names = names
+        self.token = token
+        self.clock = clock
+        self._api_host = urlsplit(settings.slack_api_url).hostname
+
+    def send(self, job: Job) -> None:
+        """Send a queued reply's remaining parts, unless the link, quota or window forbid it."""
+        link = self.store.link_for_channel(job.slack_channel_id)
+        if link is None or link.channel_number != job.channel_number:
+            number = phone.display(job.channel_number)
+            return self._fail(job, f"this channel is no longer linked to {number}", retry=False)
+        if not self.budget.may_send():
+            return self._fail(job, f"the Wati plan's calls are used up ({self.budget.summary()})")
+        chat = self.store.chat(job.channel_number, job.customer_number)
+        last_inbound = parse_iso(chat.last_inbound_at) if chat else None
+        if not blocks.window_is_open(last_inbound, self.relay.now()):
+            return self._block(job, window_reason(last_inbound, job.channel_number))
+        job = self._prepare(job)
+        pieces = self._plan(job)
+        if not pieces:
+            return self._fail(job, "it is empty once formatted for WhatsApp", retry=False)
+        done = {p.part for p in self.outbox.parts(job.id)}
+        attempts = job.attempts
+        for k, piece in enumerate(pieces):
+            if k in done:
+                continue
+            attempts += 1
+            if not self._send_piece(job, k, piece, attempts):
+                return None
+        self._finish(job, len(pieces))
+        return None
+
+    def _send_piece(self, job: Job, k: int, piece: Piece, attempts: int) -> bool:
+        """Send one part; False when the reply stops here (state already set)."""
+        content, content_type = b"", ""
+        if piece.file is not None:
+            try:
+                content, content_type = self._download(piece.file)
+            except DownloadRefused as exc:
+                self._fail(job, f"the file {_file_name(piece.file)} was not attached: {exc.reason}")
+                return False
+        local_id = f"{job.local_message_id}.{k}"
+        started = self.clock()
+        self.outbox.update(
+            job.id, state="sending", attempts=attempts, attempted_at=started, next_try_at=None
+        )
+        try:
+            result = self._call_wati(job, piece, local_id, content, content_type)
+        except WatiRateLimited as exc:
+            wait = exc.retry_after if exc.retry_after is not None else RATE_WAIT
+            self.outbox.update(job.id, state=QUEUED, next_try_at=self.clock() + wait)
+            self.feedback.show(job.id, QUEUED_MARK)
+            logger.warning("reply %d: Wati rate limit, next try in %.0f s", job.id, wait)
+            return False
+        except WatiWindowClosed:
+            self._block(job, "Wati says the 24-hour reply window is closed")
+            return False
+        except WatiAuthError as exc:
+            self._fail(job, f"Wati refused the bridge's access token ({exc.reason})")
+            return False
+        except WatiRejected as exc:
+            self._fail(job, f"Wati refused it: {exc.reason}")
+            return False
+        except (WatiUnavailable, WatiBadResponse) as exc:
+            if exc.maybe_sent:
+                next_check = started + CHECK_DELAY
+                self.outbox.update(
+                    job.id, state="unknown", next_try_at=next_check, error=exc.reason
+                )
+                logger.warning("reply %d part %d: fate unknown; Wati's history decides", job.id, k)
+            elif attempts >= MAX_ATTEMPTS:
+                self._fail(job, f"Wati could not be reached ({exc.reason})")
+            else:
+                wait = RETRY_WAIT * attempts
+                self.outbox.update(job.id, state=QUEUED, next_try_at=self.clock() + wait)
+            return False
+        except (WatiError, ValueError) as exc:
+            self._fail(job, exc.reason if isinstance(exc, WatiError) else str(exc))
+            return False
+        wati_local = local_id if piece.kind == "text" else result.local_message_id
+        self._record_part(job, k, piece.kind, result.message_id, wati_local, SENT)
+        return True
+
+    def _call_wati(
+        self, job: Job, piece: Piece, local_id: str, content: bytes, content_type: str
+    ) -> SendResult:
+        if piece.file is None:
+            return self.wati.send_session_message(
+                job.customer_number,
+                piece.text,
+                channel_number=job.channel_number,
+                local_message_id=local_id,
+            )
+        return self.wati.send_session_file(
+            job.customer_number,
+            filename=_file_name(piece.file),
+            content=content,
+            content_type=content_type,
+            channel_number=job.channel_number,
+            caption=piece.text or None,
+        )
+
+    def _record_part(
+        self,
+        job: Job,
+        k: int,
+        kind: str,
+        wati_id: str | None,
+        local_id: str | None,
+        status: str | None,
+    ) -> None:
+        self.outbox.add_part(
+            job.id, k, kind=kind, wati_id=wati_id, local_message_id=local_id, delivery=status
+        )
+        if wati_id:
+            # Known to the inbound relay from now on, so the echo is never posted to Slack.
+            self.store.record_message(
+                wati_id,
+                channel_number=job.channel_number,
+                customer_number=job.customer_number,
+                direction="out",
+                created=iso(self.relay.now()),
+                state="ours",
+                thread_id=job.thread_id,
+            )
+
+    def _finish(self, job: Job, count: int) -> None:
+        parts = self.outbox.parts(job.id)
+        first = parts[0].wati_id if parts else None
+        self.outbox.update(
+            job.id,
+            state="sent",
+            wati_id=first or job.wati_id,
+            delivery=SENT,
+            error=None,
+            next_try_at=None,
+        )
+        logger.info("reply %d sent (%d part(s))", job.id, count)
+        self.feedback.show(job.id, DELIVERY_MARKS[SENT])
+        self.relay.wake(job.channel_number, job.customer_number)
+
+    def settle(self, job: Job) -> None:
+        """An unknown fate: look for the part in Wati's history, then go on or send again."""
+        if not self.relay.messages_window.try_acquire():
+            return  # getMessages is limited per tenant; the next round asks again
+        try:
+            page = self.wati.get_messages(
+                job.customer_number, channel_number=job.channel_number, page_size=HISTORY_PAGE
+            )
+        except WatiRateLimited as exc:
+            wait = exc.retry_after or 10.0
+            self.relay.messages_window.hold(wait)
+            self.outbox.update(job.id, next_try_at=self.clock() + wait)
+            return
+        except WatiError as exc:
+            self.outbox.update(job.id, next_try_at=self.clock() + CHECK_DELAY, error=exc.reason)
+            return
+        pieces = self._plan(job)
+        done = {p.part for p in self.outbox.parts(job.id)}
+        k = next((i for i in range(len(pieces)) if i not in done), None)
+        if k is not None:
+            found = self._find(job, pieces, k, page.items)
+            if found is not None:
+                logger.info("reply %d part %d is in Wati's history: it went", job.id, k)
+                status = forward(SENT, found.status)
+                self._record_part(job, k, pieces[k].kind, found.id, found.local_message_id, status)
+            elif job.resends < MAX_RESENDS:
+                logger.warning(
+                    "reply %d part %d is not in Wati's history: sending again", job.id, k
+                )
+                self.outbox.update(job.id, resends=job.resends + 1)
+            else:
+                reason = (
+                    "Wati did not confirm it and it is not in the chat's history, so it was not "
+                    "sent again automatically (that could make a duplicate)"
+                )
+                return self._fail(job, reason)
+        self.outbox.update(job.id, state=QUEUED, next_try_at=None)
+        fresh = self.outbox.job(job.id)
+        if fresh is not None:
+            self.send(fresh)
+        return None
+
+    def _find(
+        self, job: Job, pieces: list[Piece], k: int, items: list[WatiMessage]
+    ) -> WatiMessage | None:
+        """The history item that is part k: by localMessageId, else by text (or file caption)."""
+        piece = pieces[k]
+        ours = [
+            i
+            for i in items
+            if i.owner and i.event_type == "message" and not self.outbox.claimed(i.id)
+        ]
+        since = (job.attempted_at or 0.0) - MATCH_SLACK
+        for item in ours:
+            if (item.local_message_id or "").split(".")[0] == job.local_message_id:
+                # A part WhatsApp failed earlier (and Retry sends again) keeps its old item.
+                if item.status != FAILED or item.created.timestamp() >= since:
+                    return item
+        for item in ours:
+            if item.created.timestamp() < since:
+                continue
+            caption = (item.text or "").strip()
+            if piece.file is None and item.type == "text" and caption == piece.text.strip():
+                return item
+            if piece.file is not None and item.type != "text" and caption == piece.text.strip():
+                return item
+        return None
+
+    def _prepare(self, job: Job) -> Job:
+        """Slack mrkdwn → WhatsApp text (mentions, links, emoji), plus the agent's name if set."""
+        if job.prepared:
+            return job
+        text = slack_to_whatsapp(
+            job.body, resolve_user=self.names.user, resolve_channel=self.names.channel
+        ).strip()
+        if text and self.settings.agent_prefix:
+            text = with_agent_prefix(text, self.names.person(job.user_id))
+        self.outbox.update(job.id, body=text, prepared=1)
+        return replace(job, body=text, prepared=1)
+
+    def _plan(self, job: Job) -> list[Piece]:
+        files: list[Mapping[str, Any]] = json.loads(job.files) if job.files else []
+        chunks = [Piece("text", chunk) for chunk in split_text(job.body)]
+        if not files:
+            return chunks
+        if len(job.body) <= CAPTION_LIMIT:
+            return [Piece("file", job.body if i == 0 else "", f) for i, f in enumerate(files)]
+        return [*chunks, *(Piece("file", "", f) for f in files)]
+
+    def _download(self, file: Mapping[str, Any]) -> tuple[bytes, str]:
+        url = file.get("url")
+        if not url:
+            raise DownloadRefused("Slack gave no download link for it")
+        if int(file.get("size") or 0) > MAX_FILE_BYTES:
+            raise DownloadRefused(f"it is larger than {MAX_FILE_BYTES // (1024 * 1024)} MB")
+        content, content_type = download_file(str(url), self.token, api_host=self._api_host)
+        if content_type in ("", "application/octet-stream") and file.get("mimetype"):
+            content_type = str(file["mimetype"])
+        return content, content_type
+
+    def _fail(self, job: Job, reason: str, *, retry: bool = True) -> None:
+        self.outbox.update(job.id, state="failed", error=reason, next_try_at=None)
+        logger.info("reply %d failed", job.id)
+        self.store.add_error(job.channel_number, f"reply {job.id} not sent: {reason}")
+        self.feedback.failed(job, reason, retry=retry)
+
+    def _block(self, job: Job, reason: str) -> None:
+        self.outbox.update(job.id, state="blocked", error=reason, next_try_at=None)
+        logger.info("reply %d blocked: the 24-hour window is closed", job.id)
+        self.feedback.blocked(job, reason)
+
+
+def _file_name(file: Mapping[str, Any]) -> str:
+    return str(file.get("name") or "file")

@@ -1,0 +1,161 @@
+"""Block Kit for what the bridge posts: thread parents, relayed messages and notices.
+
+Pure functions returning the keyword arguments of `chat.postMessage` / `chat.update`, so the
+same shape is used when posting and when checking what a crash left behind.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from bot.text import phone
+
+# Slack message metadata event types; metadata is how the bridge recognises its own posts.
+THREAD_EVENT = "wati_thread"
+MESSAGE_EVENT = "wati_message"
+WINDOW = timedelta(hours=24)
+
+# action_ids of the thread parent's buttons.
+RESOLVE = "wati_resolve"
+REOPEN = "wati_reopen"
+SEND_TEMPLATE = "wati_send_template"
+CONTACT = "wati_contact"
+RETRY = "wati_retry"
+
+
+def window_closes_at(last_inbound_at: datetime | None) -> datetime | None:
+    """When the 24-hour customer service window closes (None: never opened)."""
+    return last_inbound_at + WINDOW if last_inbound_at else None
+
+
+def window_is_open(last_inbound_at: datetime | None, now: datetime) -> bool:
+    """Whether a session message may be sent now."""
+    closes = window_closes_at(last_inbound_at)
+    return closes is not None and now < closes
+
+
+def _slack_date(moment: datetime) -> str:
+    # Slack renders this in each reader's own time zone; the fallback is UTC.
+    epoch = int(moment.timestamp())
+    fallback = moment.strftime("%d %b %H:%M UTC")
+    return f"<!date^{epoch}^{{date_short_pretty}} {{time}}|{fallback}>"
+
+
+def window_line(last_inbound_at: datetime | None, now: datetime) -> str:
+    """The reply-window state in plain words."""
+    closes = window_closes_at(last_inbound_at)
+    if closes is None:
+        return ":lock: No reply window yet: only a template can reach this customer"
+    if now < closes:
+        return f":hourglass_flowing_sand: Reply window open until {_slack_date(closes)}"
+    return ":lock: Reply window closed: send a template to reach this customer"
+
+
+def customer_label(name: str | None, customer_number: str) -> str:
+    """“Ana Lima (+55 11 91234-5678)”, or just the number."""
+    shown = phone.display(customer_number)
+    clean = (name or "").strip()
+    return f"{clean} ({shown})" if clean and clean != customer_number else shown
+
+
+def thread_parent(
+    *,
+    thread_id: int,
+    channel_number: str,
+    customer_number: str,
+    customer_name: str | None,
+    state: str,
+    status_by: str | None,
+    last_inbound_at: datetime | None,
+    now: datetime,
+    previous_link: str | None = None,
+) -> dict[str, Any]:
+    """The parent message of a conversation thread, with its buttons and metadata."""
+    from bot.text.formatting import escape
+
+    who = escape(customer_label(customer_name, customer_number))
+    via = phone.display(channel_number)
+    text = f"WhatsApp chat with {who} on {via}"
+    status = ":white_check_mark: Resolved" if state == "resolved" else ":large_green_circle: Open"
+    if status_by:
+        status += f" · changed by <@{status_by}>"
+    context = [status, window_line(last_inbound_at, now)]
+    if previous_link:
+        context.append(f"Continues <{previous_link}|an earlier conversation>")
+    toggle = (
+        {"text": "Reopen", "action_id": REOPEN}
+        if state == "resolved"
+        else {"text": "Resolve", "action_id": RESOLVE, "style": "primary"}
+    )
+    buttons = [toggle, {"text": "Send template", "action_id": SEND_TEMPLATE}]
+    buttons.append({"text": "Contact", "action_id": CONTACT})
+    blocks: list[dict[str, Any]] = [
+        {
+            "type": "section",
+            "text": {"type": "mrkdwn", "text": f":speech_balloon: *{who}*\nWhatsApp number {via}"},
+        },
+        {"type": "context", "elements": [{"type": "mrkdwn", "text": c} for c in context]},
+        {
+            "type": "actions",
+            "block_id": f"thread:{thread_id}",
+            "elements": [_button(b, str(thread_id)) for b in buttons],
+        },
+    ]
+    return {
+        "text": text,
+        "blocks": blocks,
+        "metadata": {
+            "event_type": THREAD_EVENT,
+            "event_payload": {
+                "thread_id": thread_id,
+                "channel_number": channel_number,
+                "customer_number": customer_number,
+            },
+        },
+        "unfurl_links": False,
+        "unfurl_media": False,
+    }
+
+
+def relayed_message(wati_id: str, text: str, *, mirrored_by: str | None = None) -> dict[str, Any]:
+    """A customer message (or a teammate's send from Wati's inbox) posted into the thread."""
+    if mirrored_by is not None:
+        from bot.text.formatting import escape
+
+        text = f":outbox_tray: _Sent from Wati by {escape(mirrored_by)}_\n{text}"
+    return {
+        "text": text or " ",
+        "metadata": {"event_type": MESSAGE_EVENT, "event_payload": {"wati_id": wati_id}},
+        "unfurl_links": False,
+        "unfurl_media": False,
+    }
+
+
+def notice(
+    text: str, *, retry_reply_id: int | None = None, offer_template: int | None = None
+) -> dict[str, Any]:
+    """A bridge notice in a thread, optionally with a Retry or Send template button."""
+    blocks: list[dict[str, Any]] = [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]
+    buttons = []
+    if retry_reply_id is not None:
+        buttons.append(_button({"text": "Retry", "action_id": RETRY}, str(retry_reply_id)))
+    if offer_template is not None:
+        buttons.append(
+            _button({"text": "Send template", "action_id": SEND_TEMPLATE}, str(offer_template))
+        )
+    if buttons:
+        blocks.append({"type": "actions", "elements": buttons})
+    return {"text": text, "blocks": blocks}
+
+
+def _button(spec: dict[str, str], value: str) -> dict[str, Any]:
+    button: dict[str, Any] = {
+        "type": "button",
+        "text": {"type": "plain_text", "text": spec["text"]},
+        "action_id": spec["action_id"],
+        "value": value,
+    }
+    if "style" in spec:
+        button["style"] = spec["style"]
+    return button
