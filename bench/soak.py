@@ -30,21 +30,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(REPO), str(REPO / "tests")]  # this checkout's bot, and the test kit
-
-from reliability_kit import (  # noqa: E402 - needs the tests folder on the path
-    CHATS,
-    FUZZ,
-    SENT_MARKS,
-    SLACK_OF,
-    World,
-    fuzz_world,
-    problems,
-    relayed,
-)
-
-from bot.slack import blocks  # noqa: E402
+from bot.devtools.harness.fuzz import FUZZ, fuzz_world
+from bot.devtools.harness.traffic import problems, relayed
+from bot.devtools.harness.world import CHATS, SENT_MARKS, SLACK_OF, World
+from bot.slack import blocks
 
 HOLDS = ("post-applied", "post-dropped", "parent-applied", "send-applied", "send-dropped", "mark")
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,24 +12,7 @@ from bot.devtools.sandbox import Sandbox
 from bot.devtools.slack_driver import SlackDriver
 from bot.devtools.slack_standin import SlackStandIn
 from bot.service import Bridge, build
-
-SIGNING_SECRET = "test-signing-secret"
-CHANNEL_A, CHANNEL_B = "15550000001", "15550000002"
-SLACK_A, SLACK_B = "C0SUPPORT", "C0SALES"
-ADMIN, AGENT = "U0ADMIN", "U0AGENT"
-
-
-class Clock:
-    """Wall-clock time that tests move forward by hand (shared by the sandbox and the bridge)."""
-
-    def __init__(self) -> None:
-        self.now = time.time()
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
+from tests.kit import ADMIN, AGENT, CHANNEL_A, CHANNEL_B, SIGNING_SECRET, SLACK_A, SLACK_B, Clock
 
 
 @pytest.fixture

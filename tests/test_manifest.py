@@ -8,7 +8,6 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import ADMIN, SIGNING_SECRET, SLACK_A
 from jsonschema import Draft7Validator
 from slack_bolt.request import BoltRequest
 
@@ -17,6 +16,7 @@ from bot.devtools.slack_standin import SlackStandIn
 from bot.doctor import BOT_SCOPES
 from bot.listeners import actions
 from bot.service import Bridge
+from tests.kit import ADMIN, SIGNING_SECRET, SLACK_A
 
 MANIFEST = Path(__file__).resolve().parents[1] / "manifest.yml"
 # Slack's published manifest schema, kept with the tests (see tests/fixtures/slack/README.md).

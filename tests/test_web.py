@@ -10,12 +10,12 @@ from collections.abc import Iterator
 import httpx
 import pytest
 import uvicorn
-from conftest import ADMIN, SIGNING_SECRET, SLACK_A
 
 from bot.devtools.slack_driver import SlackDriver
 from bot.devtools.slack_standin import SlackStandIn
 from bot.service import Bridge
 from bot.web import make_asgi
+from tests.kit import ADMIN, SIGNING_SECRET, SLACK_A
 
 
 @pytest.fixture

@@ -22,7 +22,19 @@ from pathlib import Path
 
 import httpx
 import pytest
-from reliability_kit import (
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot.devtools.harness.traffic import (
+    Pending,
+    ReplySent,
+    Traffic,
+    post,
+    problems,
+    settle,
+    write_lock,
+)
+from bot.devtools.harness.world import (
     AGENT,
     ANA,
     BO,
@@ -30,19 +42,9 @@ from reliability_kit import (
     NUMBER_A,
     NUMBER_B,
     SLACK_A,
-    Pending,
-    ReplySent,
-    Traffic,
     World,
-    post,
-    problems,
-    settle,
     wait_until,
-    write_lock,
 )
-from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
-
 from bot.devtools.sandbox import Sandbox
 from bot.devtools.slack_standin import SlackStandIn
 from bot.relay.inbound import LEASE

@@ -16,7 +16,9 @@ from typing import Any
 
 import httpx
 import pytest
-from reliability_kit import (
+
+from bot.devtools.harness.traffic import Traffic, post, settle
+from bot.devtools.harness.world import (
     AGENT,
     ANA,
     BO,
@@ -25,13 +27,9 @@ from reliability_kit import (
     SENT_MARKS,
     SIGNING_SECRET,
     SLACK_A,
-    Traffic,
     World,
-    post,
-    settle,
     wait_until,
 )
-
 from bot.devtools.slack_driver import Prepared, SlackDriver
 from bot.slack import blocks
 

@@ -20,7 +20,7 @@ from slack_sdk.webhook import WebhookClient
 from bot.devtools.slack_driver import SlackDriver
 from bot.devtools.slack_standin import SlackStandIn
 
-FIXTURES = Path(__file__).resolve().parent / "fixtures" / "slack"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "slack"
 SECRET = "driver-test-signing-secret"
 SUPPORT, AGENT, ADMIN = "C0SUPPORT", "U0AGENT", "U0ADMIN"
 

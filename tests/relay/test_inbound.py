@@ -5,13 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from conftest import ADMIN, CHANNEL_A, CHANNEL_B, SLACK_A, SLACK_B, Clock
 
 from bot.devtools.sandbox import Sandbox
 from bot.devtools.slack_standin import SlackStandIn
 from bot.relay.inbound import Relay
 from bot.service import Bridge, build
 from bot.slack import blocks
+from tests.kit import ADMIN, CHANNEL_A, CHANNEL_B, SLACK_A, SLACK_B, Clock
 
 CUSTOMER = "447700900123"
 OTHER = "5511912345678"

@@ -11,7 +11,6 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import ADMIN, AGENT, CHANNEL_A, SLACK_A, Clock
 from slack_bolt.request import BoltRequest
 
 from bot.devtools.sandbox import Sandbox
@@ -19,6 +18,7 @@ from bot.devtools.slack_driver import SlackDriver
 from bot.devtools.slack_standin import SlackStandIn
 from bot.service import Bridge
 from bot.slack import blocks
+from tests.kit import ADMIN, AGENT, CHANNEL_A, SLACK_A, Clock
 
 CUSTOMER = "5511912345678"
 CHROMIUM = (

@@ -3,7 +3,15 @@
 from __future__ import annotations
 
 import pytest
-from chatops_kit import (
+from slack_bolt.request import BoltRequest
+
+from bot.devtools.sandbox import Sandbox
+from bot.devtools.slack_driver import SlackDriver
+from bot.devtools.slack_standin import SlackStandIn
+from bot.listeners import actions
+from bot.service import Bridge
+from bot.slack import blocks, modals
+from tests.chatops.kit import (
     CHANNEL_A,
     CHANNEL_B,
     CUSTOMER,
@@ -15,15 +23,7 @@ from chatops_kit import (
     blocks_text,
     select,
 )
-from conftest import ADMIN, AGENT, Clock
-from slack_bolt.request import BoltRequest
-
-from bot.devtools.sandbox import Sandbox
-from bot.devtools.slack_driver import SlackDriver
-from bot.devtools.slack_standin import SlackStandIn
-from bot.listeners import actions
-from bot.service import Bridge
-from bot.slack import blocks, modals
+from tests.kit import ADMIN, AGENT, Clock
 
 ORDER = "Hello {{name}}, your order {{order_number}} has shipped."
 

@@ -14,7 +14,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from reliability_kit import FUZZ, FuzzWorld, fuzz_world
+
+from bot.devtools.harness.fuzz import FUZZ, FuzzWorld, fuzz_world
 
 EXAMPLES = int(os.environ.get("RELIABILITY_FUZZ_EXAMPLES", "200"))
 

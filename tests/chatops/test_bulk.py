@@ -5,8 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from chatops_kit import CHANNEL_A, CHANNEL_B, CUSTOMER, SLACK_A, Kit, answer, files
-from conftest import ADMIN, AGENT, Clock
 
 from bot.chatops.bulk import Bulk, broadcast_name
 from bot.chatops.recipients import attribute_rows, recipients, render
@@ -14,6 +12,8 @@ from bot.devtools.sandbox import Sandbox
 from bot.devtools.slack_standin import SlackStandIn
 from bot.service import Bridge
 from bot.slack import modals
+from tests.chatops.kit import CHANNEL_A, CHANNEL_B, CUSTOMER, SLACK_A, Kit, answer, files
+from tests.kit import ADMIN, AGENT, Clock
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from conftest import ADMIN, CHANNEL_A, CHANNEL_B, SIGNING_SECRET, SLACK_A, SLACK_B, Clock
 from slack_bolt.request import BoltRequest
 from slack_bolt.response import BoltResponse
 
@@ -15,6 +14,7 @@ from bot.devtools.slack_standin import SlackStandIn
 from bot.service import Bridge
 from bot.slack import modals
 from bot.store.db import Thread
+from tests.kit import ADMIN, CHANNEL_A, CHANNEL_B, SIGNING_SECRET, SLACK_A, SLACK_B, Clock
 
 CUSTOMER = "447700900123"
 OTHER = "5511912345678"

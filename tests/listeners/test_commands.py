@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from conftest import ADMIN, AGENT, CHANNEL_A, CHANNEL_B, SLACK_A, SLACK_B, Clock
 from slack_bolt.request import BoltRequest
 
 from bot.config import Settings
@@ -13,6 +12,7 @@ from bot.devtools.sandbox import Sandbox
 from bot.devtools.slack_driver import SlackDriver
 from bot.devtools.slack_standin import SlackStandIn
 from bot.service import Bridge, build
+from tests.kit import ADMIN, AGENT, CHANNEL_A, CHANNEL_B, SLACK_A, SLACK_B, Clock
 
 UNJOINED = "C0NOTJOINED"
 

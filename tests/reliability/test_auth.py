@@ -12,8 +12,12 @@ from dataclasses import replace
 from typing import Any
 
 import pytest
-from conftest import Clock
-from reliability_kit import (
+from slack_bolt.request import BoltRequest
+
+from bot.config import Settings
+from bot.devtools.harness.inproc import dispatch_sender, drive, on_clock, spy_errors
+from bot.devtools.harness.traffic import Traffic
+from bot.devtools.harness.world import (
     ADMIN,
     AGENT,
     ANA,
@@ -23,20 +27,13 @@ from reliability_kit import (
     OWNER,
     SLACK_A,
     SLACK_B,
-    Traffic,
-    dispatch_sender,
-    drive,
-    on_clock,
-    spy_errors,
 )
-from slack_bolt.request import BoltRequest
-
-from bot.config import Settings
 from bot.devtools.sandbox import Sandbox
 from bot.devtools.slack_driver import Prepared, SlackDriver
 from bot.devtools.slack_standin import SlackStandIn
 from bot.service import Bridge, build
 from bot.slack import blocks
+from tests.kit import Clock
 
 
 @pytest.fixture

@@ -5,13 +5,13 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from chatops_kit import CHANNEL_A, CUSTOMER, SLACK_A, SLACK_B, Kit, blocks_text
-from conftest import ADMIN, AGENT, Clock
 
 from bot.devtools.sandbox import Sandbox
 from bot.devtools.slack_standin import SlackStandIn
 from bot.service import Bridge
 from bot.slack import blocks
+from tests.chatops.kit import CHANNEL_A, CUSTOMER, SLACK_A, SLACK_B, Kit, blocks_text
+from tests.kit import ADMIN, AGENT, Clock
 
 
 @pytest.fixture

@@ -5,7 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from chatops_kit import (
+
+from bot.devtools.sandbox import Sandbox
+from bot.devtools.slack_standin import SlackStandIn
+from bot.listeners import actions
+from bot.service import Bridge
+from bot.slack import modals
+from tests.chatops.kit import (
     CHANNEL_A,
     CHANNEL_B,
     CUSTOMER,
@@ -16,13 +22,7 @@ from chatops_kit import (
     blocks_text,
     select,
 )
-from conftest import ADMIN, AGENT, Clock
-
-from bot.devtools.sandbox import Sandbox
-from bot.devtools.slack_standin import SlackStandIn
-from bot.listeners import actions
-from bot.service import Bridge
-from bot.slack import modals
+from tests.kit import ADMIN, AGENT, Clock
 
 TEXT = "Good news: your refund was approved *today* & is on its way"
 

@@ -3,14 +3,23 @@
 from __future__ import annotations
 
 import pytest
-from chatops_kit import CHANNEL_A, CHANNEL_B, CUSTOMER, SLACK_A, SLACK_B, Kit, answer, blocks_text
-from conftest import AGENT, Clock
 
 from bot.devtools.sandbox import Sandbox
 from bot.devtools.slack_standin import SlackStandIn
 from bot.listeners import actions
 from bot.service import Bridge
 from bot.slack import blocks, modals
+from tests.chatops.kit import (
+    CHANNEL_A,
+    CHANNEL_B,
+    CUSTOMER,
+    SLACK_A,
+    SLACK_B,
+    Kit,
+    answer,
+    blocks_text,
+)
+from tests.kit import AGENT, Clock
 
 NEW = "14155550100"
 

@@ -6,7 +6,6 @@ from collections.abc import Callable
 from typing import Any
 
 import httpx
-from conftest import AGENT, CHANNEL_A
 from slack_bolt.request import BoltRequest
 from slack_bolt.response import BoltResponse
 
@@ -17,6 +16,7 @@ from bot.relay.outbox import Job
 from bot.service import Bridge
 from bot.slack import blocks
 from bot.store.db import Thread
+from tests.kit import AGENT, CHANNEL_A
 
 CUSTOMER = "447700900123"
 OTHER = "5511912345678"

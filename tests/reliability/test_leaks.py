@@ -15,7 +15,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from reliability_kit import (
+
+from bot.devtools.harness.traffic import Traffic, post, settle
+from bot.devtools.harness.world import (
     ADMIN,
     ANA,
     BOT_TOKEN,
@@ -23,10 +25,7 @@ from reliability_kit import (
     SIGNING_SECRET,
     SLACK_A,
     WATI_TOKEN,
-    Traffic,
     World,
-    post,
-    settle,
     wait_until,
 )
 

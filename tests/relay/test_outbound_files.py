@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from conftest import ADMIN, AGENT, CHANNEL_A, SLACK_A, Clock
-from outbound_kit import job_of, notices, open_chat, say
 
 from bot.devtools.sandbox import Sandbox
 from bot.devtools.slack_driver import SlackDriver
@@ -13,6 +11,8 @@ from bot.devtools.slack_standin import SlackStandIn
 from bot.service import Bridge
 from bot.slack import blocks
 from bot.slack.reader import DownloadRefused, download_file
+from tests.kit import ADMIN, AGENT, CHANNEL_A, SLACK_A, Clock
+from tests.relay.kit import job_of, notices, open_chat, say
 
 PDF = b"%PDF-1.4 invoice 1001 " + bytes(range(256)) * 8
 

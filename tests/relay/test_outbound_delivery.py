@@ -5,8 +5,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from conftest import ADMIN, CHANNEL_A, SLACK_A, Clock
-from outbound_kit import CUSTOMER, click, job_of, notices, open_chat, say
 
 from bot.devtools.sandbox import Sandbox
 from bot.devtools.slack_driver import SlackDriver
@@ -15,6 +13,8 @@ from bot.relay.outbox import DELIVERED, FAILED, READ, SENT, forward
 from bot.service import Bridge
 from bot.slack import blocks
 from bot.wati.types import WatiMessage
+from tests.kit import ADMIN, CHANNEL_A, SLACK_A, Clock
+from tests.relay.kit import CUSTOMER, click, job_of, notices, open_chat, say
 
 DAY = 24 * 3600
 

@@ -21,8 +21,10 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import Clock
-from reliability_kit import (
+
+from bot.devtools.harness.inproc import dispatch_sender, drive, on_clock
+from bot.devtools.harness.traffic import ReplySent, Traffic, problems, settle, write_lock
+from bot.devtools.harness.world import (
     ADMIN,
     ANA,
     CY,
@@ -32,23 +34,15 @@ from reliability_kit import (
     SENT_MARKS,
     SLACK_A,
     SLACK_B,
-    ReplySent,
-    Traffic,
     World,
-    dispatch_sender,
-    drive,
-    on_clock,
-    problems,
-    settle,
     wait_until,
-    write_lock,
 )
-
 from bot.devtools.sandbox import Sandbox
 from bot.devtools.slack_driver import SlackDriver
 from bot.devtools.slack_standin import SlackStandIn
 from bot.service import Bridge, build
 from bot.wati.types import MessagePage
+from tests.kit import Clock
 
 CHATS = ((NUMBER_A, ANA), (NUMBER_B, ANA), (NUMBER_A, CY))
 

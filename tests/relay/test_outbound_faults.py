@@ -7,8 +7,6 @@ from datetime import timedelta
 
 import httpx
 import pytest
-from conftest import ADMIN, AGENT, CHANNEL_A, CHANNEL_B, SLACK_A, SLACK_B, Clock
-from outbound_kit import OTHER, Intercept, click, deliver, job_of, notices, open_chat, say
 
 from bot.config import Settings
 from bot.devtools.sandbox import Sandbox
@@ -18,6 +16,8 @@ from bot.service import Bridge, build
 from bot.slack import blocks
 from bot.store.db import iso, parse_iso
 from bot.wati.client import WatiClient
+from tests.kit import ADMIN, AGENT, CHANNEL_A, CHANNEL_B, SLACK_A, SLACK_B, Clock
+from tests.relay.kit import OTHER, Intercept, click, deliver, job_of, notices, open_chat, say
 
 DAY = 24 * 3600
 
