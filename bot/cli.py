@@ -104,13 +104,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         _parser().print_help()
         return 2
+    from bot.store import StoreUnavailable
+
+    try:
+        return _command(args)
+    except StoreUnavailable as exc:
+        # One line naming the file and SQLite's or the system's reason, never a traceback.
+        print(f"wati-bridge: {exc}", file=sys.stderr)
+        return 2
+
+
+def _command(args: argparse.Namespace) -> int:
     env = read_environ()
     if args.command == "migrate":
         from bot.store import open_store
 
         path = args.db or db_path_from_env(env)
-        store = open_store(path, migrate=False)
-        applied = store.migrate()
+        store = open_store(path)  # migrates; a file it cannot use raises StoreUnavailable
+        applied = store.migrated
         store.close()
         print(f"{path}: " + (f"applied {', '.join(applied)}" if applied else "up to date"))
         return 0

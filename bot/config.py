@@ -54,6 +54,11 @@ class Settings:
     port: int = 3000
     note_prefix: str = "note:"
     agent_prefix: bool = False
+    # Health (bot/health.py): unhealthy this long -> admins get a DM; a message waiting this long
+    # makes the bridge unhealthy; Slack, channels, database and backlog are checked this often.
+    alert_after: float = 300.0
+    stale_after: float = 900.0
+    check_seconds: float = 30.0
 
     @property
     def socket_mode(self) -> bool:
@@ -138,6 +143,31 @@ class Settings:
         if agent_prefix_raw not in {"true", "false", "1", "0", "yes", "no"}:
             problems.append(f"BRIDGE_AGENT_PREFIX must be true or false, got {agent_prefix_raw!r}")
 
+        alert_after = _number(
+            get("BRIDGE_HEALTH_ALERT_SECONDS"),
+            "BRIDGE_HEALTH_ALERT_SECONDS",
+            300,
+            0,
+            86400,
+            problems,
+        )
+        stale_after = _number(
+            get("BRIDGE_HEALTH_STALE_SECONDS"),
+            "BRIDGE_HEALTH_STALE_SECONDS",
+            900,
+            1,
+            86400,
+            problems,
+        )
+        check_seconds = _number(
+            get("BRIDGE_HEALTH_CHECK_SECONDS"),
+            "BRIDGE_HEALTH_CHECK_SECONDS",
+            30,
+            0.2,
+            3600,
+            problems,
+        )
+
         if problems:
             raise ConfigError(problems)
         assert bot_token is not None and endpoint is not None and wati_token is not None
@@ -156,6 +186,9 @@ class Settings:
             port=int(port),
             note_prefix=get("BRIDGE_NOTE_PREFIX") or "note:",
             agent_prefix=agent_prefix_raw in {"true", "1", "yes"},
+            alert_after=float(alert_after),
+            stale_after=float(stale_after),
+            check_seconds=float(check_seconds),
         )
 
 

@@ -20,8 +20,10 @@ from slack_bolt import App
 from slack_bolt.request import BoltRequest
 from slack_bolt.response import BoltResponse
 
+from bot.alerts import Alerts
 from bot.chatops.operations import ChatOps
 from bot.config import Settings
+from bot.health import Code, Health
 from bot.listeners import actions, commands, replies
 from bot.relay.clock import Clock
 from bot.relay.delivery import Feedback
@@ -33,6 +35,7 @@ from bot.slack.poster import SlackPoster, make_web_client
 from bot.slack.reader import SlackNames
 from bot.store import Store, open_store
 from bot.store.outbox import ReplyState
+from bot.watch import Watch
 from bot.wati.client import WatiClient
 from bot.wati.limits import Budget, Windows
 from bot.web import make_asgi
@@ -61,6 +64,7 @@ class Bridge:
     app: App
     command: commands.WatiCommand
     scheduler: BackgroundScheduler
+    watch: Watch
     _tick: float = 1.0  # seconds between poll rounds of each number
 
     def start_jobs(
@@ -78,6 +82,7 @@ class Bridge:
         self._every(lambda: self.relay.discover(sweep=True), sweep_seconds, "sweep")
         self._every(self.outbound.process, tick, "outbound")
         self._every(self.outbound.refresh_parents, PARENTS_SECONDS, "parents")
+        self._every(self.watch.check, self.settings.check_seconds, "health", next_run_time=_soon())
         self.sync_jobs()
         self.scheduler.start()
 
@@ -100,13 +105,20 @@ class Bridge:
                 )
 
     def health(self) -> tuple[bool, dict[str, Any]]:
-        """The state /healthz reports."""
+        """The state /healthz reports: healthy only when the bridge can do its job."""
         with self.store.available(timeout=1.0) as free:
-            if not free:
+            if free:
+                db_ok, status = self._health()
+            else:
                 # Another connection holds the database's write lock and a job waits for it
                 # (holding the store): the bridge is alive and goes on once it is free.
-                return True, {"database": "busy"}
-            return self._health()
+                db_ok, status = True, {"database": "busy"}
+        conditions = self.watch.health
+        if status["database"] == "ok" and conditions.holds(Code.DATABASE):
+            status["database"] = "not_writable"
+        report = conditions.report()
+        ok = db_ok and not report["reasons"]
+        return ok, {"status": "ok" if ok else "unhealthy", **status, **report}
 
     def _health(self) -> tuple[bool, dict[str, Any]]:
         try:
@@ -160,15 +172,20 @@ def build(
     slack_min_interval: float | None = None,
 ) -> Bridge:
     """Wire every object from the settings (tests pass loopback URLs and a clock)."""
-    store = open_store(settings.db_path)
+    health = Health(clock)
+    store = open_store(settings.db_path, writable=True)
+    store.on_write = health.wrote
     budget = Budget(store, settings.wati_monthly_calls)
     wati = WatiClient(
         settings.wati_api_endpoint,
         settings.wati_access_token,
         transport=wati_transport,
         on_call=budget.record,
+        on_answer=health.wati_answered,
     )
-    web = make_web_client(settings.slack_bot_token, settings.slack_api_url)
+    web = make_web_client(
+        settings.slack_bot_token, settings.slack_api_url, on_answer=health.slack_answered
+    )
     poster = (
         SlackPoster(web)
         if slack_min_interval is None
@@ -211,7 +228,7 @@ def build(
         process_before_response=process_before_response,
         logger=logging.getLogger("bot.bolt"),
     )
-    command = commands.WatiCommand(store, budget, settings.admins)
+    command = commands.WatiCommand(store, budget, settings.admins, health=health)
     commands.register(app, command)
     replies.register(app, outbound)
     ops = ChatOps(store, wati, poster, threads, relay.wake, windows, the_clock)
@@ -235,6 +252,20 @@ def build(
         app,
         command,
         scheduler,
+        Watch(
+            health,
+            store,
+            web,
+            Alerts(
+                health,
+                store,
+                web,
+                admins=settings.admins,
+                alert_after=settings.alert_after,
+                clock=clock,
+            ),
+            stale_after=settings.stale_after,
+        ),
     )
 
 

@@ -5,12 +5,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from bot.health import Health
 from bot.store import Store
 from bot.store.links import LinkConflict
 from bot.text import phone
@@ -53,10 +55,18 @@ Handler = Callable[[Invocation], None]
 class WatiCommand:
     """Parses `/wati …` and runs the matching subcommand."""
 
-    def __init__(self, store: Store, budget: Budget, admins: Sequence[str]) -> None:
+    def __init__(
+        self,
+        store: Store,
+        budget: Budget,
+        admins: Sequence[str],
+        *,
+        health: Health | None = None,
+    ) -> None:
         self.store = store
         self.budget = budget
         self.admins = tuple(admins)
+        self.health = health
         self.handlers: dict[str, Handler] = {
             "link": self.link,
             "unlink": self.unlink,
@@ -199,7 +209,24 @@ class WatiCommand:
                 ":warning: Polling is paced out for now to stay inside the monthly quota; "
                 "new messages arrive more slowly until the budget recovers."
             )
+        lines.extend(self._health_lines())
         call.tell("\n".join(lines))
+
+    def _health_lines(self) -> list[str]:
+        """The same problems /healthz reports, in words, with what to do."""
+        if self.health is None:
+            return []
+        conditions = self.health.conditions()
+        if not conditions:
+            return ["*Bridge health:* ok"]
+        lines = [":rotating_light: *Bridge health: problems*"]
+        for condition in conditions:
+            since = _when(datetime.fromtimestamp(condition.since, UTC).isoformat())
+            lines.append(
+                f"• `{condition.code}` since {since}: {condition.words()}. "
+                f"_Fix:_ {condition.fix()}."
+            )
+        return lines
 
 
 def _when(iso_text: str | None) -> str:

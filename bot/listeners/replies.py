@@ -6,18 +6,25 @@ reply is recorded by a listener middleware, which Bolt runs before it answers Sl
 never delivers again an event it got 200 for, so a reply must be on record by then, or a crash
 right after the answer would lose it. The listener then shows the first mark and kicks the
 outbox; the send runs on a worker thread, never inside Slack's 3 seconds.
+
+A reply that cannot be recorded (the disk is full, the database read-only or locked) is not
+answered 200: the middleware answers 503 (HTTP mode; in Socket Mode Bolt then sends no ack),
+so Slack delivers it again, and its author is told, once, that it has not gone yet and why.
+Slack's retry is recorded once the database takes writes again (deduplicated like any retry).
 """
 
 from __future__ import annotations
 
 import logging
+import sqlite3
 from collections.abc import Callable
 from typing import Any
 
-from slack_bolt import Ack, App, BoltContext
+from slack_bolt import Ack, App, BoltContext, BoltResponse
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from bot.health import database_problem
 from bot.relay.outbound import Intake, Outbound
 from bot.relay.sender import QUEUED
 from bot.slack import blocks
@@ -26,18 +33,25 @@ logger = logging.getLogger(__name__)
 
 INTAKE = "wati_intake"  # context key: what the middleware made of the event
 MAX_REPLY_ID = 2**63 - 1  # SQLite's largest integer; a bigger "id" cannot be a reply
+TOLD_LIMIT = 10_000  # replies whose authors were told "not sent yet", remembered in memory
 
 
 def register(app: App, outbound: Outbound) -> None:
     """Bind the message listener and the Retry button to the app."""
 
+    told: set[tuple[str, str]] = set()  # (channel, ts): authors told already (no repeats)
+
     def record_before_answering(
-        body: dict[str, Any], context: BoltContext, next_: Callable[[], None]
-    ) -> None:
+        body: dict[str, Any], context: BoltContext, client: WebClient, next_: Callable[[], None]
+    ) -> BoltResponse | None:
         event = body.get("event")
         if isinstance(event, dict):
-            context[INTAKE] = outbound.receive(event, event_id=body.get("event_id"))
+            try:
+                context[INTAKE] = outbound.receive(event, event_id=body.get("event_id"))
+            except sqlite3.Error as exc:
+                return _not_recorded(client, event, body.get("event_id"), exc, told)
         next_()
+        return None
 
     @app.event("message", middleware=[record_before_answering])
     def handle_message(
@@ -79,6 +93,36 @@ def register(app: App, outbound: Outbound) -> None:
                 client.chat_update(channel=channel, ts=message["ts"], **blocks.notice(done))
             except SlackApiError as exc:
                 logger.warning("retry notice not updated: %s", exc.response.get("error"))
+
+
+def _not_recorded(
+    client: WebClient,
+    event: dict[str, Any],
+    event_id: object,
+    error: sqlite3.Error,
+    told: set[tuple[str, str]],
+) -> BoltResponse:
+    """Have Slack deliver the event again, and tell the reply's author (once) why it waits."""
+    reason = database_problem(error)
+    logger.warning(
+        "event %s not recorded (%s): answered 503 so that Slack delivers it again",
+        event_id,
+        reason,
+    )
+    channel, user = str(event.get("channel") or ""), event.get("user")
+    ts, thread_ts = str(event.get("ts") or ""), event.get("thread_ts")
+    if user and thread_ts and (channel, ts) not in told:
+        if len(told) >= TOLD_LIMIT:
+            told.clear()
+        told.add((channel, ts))
+        text = (
+            f":warning: Not sent yet: the bridge cannot write its database ({reason}). "
+            "Slack will hand your reply to the bridge again and it goes out once the database "
+            "takes writes; if it does not show :hourglass_flowing_sand: within 5 minutes, "
+            "post it again."
+        )
+        _tell(client, channel, str(user), str(thread_ts), text)
+    return BoltResponse(status=503, body="the bridge cannot record this event yet")
 
 
 def _tell(client: WebClient, channel: str, user: str, thread_ts: str | None, text: str) -> None:

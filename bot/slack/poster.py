@@ -8,7 +8,9 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
+from slack_sdk.web import SlackResponse
 
 # Slack allows about one message per second per channel (chat.postMessage's special limit).
 MIN_POST_INTERVAL = 1.0
@@ -16,14 +18,42 @@ MIN_POST_INTERVAL = 1.0
 SLACK_GIVE_UP = {"not_in_channel", "channel_not_found", "is_archived", "invalid_auth"}
 
 
-def make_web_client(token: str, base_url: str) -> WebClient:
+# Told how a Web API call ended: (method, its channel argument, Slack's error or None).
+OnAnswer = Callable[[str, str | None, str | None], None]
+
+
+class WatchedWebClient(WebClient):
+    """A WebClient that tells `on_answer` how each call ended (health watches for refusals)."""
+
+    on_answer: OnAnswer | None = None
+
+    def api_call(self, api_method: str, **kwargs: Any) -> SlackResponse:
+        args = kwargs.get("json") or kwargs.get("data") or kwargs.get("params") or {}
+        channel = args.get("channel") if isinstance(args, dict) else None
+        try:
+            response = super().api_call(api_method, **kwargs)
+        except SlackApiError as exc:
+            self._answered(api_method, channel, str(exc.response.get("error") or "unknown"))
+            raise
+        self._answered(api_method, channel, None)
+        return response
+
+    def _answered(self, method: str, channel: object, error: str | None) -> None:
+        if self.on_answer is not None:
+            self.on_answer(method, channel if isinstance(channel, str) else None, error)
+
+
+def make_web_client(
+    token: str, base_url: str, *, on_answer: OnAnswer | None = None
+) -> WatchedWebClient:
     """A WebClient that waits out 429s (Retry-After), which Slack sends before doing anything.
 
     Server errors and dropped connections are not retried here: either may come after Slack
     applied a post, so the callers check Slack for the message's metadata before posting again.
     """
-    client = WebClient(token=token, base_url=base_url, timeout=15)
+    client = WatchedWebClient(token=token, base_url=base_url, timeout=15)
     client.retry_handlers.append(RateLimitErrorRetryHandler(max_retry_count=5))
+    client.on_answer = on_answer
     return client
 
 

@@ -14,28 +14,64 @@ from pathlib import Path
 from sqlite_utils import Database
 
 from bot.store.chats import ChatTable
+from bot.store.db import BUSY_TIMEOUT_MS
+from bot.store.health import HealthTable
 from bot.store.ledger import LedgerTable
 from bot.store.links import LinkTable
 from bot.store.messages import MessageTable
 from bot.store.outbox import OutboxTable
 
 
-class Store(LinkTable, ChatTable, MessageTable, OutboxTable, LedgerTable):
+class Store(LinkTable, ChatTable, MessageTable, OutboxTable, LedgerTable, HealthTable):
     """All reads and writes of the bridge's state."""
 
 
-def open_store(path: str | Path, *, migrate: bool = True) -> Store:
-    """Open (creating with owner-only permissions) and migrate the database at `path`."""
+class StoreUnavailable(Exception):
+    """The database cannot be opened, migrated or written; the message names the path and why."""
+
+    def __init__(self, path: str, cause: str) -> None:
+        super().__init__(f"cannot use the database {path}: {cause}")
+        self.path = path
+        self.cause = cause
+
+
+def open_store(path: str | Path, *, migrate: bool = True, writable: bool = False) -> Store:
+    """Open (creating with owner-only permissions) and migrate the database at `path`.
+
+    `writable`: also check that SQLite would take writes (`run` does, so a read-only file
+    stops it at once with a clear line instead of failing every write later). Raises
+    StoreUnavailable for any SQLite or file-system error.
+    """
     text = str(path)
+    try:
+        return _open(text, migrate=migrate, writable=writable)
+    except (sqlite3.Error, OSError) as exc:
+        raise StoreUnavailable(text, _cause(exc)) from exc
+
+
+def _cause(exc: sqlite3.Error | OSError) -> str:
+    if isinstance(exc, OSError) and exc.strerror:
+        where = f" ({exc.filename})" if exc.filename else ""
+        return f"{exc.strerror}{where}"
+    return str(exc) or type(exc).__name__
+
+
+def _open(text: str, *, migrate: bool, writable: bool) -> Store:
     if text != ":memory:" and not os.path.exists(text):
         Path(text).parent.mkdir(parents=True, exist_ok=True)
         os.close(os.open(text, os.O_CREAT | os.O_WRONLY, 0o600))
     # check_same_thread=False: Bolt's listener threads and the scheduler share it under a lock.
     conn = sqlite3.connect(text, check_same_thread=False, timeout=30)
     store = Store(Database(conn))
-    store.db.execute("PRAGMA busy_timeout = 30000")
-    if migrate:
-        store.migrate()
+    try:
+        store.db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        if migrate:
+            store.migrate()
+        if writable:
+            store.check_writable()
+    except BaseException:
+        store.close()
+        raise
     if text != ":memory:":
         for suffix in ("", "-wal", "-shm"):
             if os.path.exists(text + suffix):

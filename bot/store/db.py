@@ -8,8 +8,9 @@ lock; every multi-statement write runs in `db.atomic()`. The schema comes only f
 from __future__ import annotations
 
 import runpy
+import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import fields
 from datetime import UTC, datetime
@@ -19,6 +20,7 @@ from typing import Any, TypeVar
 from sqlite_utils import Database, Migrations
 
 T = TypeVar("T")
+BUSY_TIMEOUT_MS = 30_000  # how long a write waits for another connection's lock
 
 
 def utcnow() -> datetime:
@@ -61,6 +63,10 @@ class Db:
     def __init__(self, db: Database) -> None:
         self.db = db
         self._lock = threading.RLock()
+        # Told how each outermost write transaction ended: None when it committed, else the
+        # SQLite error (health watches for a database that takes no writes).
+        self.on_write: Callable[[sqlite3.Error | None], None] | None = None
+        self.migrated: list[str] = []  # what the last `migrate()` applied
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -70,6 +76,7 @@ class Db:
         with self._lock:
             pending = [m.name for m in migrations.pending(self.db)]
             migrations.apply(self.db)
+        self.migrated = pending
         return pending
 
     def close(self) -> None:
@@ -92,13 +99,37 @@ class Db:
                 with self.db.atomic():
                     yield self.db
                 return
-            self.db.conn.execute("BEGIN IMMEDIATE")
             try:
+                self.db.conn.execute("BEGIN IMMEDIATE")
                 yield self.db
                 self.db.conn.execute("COMMIT")
-            except BaseException:
+            except BaseException as exc:
                 self.db.conn.rollback()
+                if isinstance(exc, sqlite3.Error):
+                    self._wrote(exc)
                 raise
+            self._wrote(None)
+
+    def _wrote(self, error: sqlite3.Error | None) -> None:
+        if self.on_write is not None:
+            self.on_write(error)
+
+    def check_writable(self) -> None:
+        """Raise sqlite3.Error unless SQLite would let this connection write.
+
+        Asks for the write lock without waiting: another process holding it (a backfill)
+        is not a fault, so "locked" passes; a read-only file or directory does not.
+        """
+        with self._lock:
+            self.db.execute("PRAGMA busy_timeout = 0")
+            try:
+                self.db.conn.execute("BEGIN IMMEDIATE")
+                self.db.conn.rollback()
+            except sqlite3.OperationalError as exc:
+                if exc.sqlite_errorcode != sqlite3.SQLITE_BUSY:
+                    raise
+            finally:
+                self.db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
 
     @contextmanager
     def available(self, timeout: float) -> Iterator[bool]:

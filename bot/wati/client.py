@@ -18,6 +18,7 @@ import httpx
 
 from bot.wati.errors import (
     WatiBadResponse,
+    WatiError,
     WatiRejected,
     WatiUnavailable,
     check_accepted,
@@ -63,6 +64,7 @@ class WatiClient:
         transport: httpx.BaseTransport | None = None,
         timeout: float = 15.0,
         on_call: Callable[[str], None] | None = None,
+        on_answer: Callable[[str, WatiError | None], None] | None = None,
     ) -> None:
         base = endpoint.strip().rstrip("/")
         origin = _origin(base) if base.startswith(("https://", "http://")) else None
@@ -74,6 +76,7 @@ class WatiClient:
         self._base = base
         self._origin = origin
         self._on_call = on_call
+        self._on_answer = on_answer  # told how each call ended (health watches for 401/403)
         self._http = httpx.Client(
             headers={"Authorization": f"Bearer {token}", "User-Agent": "wati-bridge"},
             timeout=httpx.Timeout(timeout),
@@ -444,8 +447,17 @@ class WatiClient:
                 f"connection failed ({type(exc).__name__})", maybe_sent=write, endpoint=name
             ) from exc
         logger.debug("wati %s -> HTTP %d", name, response.status_code)
-        raise_for_status(name, response, write=write, session=session)
+        try:
+            raise_for_status(name, response, write=write, session=session)
+        except WatiError as exc:
+            self._answered(name, exc)
+            raise
+        self._answered(name, None)
         return response
+
+    def _answered(self, name: str, error: WatiError | None) -> None:
+        if self._on_answer is not None:
+            self._on_answer(name, error)
 
 
 def _send_result(body: dict[str, Any], local_message_id: str | None) -> SendResult:

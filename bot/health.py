@@ -1,0 +1,267 @@
+"""The bridge's health: every condition that keeps it from doing its job, and since when.
+
+Fed by what the bridge already sees: Wati's answers (401/403 on any call), Slack's (a refused
+bot token; a linked channel it can no longer post in), the database's (writes that fail), the
+Socket Mode connection, and how long the oldest message has been waiting. `/healthz`,
+`/wati status` and the admins' direct messages (`bot.alerts`) all read these conditions. Each
+is logged at WARNING once when it starts and once when it ends, with its reason code and a
+short detail (an error code, an HTTP status, SQLite's message), never a secret or a body.
+
+This is the one owner of the conditions; the observers are thread-safe, since Wati calls,
+Slack calls and database writes happen on many threads at once.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from bot.wati.errors import WatiAuthError, WatiError
+
+logger = logging.getLogger(__name__)
+
+SOCKET_GRACE = 60.0  # a Socket Mode reconnect takes seconds; down longer than this is a fault
+
+# Slack's answers meaning the bot token itself is no good (every call will fail alike).
+SLACK_TOKEN_ERRORS = frozenset(
+    {"invalid_auth", "not_authed", "token_revoked", "token_expired", "account_inactive"}
+)
+# Slack's answers meaning the bot cannot post in that channel any more.
+CHANNEL_ERRORS = frozenset({"not_in_channel", "channel_not_found", "is_archived"})
+# Calls whose success shows the bot can post in the channel again.
+POSTING_METHODS = frozenset({"chat.postMessage", "chat.update", "reactions.add"})
+
+
+class Code(StrEnum):
+    """Reason codes, as /healthz reports them."""
+
+    WATI_TOKEN = "wati_token_refused"
+    SLACK_TOKEN = "slack_token_refused"
+    DATABASE = "database_not_writable"
+    SOCKET = "socket_disconnected"
+    CHANNEL = "channel_unreachable"
+    BACKLOG = "backlog_stale"
+
+
+@dataclass(frozen=True)
+class Condition:
+    """One thing that is wrong: its code, what it is about (a channel; "" for the bridge)."""
+
+    code: Code
+    key: str
+    detail: str
+    since: float
+
+    @property
+    def ident(self) -> str:
+        """Unique among active conditions: the code, plus the channel or endpoint if any."""
+        return f"{self.code}:{self.key}" if self.key else str(self.code)
+
+    def words(self) -> str:
+        """What is wrong, in plain words."""
+        return describe(self.code, self.key, self.detail)[0]
+
+    def fix(self) -> str:
+        """What to do about it."""
+        return describe(self.code, self.key, self.detail)[1]
+
+    def as_dict(self) -> dict[str, Any]:
+        found: dict[str, Any] = {"code": str(self.code)}
+        if self.key:
+            found["channel" if self.code == Code.CHANNEL else "about"] = self.key
+        found.update(
+            detail=self.detail, since=_iso(self.since), message=self.words(), fix=self.fix()
+        )
+        return found
+
+
+def describe(code: Code, key: str, detail: str) -> tuple[str, str]:
+    """(what is wrong, how to fix it) for a condition."""
+    if code == Code.WATI_TOKEN and "1010" in detail:
+        return (
+            f"Wati's Cloudflare front refuses the bridge's requests ({detail}); "
+            "this is not a token problem",
+            "ask Wati support to allow the bridge's server address",
+        )
+    if code == Code.WATI_TOKEN:
+        return (
+            f"Wati refuses the bridge's access token ({detail})",
+            "copy the access token from Wati's API Docs page into WATI_ACCESS_TOKEN "
+            "and restart the bridge",
+        )
+    if code == Code.SLACK_TOKEN:
+        return (
+            f"Slack refuses the bot token ({detail})",
+            "reinstall the app to the workspace, put its Bot User OAuth Token (xoxb-…) in "
+            "SLACK_BOT_TOKEN and restart the bridge",
+        )
+    if code == Code.DATABASE:
+        return (
+            f"the bridge cannot write its database ({detail})",
+            "free disk space, or make BRIDGE_DB and its folder writable by the bridge's user; "
+            "writes resume by themselves",
+        )
+    if code == Code.SOCKET:
+        return (
+            f"the Socket Mode connection to Slack is down ({detail})",
+            "check that the server reaches slack.com and that SLACK_APP_TOKEN is valid; "
+            "the bridge reconnects by itself",
+        )
+    if code == Code.CHANNEL:
+        return (
+            f"the bot cannot post in <#{key}> ({detail})",
+            "invite the bot back (`/invite @wati-bridge`) or unarchive the channel; "
+            "or `/wati unlink` there if it is no longer used",
+        )
+    return (
+        f"messages wait too long to be relayed ({detail})",
+        "see the other problems listed and the bridge's log; "
+        "waiting messages go out once the cause is fixed",
+    )
+
+
+def database_problem(error: sqlite3.Error) -> str:
+    """SQLite's reason for a failed write, as safe short text."""
+    text = str(error).strip() or type(error).__name__
+    return text[:120]
+
+
+def is_busy(error: sqlite3.Error) -> bool:
+    """Another connection holds the write lock: the bridge waits its turn, nothing is broken."""
+    code = getattr(error, "sqlite_errorcode", None)
+    if code is not None:
+        return (code & 0xFF) in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+    return "locked" in str(error)
+
+
+class Health:
+    """The bridge's active conditions, from the observers below and the checks of `bot.watch`."""
+
+    def __init__(self, clock: Callable[[], float] = time.time) -> None:
+        self.clock = clock
+        self._lock = threading.Lock()
+        self._active: dict[str, Condition] = {}
+        self._seen_ok: set[str] = set()  # idents seen working since start (alerts' "fixed")
+        self._linked: frozenset[str] = frozenset()
+        self._socket_down_since: float | None = None
+
+    # -- the conditions ----------------------------------------------------------------------
+
+    def set(self, code: Code, key: str = "", detail: str = "", since: float | None = None) -> None:
+        """A condition holds (again); logged once when it starts."""
+        condition = Condition(code, key, detail, self.clock() if since is None else since)
+        with self._lock:
+            if condition.ident in self._active:
+                return
+            self._active[condition.ident] = condition
+            self._seen_ok.discard(condition.ident)
+        logger.warning("health: %s started: %s", condition.ident, detail)
+
+    def clear(self, code: Code, key: str = "") -> None:
+        """A condition does not hold (any more); logged once when it ends."""
+        ident = Condition(code, key, "", 0.0).ident
+        with self._lock:
+            self._seen_ok.add(ident)
+            condition = self._active.pop(ident, None)
+        if condition is not None:
+            lasted = max(0.0, self.clock() - condition.since)
+            logger.warning("health: %s ended after %.0f s", ident, lasted)
+
+    def conditions(self) -> list[Condition]:
+        """The active conditions, oldest first."""
+        with self._lock:
+            return sorted(self._active.values(), key=lambda c: (c.since, c.ident))
+
+    def holds(self, code: Code, key: str = "") -> bool:
+        with self._lock:
+            return Condition(code, key, "", 0.0).ident in self._active
+
+    def seen_ok(self, ident: str) -> bool:
+        """Whether this condition was seen not to hold since the bridge started."""
+        with self._lock:
+            return ident in self._seen_ok
+
+    def report(self) -> dict[str, Any]:
+        """The reasons for /healthz: codes, and each problem in words."""
+        problems = [c.as_dict() for c in self.conditions()]
+        return {"reasons": sorted({p["code"] for p in problems}), "problems": problems}
+
+    # -- observers (called by the Wati client, the Slack client and the store) ---------------
+
+    def wati_answered(self, endpoint: str, error: WatiError | None) -> None:
+        """A Wati call ended: 401 means the token is refused, 403 this call is not allowed."""
+        if error is None:
+            self.clear(Code.WATI_TOKEN)
+            self.clear(Code.WATI_TOKEN, endpoint)
+        elif isinstance(error, WatiAuthError):
+            key = "" if error.status_code == 401 else endpoint
+            cloudflare = ", Cloudflare error 1010" if "1010" in error.reason else ""
+            self.set(Code.WATI_TOKEN, key, f"HTTP {error.status_code} on {endpoint}{cloudflare}")
+
+    def slack_answered(self, method: str, channel: str | None, error: str | None) -> None:
+        """A Slack Web API call ended."""
+        if error is None:
+            self.clear(Code.SLACK_TOKEN)
+            if channel and method in POSTING_METHODS and channel in self._linked:
+                self.clear(Code.CHANNEL, channel)
+        elif error in SLACK_TOKEN_ERRORS:
+            self.set(Code.SLACK_TOKEN, "", f"{error} on {method}")
+        elif error in CHANNEL_ERRORS and channel and channel in self._linked:
+            self.set(Code.CHANNEL, channel, error)
+
+    def wrote(self, error: sqlite3.Error | None) -> None:
+        """A database write transaction ended (a busy database is not a fault)."""
+        if error is None:
+            self.clear(Code.DATABASE)
+        elif not is_busy(error):
+            self.set(Code.DATABASE, "", database_problem(error))
+
+    # -- what the periodic check reports -----------------------------------------------------
+
+    def linked(self, channels: Iterable[str]) -> None:
+        """The linked channels now; conditions of channels no longer linked end."""
+        self._linked = frozenset(channels)
+        for condition in self.conditions():
+            if condition.code == Code.CHANNEL and condition.key not in self._linked:
+                self.clear(Code.CHANNEL, condition.key)
+
+    def channel(self, channel: str, problem: str | None) -> None:
+        """What conversations.info showed of a linked channel (None: the bot can post)."""
+        if problem is None:
+            self.clear(Code.CHANNEL, channel)
+        else:
+            self.set(Code.CHANNEL, channel, problem)
+
+    def socket(self, connected: bool, grace: float = SOCKET_GRACE) -> None:
+        """The Socket Mode connection's state; a fault once down for longer than `grace`."""
+        now = self.clock()
+        if connected:
+            self._socket_down_since = None
+            self.clear(Code.SOCKET)
+            return
+        if self._socket_down_since is None:
+            self._socket_down_since = now
+        if now - self._socket_down_since >= grace:
+            since = self._socket_down_since
+            self.set(Code.SOCKET, "", f"disconnected since {_iso(since)[11:19]} UTC", since)
+
+    def backlog(self, oldest: str | None, stale_after: float) -> None:
+        """The oldest waiting message's record time (ISO); a fault once older than allowed."""
+        moment = datetime.fromisoformat(oldest).timestamp() if oldest else None
+        if oldest is None or moment is None or self.clock() - moment < stale_after:
+            self.clear(Code.BACKLOG)
+            return
+        minutes = stale_after / 60
+        limit = f"{minutes:.0f} min" if minutes >= 1 else f"{stale_after:.0f} s"
+        self.set(Code.BACKLOG, "", f"one has waited since {oldest[11:19]} UTC, over {limit}")
+
+
+def _iso(moment: float) -> str:
+    return datetime.fromtimestamp(moment, UTC).isoformat(timespec="seconds")
