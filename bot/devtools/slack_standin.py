@@ -95,6 +95,7 @@ class _Channel:
     is_private: bool
     is_im: bool = False
     created: int = 0
+    archived: bool = False
 
 
 @dataclass
@@ -257,6 +258,7 @@ class SlackStandIn:
         self._failures: dict[str, deque[_Failure]] = {}
         self._holds: list[Hold] = []
         self._held: list[Hold] = []
+        self._token_refusal: str | None = None  # refuse_bot_token()
         self._users: dict[str, JSONDict] = {}
         self._add_user_record(
             bot_user_id, name="wati-bridge", real_name="WhatsApp Bridge", is_bot=True
@@ -497,6 +499,30 @@ class SlackStandIn:
             for _ in range(count):
                 queue.append(_Failure(status, retry_after, error or default))
 
+    def refuse_bot_token(self, error: str | None = "token_revoked") -> None:
+        """Answer every call with the bot token ``{"ok": false, "error": error}`` from now on,
+        as Slack does once a token is revoked (``token_revoked``, ``invalid_auth``,
+        ``account_inactive``); ``None`` accepts it again."""
+        with self._cond:
+            self._token_refusal = error
+
+    def remove_bot(self, channel_id: str, *, archived: bool = False) -> None:
+        """The bot is removed from the channel (posts then get ``not_in_channel``), or, with
+        ``archived``, the channel is archived (``is_archived``); ``add_bot`` undoes both."""
+        with self._cond:
+            channel = self._channels[channel_id]
+            if archived:
+                channel.archived = True
+            else:
+                channel.bot_is_member = False
+
+    def add_bot(self, channel_id: str) -> None:
+        """The bot is invited back (and the channel unarchived)."""
+        with self._cond:
+            channel = self._channels[channel_id]
+            channel.bot_is_member = True
+            channel.archived = False
+
     def hold_next(
         self,
         method: str,
@@ -715,6 +741,8 @@ class SlackStandIn:
             raise _ApiError("not_authed")
         if token != self.bot_token:
             raise _ApiError("invalid_auth")
+        if self._token_refusal is not None:
+            raise _ApiError(self._token_refusal)
 
     def _need_scope(self, *alternatives: str) -> None:
         if not any(scope in self.scopes for scope in alternatives):
@@ -787,6 +815,8 @@ class SlackStandIn:
         # A private channel the bot is not in is invisible to it, as on Slack.
         if channel is None or (channel.is_private and not channel.bot_is_member):
             raise _ApiError("channel_not_found")
+        if need_member and channel.archived:
+            raise _ApiError("is_archived")
         if need_member and not channel.bot_is_member:
             raise _ApiError("not_in_channel")
         return channel
@@ -1136,7 +1166,7 @@ class SlackStandIn:
             "is_mpim": False,
             "is_private": channel.is_private,
             "created": channel.created,
-            "is_archived": False,
+            "is_archived": channel.archived,
             "is_general": False,
             "unlinked": 0,
             "name_normalized": channel.name,

@@ -26,6 +26,10 @@ class Store(LinkTable, ChatTable, MessageTable, OutboxTable, LedgerTable, Health
     """All reads and writes of the bridge's state."""
 
 
+# Tests only: names a file; while it exists, SQLite refuses the bridge's writes (Db._test_fault).
+REFUSE_WRITES_ENV = "WATI_BRIDGE_TEST_REFUSE_WRITES_FLAG"
+
+
 class StoreUnavailable(Exception):
     """The database cannot be opened, migrated or written; the message names the path and why."""
 
@@ -63,6 +67,7 @@ def _open(text: str, *, migrate: bool, writable: bool) -> Store:
     # check_same_thread=False: Bolt's listener threads and the scheduler share it under a lock.
     conn = sqlite3.connect(text, check_same_thread=False, timeout=30)
     store = Store(Database(conn))
+    store.refuse_writes_flag = os.environ.get(REFUSE_WRITES_ENV) or None
     try:
         store.db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         if migrate:

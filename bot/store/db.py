@@ -7,6 +7,7 @@ lock; every multi-statement write runs in `db.atomic()`. The schema comes only f
 
 from __future__ import annotations
 
+import os
 import runpy
 import sqlite3
 import threading
@@ -67,6 +68,7 @@ class Db:
         # SQLite error (health watches for a database that takes no writes).
         self.on_write: Callable[[sqlite3.Error | None], None] | None = None
         self.migrated: list[str] = []  # what the last `migrate()` applied
+        self.refuse_writes_flag: str | None = None  # tests only: see `_test_fault`
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -99,6 +101,8 @@ class Db:
                 with self.db.atomic():
                     yield self.db
                 return
+            if self.refuse_writes_flag is not None:
+                self._test_fault(self.refuse_writes_flag)
             try:
                 self.db.conn.execute("BEGIN IMMEDIATE")
                 yield self.db
@@ -109,6 +113,16 @@ class Db:
                     self._wrote(exc)
                 raise
             self._wrote(None)
+
+    def _test_fault(self, flag: str) -> None:
+        """Tests only: while the file `flag` exists, SQLite refuses this connection's writes.
+
+        A full disk cannot be had in CI (no root mounts; chmod stops nobody running as root).
+        `query_only` makes SQLite itself fail every write of the running bridge with
+        SQLITE_READONLY while reads go on, as on a full disk; removing the file lifts it.
+        """
+        refuse = os.path.exists(flag)
+        self.db.conn.execute(f"PRAGMA query_only = {int(refuse)}")
 
     def _wrote(self, error: sqlite3.Error | None) -> None:
         if self.on_write is not None:
@@ -124,11 +138,15 @@ class Db:
             self.db.execute("PRAGMA busy_timeout = 0")
             try:
                 self.db.conn.execute("BEGIN IMMEDIATE")
-                self.db.conn.rollback()
+                # A statement that writes (the same value back, rolled back) meets a read-only
+                # file or header, which BEGIN alone does not.
+                version = self.db.conn.execute("PRAGMA user_version").fetchone()[0]
+                self.db.conn.execute(f"PRAGMA user_version = {int(version)}")
             except sqlite3.OperationalError as exc:
                 if exc.sqlite_errorcode != sqlite3.SQLITE_BUSY:
                     raise
             finally:
+                self.db.conn.rollback()
                 self.db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
 
     @contextmanager

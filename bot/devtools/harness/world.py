@@ -117,6 +117,7 @@ class World:
         self.driver = SlackDriver(
             SIGNING_SECRET, url=self.events_url, response_url_factory=self._response_url
         )
+        self.extra_env: dict[str, str] = {}  # more settings for the bridges started from now on
         self.bridge: BridgeProcess | None = None
         self.processes: list[BridgeProcess] = []  # every bridge started, killed on exit
 
@@ -166,6 +167,7 @@ class World:
         }
         if self.admins:
             env["BRIDGE_ADMINS"] = self.admins
+        env.update(self.extra_env)
         env.update(extra)
         return env
 
