@@ -12,7 +12,6 @@ from dataclasses import replace
 from typing import Any
 
 import pytest
-from slack_bolt.request import BoltRequest
 
 from bot.config import Settings
 from bot.devtools.harness.inproc import dispatch_sender, drive, on_clock, spy_errors
@@ -44,8 +43,7 @@ def people(slack: SlackStandIn) -> SlackStandIn:
 
 
 def _dispatch(bridge: Bridge, prepared: Prepared) -> int:
-    request = BoltRequest(body=prepared.body, headers=dict(prepared.headers))
-    return bridge.app.dispatch(request).status
+    return prepared.dispatch(bridge.app).status
 
 
 def _wati(

@@ -250,7 +250,7 @@ def drive_once(bridge: Bridge, flow: Traffic) -> list[str]:
     for job in [bridge.relay.discover, *jobs, bridge.outbound.process, flow.flush]:
         try:
             job()
-        except Exception as exc:  # noqa: BLE001 - the scheduler would log it and go on
+        except Exception as exc:  # the scheduler would log it and go on
             escaped.append(type(exc).__name__)
     return escaped
 
