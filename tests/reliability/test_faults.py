@@ -25,15 +25,12 @@ import pytest
 from bot.devtools.harness.inproc import dispatch_sender, drive, on_clock
 from bot.devtools.harness.traffic import ReplySent, Traffic, problems, settle, write_lock
 from bot.devtools.harness.world import (
-    ADMIN,
     ANA,
     CY,
     FAILED_MARKS,
     NUMBER_A,
     NUMBER_B,
     SENT_MARKS,
-    SLACK_A,
-    SLACK_B,
     World,
     wait_until,
 )
@@ -45,15 +42,6 @@ from bot.wati.types import MessagePage
 from tests.kit import Clock
 
 CHATS = ((NUMBER_A, ANA), (NUMBER_B, ANA), (NUMBER_A, CY))
-
-
-@pytest.fixture
-def linked(bridge: Bridge, clock: Clock) -> Bridge:
-    bridge.store.link(NUMBER_A, SLACK_A, ADMIN)
-    bridge.store.link(NUMBER_B, SLACK_B, ADMIN)
-    on_clock(bridge, clock)
-    clock.advance(1)
-    return bridge
 
 
 @pytest.fixture
