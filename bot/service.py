@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import logging
 import signal
+import sqlite3
 import threading
 import time
 from collections.abc import Callable
@@ -89,8 +90,26 @@ class Bridge:
     def _every(self, func: Callable[..., Any], seconds: float, job_id: str, **extra: Any) -> None:
         # Never two runs of one job at once, and no pile-up of missed runs after a stall.
         self.scheduler.add_job(
-            func, "interval", seconds=seconds, id=job_id, max_instances=1, coalesce=True, **extra
+            functools.partial(self._guarded, func, job_id),
+            "interval",
+            seconds=seconds,
+            id=job_id,
+            max_instances=1,
+            coalesce=True,
+            **extra,
         )
+
+    def _guarded(self, func: Callable[..., Any], job_id: str, *args: Any) -> None:
+        """Run a job; a failure is one log line (the job runs again at its next turn)."""
+        try:
+            func(*args)
+        except sqlite3.Error as exc:
+            # A database that refuses writes is a health condition, logged once when it starts.
+            level = logging.DEBUG if self.watch.health.holds(Code.DATABASE) else logging.WARNING
+            logger.log(level, "job %s failed: %s", job_id, exc)
+        except Exception as exc:  # noqa: BLE001 - one failed run must not stop the job
+            logger.warning("job %s failed: %s", job_id, type(exc).__name__)
+            logger.debug("job %s failure", job_id, exc_info=exc)
 
     def sync_jobs(self) -> None:
         """One poll job per linked number: add jobs for new links, drop those of unlinked ones."""

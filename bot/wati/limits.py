@@ -105,20 +105,31 @@ class Budget:
         self._now = now
         self._lock = threading.Lock()
         self._cache: tuple[str, dict[str, int]] | None = None
+        self._recorded = 0  # calls counted so far: a cache read before the last one is stale
 
     def record(self, endpoint: str) -> None:
         """Count one call (the WatiClient's on_call hook calls this before each request)."""
         self.store.count_call(endpoint, self._now().strftime("%Y-%m-%d"))
         with self._lock:
             self._cache = None
+            self._recorded += 1
 
     def used(self) -> dict[str, int]:
-        """Calls this month, per endpoint."""
+        """Calls this month, per endpoint.
+
+        The store is read without this lock held: /healthz holds the store's lock and then
+        asks for the quota, so taking them the other way round here deadlocked the bridge.
+        """
         month_start = self._now().strftime("%Y-%m-01")
         with self._lock:
-            if self._cache is None or self._cache[0] != month_start:
-                self._cache = (month_start, self.store.calls_since(month_start))
-            return dict(self._cache[1])
+            cached, recorded = self._cache, self._recorded
+        if cached is not None and cached[0] == month_start:
+            return dict(cached[1])
+        counts = self.store.calls_since(month_start)
+        with self._lock:
+            if self._recorded == recorded:
+                self._cache = (month_start, counts)
+        return dict(counts)
 
     def used_total(self) -> int:
         """All calls this month."""

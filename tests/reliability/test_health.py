@@ -13,6 +13,7 @@ works when the tests run as root, and unlike a tmpfs it needs no mount.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import sqlite3
@@ -145,6 +146,12 @@ def _status_text(world: World, channel: str) -> str:
     return str(world.slack.responses[-1].get("text"))
 
 
+def _windows_recorded(world: World) -> int:
+    with contextlib.closing(sqlite3.connect(world.db_path)) as db:
+        row = db.execute("select count(*) from chats where last_inbound_at is not null").fetchone()
+    return int(row[0])
+
+
 def _one_problem_then_fixed(world: World, dms: list[str], words: str) -> None:
     assert len(dms) == 2, dms
     assert "needs attention" in dms[0] and words in dms[0] and "How to fix" in dms[0]
@@ -228,6 +235,9 @@ def test_oldest_waiting_message_too_old(world: World, traffic: Traffic) -> None:
 def test_database_refusing_writes_and_a_reply_meanwhile(world: World, traffic: Traffic) -> None:
     world.start_bridge()
     wait_until(lambda: len(traffic.open_threads()) == 2, 20, "both threads")
+    # The fault starts once both chats are on record with their reply windows open (see the
+    # report: a write refused between a poll's message records and its chat update loses it).
+    wait_until(lambda: _windows_recorded(world) == 2, 20, "both chats' windows on record")
     channel, parent, number, customer = next(t for t in traffic.open_threads() if t[0] == SLACK_A)
     flag = world.tmp / "refuse-writes"
     refuse_writes(flag)
