@@ -133,12 +133,26 @@ def database_problem(error: sqlite3.Error) -> str:
     return text[:120]
 
 
-def is_busy(error: sqlite3.Error) -> bool:
-    """Another connection holds the write lock: the bridge waits its turn, nothing is broken."""
+# SQLite's primary result codes meaning the database itself takes no writes (a full disk, a
+# read-only file, a failing disk). "Locked" or "busy" is another connection's turn, and an SQL
+# or constraint error is a bug in one statement: neither is this condition.
+WRITE_FAULTS = frozenset(
+    {
+        sqlite3.SQLITE_FULL,
+        sqlite3.SQLITE_READONLY,
+        sqlite3.SQLITE_IOERR,
+        sqlite3.SQLITE_CANTOPEN,
+        sqlite3.SQLITE_CORRUPT,
+        sqlite3.SQLITE_NOTADB,
+        sqlite3.SQLITE_PERM,
+    }
+)
+
+
+def is_write_fault(error: sqlite3.Error) -> bool:
+    """Whether a failed write means the database takes no writes at all."""
     code = getattr(error, "sqlite_errorcode", None)
-    if code is not None:
-        return (code & 0xFF) in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
-    return "locked" in str(error)
+    return code is not None and (code & 0xFF) in WRITE_FAULTS
 
 
 class Health:
@@ -220,7 +234,7 @@ class Health:
         """A database write transaction ended (a busy database is not a fault)."""
         if error is None:
             self.clear(Code.DATABASE)
-        elif not is_busy(error):
+        elif is_write_fault(error):
             self.set(Code.DATABASE, "", database_problem(error))
 
     # -- what the periodic check reports -----------------------------------------------------

@@ -730,3 +730,26 @@ def test_uploads_need_a_channel_the_bot_is_in(client: WebClient) -> None:
     assert error_of(
         lambda: client.files_upload_v2(channel=OUTSIDE, content=b"x", filename="x.txt")
     ) == ("not_in_channel")
+
+
+def test_a_refused_bot_token_and_a_bot_removed_or_archived(standin: SlackStandIn) -> None:
+    client = WebClient(token=standin.bot_token, base_url=standin.api_url)
+    standin.refuse_bot_token("token_revoked")
+    with pytest.raises(SlackApiError) as refused:
+        client.auth_test()
+    assert refused.value.response["error"] == "token_revoked"
+    standin.refuse_bot_token(None)
+    assert client.auth_test()["ok"]
+    standin.remove_bot(SUPPORT)
+    with pytest.raises(SlackApiError) as removed:
+        client.chat_postMessage(channel=SUPPORT, text="hi")
+    assert removed.value.response["error"] == "not_in_channel"
+    assert client.conversations_info(channel=SUPPORT)["channel"]["is_member"] is False
+    standin.add_bot(SUPPORT)
+    standin.remove_bot(SUPPORT, archived=True)
+    with pytest.raises(SlackApiError) as archived:
+        client.chat_postMessage(channel=SUPPORT, text="hi")
+    assert archived.value.response["error"] == "is_archived"
+    assert client.conversations_info(channel=SUPPORT)["channel"]["is_archived"] is True
+    standin.add_bot(SUPPORT)
+    assert client.chat_postMessage(channel=SUPPORT, text="hi")["ok"]
