@@ -82,49 +82,49 @@ class Condition:
         return found
 
 
-def describe(code: Code, key: str, detail: str) -> tuple[str, str]:
-    """(what is wrong, how to fix it) for a condition."""
-    if code == Code.WATI_TOKEN and "1010" in detail:
-        return (
-            f"Wati's Cloudflare front refuses the bridge's requests ({detail}); "
-            "this is not a token problem",
-            "ask Wati support to allow the bridge's server address",
-        )
-    if code == Code.WATI_TOKEN:
-        return (
-            f"Wati refuses the bridge's access token ({detail})",
-            "copy the access token from Wati's API Docs page into WATI_ACCESS_TOKEN "
-            "and restart the bridge",
-        )
-    if code == Code.SLACK_TOKEN:
-        return (
-            f"Slack refuses the bot token ({detail})",
-            "reinstall the app to the workspace, put its Bot User OAuth Token (xoxb-…) in "
-            "SLACK_BOT_TOKEN and restart the bridge",
-        )
-    if code == Code.DATABASE:
-        return (
-            f"the bridge cannot write its database ({detail})",
-            "free disk space, or make BRIDGE_DB and its folder writable by the bridge's user; "
-            "writes resume by themselves",
-        )
-    if code == Code.SOCKET:
-        return (
-            f"the Socket Mode connection to Slack is down ({detail})",
-            "check that the server reaches slack.com and that SLACK_APP_TOKEN is valid; "
-            "the bridge reconnects by itself",
-        )
-    if code == Code.CHANNEL:
-        return (
-            f"the bot cannot post in <#{key}> ({detail})",
-            "invite the bot back (`/invite @wati-bridge`) or unarchive the channel; "
-            "or `/wati unlink` there if it is no longer used",
-        )
-    return (
-        f"messages wait too long to be relayed ({detail})",
+# (what is wrong, how to fix it) per code; {detail} and {key} come from the condition.
+_TEXTS: dict[Code, tuple[str, str]] = {
+    Code.WATI_TOKEN: (
+        "Wati refuses the bridge's access token ({detail})",
+        "copy the access token from Wati's API Docs page into WATI_ACCESS_TOKEN "
+        "and restart the bridge",
+    ),
+    Code.SLACK_TOKEN: (
+        "Slack refuses the bot token ({detail})",
+        "reinstall the app to the workspace, put its Bot User OAuth Token (xoxb-…) in "
+        "SLACK_BOT_TOKEN and restart the bridge",
+    ),
+    Code.DATABASE: (
+        "the bridge cannot write its database ({detail})",
+        "free disk space, or make BRIDGE_DB and its folder writable by the bridge's user; "
+        "writes resume by themselves",
+    ),
+    Code.SOCKET: (
+        "the Socket Mode connection to Slack is down ({detail})",
+        "check that the server reaches slack.com and that SLACK_APP_TOKEN is valid; "
+        "the bridge reconnects by itself",
+    ),
+    Code.CHANNEL: (
+        "the bot cannot post in <#{key}> ({detail})",
+        "invite the bot back (`/invite @wati-bridge`) or unarchive the channel; "
+        "or `/wati unlink` there if it is no longer used",
+    ),
+    Code.BACKLOG: (
+        "messages wait too long to be relayed ({detail})",
         "see the other problems listed and the bridge's log; "
         "waiting messages go out once the cause is fixed",
-    )
+    ),
+}
+_CLOUDFLARE = (
+    "Wati's Cloudflare front refuses the bridge's requests ({detail}); this is not a token problem",
+    "ask Wati support to allow the bridge's server address",
+)
+
+
+def describe(code: Code, key: str, detail: str) -> tuple[str, str]:
+    """(what is wrong, how to fix it) for a condition."""
+    words, fix = _CLOUDFLARE if code == Code.WATI_TOKEN and "1010" in detail else _TEXTS[code]
+    return words.format(detail=detail, key=key), fix
 
 
 def database_problem(error: sqlite3.Error) -> str:
