@@ -12,7 +12,7 @@ import pytest
 import uvicorn
 
 from bot.devtools.slack_driver import SlackDriver
-from bot.devtools.slack_standin import SlackStandIn
+from bot.devtools.slack_standin.server import SlackStandIn
 from bot.service import Bridge
 from bot.web import make_asgi
 from tests.kit import ADMIN, SIGNING_SECRET, SLACK_A

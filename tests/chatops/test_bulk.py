@@ -9,7 +9,7 @@ import pytest
 from bot.chatops.bulk import Bulk, broadcast_name
 from bot.chatops.recipients import attribute_rows, recipients, render
 from bot.devtools.sandbox import Sandbox
-from bot.devtools.slack_standin import SlackStandIn
+from bot.devtools.slack_standin.server import SlackStandIn
 from bot.service import Bridge
 from bot.slack import modals
 from tests.chatops.kit import CHANNEL_A, CHANNEL_B, CUSTOMER, SLACK_A, Kit, answer, files

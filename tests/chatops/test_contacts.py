@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot.devtools.sandbox import Sandbox
-from bot.devtools.slack_standin import SlackStandIn
+from bot.devtools.slack_standin.server import SlackStandIn
 from bot.listeners import actions
 from bot.service import Bridge
 from bot.slack import blocks, modals

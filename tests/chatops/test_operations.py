@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from bot.devtools.sandbox import Sandbox
-from bot.devtools.slack_standin import SlackStandIn
+from bot.devtools.slack_standin.server import SlackStandIn
 from bot.service import Bridge
 from bot.slack import blocks
 from tests.chatops.kit import CHANNEL_A, CUSTOMER, SLACK_A, SLACK_B, Kit, blocks_text

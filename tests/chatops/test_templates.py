@@ -7,7 +7,7 @@ from slack_bolt.request import BoltRequest
 
 from bot.devtools.sandbox import Sandbox
 from bot.devtools.slack_driver import SlackDriver
-from bot.devtools.slack_standin import SlackStandIn
+from bot.devtools.slack_standin.server import SlackStandIn
 from bot.listeners import actions
 from bot.service import Bridge
 from bot.slack import blocks, modals

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from bot.devtools.sandbox import Sandbox
-from bot.devtools.slack_standin import SlackStandIn
+from bot.devtools.slack_standin.server import SlackStandIn
 from bot.relay.inbound import Relay
 from bot.service import Bridge, build
 from bot.slack import blocks

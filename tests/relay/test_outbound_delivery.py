@@ -8,7 +8,7 @@ import pytest
 
 from bot.devtools.sandbox import Sandbox
 from bot.devtools.slack_driver import SlackDriver
-from bot.devtools.slack_standin import SlackStandIn
+from bot.devtools.slack_standin.server import SlackStandIn
 from bot.relay.outbox import DELIVERED, FAILED, READ, SENT, forward
 from bot.service import Bridge
 from bot.slack import blocks

@@ -27,7 +27,7 @@ from bot.devtools.harness.world import (
 )
 from bot.devtools.sandbox import Sandbox
 from bot.devtools.slack_driver import Prepared, SlackDriver
-from bot.devtools.slack_standin import SlackStandIn
+from bot.devtools.slack_standin.server import SlackStandIn
 from bot.slack import blocks
 
 # -- Slack's side: signed deliveries with Slack's retries -----------------------------------------

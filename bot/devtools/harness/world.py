@@ -26,7 +26,7 @@ import httpx
 import bot
 from bot.devtools.sandbox import Sandbox
 from bot.devtools.slack_driver import SlackDriver
-from bot.devtools.slack_standin import SlackStandIn
+from bot.devtools.slack_standin.server import SlackStandIn
 from bot.relay.sender import CHECK_DELAY
 from bot.store.db import open_store
 
