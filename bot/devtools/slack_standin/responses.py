@@ -32,7 +32,9 @@ def receive(ws: Workspace, token: str, headers: dict[str, str], body: bytes) -> 
     return text_reply(200, b"ok")
 
 
-def apply(ws: Workspace, target: ResponseTarget, posted: JSONDict) -> None:
+def apply(
+    ws: Workspace, target: ResponseTarget, posted: JSONDict, *, source: str = "response_url"
+) -> None:
     """Do what a response asks: edit or delete the original, post in channel, or show ephemerally.
 
     Also used for the ack payload of a Socket Mode slash command, which Slack treats as the
@@ -54,7 +56,7 @@ def apply(ws: Workspace, target: ResponseTarget, posted: JSONDict) -> None:
     else:
         ws.ephemerals.append(
             {
-                "source": "response_url",
+                "source": source,
                 "channel": target.channel,
                 "user": None,
                 "text": str(posted.get("text") or ""),

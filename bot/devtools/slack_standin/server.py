@@ -18,6 +18,7 @@ from bot.devtools.slack_standin.api import WebApi
 from bot.devtools.slack_standin.common import DEFAULT_SCOPES, JSONDict, Reply, text_reply
 from bot.devtools.slack_standin.faults import Failure, Hold
 from bot.devtools.slack_standin.inspection import Inspection
+from bot.devtools.slack_standin.socket_mode import SocketMode
 from bot.devtools.slack_standin.workspace import Channel, ResponseTarget, StoredFile, Workspace
 
 
@@ -43,6 +44,7 @@ class SlackStandIn(Inspection):
         app_scopes: Sequence[str] = ("connections:write",),
         users: Mapping[str, dict[str, Any]] | None = None,
         clock: Callable[[], float] = time.time,
+        ack_timeout: float = 3.0,
     ) -> None:
         self.host = host
         self.port = port
@@ -63,7 +65,9 @@ class SlackStandIn(Inspection):
             app_scopes=app_scopes,
             clock=clock,
         )
-        self._api = WebApi(self._ws)
+        self.socket = SocketMode(self._ws, host=host, ack_timeout=ack_timeout)
+        """Socket Mode: envelopes to the app over a WebSocket (see ``socket_mode``)."""
+        self._api = WebApi(self._ws, {"apps.connections.open": self.socket.open_connection})
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         bot = self._ws.add_user_record(
@@ -86,6 +90,7 @@ class SlackStandIn(Inspection):
         self._server = server
         self.port = server.server_address[1]
         self._ws.url = self.url
+        self.socket.start()
         # A short poll interval keeps stop() quick (shutdown waits for the next poll).
         self._thread = threading.Thread(
             target=server.serve_forever,
@@ -102,6 +107,7 @@ class SlackStandIn(Inspection):
             self._api.faults.release_all()
         if self._server is None:
             return
+        self.socket.stop()
         self._server.shutdown()
         self._server.server_close()
         if self._thread is not None:
