@@ -23,7 +23,7 @@ def served(bridge: Bridge) -> Iterator[str]:
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     server = uvicorn.Server(
-        uvicorn.Config(make_asgi(bridge.dispatch, bridge.health), log_level="warning")
+        uvicorn.Config(make_asgi(bridge.health, bridge.dispatch), log_level="warning")
     )
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()

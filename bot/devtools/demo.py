@@ -175,7 +175,7 @@ def _serve(bridge: Bridge) -> tuple[str, uvicorn.Server]:
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     config = uvicorn.Config(
-        make_asgi(bridge.dispatch, bridge.health), log_level="warning", access_log=False
+        make_asgi(bridge.health, bridge.dispatch), log_level="warning", access_log=False
     )
     server = uvicorn.Server(config)
     threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True).start()
