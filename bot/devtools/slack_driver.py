@@ -55,6 +55,13 @@ class Prepared:
             return interaction
         return dict(fields)
 
+    def socket_envelope(self) -> tuple[str, JSONDict]:
+        """The Socket Mode envelope type and payload that carry this request instead."""
+        payload = self.payload
+        if self.headers.get("Content-Type") == JSON_TYPE:
+            return "events_api", payload
+        return ("slash_commands" if "command" in payload else "interactive"), payload
+
     def post(self, *, timeout: float = 5.0) -> httpx.Response:
         """Send this request to the driver's URL."""
         if self.driver is None:

@@ -30,7 +30,7 @@ import httpx
 
 import bot
 from bot.devtools.sandbox import Sandbox
-from bot.devtools.slack_driver import JSON_TYPE, JSONDict, Prepared, SlackDriver
+from bot.devtools.slack_driver import Prepared, SlackDriver
 from bot.devtools.slack_standin.server import SlackStandIn
 from bot.relay.sender import CHECK_DELAY
 from bot.store.db import open_store
@@ -196,7 +196,7 @@ class World:
                 return self.driver.post(prepared, timeout=timeout)
             except httpx.TransportError:
                 return None
-        kind, payload = envelope_of(prepared)
+        kind, payload = prepared.socket_envelope()
         retry = int(prepared.headers.get("X-Slack-Retry-Num") or 0)
         envelope = self.slack.socket.deliver(
             kind, payload, retry_attempt=retry, retry_reason="timeout", redeliver=False
@@ -264,14 +264,6 @@ class World:
                 [seconds, seconds],
             )
             return cursor.rowcount
-
-
-def envelope_of(prepared: Prepared) -> tuple[str, JSONDict]:
-    """The Socket Mode envelope type and payload of a request built for HTTP mode."""
-    payload = prepared.payload
-    if prepared.headers.get("Content-Type") == JSON_TYPE:
-        return "events_api", payload
-    return ("slash_commands" if "command" in payload else "interactive"), payload
 
 
 class BridgeProcess:

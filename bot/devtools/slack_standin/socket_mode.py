@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import copy
 import json
+import logging
 import secrets
 import socket
 import struct
@@ -40,6 +41,10 @@ from bot.devtools.slack_standin.common import ApiError, JSONDict
 from bot.devtools.slack_standin.workspace import ResponseTarget, Workspace
 
 ENVELOPE_TYPES = ("events_api", "slash_commands", "interactive")
+# The WebSocket library's own lines (each connection opened and closed) are noise in the
+# demo's transcript and in test logs: only its warnings show.
+_WIRE_LOG = logging.getLogger(__name__ + ".wire")
+_WIRE_LOG.setLevel(logging.WARNING)
 _RESET = struct.pack("ii", 1, 0)
 _DEBUG_INFO = {"host": "applink-standin-1", "build_number": 1}
 
@@ -111,6 +116,7 @@ class SocketMode:
             process_request=self._check_ticket,
             compression=None,
             server_header="SlackStandIn/1.0",
+            logger=_WIRE_LOG,
         )
         self.port = self._server.socket.getsockname()[1]
         self._stopping.clear()
