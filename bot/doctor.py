@@ -11,7 +11,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.config import ConfigError, Settings, db_path_from_env
 from bot.slack.socket_mode import refusal_hint
-from bot.store.db import open_store
+from bot.store import open_store
 from bot.wati.client import WatiClient
 from bot.wati.errors import WatiAuthError, WatiError, WatiRateLimited
 
@@ -99,7 +99,7 @@ def _check_slack(token: str, api_url: str, timeout: float) -> list[Finding]:
                 "reinstall the app if it was revoked",
             )
         ]
-    except Exception as exc:  # noqa: BLE001 - network failures come in many types
+    except Exception as exc:  # network failures come in many types
         return [
             Finding(
                 "slack token",
@@ -221,7 +221,7 @@ def _check_db(path: str) -> Finding:
             store.put("doctor_check", "ok")
         finally:
             store.close()
-    except Exception as exc:  # noqa: BLE001 - any failure means the database is unusable
+    except Exception as exc:  # any failure means the database is unusable
         return Finding(
             "database",
             False,

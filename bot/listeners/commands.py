@@ -11,8 +11,9 @@ from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.relay.inbound import Relay
-from bot.store.db import LinkConflict, Store
+from bot.chatops.errors import ChatOpsError
+from bot.store import Store
+from bot.store.links import LinkConflict
 from bot.text import phone
 from bot.wati.limits import Budget
 
@@ -53,9 +54,8 @@ Handler = Callable[[Invocation], None]
 class WatiCommand:
     """Parses `/wati …` and runs the matching subcommand."""
 
-    def __init__(self, store: Store, relay: Relay, budget: Budget, admins: Sequence[str]) -> None:
+    def __init__(self, store: Store, budget: Budget, admins: Sequence[str]) -> None:
         self.store = store
-        self.relay = relay
         self.budget = budget
         self.admins = tuple(admins)
         self.handlers: dict[str, Handler] = {
@@ -74,7 +74,7 @@ class WatiCommand:
         )
 
     def run(self, call: Invocation) -> None:
-        """Run one invocation; unexpected errors become a plain message, never a crash."""
+        """Run one invocation; refusals and Slack errors become a plain message, never a crash."""
         name = call.args[0].lower() if call.args else "help"
         handler = self.handlers.get(name)
         if handler is None:
@@ -82,6 +82,8 @@ class WatiCommand:
             return
         try:
             handler(call)
+        except ChatOpsError as exc:
+            call.tell(exc.message)  # a refusal, in plain words
         except SlackApiError as exc:
             logger.warning("/wati %s: Slack error %s", name, exc.response.get("error"))
             call.tell(f"Slack refused that: `{exc.response.get('error')}`. Please try again.")

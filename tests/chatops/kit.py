@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from slack_bolt.request import BoltRequest
 from slack_bolt.response import BoltResponse
 
 from bot.devtools.sandbox import Sandbox
@@ -13,7 +12,7 @@ from bot.devtools.slack_driver import Prepared, SlackDriver
 from bot.devtools.slack_standin.server import SlackStandIn
 from bot.service import Bridge
 from bot.slack import modals
-from bot.store.db import Thread
+from bot.store.chats import Thread
 from tests.kit import ADMIN, CHANNEL_A, CHANNEL_B, SIGNING_SECRET, SLACK_A, SLACK_B, Clock
 
 CUSTOMER = "447700900123"
@@ -80,9 +79,7 @@ class Kit:
 
     def deliver(self, prepared: Prepared) -> BoltResponse:
         """Hand a signed request to Bolt (listeners run inside dispatch)."""
-        response = self.bridge.app.dispatch(
-            BoltRequest(body=prepared.body, headers=dict(prepared.headers))
-        )
+        response = prepared.dispatch(self.bridge.app)
         assert response.status == 200, response.body
         return response
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from slack_bolt.request import BoltRequest
 
 from bot.devtools.sandbox import Sandbox
 from bot.devtools.slack_driver import SlackDriver
@@ -268,7 +267,7 @@ def test_new_chat_without_any_link_says_so(
     bridge: Bridge, slack: SlackStandIn, driver: SlackDriver
 ) -> None:
     prepared = driver.shortcut(actions.NEW_CHAT_SHORTCUT, user_id=ADMIN)
-    bridge.app.dispatch(BoltRequest(body=prepared.body, headers=dict(prepared.headers)))
+    prepared.dispatch(bridge.app)
 
     [view] = slack.views
     assert "No channel is linked" in blocks_text(view) and view.get("submit") is None
@@ -278,7 +277,7 @@ def test_send_template_button_of_a_window_notice_opens_the_modal(kit: Kit) -> No
     thread = kit.conversation()
     assert thread.thread_ts is not None
     # What the outbound side posts when a reply was blocked by the 24-hour window.
-    kit.bridge.relay.poster.post(
+    kit.bridge.poster.post(
         SLACK_A,
         thread_ts=thread.thread_ts,
         **blocks.notice(":lock: your reply was not sent", offer_template=thread.id),

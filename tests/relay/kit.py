@@ -6,16 +6,15 @@ from collections.abc import Callable
 from typing import Any
 
 import httpx
-from slack_bolt.request import BoltRequest
 from slack_bolt.response import BoltResponse
 
 from bot.devtools.sandbox import Sandbox
 from bot.devtools.slack_driver import Prepared, SlackDriver
 from bot.devtools.slack_standin.server import SlackStandIn
-from bot.relay.outbox import Job
 from bot.service import Bridge
 from bot.slack import blocks
-from bot.store.db import Thread
+from bot.store.chats import Thread
+from bot.store.outbox import Job
 from tests.kit import AGENT, CHANNEL_A
 
 CUSTOMER = "447700900123"
@@ -40,7 +39,7 @@ def open_chat(
 
 def deliver(bridge: Bridge, prepared: Prepared) -> BoltResponse:
     """Hand a signed request to Bolt, as Slack's HTTP delivery would."""
-    response = bridge.app.dispatch(BoltRequest(body=prepared.body, headers=dict(prepared.headers)))
+    response = prepared.dispatch(bridge.app)
     assert response.status == 200, response.body
     return response
 
@@ -70,7 +69,7 @@ def job_of(bridge: Bridge, channel: str, ts: str) -> Job:
     """The outbox row (with its progress) of a Slack message."""
     reply = bridge.store.reply_by_ts(channel, ts)
     assert reply is not None
-    job = bridge.outbound.outbox.job(reply.id)
+    job = bridge.outbound.store.reply_job(reply.id)
     assert job is not None
     return job
 

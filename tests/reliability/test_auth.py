@@ -12,7 +12,6 @@ from dataclasses import replace
 from typing import Any
 
 import pytest
-from slack_bolt.request import BoltRequest
 
 from bot.config import Settings
 from bot.devtools.harness.inproc import dispatch_sender, drive, on_clock, spy_errors
@@ -44,8 +43,7 @@ def people(slack: SlackStandIn) -> SlackStandIn:
 
 
 def _dispatch(bridge: Bridge, prepared: Prepared) -> int:
-    request = BoltRequest(body=prepared.body, headers=dict(prepared.headers))
-    return bridge.app.dispatch(request).status
+    return prepared.dispatch(bridge.app).status
 
 
 def _wati(
@@ -107,7 +105,6 @@ def test_only_admins_link_and_unlink(
 def linked(bridge: Bridge, clock: Clock) -> Bridge:
     bridge.store.link(NUMBER_A, SLACK_A, ADMIN)
     bridge.store.link(NUMBER_B, SLACK_B, ADMIN)
-    bridge.outbound.kick_in_background = False
     on_clock(bridge, clock)
     clock.advance(1)
     return bridge
@@ -184,7 +181,7 @@ def test_retry_is_refused_from_another_channel_and_for_bad_values(
         assert _dispatch(linked, click) == 200
     linked.outbound.process()
     assert sandbox.sent_by_api() == []
-    job = linked.outbound.outbox.job(int(reply_id))
+    job = linked.outbound.store.reply_job(int(reply_id))
     assert job is not None and job.state == "failed"
     [refusal] = slack.ephemerals(SLACK_B)
     assert refusal["user"] == ADMIN and "another channel" in refusal["text"]

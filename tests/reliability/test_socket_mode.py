@@ -30,7 +30,7 @@ from bot.devtools.harness.world import (
 )
 from bot.devtools.slack_standin.socket_mode import Envelope
 from bot.slack import blocks
-from bot.store.db import open_store
+from bot.store import open_store
 
 CHATS = ((NUMBER_A, BO), (NUMBER_B, ANA))
 

@@ -12,8 +12,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from slack_bolt.request import BoltRequest
-
 from bot.devtools.harness.inproc import (
     ManualClock,
     ScriptedWati,
@@ -61,8 +59,7 @@ class FuzzWorld:
     wati_errors: list[Exception]
 
     def dispatch(self, prepared: Prepared) -> int:
-        request = BoltRequest(body=prepared.body, headers=dict(prepared.headers))
-        return self.bridge.app.dispatch(request).status
+        return prepared.dispatch(self.bridge.app).status
 
 
 @contextlib.contextmanager
@@ -106,7 +103,6 @@ def fuzz_world(tmp: Path) -> Iterator[FuzzWorld]:
             for each in (bridge, wati_bridge):
                 each.store.link(NUMBER_A, SLACK_A, ADMIN)
                 each.store.link(NUMBER_B, SLACK_B, ADMIN)
-                each.outbound.kick_in_background = False
                 on_clock(each, clock)
             clock.advance(1)
             chats = ((NUMBER_A, ANA), (NUMBER_B, ANA))
@@ -494,7 +490,7 @@ def fuzz_wati_contacts(world: FuzzWorld, n: int) -> int:
             for each in body["contact_list"]:
                 parse_contact(each)  # never raises
         world.scripted.contacts = jsonlib.dumps(body).encode()
-        world.wati_bridge.relay.contacts_window = RateWindow(limit=10**9)
+        world.wati_bridge.windows.contacts = RateWindow(limit=10**9)
         world.wati_bridge.relay.discover()  # never raises
         world.wati_bridge.relay.discover(sweep=True)
 

@@ -33,7 +33,7 @@ from bot.devtools.sandbox import Sandbox
 from bot.devtools.slack_driver import Prepared, SlackDriver
 from bot.devtools.slack_standin.server import SlackStandIn
 from bot.relay.sender import CHECK_DELAY
-from bot.store.db import open_store
+from bot.store import open_store
 
 if TYPE_CHECKING:
     from bot.devtools.harness.traffic import Traffic
