@@ -18,7 +18,7 @@ from bot.alerts import Alerts
 from bot.config import Settings
 from bot.devtools.harness.inproc import ManualClock
 from bot.devtools.slack_driver import SlackDriver
-from bot.devtools.slack_standin import SlackStandIn
+from bot.devtools.slack_standin.server import SlackStandIn
 from bot.health import Code, Health
 from bot.listeners.commands import Invocation
 from bot.service import Bridge, build
