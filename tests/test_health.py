@@ -17,7 +17,7 @@ from slack_bolt.request import BoltRequest
 from bot.alerts import Alerts
 from bot.config import Settings
 from bot.devtools.harness.inproc import ManualClock
-from bot.devtools.slack_driver import SlackDriver
+from bot.devtools.slack_driver.driver import SlackDriver
 from bot.devtools.slack_standin.server import SlackStandIn
 from bot.health import Code, Health
 from bot.listeners.commands import Invocation
