@@ -47,6 +47,7 @@ DEFAULT_SCOPES: tuple[str, ...] = (
     "files:read",
     "files:write",
     "users:read",
+    "users:read.email",
     "reactions:write",
 )
 """The bridge manifest's bot scopes. ``conversations.join`` needs ``channels:join`` and
@@ -390,10 +391,12 @@ class SlackStandIn:
         is_owner: bool = False,
         is_bot: bool = False,
         display_name: str | None = None,
+        email: str | None = None,
     ) -> None:
-        """Add (or replace) a user as ``users.info`` returns it."""
+        """Add (or replace) a user as ``users.info`` returns it (``profile.email`` only with
+        the ``users:read.email`` scope, as on Slack)."""
         with self._cond:
-            self._add_user_record(
+            record = self._add_user_record(
                 user_id,
                 name=name,
                 real_name=real_name,
@@ -402,6 +405,8 @@ class SlackStandIn:
                 is_bot=is_bot,
                 display_name=display_name,
             )
+            if email is not None:
+                record["profile"]["email"] = email
 
     def add_file(self, content: bytes, *, name: str, mimetype: str, user: str) -> JSONDict:
         """Store a file a user "uploaded" and return its Slack file object.
@@ -1123,7 +1128,10 @@ class SlackStandIn:
         user = self._users.get(str(args.get("user") or ""))
         if user is None:
             raise _ApiError("user_not_found")
-        return {"user": copy.deepcopy(user)}
+        shown = copy.deepcopy(user)
+        if "users:read.email" not in self.scopes:
+            shown["profile"].pop("email", None)
+        return {"user": shown}
 
     def _channel_info(self, channel: _Channel, *, num_members: bool = False) -> JSONDict:
         legacy_group = channel.is_private and channel.id.startswith("G")
