@@ -35,7 +35,7 @@ WAIT_SECONDS = 30.0  # how often the job looks at the waits
 
 def duration(seconds: float) -> str:
     """“45 minutes”, “1 hour 5 minutes”, “2 days 3 hours”."""
-    minutes = int(seconds // 60)
+    minutes = int((seconds + 30) // 60)  # to the nearest minute
     days, rest = divmod(minutes, 24 * 60)
     hours, minutes = divmod(rest, 60)
     parts = [(days, "day"), (hours, "hour"), (minutes, "minute")]
@@ -112,7 +112,7 @@ class WaitingClock:
             blocks.customer_label(chat.customer_name if chat else None, row.customer_number)
         )
         target = duration(self.target)
-        limit = f"twice the {target} target" if level == 2 else f"the {target} target"
+        limit = f"twice the target of {target}" if level == 2 else f"target: {target}"
         text = f":alarm_clock: *{who}* has waited {duration(seconds)} for an answer ({limit})."
         thread = self.store.thread(row.thread_id)
         link = self.threads.permalink(thread) if thread else None
