@@ -72,10 +72,13 @@ class WaitingClock:
             if row.waiting_now != row.waiting_since:
                 self.store.set_waiting(row.channel_number, row.customer_number, row.waiting_now)
                 nudges = 0
-            if (row.waiting_now or "") != (row.waiting_shown or ""):
+            shown = row.waiting_now or ""
+            if shown != (row.waiting_shown or ""):
                 thread = self.store.thread(row.thread_id)
-                if thread is not None:
-                    self.threads.redraw(thread)
+                if thread is None or not self.threads.redraw(thread):
+                    # Slack refused (the parent was deleted, the channel archived): not asked
+                    # again every pass; the next change of this wait tries again.
+                    self.store.set_waiting_shown(row.channel_number, row.customer_number, shown)
             if row.waiting_now and linked.get(row.channel_number) == row.slack_channel_id:
                 nudged += self._nudge(row, row.waiting_now, nudges)
         return nudged

@@ -42,8 +42,19 @@ def seed_queue(
                 state="posted",
                 thread_id=thread.id,
             )
-            if i % 3 == 0:
+            if i % 3 == 0:  # waiting, and its parent shows it (a steady queue)
                 store.set_waiting(channel_number, customer, iso(created))
+                store.set_waiting_shown(channel_number, customer, iso(created))
+            else:  # answered a few seconds later
+                store.record_message(
+                    f"seed-{channel_number}-{i}-answer",
+                    channel_number=channel_number,
+                    customer_number=customer,
+                    direction="out",
+                    created=iso(created + timedelta(seconds=5)),
+                    state="ours",
+                    thread_id=thread.id,
+                )
             if owner is not None and i % 5 == 0:
                 store.set_owner(
                     channel_number, customer, owner, in_wati=True, by=owner, at=iso(now)
