@@ -44,7 +44,7 @@ logger = logging.getLogger(__name__)
 HINT_SECONDS = 60.0  # getContacts first page: new customers show up within about a minute
 SWEEP_SECONDS = 300.0  # one further contacts page, so every contact is looked at over time
 PARENTS_SECONDS = 300.0  # refresh thread parents whose reply window has closed
-DESK_SECONDS = 30.0  # waiting customers, nudges, half-done saved replies, Home caches
+DESK_SECONDS = 10.0  # waiting customers, nudges, half-done saved replies, Home caches
 
 
 @dataclass

@@ -30,8 +30,6 @@ from bot.text.formatting import escape
 
 logger = logging.getLogger(__name__)
 
-WAIT_SECONDS = 30.0  # how often the job looks at the waits
-
 
 def duration(seconds: float) -> str:
     """“45 minutes”, “1 hour 5 minutes”, “2 days 3 hours”."""

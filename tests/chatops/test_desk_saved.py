@@ -27,26 +27,14 @@ def open_and_pick(kit: Kit, thread: Thread, reply_id: int, user: str = AGENT) ->
     """Saved reply on the parent, then choose one: the modal as Slack now shows it."""
     kit.click(blocks.SAVED_REPLY, thread, user=user)
     view = kit.view(desk_views.SAVED_VIEW)
-    payload = {
-        "type": "block_actions",
-        "user": {"id": user, "username": user.lower(), "team_id": "T0STANDIN"},
-        "api_app_id": "A0BRIDGE",
-        "token": "legacy-verification-token",
-        "container": {"type": "view", "view_id": view["id"]},
-        "trigger_id": kit.driver.trigger_id(),
-        "team": {"id": "T0STANDIN", "domain": "standin"},
-        "view": view,
-        "actions": [
-            {
-                "action_id": desk_views.SAVED_PICK,
-                "block_id": desk_views.SAVED_BLOCK,
-                "type": "static_select",
-                "selected_option": select(str(reply_id))["selected_option"],
-                "action_ts": "1.2",
-            }
-        ],
-    }
-    kit.deliver(kit.driver.interaction(payload))
+    picked = kit.driver.view_select(
+        view,
+        desk_views.SAVED_PICK,
+        block_id=desk_views.SAVED_BLOCK,
+        value=str(reply_id),
+        user_id=user,
+    )
+    kit.deliver(picked)
     return kit.view(desk_views.SAVED_VIEW)
 
 

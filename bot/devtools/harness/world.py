@@ -88,10 +88,12 @@ class World:
         wati_limit: int | None = 1000,
         poll_seconds: int = 1,
         status_delays: tuple[float, float] = (0.5, 1.0),
+        extra_env: dict[str, str] | None = None,
     ) -> None:
         tmp.mkdir(parents=True, exist_ok=True)
         self.tmp = tmp
         self.admins = admins
+        self.extra_env = dict(extra_env or {})  # more settings for every bridge started
         self.poll_seconds = poll_seconds
         self.sandbox = Sandbox(
             tmp / "wati.db",
@@ -166,6 +168,7 @@ class World:
         }
         if self.admins:
             env["BRIDGE_ADMINS"] = self.admins
+        env.update(self.extra_env)
         env.update(extra)
         return env
 
