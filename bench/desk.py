@@ -20,8 +20,8 @@ from pathlib import Path
 from bot.config import Settings
 from bot.devtools.harness.queue import seed_queue
 from bot.devtools.sandbox import Sandbox
-from bot.devtools.slack_driver import SlackDriver
-from bot.devtools.slack_standin import SlackStandIn
+from bot.devtools.slack_driver.driver import SlackDriver
+from bot.devtools.slack_standin.server import SlackStandIn
 from bot.service import build
 
 CHANNELS = ("15550000001", "15550000002")
