@@ -21,10 +21,12 @@ from slack_bolt.request import BoltRequest
 from slack_bolt.response import BoltResponse
 
 from bot.alerts import Alerts
+from bot.chatops.desk import Desk
 from bot.chatops.operations import ChatOps
 from bot.config import Settings
 from bot.health import Code, Health
 from bot.listeners import actions, commands, replies
+from bot.listeners import desk as desk_listeners
 from bot.relay.clock import Clock
 from bot.relay.delivery import Feedback
 from bot.relay.inbound import Inbound
@@ -47,6 +49,7 @@ logger = logging.getLogger(__name__)
 HINT_SECONDS = 60.0  # getContacts first page: new customers show up within about a minute
 SWEEP_SECONDS = 300.0  # one further contacts page, so every contact is looked at over time
 PARENTS_SECONDS = 300.0  # refresh thread parents whose reply window has closed
+DESK_SECONDS = 10.0  # waiting customers, nudges, half-done saved replies, Home caches
 
 
 @dataclass
@@ -67,6 +70,7 @@ class Bridge:
     command: commands.WatiCommand
     scheduler: BackgroundScheduler
     watch: Watch
+    desk: Desk
     _tick: float = 1.0  # seconds between poll rounds of each number
 
     def start_jobs(
@@ -85,6 +89,7 @@ class Bridge:
         self._every(self.outbound.process, tick, "outbound")
         self._every(self.outbound.refresh_parents, PARENTS_SECONDS, "parents")
         self._every(self.watch.check, self.settings.check_seconds, "health", next_run_time=_soon())
+        self._every(self.desk.tick, DESK_SECONDS, "desk", next_run_time=_soon())
         self.sync_jobs()
         self.scheduler.start()
 
@@ -250,9 +255,11 @@ def build(
     )
     command = commands.WatiCommand(store, budget, settings.admins, health=health)
     commands.register(app, command)
-    replies.register(app, outbound)
     ops = ChatOps(store, wati, poster, threads, relay.wake, windows, the_clock)
+    desk = Desk.build(ops, outbound, names, budget, settings, the_clock)
+    replies.register(app, outbound, desk.owners)
     actions.register(app, ops, command, names)
+    desk_listeners.register(app, command, ops, desk)
 
     @app.error
     def handle_error(error: Exception, body: dict[str, Any]) -> None:
@@ -286,6 +293,7 @@ def build(
             ),
             stale_after=settings.stale_after,
         ),
+        desk,
     )
 
 

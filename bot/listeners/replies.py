@@ -24,6 +24,7 @@ from slack_bolt import Ack, App, BoltContext, BoltResponse
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from bot.chatops.owners import Owners
 from bot.health import database_problem
 from bot.relay.outbound import Intake, Outbound
 from bot.relay.sender import QUEUED
@@ -36,8 +37,9 @@ MAX_REPLY_ID = 2**63 - 1  # SQLite's largest integer; a bigger "id" cannot be a 
 TOLD_LIMIT = 10_000  # replies whose authors were told "not sent yet", remembered in memory
 
 
-def register(app: App, outbound: Outbound) -> None:
-    """Bind the message listener and the Retry button to the app."""
+def register(app: App, outbound: Outbound, owners: Owners | None = None) -> None:
+    """Bind the message listener and the Retry button to the app (with `owners`, a reply may
+    make its author the conversation's owner: BRIDGE_ASSIGN_ON_REPLY)."""
 
     told: set[tuple[str, str]] = set()  # (channel, ts): authors told already (no repeats)
 
@@ -65,6 +67,8 @@ def register(app: App, outbound: Outbound) -> None:
             _tell(client, str(event.get("channel")), intake.user, intake.thread_ts, intake.tell)
         if intake.verdict == QUEUED:
             outbound.kick()
+            if owners is not None and intake.reply_id is not None:
+                owners.claim_reply(intake.reply_id)
 
     @app.action(blocks.RETRY)
     def handle_retry(ack: Ack, body: dict[str, Any], client: WebClient) -> None:

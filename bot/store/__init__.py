@@ -15,14 +15,18 @@ from sqlite_utils import Database
 
 from bot.store.chats import ChatTable
 from bot.store.db import BUSY_TIMEOUT_MS
+from bot.store.desk import DeskTable
 from bot.store.health import HealthTable
 from bot.store.ledger import LedgerTable
 from bot.store.links import LinkTable
 from bot.store.messages import MessageTable
 from bot.store.outbox import OutboxTable
+from bot.store.saved import SavedTable
 
 
-class Store(LinkTable, ChatTable, MessageTable, OutboxTable, LedgerTable, HealthTable):
+class Store(
+    LinkTable, ChatTable, MessageTable, OutboxTable, LedgerTable, DeskTable, SavedTable, HealthTable
+):
     """All reads and writes of the bridge's state."""
 
 

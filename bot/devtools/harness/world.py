@@ -98,6 +98,7 @@ class World:
         status_delays: tuple[float, float] = (0.5, 1.0),
         mode: str = "http",
         ack_timeout: float = 3.0,
+        extra_env: dict[str, str] | None = None,
     ) -> None:
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}")
@@ -105,6 +106,7 @@ class World:
         self.tmp = tmp
         self.mode = mode
         self.admins = admins
+        self.extra_env = dict(extra_env or {})  # more settings for every bridge started
         self.poll_seconds = poll_seconds
         self.sandbox = Sandbox(
             tmp / "wati.db",
@@ -130,7 +132,6 @@ class World:
         self.driver = SlackDriver(
             SIGNING_SECRET, url=self.events_url, response_url_factory=self._response_url
         )
-        self.extra_env: dict[str, str] = {}  # more settings for the bridges started from now on
         self.bridge: BridgeProcess | None = None
         self.processes: list[BridgeProcess] = []  # every bridge started, killed on exit
 
