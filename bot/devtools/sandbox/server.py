@@ -174,7 +174,7 @@ class Handler(BaseHTTPRequestHandler):
         sandbox.state.count_call(endpoint)
         fault = sandbox.faults.take(endpoint)
         if fault is not None and fault.kind == "hold" and fault.gate is not None:
-            fault.gate.block(sandbox.stopping)  # held, then dropped: nothing happened
+            fault.gate.block(sandbox.stopping, arg, query)  # held, then dropped: nothing happened
             self._reset()
             return
         if fault is not None and fault.kind == "reset":
@@ -204,7 +204,7 @@ class Handler(BaseHTTPRequestHandler):
         request = Request(method, endpoint, arg or "", query, content_type, body)
         reply = sandbox.api.handle(request)
         if fault is not None and fault.kind == "hold_after" and fault.gate is not None:
-            fault.gate.block(sandbox.stopping)  # processed; the answer waits
+            fault.gate.block(sandbox.stopping, arg, query)  # processed; the answer waits
         if fault is not None and fault.kind == "reset_after":
             self._reset()
             return
