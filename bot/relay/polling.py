@@ -197,7 +197,7 @@ class Poller:
         """Fetch a chat's new messages and relay them; return how many reached Slack."""
         report = report or PollReport()
         try:
-            fetched = self.inbound.fetch_new(chat)
+            fetched = self.inbound.fetch_new(chat, self.inbound.cutoff(link))
         except WatiRateLimited as exc:
             report.calls += 1
             self.windows.messages.hold(exc.retry_after or 10.0)

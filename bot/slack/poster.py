@@ -14,6 +14,20 @@ from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 MIN_POST_INTERVAL = 1.0
 # Errors after which posting to the channel is pointless for now (the channel or token is gone).
 SLACK_GIVE_UP = {"not_in_channel", "channel_not_found", "is_archived", "invalid_auth"}
+# Errors that say this one post can never go as it is (too long, blocks Slack will not take):
+# posting it again would fail the same way and hold up everything queued behind it.
+SLACK_REFUSED = {
+    "msg_too_long",
+    "msg_blocks_too_long",
+    "invalid_blocks",
+    "invalid_blocks_format",
+    "no_text",
+    "invalid_attachments",
+    "too_many_attachments",
+    "invalid_metadata_format",
+    "invalid_metadata_schema",
+    "metadata_too_large",
+}
 
 
 def make_web_client(token: str, base_url: str) -> WebClient:
