@@ -324,7 +324,7 @@ def main(*, quiet: bool = False, echo: Callable[[str], None] = print) -> int:
         )
         bridge = build(settings, clock=clock, slack_min_interval=0.2)
         url, server = _serve(bridge)
-        bridge.start_jobs(tick=0.25, hint_seconds=1.0, sweep_seconds=5.0)
+        bridge.start_jobs(tick=0.25)
         driver = SlackDriver(SECRET, url=url, response_url_factory=slack.response_url)
         demo = Demo(sandbox, slack, bridge, driver, clock, say)
         say("wati-bridge demo: a sandbox Wati, a Slack stand-in and the bridge, all on loopback")

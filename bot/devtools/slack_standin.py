@@ -15,6 +15,7 @@ Stdlib only.
 from __future__ import annotations
 
 import bisect
+import contextlib
 import copy
 import email.parser
 import email.policy
@@ -27,12 +28,14 @@ import sys
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
+
+from bot.devtools import block_checks
 
 JSONDict = dict[str, Any]
 
@@ -884,6 +887,8 @@ class SlackStandIn:
         metadata = _json_arg(args, "metadata", "invalid_metadata_format")
         if not text and not blocks and not attachments:
             raise _ApiError("no_text")
+        with _refusals():
+            block_checks.check_text(text)
         message: JSONDict = {
             "user": self.bot_user_id,
             "type": "message",
@@ -1009,6 +1014,8 @@ class SlackStandIn:
         if message.get("bot_id") != self.bot_id:
             raise _ApiError("cant_update_message")
         if "text" in args:
+            with _refusals():
+                block_checks.check_text(args["text"])
             message["text"] = str(args["text"] or "")
         blocks = _json_arg(args, "blocks", "invalid_blocks")
         if blocks is not None:  # absent blocks are kept, as Slack does; [] removes them
@@ -1254,6 +1261,8 @@ class SlackStandIn:
             raise _ApiError("invalid_arguments")
         if view["type"] == "modal" and not view.get("title"):
             raise _ApiError("invalid_arguments")
+        with _refusals():
+            block_checks.check_view(view)
         return view
 
     def _use_trigger(self, args: JSONDict) -> None:
@@ -1533,9 +1542,20 @@ def _check_blocks(blocks: Any, *, limit: int = 50) -> list[JSONDict]:
         isinstance(b, dict) and isinstance(b.get("type"), str) for b in blocks
     ):
         raise _ApiError("invalid_blocks")
-    if len(blocks) > limit:
-        raise _ApiError("invalid_blocks", response_metadata={"messages": ["too many blocks"]})
+    with _refusals():
+        block_checks.check_blocks(blocks, limit=limit)
     return blocks
+
+
+@contextlib.contextmanager
+def _refusals() -> Iterator[None]:
+    """Slack's answer to a broken limit (see bot.devtools.block_checks)."""
+    try:
+        yield
+    except block_checks.Refusal as refusal:
+        raise _ApiError(
+            refusal.error, response_metadata={"messages": [f"[ERROR] {refusal.message}"]}
+        ) from None
 
 
 def _view_hash(now: float) -> str:
