@@ -107,6 +107,10 @@ class Discovery:
         """Look at once (a number was just linked)."""
         self._hint_at = 0.0
 
+    def soon_pending(self) -> bool:
+        """Whether a look is due at once (none has run since `soon` or the start)."""
+        return self._hint_at == 0.0
+
     def interval(self) -> float:
         """Seconds between looks: the poll interval while the month's budget has room."""
         return self.budget.pace(self.poll_seconds, HINT_SHARE)
