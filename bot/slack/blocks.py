@@ -162,7 +162,10 @@ def notice(
     text: str, *, retry_reply_id: int | None = None, offer_template: int | None = None
 ) -> dict[str, Any]:
     """A bridge notice in a thread, optionally with a Retry or Send template button."""
-    blocks: list[dict[str, Any]] = [limits.section(text)]
+    # A long notice (a broadcast report listing failures) takes several sections.
+    blocks: list[dict[str, Any]] = [
+        limits.section(part) for part in limits.split(text, limits.SECTION_TEXT)
+    ][: limits.MESSAGE_BLOCKS - 1]
     buttons = []
     if retry_reply_id is not None:
         buttons.append(_button({"text": "Retry", "action_id": RETRY}, str(retry_reply_id)))
