@@ -21,6 +21,7 @@ from datetime import datetime
 
 from bot.relay.clock import Clock
 from bot.store import Store
+from bot.store.chats import Chat
 from bot.store.db import iso
 from bot.store.links import Link
 from bot.wati.client import WatiClient
@@ -190,7 +191,7 @@ class Discovery:
         known = [
             c.channel_number
             for c in self.store.chats_of_customer(number)
-            if c.channel_number in linked and (c.thread_id is not None or c.last_activity_at)
+            if c.channel_number in linked and is_known(c)
         ]
         targets = known or [
             n for n, link in linked.items() if stamp is None or stamp >= link.linked_at
@@ -213,3 +214,9 @@ class Discovery:
         for channel_number in others:
             self.wake(channel_number, customer_number)
         return len(others)
+
+
+def is_known(chat: Chat) -> bool:
+    """Whether the customer is known to be in conversation on this chat's number: it has a
+    thread or messages, or the team opened it from Slack (not a speculative contacts wake)."""
+    return chat.thread_id is not None or bool(chat.last_activity_at) or chat.origin != "contacts"

@@ -18,7 +18,7 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 
 from bot.relay.clock import Clock
-from bot.relay.discovery import Discovery
+from bot.relay.discovery import Discovery, is_known
 from bot.relay.inbound import Inbound, NoSlot
 from bot.slack.poster import SLACK_GIVE_UP
 from bot.store import Store
@@ -256,7 +256,7 @@ class Poller:
                 # Routine polls were slowed to the safety net: back to the normal pace.
                 now = self.clock()
                 self.store.bring_forward(now + self.poll_seconds, now + SAFETY_NET + 1)
-        elif hinted and not new and (chat.thread_id is not None or chat.last_activity_at):
+        elif hinted and not new and is_known(chat):
             # The contact changed but nothing is new here: perhaps on another number.
             self.discovery.widen(chat.customer_number, chat.channel_number)
 
