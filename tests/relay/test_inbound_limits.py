@@ -7,7 +7,7 @@ from typing import Any
 
 from bot.devtools.harness.inproc import ManualClock
 from bot.devtools.sandbox import Sandbox
-from bot.devtools.slack_standin import SlackStandIn
+from bot.devtools.slack_standin.server import SlackStandIn
 from bot.service import Bridge
 from bot.slack import blocks
 from bot.wati.limits import RateWindow

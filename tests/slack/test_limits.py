@@ -8,7 +8,7 @@ import pytest
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.devtools.slack_standin import SlackStandIn
+from bot.devtools.slack_standin.server import SlackStandIn
 from bot.slack import blocks, limits, modals
 from tests.kit import SLACK_A
 

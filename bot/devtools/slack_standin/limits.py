@@ -1,4 +1,4 @@
-"""What real Slack refuses in a message or a view, for the Slack stand-in.
+"""What real Slack refuses in a message or a view (the Slack stand-in checks every one).
 
 Slack answers `invalid_blocks` (messages) or `invalid_arguments` (views) with a
 `response_metadata.messages` line naming the first limit broken, and `msg_too_long` for message
