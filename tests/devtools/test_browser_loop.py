@@ -69,6 +69,7 @@ def test_customer_types_bridge_relays_reply_shows_on_the_page(
             page.fill("#text", "Hello from my phone")
             page.click("#send")
             page.wait_for_selector("#messages .msg.in >> text=Hello from my phone")
+            clock.advance(bridge.settings.poll_seconds)  # the next contacts look is due
 
             # The running bridge finds the new customer and opens a thread in Slack.
             def parent() -> dict[str, object] | None:
