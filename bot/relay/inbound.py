@@ -22,7 +22,7 @@ from slack_sdk.errors import SlackApiError
 from bot.relay.clock import Clock
 from bot.relay.threads import Threads
 from bot.slack import blocks
-from bot.slack.poster import SLACK_REFUSED, SlackPoster, metadata_of
+from bot.slack.poster import SlackPoster, metadata_of, refusal_of
 from bot.store import Store
 from bot.store.chats import Chat, Thread
 from bot.store.db import iso, parse_iso
@@ -252,8 +252,7 @@ class Inbound:
                 link.slack_channel_id, thread_ts=thread.thread_ts, **message
             ), None
         except SlackApiError as exc:
-            error = str(exc.response.get("error", ""))
-            if error not in SLACK_REFUSED:
+            if (error := refusal_of(exc)) is None:
                 raise
         logger.warning(
             "Slack refused message %s for good (%s): notice posted", logged.wati_id, error

@@ -17,7 +17,7 @@ from slack_sdk.errors import SlackApiError
 from bot.relay import window
 from bot.relay.clock import Clock
 from bot.slack import blocks
-from bot.slack.poster import SLACK_REFUSED, SlackPoster, metadata_of
+from bot.slack.poster import SlackPoster, metadata_of, refusal_of
 from bot.store import Store
 from bot.store.chats import Chat, Thread
 from bot.store.db import iso, parse_iso
@@ -77,8 +77,7 @@ class Threads:
         try:
             ts = self.poster.post(link.slack_channel_id, **self.parent_message(thread, chat))
         except SlackApiError as exc:
-            error = str(exc.response.get("error", ""))
-            if error not in SLACK_REFUSED:
+            if (error := refusal_of(exc)) is None:
                 raise
             # The thread must open, or every message of this customer waits behind it: the
             # plainest parent (no name, no link to an earlier thread) is posted instead.

@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
 # Slack allows about one message per second per channel (chat.postMessage's special limit).
@@ -124,6 +125,12 @@ class SlackPoster:
             channel=channel, oldest=f"{oldest:.6f}", include_all_metadata=True, limit=200
         ):
             yield from page.get("messages", [])
+
+
+def refusal_of(exc: SlackApiError) -> str | None:
+    """The error code when Slack refused a post for good (see SLACK_REFUSED), else None."""
+    error = str(exc.response.get("error", ""))
+    return error if error in SLACK_REFUSED else None
 
 
 def metadata_of(message: dict[str, Any], event_type: str) -> dict[str, Any] | None:
