@@ -335,13 +335,15 @@ def main() -> int:
     runs = 1 if q else args.runs
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
-        for poll_seconds, customers in ((1, 20), (10, 8)):
+        for poll_seconds, customers in ((1, 15), (10, 8)):
             firsts = [
                 first_messages(
                     tmp / f"first{poll_seconds}-{r}",
                     poll_seconds=poll_seconds,
                     customers=4 if q else customers,
-                    gap=max(2.0, poll_seconds * 0.7),
+                    # A new customer takes two posts (parent, message) at Slack's one post
+                    # per second per channel: arrivals every 4 s keep the channel half busy.
+                    gap=max(4.0, poll_seconds * 0.7),
                 )
                 for r in range(runs)
             ]
