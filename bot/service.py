@@ -20,6 +20,7 @@ from slack_bolt.response import BoltResponse
 from bot.chatops.operations import ChatOps
 from bot.config import Settings
 from bot.listeners import actions, commands, replies
+from bot.metrics import BridgeCollector, ErrorTally, exposition
 from bot.relay.inbound import Relay
 from bot.relay.outbound import Outbound
 from bot.slack.poster import SlackPoster, make_web_client
@@ -47,6 +48,7 @@ class Bridge:
     outbound: Outbound
     app: App
     command: commands.WatiCommand
+    errors: ErrorTally = field(default_factory=ErrorTally)
     scheduler: BackgroundScheduler = field(
         default_factory=lambda: BackgroundScheduler(
             executors={"default": ThreadPoolExecutor(50)}, timezone="UTC"
@@ -114,6 +116,13 @@ class Bridge:
             status["wati_quota"] = self.budget.summary()
         return db_ok, status
 
+    def metrics(self) -> bytes | None:
+        """The text GET /metrics serves; None while another process holds the database."""
+        with self.store.available(timeout=2.0) as free:
+            if not free:
+                return None  # the scrape fails (503) and Prometheus tries again next interval
+            return exposition(BridgeCollector(self.store, self.budget, self.errors))
+
     def dispatch(self, request: BoltRequest) -> BoltResponse:
         """Hand one HTTP request to Bolt."""
         return self.app.dispatch(request)
@@ -143,13 +152,15 @@ def build(
     """Wire every object from the settings (tests pass loopback URLs and a clock)."""
     store = open_store(settings.db_path)
     budget = Budget(store, settings.wati_monthly_calls)
+    errors = ErrorTally()
     wati = WatiClient(
         settings.wati_api_endpoint,
         settings.wati_access_token,
         transport=wati_transport,
         on_call=budget.record,
+        on_error=errors.wati,
     )
-    web = make_web_client(settings.slack_bot_token, settings.slack_api_url)
+    web = make_web_client(settings.slack_bot_token, settings.slack_api_url, on_error=errors.slack)
     poster = (
         SlackPoster(web)
         if slack_min_interval is None
@@ -182,7 +193,7 @@ def build(
     def handle_error(error: Exception, body: dict[str, Any]) -> None:
         logger.error("listener failed: %s", type(error).__name__, exc_info=error)
 
-    return Bridge(settings, store, wati, budget, relay, outbound, app, command)
+    return Bridge(settings, store, wati, budget, relay, outbound, app, command, errors)
 
 
 def run(settings: Settings) -> int:
@@ -213,12 +224,12 @@ def run(settings: Settings) -> int:
             # not closed). A handler that does nothing lets `run` return and clean up.
             signal.signal(signal.SIGTERM, lambda *_: None)
             logger.info(
-                "HTTP mode on %s:%d (POST /slack/events, GET /healthz)",
+                "HTTP mode on %s:%d (POST /slack/events, GET /healthz, GET /metrics)",
                 settings.host,
                 settings.port,
             )
             uvicorn.run(
-                make_asgi(bridge.dispatch, bridge.health),
+                make_asgi(bridge.dispatch, bridge.health, bridge.metrics),
                 host=settings.host,
                 port=settings.port,
                 log_level="warning",

@@ -1,7 +1,8 @@
 """HTTP mode: a small ASGI app served by uvicorn.
 
 `POST /slack/events` hands the raw request to Bolt (which checks the signature and answers
-401 when it is wrong); `GET /healthz` reports the bridge's state. Bolt's own dispatch is
+401 when it is wrong); `GET /healthz` reports the bridge's state; `GET /metrics` serves
+Prometheus's text format. Bolt's own dispatch is
 synchronous, so it runs in a worker thread and never blocks the event loop.
 """
 
@@ -22,12 +23,14 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 EVENTS_PATH = "/slack/events"
+METRICS_TYPE = "text/plain; version=0.0.4; charset=utf-8"  # Prometheus's text format
 MAX_BODY = 1_000_000  # Slack payloads are far smaller; anything bigger is not Slack
 
 
 def make_asgi(
     dispatch: Callable[[BoltRequest], BoltResponse],
     health: Callable[[], tuple[bool, dict[str, Any]]],
+    metrics: Callable[[], bytes | None] | None = None,
 ) -> ASGIApp:
     """The ASGI application for `wati-bridge run` in HTTP mode."""
 
@@ -41,6 +44,13 @@ def make_asgi(
         if path == "/healthz" and method in ("GET", "HEAD"):
             ok, status = await asyncio.to_thread(health)
             await _reply(send, 200 if ok else 503, json.dumps(status), "application/json")
+            return
+        if path == "/metrics" and method in ("GET", "HEAD") and metrics is not None:
+            text = await asyncio.to_thread(metrics)
+            if text is None:
+                await _reply(send, 503, "database busy", "text/plain")
+            else:
+                await _reply(send, 200, text.decode(), METRICS_TYPE)
             return
         if path != EVENTS_PATH:
             await _reply(send, 404, "not found", "text/plain")

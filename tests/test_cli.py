@@ -13,7 +13,7 @@ import pytest
 from bot.cli import main
 from bot.store.db import open_store
 
-COMMANDS = ["run", "migrate", "doctor", "backfill", "sandbox", "demo"]
+COMMANDS = ["run", "migrate", "doctor", "backup", "backfill", "sandbox", "demo"]
 
 
 def cli(
@@ -91,9 +91,11 @@ def test_doctor_against_unreachable_endpoints_names_each_problem(tmp_path: Path)
     )
     assert result.returncode == 1
     assert "[FAIL] slack token: could not reach Slack" in result.stdout
-    assert "[FAIL] wati: could not use Wati" in result.stdout
+    assert "[FAIL] wati: could not reach Wati at 127.0.0.1" in result.stdout
     assert "[ok  ] database" in result.stdout
     assert "fix:" in result.stdout
+    assert not (tmp_path / "nowhere").exists()  # doctor writes nothing
+    assert "Traceback" not in result.stderr and result.stderr == ""
 
 
 def test_doctor_reports_missing_configuration_and_a_read_only_database(tmp_path: Path) -> None:
@@ -104,7 +106,7 @@ def test_doctor_reports_missing_configuration_and_a_read_only_database(tmp_path:
         result = cli("doctor", env={"BRIDGE_DB": str(locked / "b.db")}, cwd=tmp_path)
     finally:
         locked.chmod(0o700)
-    assert result.returncode == 1
+    assert result.returncode == 2
     assert "SLACK_BOT_TOKEN is missing" in result.stdout
     if os.geteuid() != 0:  # root writes anywhere
         assert "[FAIL] database" in result.stdout

@@ -8,19 +8,47 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
 # Slack allows about one message per second per channel (chat.postMessage's special limit).
 MIN_POST_INTERVAL = 1.0
 
 
-def make_web_client(token: str, base_url: str) -> WebClient:
+class ObservedWebClient(WebClient):
+    """A WebClient that reports each failed call (method, error kind) before raising it.
+
+    Every Web API method of slack_sdk, Bolt's included, goes through `api_call`.
+    """
+
+    def __init__(self, *args: Any, on_error: Callable[[str, str], None], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._on_error = on_error
+
+    def api_call(self, api_method: str, **kwargs: Any) -> Any:
+        try:
+            return super().api_call(api_method, **kwargs)
+        except SlackApiError as exc:
+            self._on_error(api_method, str(exc.response.get("error") or "error"))
+            raise
+        except Exception as exc:  # noqa: BLE001 - connection failures come in many types
+            self._on_error(api_method, f"connection:{type(exc).__name__}")
+            raise
+
+
+def make_web_client(
+    token: str, base_url: str, on_error: Callable[[str, str], None] | None = None
+) -> WebClient:
     """A WebClient that waits out 429s (Retry-After), which Slack sends before doing anything.
 
     Server errors and dropped connections are not retried here: either may come after Slack
     applied a post, so the callers check Slack for the message's metadata before posting again.
     """
-    client = WebClient(token=token, base_url=base_url, timeout=15)
+    client = (
+        WebClient(token=token, base_url=base_url, timeout=15)
+        if on_error is None
+        else ObservedWebClient(token=token, base_url=base_url, timeout=15, on_error=on_error)
+    )
     client.retry_handlers.append(RateLimitErrorRetryHandler(max_retry_count=5))
     return client
 

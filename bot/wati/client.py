@@ -6,21 +6,24 @@ The error tree and the reading of Wati's answers (status, body: success or which
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import re
 from collections.abc import Callable, Mapping, Sequence
 from email.message import Message
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, ParamSpec, Self, TypeVar
 
 import httpx
 
 from bot.wati.errors import (
     WatiBadResponse,
+    WatiError,
     WatiRejected,
     WatiUnavailable,
     check_accepted,
+    error_kind,
     error_text,
     json_object,
     raise_for_status,
@@ -50,6 +53,29 @@ _BEARER = re.compile(r"^\s*bearer(\s+|$)", re.IGNORECASE)
 _SUCCESS_WORDS = frozenset({"success", "true", "ok"})
 
 Params = dict[str, str | int]
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _observed(method: Callable[P, R]) -> Callable[P, R]:
+    """Report a public call's WatiError (by endpoint and kind) to `on_error`, then re-raise.
+
+    The failure may come from the HTTP status or from the body read after it, so the report
+    is made here, around the whole method, rather than in `_call`.
+    """
+
+    @functools.wraps(method)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return method(*args, **kwargs)
+        except WatiError as exc:
+            client = args[0]
+            assert isinstance(client, WatiClient)
+            if client._on_error is not None:
+                client._on_error(exc.endpoint or method.__name__, error_kind(exc))
+            raise
+
+    return wrapper
 
 
 class WatiClient:
@@ -63,6 +89,7 @@ class WatiClient:
         transport: httpx.BaseTransport | None = None,
         timeout: float = 15.0,
         on_call: Callable[[str], None] | None = None,
+        on_error: Callable[[str, str], None] | None = None,
     ) -> None:
         base = endpoint.strip().rstrip("/")
         origin = _origin(base) if base.startswith(("https://", "http://")) else None
@@ -74,6 +101,7 @@ class WatiClient:
         self._base = base
         self._origin = origin
         self._on_call = on_call
+        self._on_error = on_error
         self._http = httpx.Client(
             headers={"Authorization": f"Bearer {token}", "User-Agent": "wati-bridge"},
             timeout=httpx.Timeout(timeout),
@@ -97,6 +125,7 @@ class WatiClient:
 
     # -- reads ---------------------------------------------------------------------------------
 
+    @_observed
     def get_messages(
         self, wa_number: str, *, channel_number: str, page_size: int = 50, page_number: int = 1
     ) -> MessagePage:
@@ -122,6 +151,7 @@ class WatiClient:
             logger.warning("getMessages: skipped %d malformed item(s)", malformed)
         return MessagePage(good, malformed, page_number, page_size, len(items))
 
+    @_observed
     def get_message_templates(
         self, *, page_size: int = 100, page_number: int = 1
     ) -> list[Template]:
@@ -142,6 +172,7 @@ class WatiClient:
             )
         return templates
 
+    @_observed
     def get_contacts(
         self,
         *,
@@ -169,6 +200,7 @@ class WatiClient:
             logger.warning("getContacts: skipped %d malformed item(s)", malformed)
         return ContactPage(contacts, malformed, len(items), page_number, page_size)
 
+    @_observed
     def get_media(self, file_name: str) -> Media:
         """Download a media file by its stored path or its showFile URL on the Wati host."""
         name = "getMedia"
@@ -209,6 +241,7 @@ class WatiClient:
 
     # -- session sends (inside the 24-hour window) ---------------------------------------------
 
+    @_observed
     def send_session_message(
         self,
         wa_number: str,
@@ -243,6 +276,7 @@ class WatiClient:
         check_accepted(name, body, session=True, require_flag=True)
         return _send_result(body, local_message_id)
 
+    @_observed
     def send_session_file(
         self,
         wa_number: str,
@@ -283,6 +317,7 @@ class WatiClient:
 
     # -- templates (the only way to reach a customer outside the window) ----------------------
 
+    @_observed
     def send_template_message(
         self,
         wa_number: str,
@@ -320,6 +355,7 @@ class WatiClient:
             or opt_str(first.get("localMessageId")),
         )
 
+    @_observed
     def send_template_messages(
         self,
         template_name: str,
@@ -352,6 +388,7 @@ class WatiClient:
 
     # -- chats and contacts --------------------------------------------------------------------
 
+    @_observed
     def update_chat_status(self, wa_number: str, status: str, *, channel_number: str) -> None:
         """Set a chat's status (OPEN, SOLVED, PENDING or BLOCK) on one channel number."""
         ticket_status = status.strip().upper()
@@ -364,6 +401,7 @@ class WatiClient:
         }
         self._write("updateChatStatus", self._url("updateChatStatus"), payload)
 
+    @_observed
     def add_contact(
         self, wa_number: str, *, name: str, custom_params: Mapping[str, str] | None = None
     ) -> Contact | None:
@@ -377,6 +415,7 @@ class WatiClient:
                 return contact
         return parse_contact(body) if "wAid" in body else None
 
+    @_observed
     def update_contact_attributes(self, wa_number: str, custom_params: Mapping[str, str]) -> None:
         """Set custom attributes on one contact."""
         number = _digits(wa_number, "wa_number")
@@ -387,6 +426,7 @@ class WatiClient:
             "updateContactAttributes", self._url(f"updateContactAttributes/{number}"), payload
         )
 
+    @_observed
     def update_contact_attributes_for_multi_contacts(
         self, contacts: Sequence[tuple[str, Mapping[str, str]]]
     ) -> None:
