@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 SIGNING_SECRET = "test-signing-secret"
 CHANNEL_A, CHANNEL_B = "15550000001", "15550000002"
@@ -21,3 +25,18 @@ class Clock:
 
     def advance(self, seconds: float) -> None:
         self.now += seconds
+
+
+def cli(
+    *args: str, env: dict[str, str] | None = None, cwd: Path | None = None, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
+    """Run `python -m bot …` with a clean environment (no stray SLACK_/WATI_ variables)."""
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "WATI_", "BRIDGE_"))}
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        env={**base, **(env or {})},
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )

@@ -4,31 +4,15 @@ from __future__ import annotations
 
 import os
 import socket
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from bot.cli import main
 from bot.store.db import open_store
+from tests.kit import cli
 
 COMMANDS = ["run", "migrate", "doctor", "backup", "backfill", "sandbox", "demo"]
-
-
-def cli(
-    *args: str, env: dict[str, str] | None = None, cwd: Path | None = None
-) -> subprocess.CompletedProcess[str]:
-    """Run `python -m bot …` with a clean environment (no stray SLACK_/WATI_ variables)."""
-    base = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "WATI_", "BRIDGE_"))}
-    return subprocess.run(
-        [sys.executable, "-m", "bot", *args],
-        env={**base, **(env or {})},
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
 
 
 def free_port() -> int:
