@@ -30,8 +30,10 @@ class Clock:
 def cli(
     *args: str, env: dict[str, str] | None = None, cwd: Path | None = None, timeout: float = 60
 ) -> subprocess.CompletedProcess[str]:
-    """Run `python -m bot …` with a clean environment (no stray SLACK_/WATI_ variables)."""
+    """Run `python -m bot …` with a clean environment (no stray SLACK_/WATI_ variables), on
+    the code under test whatever the working folder."""
     base = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "WATI_", "BRIDGE_"))}
+    base["PYTHONPATH"] = str(Path(__file__).resolve().parent.parent)
     return subprocess.run(
         [sys.executable, "-m", "bot", *args],
         env={**base, **(env or {})},
