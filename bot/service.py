@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
-from slack_bolt import App
+from slack_bolt import App, BoltContext
 from slack_bolt.request import BoltRequest
 from slack_bolt.response import BoltResponse
 
@@ -23,7 +23,7 @@ from bot.listeners import actions, commands, replies
 from bot.metrics import BridgeCollector, ErrorTally, exposition
 from bot.relay.inbound import Relay
 from bot.relay.outbound import Outbound
-from bot.slack.poster import SlackPoster, make_web_client
+from bot.slack.poster import SlackPoster, make_web_client, observed
 from bot.store.db import Store, open_store
 from bot.wati.client import WatiClient
 from bot.wati.limits import Budget, RateWindow
@@ -188,6 +188,11 @@ def build(
     commands.register(app, command)
     replies.register(app, outbound)
     actions.register(app, ChatOps(store, wati, poster, relay), command)
+
+    @app.middleware
+    def count_slack_errors(context: BoltContext, next: Callable[[], None]) -> None:
+        context["client"] = observed(context.client, errors.slack)
+        next()
 
     @app.error
     def handle_error(error: Exception, body: dict[str, Any]) -> None:

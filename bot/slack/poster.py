@@ -44,13 +44,30 @@ def make_web_client(
     Server errors and dropped connections are not retried here: either may come after Slack
     applied a post, so the callers check Slack for the message's metadata before posting again.
     """
-    client = (
-        WebClient(token=token, base_url=base_url, timeout=15)
-        if on_error is None
-        else ObservedWebClient(token=token, base_url=base_url, timeout=15, on_error=on_error)
-    )
+    client = WebClient(token=token, base_url=base_url, timeout=15)
     client.retry_handlers.append(RateLimitErrorRetryHandler(max_retry_count=5))
-    return client
+    return client if on_error is None else observed(client, on_error)
+
+
+def observed(client: WebClient, on_error: Callable[[str, str], None]) -> WebClient:
+    """The same client (token, URL, retries…), reporting its failed calls to `on_error`.
+
+    Bolt builds a fresh WebClient for each request from the app's; a middleware swaps it for
+    this one, so listeners' calls are seen too.
+    """
+    copy = ObservedWebClient(
+        token=client.token,
+        base_url=client.base_url,
+        timeout=client.timeout,
+        ssl=client.ssl,
+        proxy=client.proxy,
+        headers=client.headers,
+        logger=client.logger,
+        retry_handlers=list(client.retry_handlers),
+        on_error=on_error,
+    )
+    copy.default_params.update(client.default_params)  # Bolt's team_id, when it set one
+    return copy
 
 
 class SlackPoster:
