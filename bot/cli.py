@@ -146,7 +146,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         _parser().print_help()
         return 2
     if args.command == "migrate":
-        from bot.store.db import open_store
+        from bot.store import open_store
 
         path = args.db or db_path_from_env(env)
         store = open_store(path, migrate=False)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
-from bot.store.db import open_store
+from bot.store import open_store
 from tests.kit import cli
 
 COMMANDS = ["run", "migrate", "doctor", "backup", "backfill", "sandbox", "demo"]

@@ -51,9 +51,7 @@ def test_an_endpoint_without_https_says_what_to_write(
     command: str, tmp_path: Path, stand_ins: tuple[Sandbox, SlackStandIn]
 ) -> None:
     sandbox, slack = stand_ins
-    env = good_env(
-        tmp_path, sandbox, slack, WATI_API_ENDPOINT="live-mt-server.wati.io/123456"
-    )
+    env = good_env(tmp_path, sandbox, slack, WATI_API_ENDPOINT="live-mt-server.wati.io/123456")
     result = cli(command, env=env, cwd=tmp_path)
     assert result.returncode == 2
     out = result.stdout + result.stderr

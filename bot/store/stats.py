@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from bot.store.db import Store, parse_iso
+from bot.store import Store
+from bot.store.db import parse_iso
 
 
 @dataclass
