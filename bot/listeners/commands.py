@@ -94,7 +94,8 @@ class WatiCommand:
         user = client.users_info(user=user_id).get("user") or {}
         return bool(user.get("is_admin") or user.get("is_owner") or user.get("is_primary_owner"))
 
-    def _require_admin(self, call: Invocation, what: str) -> bool:
+    def require_admin(self, call: Invocation, what: str) -> bool:
+        """True for an admin; anyone else is told who may do `what`."""
         if self.is_admin(call.client, call.user_id):
             return True
         who = "the people in BRIDGE_ADMINS" if self.admins else "workspace admins and owners"
@@ -109,7 +110,7 @@ class WatiCommand:
 
     def link(self, call: Invocation) -> None:
         """`/wati link <number>`."""
-        if not self._require_admin(call, "link a channel"):
+        if not self.require_admin(call, "link a channel"):
             return
         raw = " ".join(call.args[1:]).strip()
         if not raw:
@@ -120,10 +121,17 @@ class WatiCommand:
         except phone.InvalidNumber as exc:
             call.tell(str(exc))
             return
+        self.link_number(call, number)
+
+    def link_number(self, call: Invocation, number: str, note: str = "") -> None:
+        """Link the call's channel to a checked, normalised number (the caller is an admin).
+
+        `note` (a caveat about the number) is told to the caller just before the announcement.
+        """
         if not self._bot_is_member(call):
             call.tell(
                 "I'm not in this channel yet. Invite me first (`/invite @wati-bridge`), "
-                f"then run `/wati link {raw}` again."
+                f"then run `/wati link {phone.display(number)}` again."
             )
             return
         try:
@@ -142,6 +150,8 @@ class WatiCommand:
                 )
             return
         logger.info("channel %s linked to a number by %s", call.channel_id, call.user_id)
+        if note:
+            call.tell(note)
         call.announce(
             f"<@{call.user_id}> linked this channel to WhatsApp number {phone.display(link.channel_number)}. "
             "Each customer conversation will appear here as a thread; reply in the thread to answer."
@@ -160,7 +170,7 @@ class WatiCommand:
 
     def unlink(self, call: Invocation) -> None:
         """`/wati unlink`."""
-        if not self._require_admin(call, "unlink a channel"):
+        if not self.require_admin(call, "unlink a channel"):
             return
         link = self.store.unlink(call.channel_id)
         if link is None:

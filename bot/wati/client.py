@@ -18,6 +18,7 @@ from typing import Any, ParamSpec, Self, TypeVar
 import httpx
 
 from bot.wati.errors import (
+    WatiAuthError,
     WatiBadResponse,
     WatiError,
     WatiRejected,
@@ -29,6 +30,7 @@ from bot.wati.errors import (
     raise_for_status,
 )
 from bot.wati.types import (
+    AccountNumbers,
     BulkSendResult,
     Contact,
     ContactPage,
@@ -38,6 +40,7 @@ from bot.wati.types import (
     Template,
     TemplateSendResult,
     opt_str,
+    parse_account_numbers,
     parse_contact,
     parse_message,
     parse_template,
@@ -199,6 +202,42 @@ class WatiClient:
         if malformed:
             logger.warning("getContacts: skipped %d malformed item(s)", malformed)
         return ContactPage(contacts, malformed, len(items), page_number, page_size)
+
+    @_observed
+    def get_account_numbers(self) -> AccountNumbers:
+        """The account's WhatsApp numbers: v2 phoneNumbers, else v3's channel list.
+
+        Neither answer's fields are recorded from live tenants, so both are read defensively.
+        v2 lists every number, the default one included; v3 leaves the default one out, so its
+        list is marked incomplete. WatiError when neither call gives a list.
+        """
+        name = "getPhoneNumbers"
+        try:
+            response = self._call(name, "GET", f"{self._base}/api/v2/whatsapp/phoneNumbers")
+            found = parse_account_numbers(_json(response))
+            if found is not None:
+                return AccountNumbers(found, complete=True, source="v2 phoneNumbers")
+            first: WatiError = WatiBadResponse("no list of numbers", status_code=200, endpoint=name)
+        except (WatiRejected, WatiAuthError, WatiBadResponse) as exc:
+            first = exc  # 404 on tenants without the v2 route, 403 without the permission
+        name = "getChannels"
+        scheme, host, port = self._origin
+        try:
+            response = self._call(
+                name,
+                "GET",
+                f"{scheme}://{host}:{port}/api/ext/v3/channels",
+                params={"page_number": 1, "page_size": 100},
+            )
+        except (WatiRejected, WatiAuthError):
+            raise first from None  # the first refusal says more than v3's
+        found = parse_account_numbers(_json(response))
+        if not found:
+            # The v3 spec's entries are {id, name, channel}: names without numbers are no use.
+            raise WatiBadResponse(
+                "the channel list names no phone numbers", status_code=200, endpoint=name
+            )
+        return AccountNumbers(found, complete=False, source="v3 channels")
 
     @_observed
     def get_media(self, file_name: str) -> Media:
@@ -486,6 +525,13 @@ class WatiClient:
         logger.debug("wati %s -> HTTP %d", name, response.status_code)
         raise_for_status(name, response, write=write, session=session)
         return response
+
+
+def _json(response: httpx.Response) -> object:
+    try:
+        return response.json()
+    except ValueError:
+        return None
 
 
 def _send_result(body: dict[str, Any], local_message_id: str | None) -> SendResult:
