@@ -125,6 +125,17 @@ def test_demo_passes(tmp_path: Path) -> None:
     assert "steps happened" in result.stdout and "missing:" not in result.stdout
     assert "customer → Hi! Where is my order 1001?" in result.stdout  # the WhatsApp side
     assert "[bridge] Hi! Where is my order 1001?" in result.stdout  # the Slack side
+    out = result.stdout
+    assert "Marks on a reply: ⏳ queued, ✅ sent, ☑️ delivered, 👀 read, ❌ failed" in out
+    assert "[sam] Here is your discount code SAVE10  ❌" in out  # people by name, marks as emoji
+    assert "[ Resolve ]  [ Send template ]  [ Contact ]" in out  # the parent's buttons
+    assert "── /wati status in #support" in out and "*Wati quota:*" in out
+    assert "<@U" not in out and "<#C" not in out and ":eyes:" not in out
+    # Long lines wrap at word boundaries: joined again, every sentence is whole.
+    joined = " ".join(line.strip() for line in out.splitlines())
+    assert "Press *Retry* to send it again." in joined
+    assert "Reply to this message and we will pick up where we left off. (SENT)" in joined
+    assert all(len(line) <= 100 for line in out.splitlines() if line.startswith("    "))
 
 
 def test_doctor_names_missing_scopes(tmp_path: Path) -> None:
