@@ -126,7 +126,9 @@ def test_demo_passes(tmp_path: Path) -> None:
     assert "customer → Hi! Where is my order 1001?" in result.stdout  # the WhatsApp side
     assert "[bridge] Hi! Where is my order 1001?" in result.stdout  # the Slack side
     out = result.stdout
-    assert "Marks on a reply: ⏳ queued, ✅ sent, ☑️ delivered, 👀 read, ❌ failed" in out
+    assert "Marks on a reply: ⏳ queued, ✅ sent, ☑️ delivered, 👀 read, ❌ failed" in " ".join(
+        out.splitlines()
+    )
     assert "[sam] Here is your discount code SAVE10  ❌" in out  # people by name, marks as emoji
     assert "[ Resolve ]  [ Send template ]  [ Contact ]" in out  # the parent's buttons
     assert "── /wati status in #support" in out and "*Wati quota:*" in out

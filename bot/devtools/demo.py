@@ -334,12 +334,10 @@ def _buttons(message: dict[str, Any]) -> str:
 
 def _transcript(d: Demo) -> None:
     echo = d.echo
-    echo(
-        "\nWhat each side saw. Marks on a reply: "
-        + ", ".join(
-            f"{emoji.emojize(f':{name}:', language='alias')} {meaning}" for name, meaning in LEGEND
-        )
-    )
+    legend = ", ".join(f":{name}: {meaning}" for name, meaning in LEGEND)
+    echo("")
+    for line in _wrapped("What each side saw. Marks on a reply: ", legend, 0):
+        echo(line)
     for channel, name, number, customer in (
         (SUPPORT, "#support", NUMBER_SUPPORT, ANA),
         (SALES, "#sales", NUMBER_SALES, BO),
