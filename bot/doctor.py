@@ -143,7 +143,7 @@ def check_slack(token: str, api_url: str, timeout: float) -> list[Finding]:
                 UNREACHABLE,
             )
         ]
-    except Exception as exc:  # noqa: BLE001 - network failures come in many types
+    except Exception as exc:  # network failures come in many types
         return [
             Finding(
                 "slack token",

@@ -77,8 +77,8 @@ class WatiWindowClosed(WatiRejected):
     """A session send was refused because the customer's 24-hour window is closed."""
 
 
-class WatiUnavailable(WatiError):
-    """Wati could not be reached or failed (5xx, timeout); maybe_sent: a write may have happened."""
+class _MaybeSent(WatiError):
+    """A failure after which a write may or may not have happened (`maybe_sent`)."""
 
     def __init__(
         self,
@@ -90,6 +90,10 @@ class WatiUnavailable(WatiError):
     ) -> None:
         super().__init__(reason, status_code=status_code, endpoint=endpoint)
         self.maybe_sent = maybe_sent
+
+
+class WatiUnavailable(_MaybeSent):
+    """Wati could not be reached or failed (5xx, timeout); maybe_sent: a write may have happened."""
 
 
 class WatiBlocked(WatiUnavailable):
@@ -97,19 +101,8 @@ class WatiBlocked(WatiUnavailable):
     reached Wati, so the token was not even looked at (and nothing was sent)."""
 
 
-class WatiBadResponse(WatiError):
+class WatiBadResponse(_MaybeSent):
     """Wati answered 2xx with a body that is not the expected JSON; maybe_sent for writes."""
-
-    def __init__(
-        self,
-        reason: str,
-        *,
-        maybe_sent: bool = False,
-        status_code: int | None = None,
-        endpoint: str = "",
-    ) -> None:
-        super().__init__(reason, status_code=status_code, endpoint=endpoint)
-        self.maybe_sent = maybe_sent
 
 
 def error_kind(exc: WatiError) -> str:

@@ -11,14 +11,14 @@ import shutil
 from pathlib import Path
 
 import pytest
-from slack_bolt.request import BoltRequest
 
+from bot.devtools.harness.inproc import ManualClock
 from bot.devtools.sandbox import Sandbox
 from bot.devtools.slack_driver import SlackDriver
 from bot.devtools.slack_standin import SlackStandIn
 from bot.service import Bridge
 from bot.slack import blocks
-from tests.kit import ADMIN, AGENT, CHANNEL_A, SLACK_A, Clock
+from tests.kit import ADMIN, AGENT, CHANNEL_A, SLACK_A
 
 CUSTOMER = "5511912345678"
 CHROMIUM = (
@@ -50,7 +50,7 @@ def test_customer_types_bridge_relays_reply_shows_on_the_page(
     sandbox: Sandbox,
     slack: SlackStandIn,
     driver: SlackDriver,
-    clock: Clock,
+    clock: ManualClock,
     tmp_path: Path,
 ) -> None:
     executable = _require_chromium()
@@ -99,9 +99,7 @@ def test_customer_types_bridge_relays_reply_shows_on_the_page(
             )
             slack.add_message(event, channel=SLACK_A)
             prepared = driver.event(event)
-            response = bridge.app.dispatch(
-                BoltRequest(body=prepared.body, headers=prepared.headers)
-            )
+            response = prepared.dispatch(bridge.app)
             assert response.status == 200
             page.wait_for_selector(
                 "#messages .msg.out >> text=your order ships today", timeout=15000

@@ -5,14 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from slack_bolt.request import BoltRequest
 
 from bot.config import Settings
+from bot.devtools.harness.inproc import ManualClock
 from bot.devtools.sandbox import Sandbox
 from bot.devtools.slack_driver import SlackDriver
 from bot.devtools.slack_standin import SlackStandIn
 from bot.service import Bridge, build
-from tests.kit import ADMIN, AGENT, CHANNEL_A, CHANNEL_B, SLACK_A, SLACK_B, Clock
+from tests.kit import ADMIN, AGENT, CHANNEL_A, CHANNEL_B, SLACK_A, SLACK_B
 
 UNJOINED = "C0NOTJOINED"
 
@@ -30,7 +30,7 @@ def wati(
     before = len(slack.responses)
     url = slack.response_url(channel=channel)
     prepared = driver.slash_command(text, user_id=user, channel_id=channel, response_url=url)
-    response = bridge.app.dispatch(BoltRequest(body=prepared.body, headers=prepared.headers))
+    response = prepared.dispatch(bridge.app)
     assert response.status == 200
     slack.wait_for(lambda s: len(s.responses) > before)
     return slack.responses[-1]
@@ -70,7 +70,7 @@ def test_non_admins_cannot_link_or_unlink(
 
 
 def test_bridge_admins_setting_replaces_workspace_admins(
-    settings: Settings, slack: SlackStandIn, driver: SlackDriver, clock: Clock
+    settings: Settings, slack: SlackStandIn, driver: SlackDriver, clock: ManualClock
 ) -> None:
     custom = build(
         Settings(**{**settings.__dict__, "admins": (AGENT,)}),
@@ -117,7 +117,7 @@ def test_linking_a_channel_without_the_bot_says_how_to_invite_it(
 
 
 def test_status_shows_number_conversations_polling_backlog_errors_and_quota(
-    bridge: Bridge, slack: SlackStandIn, driver: SlackDriver, sandbox: Sandbox, clock: Clock
+    bridge: Bridge, slack: SlackStandIn, driver: SlackDriver, sandbox: Sandbox, clock: ManualClock
 ) -> None:
     assert "not linked" in wati(bridge, slack, driver, "status")["text"]
     bridge.store.link(CHANNEL_A, SLACK_A, ADMIN)
