@@ -58,8 +58,9 @@ class WatiCommand:
         self.store = store
         self.budget = budget
         self.admins = tuple(admins)
+        # `link` is added with the chat-ops (listeners.subcommands): it asks Wati for the
+        # account's numbers, then calls `link_number`.
         self.handlers: dict[str, Handler] = {
-            "link": self.link,
             "unlink": self.unlink,
             "status": self.status,
             "help": self.help,
@@ -110,21 +111,6 @@ class WatiCommand:
     def help(self, call: Invocation) -> None:
         """`/wati help`."""
         call.tell(self.help_text)
-
-    def link(self, call: Invocation) -> None:
-        """`/wati link <number>`."""
-        if not self.require_admin(call, "link a channel"):
-            return
-        raw = " ".join(call.args[1:]).strip()
-        if not raw:
-            call.tell("Which number? For example: `/wati link +1 415 555 0100`")
-            return
-        try:
-            number = phone.normalise(raw)
-        except phone.InvalidNumber as exc:
-            call.tell(str(exc))
-            return
-        self.link_number(call, number)
 
     def link_number(self, call: Invocation, number: str, note: str = "") -> None:
         """Link the call's channel to a checked, normalised number (the caller is an admin).

@@ -211,8 +211,8 @@ def register(command: WatiCommand, ops: ChatOps, surface: Surface) -> None:
     def offer_numbers(call: Invocation, found: numbers.Listing) -> None:
         if found.numbers is None:
             call.tell(
-                f"Wati did not list the account's numbers ({found.problem}). Type the number: "
-                "`/wati link +1 415 555 0100`"
+                f"Which number? Wati did not list the account's numbers ({found.problem}), so "
+                "type it: `/wati link +1 415 555 0100`"
             )
             return
         free = [n for n in found.numbers if command.store.link_for_number(n.number) is None]
@@ -238,7 +238,7 @@ def register(command: WatiCommand, ops: ChatOps, surface: Surface) -> None:
     }
     for name, handler in handlers.items():
         command.add(name, handler, HELP_LINES[name])
-    command.handlers["link"] = link  # the same subcommand, now able to ask Wati
+    command.handlers["link"] = link  # listed in HELP already
 
 
 def _listed(found: numbers.Listing) -> str:
