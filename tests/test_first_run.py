@@ -13,7 +13,7 @@ import pytest
 
 from bot.devtools.harness.world import World, free_port
 from bot.devtools.sandbox import Sandbox
-from bot.devtools.slack_standin import SlackStandIn
+from bot.devtools.slack_standin.server import SlackStandIn
 from tests.kit import cli
 
 
@@ -167,8 +167,10 @@ def test_doctor_with_no_configuration_explains_both_modes_and_writes_nothing(
     result = cli("doctor", cwd=tmp_path)
     assert result.returncode == 2
     assert "SLACK_SIGNING_SECRET is missing" not in result.stdout
-    assert "Socket Mode (the default" in result.stdout and "SLACK_APP_TOKEN" in result.stdout
-    assert "for HTTP mode set SLACK_SIGNING_SECRET" in result.stdout
+    assert "missing SLACK_SIGNING_SECRET" not in result.stdout
+    assert "[FAIL] slack mode: no mode chosen yet" in result.stdout
+    assert "Socket Mode, the default, needs SLACK_APP_TOKEN (xapp-" in result.stdout
+    assert "HTTP mode needs SLACK_SIGNING_SECRET and a public HTTPS URL" in result.stdout
     assert "wati-bridge.db does not exist yet" in result.stdout
     assert list(tmp_path.iterdir()) == []
 

@@ -44,8 +44,8 @@ def test_a_backup_taken_while_running_restores_and_runs(tmp_path: Path) -> None:
         shutil.copyfile(copy, world.db_path)
         os.chmod(world.db_path, 0o600)
 
+        traffic.customer_says()  # a customer writes while the bridge is down
         world.start_bridge()
-        traffic.customer_says()  # new traffic after the restore
         settle(traffic)
         assert problems(traffic) == []  # nothing posted twice, nothing lost
         with sqlite3.connect(world.db_path) as check:

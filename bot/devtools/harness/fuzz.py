@@ -35,8 +35,9 @@ from bot.devtools.harness.world import (
     WATI_TOKEN,
 )
 from bot.devtools.sandbox import Sandbox
-from bot.devtools.slack_driver import Prepared, SlackDriver
-from bot.devtools.slack_standin import SlackStandIn
+from bot.devtools.slack_driver.driver import SlackDriver
+from bot.devtools.slack_driver.prepared import Prepared
+from bot.devtools.slack_standin.server import SlackStandIn
 from bot.service import Bridge
 from bot.slack import blocks
 from bot.wati.limits import RateWindow
