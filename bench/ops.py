@@ -11,17 +11,14 @@ import contextlib
 import os
 import random
 import sqlite3
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from bot.metrics import BridgeCollector, ErrorTally, exposition  # noqa: E402
-from bot.store import open_store  # noqa: E402
-from bot.store.files import backup  # noqa: E402
-from bot.wati.limits import Budget  # noqa: E402
+from bot.metrics import BridgeCollector, ErrorTally, exposition
+from bot.store import open_store
+from bot.store.files import backup
+from bot.wati.limits import Budget
 
 NUMBERS = ["15550000001", "15550000002", "15550000003"]
 
