@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from bot.devtools.harness.inproc import ManualClock
 from bot.devtools.harness.world import wait_until
 from bot.devtools.sandbox import Sandbox
-from bot.devtools.slack_driver import SlackDriver
+from bot.devtools.slack_driver.driver import SlackDriver
 from bot.devtools.slack_standin.server import SlackStandIn
 from bot.relay.discovery import CONFIRMATIONS
 from bot.relay.polling import SAFETY_NET
