@@ -14,6 +14,7 @@ from dotenv import dotenv_values
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 
 _USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
+_WEBHOOK_TOKEN = re.compile(r"^[A-Za-z0-9_-]{16,200}$")
 
 
 class ConfigError(Exception):
@@ -54,6 +55,8 @@ class Settings:
     port: int = 3000
     note_prefix: str = "note:"
     agent_prefix: bool = False
+    public_url: str | None = None
+    webhook_token: str | None = None
 
     @property
     def socket_mode(self) -> bool:
@@ -138,6 +141,22 @@ class Settings:
         if agent_prefix_raw not in {"true", "false", "1", "0", "yes", "no"}:
             problems.append(f"BRIDGE_AGENT_PREFIX must be true or false, got {agent_prefix_raw!r}")
 
+        public_url = get("BRIDGE_PUBLIC_URL")
+        if public_url is not None:
+            if not _is_http_url(public_url) or urlparse(public_url).query:
+                problems.append(
+                    "BRIDGE_PUBLIC_URL must be the bridge's public base URL, e.g. "
+                    f"https://bridge.example.com, got {public_url!r}"
+                )
+            public_url = public_url.rstrip("/")
+        webhook_token = get("WATI_WEBHOOK_TOKEN")
+        if webhook_token is not None and not _WEBHOOK_TOKEN.match(webhook_token):
+            # It goes into a URL Wati calls: keep it to characters that need no escaping.
+            problems.append(
+                "WATI_WEBHOOK_TOKEN must be 16 to 200 letters, digits, '-' or '_' "
+                "(leave it unset and the bridge makes one)"
+            )
+
         if problems:
             raise ConfigError(problems)
         assert bot_token is not None and endpoint is not None and wati_token is not None
@@ -156,6 +175,8 @@ class Settings:
             port=int(port),
             note_prefix=get("BRIDGE_NOTE_PREFIX") or "note:",
             agent_prefix=agent_prefix_raw in {"true", "1", "yes"},
+            public_url=public_url,
+            webhook_token=webhook_token,
         )
 
 

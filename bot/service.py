@@ -36,6 +36,7 @@ from bot.store.outbox import ReplyState
 from bot.wati.client import WatiClient
 from bot.wati.limits import Budget, Windows
 from bot.web import make_asgi
+from bot.webhooks.fastpath import FastPath, build_fastpath
 
 logger = logging.getLogger(__name__)
 
@@ -61,6 +62,7 @@ class Bridge:
     app: App
     command: commands.WatiCommand
     scheduler: BackgroundScheduler
+    webhooks: FastPath
     _tick: float = 1.0  # seconds between poll rounds of each number
 
     def start_jobs(
@@ -74,10 +76,13 @@ class Bridge:
         self.relay.release_claims()  # a killed predecessor's claims would stall its chats
         self._tick = tick
         self._every(self.sync_jobs, min(2.0, tick * 2), "sync")
-        self._every(self.relay.discover, hint_seconds, "hint", next_run_time=_soon())
+        self._every(self.webhooks.hint, hint_seconds, "hint", next_run_time=_soon())
         self._every(lambda: self.relay.discover(sweep=True), sweep_seconds, "sweep")
         self._every(self.outbound.process, tick, "outbound")
         self._every(self.outbound.refresh_parents, PARENTS_SECONDS, "parents")
+        self._every(self.webhooks.hub.process, tick, "webhooks", next_run_time=_soon())
+        self._every(self.webhooks.reconcile, tick, "reconcile")
+        self._every(self.webhooks.tidy, min(5.0, tick * 5), "webhook-health")
         self.sync_jobs()
         self.scheduler.start()
 
@@ -89,6 +94,7 @@ class Bridge:
 
     def sync_jobs(self) -> None:
         """One poll job per linked number: add jobs for new links, drop those of unlinked ones."""
+        self.webhooks.registrar.sync()  # a number just linked gets its webhook
         wanted = {f"poll:{link.channel_number}": link.channel_number for link in self.store.links()}
         for job in self.scheduler.get_jobs():
             if job.id.startswith("poll:") and job.id not in wanted:
@@ -205,6 +211,18 @@ def build(
         poll_seconds=settings.poll_seconds,
         on_history=feedback.note_history,
     )
+    webhooks = build_fastpath(
+        store,
+        wati,
+        poster,
+        inbound,
+        relay,
+        feedback,
+        the_clock,
+        public_url=settings.public_url,
+        configured_token=settings.webhook_token,
+        run_soon=lambda job_id: _run_soon(scheduler, job_id),
+    )
     app = App(
         client=web,
         signing_secret=settings.slack_signing_secret or "socket-mode",
@@ -235,6 +253,7 @@ def build(
         app,
         command,
         scheduler,
+        webhooks,
     )
 
 
@@ -266,12 +285,12 @@ def run(settings: Settings) -> int:
             # not closed). A handler that does nothing lets `run` return and clean up.
             signal.signal(signal.SIGTERM, lambda *_: None)
             logger.info(
-                "HTTP mode on %s:%d (POST /slack/events, GET /healthz)",
+                "HTTP mode on %s:%d (POST /slack/events, GET /healthz, POST /wati/webhook)",
                 settings.host,
                 settings.port,
             )
             uvicorn.run(
-                make_asgi(bridge.dispatch, bridge.health),
+                make_asgi(bridge.dispatch, bridge.health, extra=bridge.webhooks.routes),
                 host=settings.host,
                 port=settings.port,
                 log_level="warning",

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from typing import Any
 
 from slack_bolt.request import BoltRequest
@@ -28,8 +28,11 @@ MAX_BODY = 1_000_000  # Slack payloads are far smaller; anything bigger is not S
 def make_asgi(
     dispatch: Callable[[BoltRequest], BoltResponse],
     health: Callable[[], tuple[bool, dict[str, Any]]],
+    *,
+    extra: Mapping[str, ASGIApp] | None = None,
 ) -> ASGIApp:
-    """The ASGI application for `wati-bridge run` in HTTP mode."""
+    """The ASGI application for `wati-bridge run` in HTTP mode; `extra`: more POST paths."""
+    posts = dict(extra or {})
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -41,6 +44,12 @@ def make_asgi(
         if path == "/healthz" and method in ("GET", "HEAD"):
             ok, status = await asyncio.to_thread(health)
             await _reply(send, 200 if ok else 503, json.dumps(status), "application/json")
+            return
+        if path in posts:
+            if method != "POST":
+                await _reply(send, 405, "method not allowed", "text/plain")
+            else:
+                await posts[path](scope, receive, send)
             return
         if path != EVENTS_PATH:
             await _reply(send, 404, "not found", "text/plain")

@@ -12,7 +12,7 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
@@ -70,6 +70,10 @@ class Poller:
         self.poll_seconds = poll_seconds
         # Every fetched history page goes here too (delivery statuses of replies are read from it).
         self.on_history = on_history
+        # Set when Wati webhooks stand in for polling (bot.webhooks.health.Health): a due chat's
+        # poll may wait longer, and a contact change a webhook explains wakes nothing.
+        self.postpone: Callable[[Chat], float | None] = lambda chat: None
+        self.covered: Callable[[str, datetime | None], bool] = lambda number, updated: False
         self._paced_out = False  # logged once when the monthly pacing starts holding polls
         # Numbers whose job is relaying right now (see the fairness rule in poll_number).
         self._busy: set[str] = set()
@@ -127,6 +131,9 @@ class Poller:
             return report
         while due := self.store.due_chats(channel_number, self.clock(), limit=1):
             chat = due[0]
+            if (later := self.postpone(chat)) is not None:
+                self._set(chat, next_poll_at=later)
+                continue
             if not self._may_take(chat, channel_number):
                 break
             # Claim the chat: it is no longer due while this round works on it (a crash
@@ -262,7 +269,9 @@ class Poller:
             # A contact seen for the first time (the first looks and the first sweep see
             # every contact so) can only have written to a linked number if it was updated
             # after the first link; older ones are remembered, not polled.
-            if changed and (seen is not None or stamp is None or stamp >= first_link):
+            fresh = seen is not None or stamp is None or stamp >= first_link
+            # (not when a webhook already brought the message that changed the contact)
+            if changed and fresh and not self.covered(number, contact.last_updated):
                 for link in links:
                     self.wake(link.channel_number, number, origin="contacts")
                     woken += 1

@@ -18,9 +18,10 @@ from bot.store.ledger import LedgerTable
 from bot.store.links import LinkTable
 from bot.store.messages import MessageTable
 from bot.store.outbox import OutboxTable
+from bot.store.webhooks import WebhookTable
 
 
-class Store(LinkTable, ChatTable, MessageTable, OutboxTable, LedgerTable):
+class Store(LinkTable, ChatTable, MessageTable, OutboxTable, LedgerTable, WebhookTable):
     """All reads and writes of the bridge's state."""
 
 
