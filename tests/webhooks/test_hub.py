@@ -75,7 +75,6 @@ def test_a_new_customer_gets_a_thread_from_the_webhook(
     hooked: Bridge, sandbox: Sandbox, slack: SlackStandIn
 ) -> None:
     prove_ids(sandbox, hooked, CHANNEL_A)
-    sent = len(sandbox.webhooks.log)
     first = sandbox.customer_says(CHANNEL_B, NEWCOMER, "New here, hi!", name="Bo Silva")
     settle(sandbox, hooked)
     assert posts_of(slack, first) == 1
