@@ -16,6 +16,7 @@ from bot.store.chats import Chat
 from bot.store.db import iso
 from bot.wati.client import WatiClient
 from bot.wati.types import WatiMessage
+from bot.web import Route
 from bot.webhooks.health import Health
 from bot.webhooks.hub import Hub
 from bot.webhooks.receiver import WEBHOOK_PATH, Handler, make_receiver
@@ -37,9 +38,9 @@ class FastPath:
     receiver: Handler
 
     @property
-    def routes(self) -> dict[str, Handler]:
-        """The listener's POST routes for webhooks."""
-        return {WEBHOOK_PATH: self.receiver}
+    def routes(self) -> dict[str, Route]:
+        """The listener's route for webhooks (POST only)."""
+        return {WEBHOOK_PATH: Route(frozenset({"POST"}), self.receiver)}
 
     def hint(self) -> None:
         """The minutely contacts hint, unless healthy webhooks stand in for it."""

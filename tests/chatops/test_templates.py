@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import pytest
-
-from bot.devtools.sandbox import Sandbox
 from bot.devtools.slack_driver import SlackDriver
-from bot.devtools.slack_standin import SlackStandIn
+from bot.devtools.slack_standin.server import SlackStandIn
 from bot.listeners import actions
 from bot.service import Bridge
 from bot.slack import blocks, modals
@@ -22,14 +19,9 @@ from tests.chatops.kit import (
     blocks_text,
     select,
 )
-from tests.kit import ADMIN, AGENT, Clock
+from tests.kit import ADMIN, AGENT
 
 ORDER = "Hello {{name}}, your order {{order_number}} has shipped."
-
-
-@pytest.fixture
-def kit(bridge: Bridge, slack: SlackStandIn, sandbox: Sandbox, clock: Clock) -> Kit:
-    return Kit(bridge, slack, sandbox, clock)
 
 
 def _options(view: dict[str, object]) -> list[str]:

@@ -6,12 +6,13 @@ from typing import Any
 
 import pytest
 
+from bot.devtools.harness.inproc import ManualClock
 from bot.devtools.sandbox import Sandbox
-from bot.devtools.slack_standin import SlackStandIn
+from bot.devtools.slack_standin.server import SlackStandIn
 from bot.relay.polling import Poller
 from bot.service import Bridge, build
 from bot.slack import blocks
-from tests.kit import ADMIN, CHANNEL_A, CHANNEL_B, SLACK_A, SLACK_B, Clock
+from tests.kit import ADMIN, CHANNEL_A, CHANNEL_B, SLACK_A, SLACK_B
 
 CUSTOMER = "447700900123"
 OTHER = "5511912345678"
@@ -32,14 +33,6 @@ def parents(slack: SlackStandIn, channel: str) -> list[dict[str, Any]]:
 def poll(relay: Poller, number: str = CHANNEL_A, customer: str = CUSTOMER) -> int:
     relay.wake(number, customer)
     return relay.poll_number(number).relayed
-
-
-@pytest.fixture
-def linked(bridge: Bridge, clock: Clock) -> Bridge:
-    bridge.store.link(CHANNEL_A, SLACK_A, ADMIN)
-    bridge.store.link(CHANNEL_B, SLACK_B, ADMIN)
-    clock.advance(1)  # messages after the link are relayed
-    return bridge
 
 
 def test_customer_message_opens_a_thread_and_arrives_once(
@@ -73,7 +66,7 @@ def test_two_numbers_never_mix(linked: Bridge, sandbox: Sandbox, slack: SlackSta
 
 
 def test_history_from_before_the_link_is_not_relayed(
-    bridge: Bridge, sandbox: Sandbox, slack: SlackStandIn, clock: Clock
+    bridge: Bridge, sandbox: Sandbox, slack: SlackStandIn, clock: ManualClock
 ) -> None:
     sandbox.customer_says(CHANNEL_A, CUSTOMER, "old news")
     clock.advance(5)
@@ -86,7 +79,7 @@ def test_history_from_before_the_link_is_not_relayed(
 
 
 def test_new_customer_found_through_contacts(
-    linked: Bridge, sandbox: Sandbox, slack: SlackStandIn, clock: Clock
+    linked: Bridge, sandbox: Sandbox, slack: SlackStandIn, clock: ManualClock
 ) -> None:
     sandbox.customer_says(CHANNEL_A, OTHER, "written after the link, before the first look")
     assert linked.relay.discover() == 2  # first look: only contacts updated since the link
@@ -106,7 +99,7 @@ def test_new_customer_found_through_contacts(
 
 
 def test_crash_after_recording_before_posting_posts_once(
-    linked: Bridge, sandbox: Sandbox, slack: SlackStandIn, settings: Any, clock: Clock
+    linked: Bridge, sandbox: Sandbox, slack: SlackStandIn, settings: Any, clock: ManualClock
 ) -> None:
     sandbox.customer_says(CHANNEL_A, CUSTOMER, "one")
     poll(linked.relay)
@@ -267,7 +260,7 @@ def test_downtime_backlog_is_caught_up_in_order(
 
 
 def test_free_wati_slots_go_to_the_longest_waiting_chat_on_any_number(
-    linked: Bridge, sandbox: Sandbox, slack: SlackStandIn, clock: Clock
+    linked: Bridge, sandbox: Sandbox, slack: SlackStandIn, clock: ManualClock
 ) -> None:
     from bot.wati.limits import RateWindow
 

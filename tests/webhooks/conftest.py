@@ -19,7 +19,7 @@ def served(bridge: Bridge) -> Iterator[str]:
     """The bridge's HTTP listener (Slack events, /healthz, the webhook path) on a free port."""
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
-    app = make_asgi(bridge.dispatch, bridge.health, extra=bridge.webhooks.routes)
+    app = make_asgi(bridge.health, bridge.dispatch, extra=bridge.webhooks.routes)
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot.devtools.harness.world import wait_until
 from bot.devtools.sandbox import Sandbox
-from bot.devtools.slack_standin import SlackStandIn
+from bot.devtools.slack_standin.server import SlackStandIn
 from bot.service import Bridge
 from bot.webhooks.events import EVENT_TYPES
 from bot.webhooks.registration import webhook_url

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import pytest
 
+from bot.devtools.harness.inproc import ManualClock as Clock
 from bot.devtools.sandbox import Sandbox
 from bot.devtools.slack_driver import SlackDriver
-from bot.devtools.slack_standin import SlackStandIn
+from bot.devtools.slack_standin.server import SlackStandIn
 from bot.service import Bridge
-from tests.kit import ADMIN, CHANNEL_A, CHANNEL_B, SLACK_A, SLACK_B, Clock
+from tests.kit import ADMIN, CHANNEL_A, CHANNEL_B, SLACK_A, SLACK_B
 from tests.relay.kit import job_of, open_chat, say
 from tests.webhooks.kit import CUSTOMER, NEWCOMER, hook_up, posts_of, prove_ids, settle
 
