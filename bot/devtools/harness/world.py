@@ -131,6 +131,7 @@ class World:
         )
         self.bridge: BridgeProcess | None = None
         self.processes: list[BridgeProcess] = []  # every bridge started, killed on exit
+        self.extra_env: dict[str, str] = {}  # more settings for every bridge started
 
     def _response_url(self, **target: str) -> str:
         return self.slack.response_url(**target)
@@ -181,6 +182,7 @@ class World:
             env["SLACK_SIGNING_SECRET"] = SIGNING_SECRET
         if self.admins:
             env["BRIDGE_ADMINS"] = self.admins
+        env.update(self.extra_env)
         env.update(extra)
         return env
 
