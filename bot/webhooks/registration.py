@@ -16,9 +16,10 @@ from datetime import timedelta
 
 from slack_sdk.errors import SlackApiError
 
+from bot.config import Settings
 from bot.relay.clock import Clock
 from bot.slack.poster import SlackPoster
-from bot.store import Store
+from bot.store import Store, open_store
 from bot.store.db import iso, parse_iso
 from bot.store.links import Link
 from bot.store.webhooks import NumberWebhook
@@ -156,6 +157,20 @@ def explain(exc: WatiError, number: str) -> tuple[str, str]:
         "passing",
         f"Wati did not register the webhook for {shown}: {exc.reason}. Tried again later.",
     )
+
+
+def show(settings: Settings, *, retry: bool = False) -> int:
+    """`wati-bridge webhooks`: print the report (and with --retry forget failures)."""
+    store = open_store(settings.db_path)
+    try:
+        if retry:
+            print(f"{store.clear_webhook_errors()} failed registration(s) will be tried again.")
+        token = webhook_token(store, settings.webhook_token)
+        health = Health(store, Clock(), settings.poll_seconds)
+        print(report(store, health, public_url=settings.public_url, token=token))
+    finally:
+        store.close()
+    return 0
 
 
 def report(store: Store, health: Health, *, public_url: str | None, token: str) -> str:
