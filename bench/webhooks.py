@@ -14,7 +14,6 @@ contacts) made while the workload runs.
 from __future__ import annotations
 
 import argparse
-import json
 import random
 import socket
 import statistics
@@ -27,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import uvicorn
+from inbound import _pct, _post_times  # bench/ is on the path when run as a script
 
 from bot.config import Settings
 from bot.devtools.sandbox import Sandbox
@@ -44,6 +44,19 @@ def _customer(i: int) -> str:
     return f"4477009{i:05d}"
 
 
+def _env(tmp: Path, sandbox: Sandbox, slack: SlackStandIn) -> dict[str, str]:
+    return {
+        "SLACK_BOT_TOKEN": slack.bot_token,
+        "SLACK_SIGNING_SECRET": "bench",
+        "SLACK_API_URL": slack.api_url,
+        "WATI_API_ENDPOINT": sandbox.api_endpoint,
+        "WATI_ACCESS_TOKEN": sandbox.token,
+        "BRIDGE_DB": str(tmp / "bridge.db"),
+        "BRIDGE_POLL_SECONDS": "10",
+        "BRIDGE_WATI_MONTHLY_CALLS": "200000",
+    }
+
+
 def _serve(bridge: Bridge, sock: socket.socket) -> uvicorn.Server:
     app = make_asgi(bridge.health, bridge.dispatch, extra=bridge.webhooks.routes)
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
@@ -51,23 +64,6 @@ def _serve(bridge: Bridge, sock: socket.socket) -> uvicorn.Server:
     while not server.started:
         time.sleep(0.01)
     return server
-
-
-def _post_times(slack: SlackStandIn) -> dict[str, float]:
-    found: dict[str, float] = {}
-    for call in slack.calls_to("chat.postMessage"):
-        meta = call.args.get("metadata")
-        if isinstance(meta, str):
-            meta = json.loads(meta)
-        payload = (meta or {}).get("event_payload") or {}
-        if call.ok and "wati_id" in payload:
-            found.setdefault(payload["wati_id"], call.at)
-    return found
-
-
-def _pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
 def workload(
@@ -85,16 +81,7 @@ def workload(
     slack.start()
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
-    env = {
-        "SLACK_BOT_TOKEN": slack.bot_token,
-        "SLACK_SIGNING_SECRET": "bench",
-        "SLACK_API_URL": slack.api_url,
-        "WATI_API_ENDPOINT": sandbox.api_endpoint,
-        "WATI_ACCESS_TOKEN": sandbox.token,
-        "BRIDGE_DB": str(tmp / "bridge.db"),
-        "BRIDGE_POLL_SECONDS": "10",
-        "BRIDGE_WATI_MONTHLY_CALLS": "200000",
-    }
+    env = _env(tmp, sandbox, slack)
     if webhooks:
         env["BRIDGE_PUBLIC_URL"] = f"http://127.0.0.1:{sock.getsockname()[1]}"
     bridge = build(Settings.from_env(env), slack_min_interval=1.0)
@@ -157,16 +144,7 @@ def idle_hour(tmp: Path, *, webhooks: bool, contacts: int, quiet_chats: int) -> 
     slack = SlackStandIn()
     slack.add_channel(CHANNEL, "wa-0")
     slack.start()
-    env = {
-        "SLACK_BOT_TOKEN": slack.bot_token,
-        "SLACK_SIGNING_SECRET": "bench",
-        "SLACK_API_URL": slack.api_url,
-        "WATI_API_ENDPOINT": sandbox.api_endpoint,
-        "WATI_ACCESS_TOKEN": sandbox.token,
-        "BRIDGE_DB": str(tmp / "bridge.db"),
-        "BRIDGE_POLL_SECONDS": "10",
-        "BRIDGE_WATI_MONTHLY_CALLS": "200000",
-    }
+    env = _env(tmp, sandbox, slack)
     bridge = build(Settings.from_env(env), clock=clock, slack_min_interval=0.0)
     store = bridge.store
     store.link(NUMBER, CHANNEL, "UBENCH")

@@ -14,21 +14,19 @@ import hmac
 import json
 import logging
 import sqlite3
-from collections.abc import Awaitable, Callable, MutableMapping
-from typing import Any
+from collections.abc import Callable
 from urllib.parse import parse_qs
 
 from bot.store import Store
+from bot.web import ASGIApp, Receive, Scope, Send, read_body, reply
 from bot.webhooks.events import Kind, Malformed, read_event
 
 logger = logging.getLogger(__name__)
 
-Scope = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
-Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
-Handler = Callable[[Scope, Receive, Send], Awaitable[None]]
+Handler = ASGIApp
 
 WEBHOOK_PATH = "/wati/webhook"
+OK = '{"ok":true}'
 MAX_BODY = 256 * 1024  # a Wati event is a few KB; media travel by reference
 
 
@@ -41,12 +39,12 @@ def make_receiver(token: str, store: Store, notify: Callable[[], None]) -> Handl
         given = (query.get("token") or [""])[0].encode()
         if not hmac.compare_digest(given, expected):
             logger.warning("webhook refused: wrong or missing token (HTTP 403)")
-            await _answer(send, 403, b"forbidden")
+            await reply(send, 403, "forbidden", "text/plain")
             return
-        body = await _read(receive)
+        body = await read_body(receive, MAX_BODY)
         if body is None:
             logger.warning("webhook ignored: body over %d bytes", MAX_BODY)
-            await _answer(send, 200, b'{"ok":true}')
+            await reply(send, 200, OK, "application/json")
             return
         channel = (query.get("channel") or [""])[0]
         try:
@@ -54,10 +52,10 @@ def make_receiver(token: str, store: Store, notify: Callable[[], None]) -> Handl
         except sqlite3.Error as exc:
             # Not recorded: a non-2xx makes Wati send it again later.
             logger.error("webhook not recorded (%s); Wati will retry", type(exc).__name__)
-            await _answer(send, 503, b"try again later")
+            await reply(send, 503, "try again later", "text/plain")
             return
         notify()
-        await _answer(send, 200, b'{"ok":true}')
+        await reply(send, 200, OK, "application/json")
 
     return handler
 
@@ -85,31 +83,3 @@ def accept(store: Store, body: bytes, url_channel: str | None) -> bool:
     )
     logger.debug("webhook %s %s recorded", event.event_type, "" if new else "again, not")
     return new
-
-
-async def _read(receive: Receive) -> bytes | None:
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        message = await receive()
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > MAX_BODY:
-            return None
-        chunks.append(chunk)
-        if not message.get("more_body"):
-            return b"".join(chunks)
-
-
-async def _answer(send: Send, status: int, body: bytes) -> None:
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [
-                (b"content-type", b"application/json" if status == 200 else b"text/plain"),
-                (b"content-length", str(len(body)).encode()),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
