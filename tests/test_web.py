@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 
-from bot.devtools.slack_driver import SlackDriver
+from bot.devtools.slack_driver.driver import SlackDriver
 from bot.devtools.slack_standin.server import SlackStandIn
 from bot.service import Bridge
 from tests.kit import ADMIN, SIGNING_SECRET, SLACK_A
