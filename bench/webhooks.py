@@ -90,11 +90,13 @@ def workload(
         bridge.store.link(number, channel, "UBENCH")
     time.sleep(0.01)
     customers = [(NUMBERS[i % len(NUMBERS)], _customer(i)) for i in range(chats)]
+    bridge.start_jobs(tick=0.5)
+    while webhooks and len(sandbox.webhooks.hooks) < len(NUMBERS):
+        time.sleep(0.05)  # registered through BRIDGE_PUBLIC_URL, as a deployment does
     for number, c in customers:
         sandbox.customer_says(number, c, "hello", name=f"Customer {c[-3:]}")
         bridge.relay.wake(number, c)
-    bridge.start_jobs(tick=0.5)
-    time.sleep(15)  # threads opened, every chat active (and, with webhooks, their ids proven)
+    time.sleep(15)  # threads opened, every chat active (with webhooks: delivering, ids proven)
     calls_before = sandbox.calls()
     sent: dict[str, float] = {}
     rng = random.Random(7)
