@@ -29,6 +29,7 @@ import uvicorn
 from inbound import _pct, _post_times  # bench/ is on the path when run as a script
 
 from bot.config import Settings
+from bot.devtools.harness.inproc import on_clock
 from bot.devtools.sandbox import Sandbox
 from bot.devtools.slack_standin.server import SlackStandIn
 from bot.service import Bridge, build
@@ -148,6 +149,8 @@ def idle_hour(tmp: Path, *, webhooks: bool, contacts: int, quiet_chats: int) -> 
     slack.start()
     env = _env(tmp, sandbox, slack)
     bridge = build(Settings.from_env(env), clock=clock, slack_min_interval=0.0)
+    on_clock(bridge, clock)  # Wati's rolling windows and the month's pacing in virtual time
+    bridge.budget._now = lambda: datetime.fromtimestamp(clock(), UTC)
     store = bridge.store
     store.link(NUMBER, CHANNEL, "UBENCH")
     for i in range(quiet_chats):
