@@ -7,7 +7,7 @@ import logging
 import signal
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -15,20 +15,23 @@ import httpx
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.background import BackgroundScheduler
-from slack_bolt import App
+from slack_bolt import App, BoltContext
 from slack_bolt.request import BoltRequest
 from slack_bolt.response import BoltResponse
 
+from bot.chatops.desk import Desk
 from bot.chatops.operations import ChatOps
 from bot.config import Settings
 from bot.listeners import actions, commands, replies
+from bot.listeners import desk as desk_listeners
+from bot.metrics import BridgeCollector, ErrorTally, exposition
 from bot.relay.clock import Clock
 from bot.relay.delivery import Feedback
 from bot.relay.inbound import Inbound
 from bot.relay.outbound import Outbound
 from bot.relay.polling import Poller
 from bot.relay.threads import Threads
-from bot.slack.poster import SlackPoster, make_web_client
+from bot.slack.poster import SlackPoster, make_web_client, observed
 from bot.slack.quiet import quiet_logger
 from bot.slack.reader import SlackNames
 from bot.slack.socket_mode import SocketLink
@@ -36,7 +39,7 @@ from bot.store import Store, open_store
 from bot.store.outbox import ReplyState
 from bot.wati.client import WatiClient
 from bot.wati.limits import Budget, Windows
-from bot.web import make_asgi
+from bot.web import METRICS_PATH, make_asgi, metrics_route
 from bot.webhooks.fastpath import FastPath, build_fastpath
 
 logger = logging.getLogger(__name__)
@@ -44,6 +47,7 @@ logger = logging.getLogger(__name__)
 HINT_SECONDS = 60.0  # getContacts first page: new customers show up within about a minute
 SWEEP_SECONDS = 300.0  # one further contacts page, so every contact is looked at over time
 PARENTS_SECONDS = 300.0  # refresh thread parents whose reply window has closed
+DESK_SECONDS = 10.0  # waiting customers, nudges, half-done saved replies, Home caches
 
 
 @dataclass
@@ -63,7 +67,9 @@ class Bridge:
     app: App
     command: commands.WatiCommand
     scheduler: BackgroundScheduler
+    desk: Desk
     webhooks: FastPath
+    errors: ErrorTally = field(default_factory=ErrorTally)
     _tick: float = 1.0  # seconds between poll rounds of each number
 
     def start_jobs(
@@ -81,6 +87,7 @@ class Bridge:
         self._every(lambda: self.relay.discover(sweep=True), sweep_seconds, "sweep")
         self._every(self.outbound.process, tick, "outbound")
         self._every(self.outbound.refresh_parents, PARENTS_SECONDS, "parents")
+        self._every(self.desk.tick, DESK_SECONDS, "desk", next_run_time=_soon())
         self._every(self.webhooks.hub.process, tick, "webhooks", next_run_time=_soon())
         self._every(self.webhooks.reconcile, tick, "reconcile")
         self._every(self.webhooks.tidy, min(5.0, tick * 5), "webhook-health")
@@ -132,6 +139,13 @@ class Bridge:
             status["wati_quota"] = self.budget.summary()
         return db_ok, status
 
+    def metrics(self) -> bytes | None:
+        """The text GET /metrics serves; None while another process holds the database."""
+        with self.store.available(timeout=2.0) as free:
+            if not free:
+                return None  # the scrape fails (503) and Prometheus tries again next interval
+            return exposition(BridgeCollector(self.store, self.budget, self.errors))
+
     def dispatch(self, request: BoltRequest) -> BoltResponse:
         """Hand one HTTP request to Bolt."""
         return self.app.dispatch(request)
@@ -169,13 +183,15 @@ def build(
     """Wire every object from the settings (tests pass loopback URLs and a clock)."""
     store = open_store(settings.db_path)
     budget = Budget(store, settings.wati_monthly_calls)
+    errors = ErrorTally()
     wati = WatiClient(
         settings.wati_api_endpoint,
         settings.wati_access_token,
         transport=wati_transport,
         on_call=budget.record,
+        on_error=errors.wati,
     )
-    web = make_web_client(settings.slack_bot_token, settings.slack_api_url)
+    web = make_web_client(settings.slack_bot_token, settings.slack_api_url, on_error=errors.slack)
     poster = (
         SlackPoster(web)
         if slack_min_interval is None
@@ -232,9 +248,16 @@ def build(
     )
     command = commands.WatiCommand(store, budget, settings.admins)
     commands.register(app, command)
-    replies.register(app, outbound)
     ops = ChatOps(store, wati, poster, threads, relay.wake, windows, the_clock)
+    desk = Desk.build(ops, outbound, names, budget, settings, the_clock)
+    replies.register(app, outbound, desk.owners)
     actions.register(app, ops, command, names)
+    desk_listeners.register(app, command, ops, desk)
+
+    @app.middleware
+    def count_slack_errors(context: BoltContext, next: Callable[[], None]) -> None:
+        context["client"] = observed(context.client, errors.slack)
+        next()
 
     @app.error
     def handle_error(error: Exception, body: dict[str, Any]) -> None:
@@ -254,7 +277,9 @@ def build(
         app,
         command,
         scheduler,
+        desk,
         webhooks,
+        errors,
     )
 
 
@@ -292,12 +317,14 @@ def serve_listener(bridge: Bridge, settings: Settings) -> None:
     # closed). A handler that does nothing lets `run` return and clean up.
     signal.signal(signal.SIGTERM, lambda *_: None)
     dispatch = None if settings.socket_mode else bridge.dispatch
-    paths = "GET /healthz" if dispatch is None else "POST /slack/events, GET /healthz"
-    paths += ", POST /wati/webhook"
+    paths = "GET /healthz, GET /metrics, POST /wati/webhook"
+    if dispatch is not None:
+        paths = "POST /slack/events, " + paths
     mode = "Socket Mode" if settings.socket_mode else "HTTP mode"
     logger.info("%s; listening on %s:%d (%s)", mode, settings.host, settings.port, paths)
+    routes = {METRICS_PATH: metrics_route(bridge.metrics), **bridge.webhooks.routes}
     uvicorn.run(
-        make_asgi(bridge.health, dispatch, extra=bridge.webhooks.routes),
+        make_asgi(bridge.health, dispatch, extra=routes),
         host=settings.host,
         port=settings.port,
         log_level="warning",

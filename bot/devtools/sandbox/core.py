@@ -13,6 +13,7 @@ from . import shapes
 from .api import WatiApi
 from .base import store_media
 from .faults import Faults, RateLimiter
+from .operators import Operators
 from .server import SandboxServer
 from .state import State
 from .webhooks import Webhooks
@@ -65,6 +66,8 @@ class Sandbox:
         )
         self.api = WatiApi(self.state, self.channels)
         self.state.on_insert = self.webhooks.inserted
+        self.operators = Operators(self.state, self.channels)
+        self.api.routes["assignOperator"] = ("POST", False, self.operators.assign_operator)
         self._closed = False
 
     # -- lifecycle ------------------------------------------------------------------------
@@ -154,6 +157,14 @@ class Sandbox:
         if not shapes.valid_number(number):
             raise ValueError(f"bad customer number {customer!r}: 7 to 15 digits")
         return number
+
+    def add_operator(self, email: str, name: str) -> None:
+        """An operator of the account (assignOperator accepts only these e-mails)."""
+        self.operators.add(email, name)
+
+    def assignee(self, channel: str, customer: str) -> str | None:
+        """The e-mail the chat is assigned to (None: the bot, or never assigned)."""
+        return self.operators.assignee(shapes.normalise(channel), shapes.normalise(customer))
 
     def customer_says(
         self,
