@@ -8,7 +8,7 @@ import signal
 import sqlite3
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -16,7 +16,7 @@ import httpx
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.background import BackgroundScheduler
-from slack_bolt import App
+from slack_bolt import App, BoltContext
 from slack_bolt.request import BoltRequest
 from slack_bolt.response import BoltResponse
 
@@ -27,13 +27,14 @@ from bot.config import Settings
 from bot.health import Code, Health
 from bot.listeners import actions, commands, replies
 from bot.listeners import desk as desk_listeners
+from bot.metrics import BridgeCollector, ErrorTally, exposition
 from bot.relay.clock import Clock
 from bot.relay.delivery import Feedback
 from bot.relay.inbound import Inbound
 from bot.relay.outbound import Outbound
 from bot.relay.polling import Poller
 from bot.relay.threads import Threads
-from bot.slack.poster import SlackPoster, make_web_client
+from bot.slack.poster import SlackPoster, make_web_client, observed
 from bot.slack.quiet import quiet_logger
 from bot.slack.reader import SlackNames
 from bot.slack.socket_mode import SocketLink
@@ -42,12 +43,11 @@ from bot.store.outbox import ReplyState
 from bot.watch import Watch
 from bot.wati.client import WatiClient
 from bot.wati.limits import Budget, Windows
-from bot.web import make_asgi
+from bot.web import METRICS_PATH, make_asgi, metrics_route
+from bot.webhooks.fastpath import FastPath, build_fastpath
 
 logger = logging.getLogger(__name__)
 
-HINT_SECONDS = 60.0  # getContacts first page: new customers show up within about a minute
-SWEEP_SECONDS = 300.0  # one further contacts page, so every contact is looked at over time
 PARENTS_SECONDS = 300.0  # refresh thread parents whose reply window has closed
 DESK_SECONDS = 10.0  # waiting customers, nudges, half-done saved replies, Home caches
 
@@ -71,25 +71,28 @@ class Bridge:
     scheduler: BackgroundScheduler
     watch: Watch
     desk: Desk
+    webhooks: FastPath
+    errors: ErrorTally = field(default_factory=ErrorTally)
     _tick: float = 1.0  # seconds between poll rounds of each number
 
-    def start_jobs(
-        self,
-        *,
-        tick: float = 1.0,
-        hint_seconds: float = HINT_SECONDS,
-        sweep_seconds: float = SWEEP_SECONDS,
-    ) -> None:
-        """Start polling: a job per linked number, contacts discovery, outbound sends."""
+    def start_jobs(self, *, tick: float = 1.0, discovery: bool = True) -> None:
+        """Start polling: a job per linked number, contacts discovery, outbound sends.
+
+        Discovery's job runs every tick and reads the contacts list when its budget-paced
+        cadence says so (see bot.relay.discovery); `discovery=False` leaves it out (tests).
+        """
         self.relay.release_claims()  # a killed predecessor's claims would stall its chats
         self._tick = tick
         self._every(self.sync_jobs, min(2.0, tick * 2), "sync")
-        self._every(self.relay.discover, hint_seconds, "hint", next_run_time=_soon())
-        self._every(lambda: self.relay.discover(sweep=True), sweep_seconds, "sweep")
+        if discovery:
+            self._every(self.webhooks.hint, tick, "hint", next_run_time=_soon())
         self._every(self.outbound.process, tick, "outbound")
         self._every(self.outbound.refresh_parents, PARENTS_SECONDS, "parents")
         self._every(self.watch.check, self.settings.check_seconds, "health", next_run_time=_soon())
         self._every(self.desk.tick, DESK_SECONDS, "desk", next_run_time=_soon())
+        self._every(self.webhooks.hub.process, tick, "webhooks", next_run_time=_soon())
+        self._every(self.webhooks.reconcile, tick, "reconcile")
+        self._every(self.webhooks.tidy, min(5.0, tick * 5), "webhook-health")
         self.sync_jobs()
         self.scheduler.start()
 
@@ -119,6 +122,7 @@ class Bridge:
 
     def sync_jobs(self) -> None:
         """One poll job per linked number: add jobs for new links, drop those of unlinked ones."""
+        self.webhooks.registrar.sync()  # a number just linked gets its webhook
         wanted = {f"poll:{link.channel_number}": link.channel_number for link in self.store.links()}
         for job in self.scheduler.get_jobs():
             if job.id.startswith("poll:") and job.id not in wanted:
@@ -162,6 +166,13 @@ class Bridge:
             status["wati_quota"] = self.budget.summary()
         return db_ok, status
 
+    def metrics(self) -> bytes | None:
+        """The text GET /metrics serves; None while another process holds the database."""
+        with self.store.available(timeout=2.0) as free:
+            if not free:
+                return None  # the scrape fails (503) and Prometheus tries again next interval
+            return exposition(BridgeCollector(self.store, self.budget, self.errors))
+
     def dispatch(self, request: BoltRequest) -> BoltResponse:
         """Hand one HTTP request to Bolt."""
         return self.app.dispatch(request)
@@ -188,6 +199,13 @@ def _run_soon(scheduler: BackgroundScheduler, job_id: str) -> None:
         pass
 
 
+def _linked(relay: Poller, scheduler: BackgroundScheduler) -> None:
+    """A number was just linked: a contacts look and its poll job start at once."""
+    relay.discovery.soon()
+    _run_soon(scheduler, "sync")
+    _run_soon(scheduler, "hint")
+
+
 def build(
     settings: Settings,
     *,
@@ -201,15 +219,20 @@ def build(
     store = open_store(settings.db_path, writable=True)
     store.on_write = health.wrote
     budget = Budget(store, settings.wati_monthly_calls)
+    errors = ErrorTally()
     wati = WatiClient(
         settings.wati_api_endpoint,
         settings.wati_access_token,
         transport=wati_transport,
         on_call=budget.record,
+        on_error=errors.wati,
         on_answer=health.wati_answered,
     )
     web = make_web_client(
-        settings.slack_bot_token, settings.slack_api_url, on_answer=health.slack_answered
+        settings.slack_bot_token,
+        settings.slack_api_url,
+        on_error=errors.slack,
+        on_answer=health.slack_answered,
     )
     poster = (
         SlackPoster(web)
@@ -247,19 +270,42 @@ def build(
         poll_seconds=settings.poll_seconds,
         on_history=feedback.note_history,
     )
+    webhooks = build_fastpath(
+        store,
+        wati,
+        poster,
+        inbound,
+        relay,
+        feedback,
+        the_clock,
+        public_url=settings.public_url,
+        configured_token=settings.webhook_token,
+        run_soon=lambda job_id: _run_soon(scheduler, job_id),
+    )
     app = App(
         client=web,
         signing_secret=settings.slack_signing_secret or "socket-mode",
         process_before_response=process_before_response,
         logger=quiet_logger("bot.bolt"),  # Bolt quotes request bodies: held back
     )
-    command = commands.WatiCommand(store, budget, settings.admins, health=health)
+    command = commands.WatiCommand(
+        store,
+        budget,
+        settings.admins,
+        health=health,
+        on_link=lambda number: _linked(relay, scheduler),
+    )
     commands.register(app, command)
     ops = ChatOps(store, wati, poster, threads, relay.wake, windows, the_clock)
     desk = Desk.build(ops, outbound, names, budget, settings, the_clock)
     replies.register(app, outbound, desk.owners)
     actions.register(app, ops, command, names)
     desk_listeners.register(app, command, ops, desk)
+
+    @app.middleware
+    def count_slack_errors(context: BoltContext, next: Callable[[], None]) -> None:
+        context["client"] = observed(context.client, errors.slack, on_answer=health.slack_answered)
+        next()
 
     @app.error
     def handle_error(error: Exception, body: dict[str, Any]) -> None:
@@ -294,6 +340,8 @@ def build(
             stale_after=settings.stale_after,
         ),
         desk,
+        webhooks,
+        errors,
     )
 
 
@@ -332,11 +380,14 @@ def serve_listener(bridge: Bridge, settings: Settings) -> None:
     # closed). A handler that does nothing lets `run` return and clean up.
     signal.signal(signal.SIGTERM, lambda *_: None)
     dispatch = None if settings.socket_mode else bridge.dispatch
-    paths = "GET /healthz" if dispatch is None else "POST /slack/events, GET /healthz"
+    paths = "GET /healthz, GET /metrics, POST /wati/webhook"
+    if dispatch is not None:
+        paths = "POST /slack/events, " + paths
     mode = "Socket Mode" if settings.socket_mode else "HTTP mode"
     logger.info("%s; listening on %s:%d (%s)", mode, settings.host, settings.port, paths)
+    routes = {METRICS_PATH: metrics_route(bridge.metrics), **bridge.webhooks.routes}
     uvicorn.run(
-        make_asgi(bridge.health, dispatch),
+        make_asgi(bridge.health, dispatch, extra=routes),
         host=settings.host,
         port=settings.port,
         log_level="warning",

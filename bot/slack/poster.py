@@ -10,51 +10,116 @@ from typing import Any
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
-from slack_sdk.web import SlackResponse
 
 # Slack allows about one message per second per channel (chat.postMessage's special limit).
 MIN_POST_INTERVAL = 1.0
 # Errors after which posting to the channel is pointless for now (the channel or token is gone).
 SLACK_GIVE_UP = {"not_in_channel", "channel_not_found", "is_archived", "invalid_auth"}
+# Errors that say this one post can never go as it is (too long, blocks Slack will not take):
+# posting it again would fail the same way and hold up everything queued behind it.
+SLACK_REFUSED = {
+    "msg_too_long",
+    "msg_blocks_too_long",
+    "invalid_blocks",
+    "invalid_blocks_format",
+    "no_text",
+    "invalid_attachments",
+    "too_many_attachments",
+    "invalid_metadata_format",
+    "invalid_metadata_schema",
+    "metadata_too_large",
+}
 
 
 # Told how a Web API call ended: (method, its channel argument, Slack's error or None).
 OnAnswer = Callable[[str, str | None, str | None], None]
 
 
-class WatchedWebClient(WebClient):
-    """A WebClient that tells `on_answer` how each call ended (health watches for refusals)."""
+class ObservedWebClient(WebClient):
+    """A WebClient that reports how its calls end: `on_error` (method, error kind) for each
+    failed one (metrics), `on_answer` (method, channel, Slack's error or None) for each one
+    Slack answered (health watches for refused tokens and channels).
 
-    on_answer: OnAnswer | None = None
+    Every Web API method of slack_sdk, Bolt's included, goes through `api_call`.
+    """
 
-    def api_call(self, api_method: str, **kwargs: Any) -> SlackResponse:
+    def __init__(
+        self,
+        *args: Any,
+        on_error: Callable[[str, str], None] | None = None,
+        on_answer: OnAnswer | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.on_error = on_error
+        self.on_answer = on_answer
+
+    def api_call(self, api_method: str, **kwargs: Any) -> Any:
         args = kwargs.get("json") or kwargs.get("data") or kwargs.get("params") or {}
         channel = args.get("channel") if isinstance(args, dict) else None
+        channel = channel if isinstance(channel, str) else None
         try:
             response = super().api_call(api_method, **kwargs)
         except SlackApiError as exc:
-            self._answered(api_method, channel, str(exc.response.get("error") or "unknown"))
+            error = str(exc.response.get("error") or "error")
+            if self.on_error is not None:
+                self.on_error(api_method, error)
+            if self.on_answer is not None:
+                self.on_answer(api_method, channel, error)
             raise
-        self._answered(api_method, channel, None)
-        return response
-
-    def _answered(self, method: str, channel: object, error: str | None) -> None:
+        except Exception as exc:  # noqa: BLE001 - connection failures come in many types
+            if self.on_error is not None:
+                self.on_error(api_method, f"connection:{type(exc).__name__}")
+            raise
         if self.on_answer is not None:
-            self.on_answer(method, channel if isinstance(channel, str) else None, error)
+            self.on_answer(api_method, channel, None)
+        return response
 
 
 def make_web_client(
-    token: str, base_url: str, *, on_answer: OnAnswer | None = None
-) -> WatchedWebClient:
+    token: str,
+    base_url: str,
+    on_error: Callable[[str, str], None] | None = None,
+    *,
+    on_answer: OnAnswer | None = None,
+) -> WebClient:
     """A WebClient that waits out 429s (Retry-After), which Slack sends before doing anything.
 
     Server errors and dropped connections are not retried here: either may come after Slack
     applied a post, so the callers check Slack for the message's metadata before posting again.
     """
-    client = WatchedWebClient(token=token, base_url=base_url, timeout=15)
+    client = WebClient(token=token, base_url=base_url, timeout=15)
     client.retry_handlers.append(RateLimitErrorRetryHandler(max_retry_count=5))
-    client.on_answer = on_answer
-    return client
+    if on_error is None and on_answer is None:
+        return client
+    return observed(client, on_error, on_answer=on_answer)
+
+
+def observed(
+    client: WebClient,
+    on_error: Callable[[str, str], None] | None,
+    *,
+    on_answer: OnAnswer | None = None,
+) -> WebClient:
+    """The same client (token, URL, retries…), reporting how its calls end.
+
+    Bolt builds a fresh WebClient for each request from the app's; a middleware swaps it for
+    this one, so listeners' calls are seen too.
+    """
+    copy = ObservedWebClient(
+        token=client.token,
+        base_url=client.base_url,
+        timeout=client.timeout,
+        ssl=client.ssl,
+        proxy=client.proxy,
+        headers=client.headers,
+        logger=client.logger,
+        retry_handlers=list(client.retry_handlers),
+        on_error=on_error,
+        on_answer=on_answer,
+    )
+    copy.default_params.update(client.default_params)  # Bolt's team_id, when it set one
+    return copy
 
 
 class SlackPoster:
@@ -140,6 +205,12 @@ class SlackPoster:
             channel=channel, oldest=f"{oldest:.6f}", include_all_metadata=True, limit=200
         ):
             yield from page.get("messages", [])
+
+
+def refusal_of(exc: SlackApiError) -> str | None:
+    """The error code when Slack refused a post for good (see SLACK_REFUSED), else None."""
+    error = str(exc.response.get("error", ""))
+    return error if error in SLACK_REFUSED else None
 
 
 def metadata_of(message: dict[str, Any], event_type: str) -> dict[str, Any] | None:

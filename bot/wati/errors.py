@@ -8,6 +8,7 @@ Error tree (catch at the level you care about):
     ├── WatiRejected         Wati refused the call (HTTP 200 with a failure body, or another 4xx)
     │   └── WatiWindowClosed a session send outside the 24-hour window, where it can be told
     ├── WatiUnavailable      5xx, timeout or connection error (maybe_sent for writes)
+    │   └── WatiBlocked      Cloudflare, in front of Wati, refused the request (403, not the token)
     └── WatiBadResponse      malformed JSON or an unexpected shape
 
 A successful send means Wati *accepted* the message, never that it was delivered: delivery is
@@ -17,6 +18,7 @@ reported later (webhooks or the message's status in getMessages).
 from __future__ import annotations
 
 import math
+import re
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -94,8 +96,29 @@ class WatiUnavailable(_MaybeSent):
     """Wati could not be reached or failed (5xx, timeout); maybe_sent: a write may have happened."""
 
 
+class WatiBlocked(WatiUnavailable):
+    """Cloudflare's firewall in front of Wati answered 403 with its own page: the request never
+    reached Wati, so the token was not even looked at (and nothing was sent)."""
+
+
 class WatiBadResponse(_MaybeSent):
     """Wati answered 2xx with a body that is not the expected JSON; maybe_sent for writes."""
+
+
+def error_kind(exc: WatiError) -> str:
+    """A short, stable name for the kind of failure (metrics labels, log reason codes)."""
+    for cls, kind in (
+        (WatiBlocked, "firewall"),
+        (WatiAuthError, "auth"),
+        (WatiRateLimited, "rate_limited"),
+        (WatiWindowClosed, "window_closed"),
+        (WatiRejected, "rejected"),
+        (WatiUnavailable, "unavailable"),
+        (WatiBadResponse, "bad_response"),
+    ):
+        if isinstance(exc, cls):
+            return kind
+    return "error"
 
 
 def raise_for_status(
@@ -109,6 +132,13 @@ def raise_for_status(
     if status == 401:
         raise WatiAuthError(
             _join("access token rejected (HTTP 401)", detail), status_code=status, endpoint=name
+        )
+    if status == 403 and _is_firewall_page(response):
+        raise WatiBlocked(
+            "Wati's firewall (Cloudflare) refused the request (HTTP 403, "
+            f"{_firewall_code(response)}); this is not a token problem",
+            status_code=status,
+            endpoint=name,
         )
     if status == 403:
         raise WatiAuthError(
@@ -247,6 +277,21 @@ def _error_detail(response: httpx.Response) -> str:
     if text.startswith("<"):
         return ""  # an HTML error page says nothing useful
     return _short(text)
+
+
+def _is_firewall_page(response: httpx.Response) -> bool:
+    """Cloudflare's refusal: "error code: 1010" as plain text, or its HTML block page."""
+    # Every Wati answer passes Cloudflare (cf-ray headers everywhere), so only the body tells:
+    # Wati's own 403 (a missing permission) is JSON or empty.
+    text = response.text[:4000].lower().strip()
+    if text.startswith(("{", "[")):
+        return False
+    return text.startswith("error code:") or "cloudflare" in text
+
+
+def _firewall_code(response: httpx.Response) -> str:
+    found = re.search(r"error code:?\s*(\d+)", response.text[:4000], re.IGNORECASE)
+    return f"error code {found.group(1)}" if found else "a firewall page"
 
 
 def _short(text: str, limit: int = 200) -> str:

@@ -16,6 +16,7 @@ from .faults import Faults, RateLimiter
 from .operators import Operators
 from .server import SandboxServer
 from .state import State
+from .webhooks import Webhooks
 
 
 class Sandbox:
@@ -54,6 +55,7 @@ class Sandbox:
         self.stopping = threading.Event()
         self._clock = clock
         self._offset = 0.0
+        self.webhooks = Webhooks(lambda: self.state, self.now, tenant_id)
         self._server: SandboxServer | None = None
         self._thread: threading.Thread | None = None
         self._open()
@@ -63,6 +65,7 @@ class Sandbox:
             self.db_path, now=self.now, tenant_id=self.tenant_id, status_delays=self.status_delays
         )
         self.api = WatiApi(self.state, self.channels)
+        self.state.on_insert = self.webhooks.inserted
         self.operators = Operators(self.state, self.channels)
         self.api.routes["assignOperator"] = ("POST", False, self.operators.assign_operator)
         self._closed = False
@@ -85,11 +88,13 @@ class Sandbox:
             daemon=True,
         )
         self._thread.start()
+        self.webhooks.start()
         return self
 
     def stop(self) -> None:
         """Stop serving and close the database (start() opens it again)."""
         self.stopping.set()
+        self.webhooks.stop()
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()

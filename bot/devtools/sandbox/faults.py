@@ -28,9 +28,6 @@ class Hold:
     def __init__(self, endpoint: str, applied: bool) -> None:
         self.endpoint = endpoint
         self.applied = applied
-        # The held call's path argument (a number) and query, once it arrived.
-        self.arg: str | None = None
-        self.query: dict[str, str] = {}
         self._arrived = threading.Event()
         self._released = threading.Event()
 
@@ -45,11 +42,8 @@ class Hold:
     def release(self) -> None:
         self._released.set()
 
-    def block(
-        self, stopping: threading.Event, arg: str | None = None, query: dict[str, str] | None = None
-    ) -> None:
+    def block(self, stopping: threading.Event) -> None:
         """Called by the server: wait until released or the sandbox stops."""
-        self.arg, self.query = arg, dict(query or {})
         self._arrived.set()
         while not self._released.wait(0.05) and not stopping.is_set():
             pass

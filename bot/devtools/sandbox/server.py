@@ -159,7 +159,11 @@ class Handler(BaseHTTPRequestHandler):
                 endpoint = ""
         elif parts == [sandbox.tenant_id, "api", "file", "showFile"]:
             endpoint = "getMedia"
-        status = sandbox.api.route(endpoint, method, arg is not None) if endpoint else 404
+        elif parts == [sandbox.tenant_id, "api", "v2", "webhookEndpoints"]:
+            endpoint = "webhookEndpoints"  # a v2 exception (webhooks.py)
+        status = 200 if endpoint == "webhookEndpoints" else 404
+        if endpoint and endpoint != "webhookEndpoints":
+            status = sandbox.api.route(endpoint, method, arg is not None)
         if status != 200:
             self._send(Reply(status, b"", "text/plain"))
             return
@@ -174,7 +178,7 @@ class Handler(BaseHTTPRequestHandler):
         sandbox.state.count_call(endpoint)
         fault = sandbox.faults.take(endpoint)
         if fault is not None and fault.kind == "hold" and fault.gate is not None:
-            fault.gate.block(sandbox.stopping, arg, query)  # held, then dropped: nothing happened
+            fault.gate.block(sandbox.stopping)  # held, then dropped: nothing happened
             self._reset()
             return
         if fault is not None and fault.kind == "reset":
@@ -202,9 +206,12 @@ class Handler(BaseHTTPRequestHandler):
             return
         content_type = self.headers.get("Content-Type", "")
         request = Request(method, endpoint, arg or "", query, content_type, body)
-        reply = sandbox.api.handle(request)
+        if endpoint == "webhookEndpoints":
+            reply = sandbox.webhooks.handle(request)
+        else:
+            reply = sandbox.api.handle(request)
         if fault is not None and fault.kind == "hold_after" and fault.gate is not None:
-            fault.gate.block(sandbox.stopping, arg, query)  # processed; the answer waits
+            fault.gate.block(sandbox.stopping)  # processed; the answer waits
         if fault is not None and fault.kind == "reset_after":
             self._reset()
             return
