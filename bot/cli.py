@@ -225,6 +225,11 @@ def _command(args: argparse.Namespace, env: dict[str, str]) -> int:
         )
         return 2
     try:
+        # The database first: it is local, so a file the bridge cannot use is named at once
+        # (StoreUnavailable: one line, exit 2) before any network check.
+        from bot.store import open_store
+
+        open_store(settings.db_path, writable=True).close()
         status = _preflight(settings)
         if status:
             return status

@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from bot.wati.errors import WatiAuthError, WatiError
+from bot.wati.errors import WatiAuthError, WatiBlocked, WatiError
 
 logger = logging.getLogger(__name__)
 
@@ -214,10 +214,13 @@ class Health:
         if error is None:
             self.clear(Code.WATI_TOKEN)
             self.clear(Code.WATI_TOKEN, endpoint)
+        elif isinstance(error, WatiBlocked):
+            # Cloudflare's 403 page: Wati never saw the request (the texts say it is no token
+            # problem), but nothing gets through either.
+            self.set(Code.WATI_TOKEN, endpoint, f"HTTP 403 on {endpoint}, Cloudflare error 1010")
         elif isinstance(error, WatiAuthError):
             key = "" if error.status_code == 401 else endpoint
-            cloudflare = ", Cloudflare error 1010" if "1010" in error.reason else ""
-            self.set(Code.WATI_TOKEN, key, f"HTTP {error.status_code} on {endpoint}{cloudflare}")
+            self.set(Code.WATI_TOKEN, key, f"HTTP {error.status_code} on {endpoint}")
 
     def slack_answered(self, method: str, channel: str | None, error: str | None) -> None:
         """A Slack Web API call ended."""

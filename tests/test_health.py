@@ -23,7 +23,7 @@ from bot.health import Code, Health
 from bot.listeners.commands import Invocation
 from bot.service import Bridge, build
 from bot.store import REFUSE_WRITES_ENV, open_store
-from bot.wati.errors import WatiAuthError, raise_for_status
+from bot.wati.errors import WatiError, raise_for_status
 from tests.kit import ADMIN, AGENT, CHANNEL_A, CHANNEL_B, SLACK_A, SLACK_B
 
 DM_ADMIN = "D" + ADMIN[1:]
@@ -45,9 +45,9 @@ def watched(
         built.shutdown()
 
 
-def _refusal(status: int, body: str = "") -> WatiAuthError:
+def _refusal(status: int, body: str = "") -> WatiError:
     response = httpx.Response(status, text=body, request=httpx.Request("GET", "http://w/x"))
-    with pytest.raises(WatiAuthError) as caught:
+    with pytest.raises(WatiError) as caught:
         raise_for_status("getMessages", response)
     return caught.value
 

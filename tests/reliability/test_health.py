@@ -295,19 +295,19 @@ def test_database_refusing_writes_and_a_reply_meanwhile(world: World, traffic: T
 
 def test_restart_does_not_tell_again(world: World, traffic: Traffic) -> None:
     world.start_bridge()
-    world.sandbox.token = "revoked"
-    _unhealthy_with(world, "wati_token_refused")
+    world.slack.remove_bot(SLACK_B)
+    _unhealthy_with(world, "channel_unreachable")
     _wait_dms(world, 1)
     assert world.bridge is not None and world.bridge.stop() == 0
     world.bridge = BridgeProcess(world).start()  # not start_bridge(): that waits for a 200
     world.processes.append(world.bridge)
     wait_until(lambda: _answers(world), 30, "the restarted bridge to answer /healthz")
-    _unhealthy_with(world, "wati_token_refused")
+    _unhealthy_with(world, "channel_unreachable")
     # Several checks go by with the condition on: no second DM about it.
     checks = len(world.slack.calls_to("auth.test"))
     wait_until(lambda: len(world.slack.calls_to("auth.test")) >= checks + 4, 20, "more checks")
     assert len(_dms(world)) == 1
-    world.sandbox.token = WATI_TOKEN
+    world.slack.add_bot(SLACK_B)
     _healthy_again(world)
     dms = _wait_dms(world, 2)
     assert "Fixed" in dms[1] and len(dms) == 2
