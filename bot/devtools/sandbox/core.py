@@ -201,6 +201,50 @@ class Sandbox:
         """A teammate typing in Wati's own inbox: owner true, not via the API."""
         return self.state.operator_says(self._channel(channel), self._customer(customer), text)
 
+    def customer_reacts(
+        self, channel: str, customer: str, emoji: str, to: str | None = None
+    ) -> str:
+        """The customer reacts to message `to` (a Wati id; the newest by default).
+
+        As recorded: `type: "reaction"`, `text: null`, the emoji in `reactionMessage.text` and
+        the WhatsApp id of the message reacted to in `reactionMessage.key.id`.
+        """
+        channel, customer = self._channel(channel), self._customer(customer)
+        rows, _ = self.state.history(channel, customer, newest_first=True)
+        chat = [r for r in rows if r["event_type"] != "ticket"]
+        target = next((r for r in chat if r["id"] == to), None) if to else (chat or [None])[0]
+        if target is None:
+            raise ValueError("there is no message to react to")
+        key = target["whatsapp_message_id"] or f"wamid.{target['id']}"
+        reaction = {"reactionMessage": {"text": emoji, "key": {"id": key}}}
+        return self.state.customer_says(
+            channel, customer, None, name=None, type="reaction", data=None, extra=reaction
+        )
+
+    def close_chat(self, channel: str, customer: str, *, by: str = "Bot") -> None:
+        """Wati's chatbot (or a teammate in Wati, `by`) closes the chat: solved, even inside
+        the 24 hours, so session sends get "Ticket has been expired." until it is reopened."""
+        channel, customer = self._channel(channel), self._customer(customer)
+        if not self.state.set_status(channel, customer, "SOLVED", by=by):
+            raise KeyError(f"no conversation between {channel} and {customer}")
+
+    def add_operator(self, email: str, name: str) -> None:
+        """An operator of the account (assignOperator accepts only these e-mails)."""
+        self.state.put_operator(email, name)
+
+    def assignee(self, channel: str, customer: str) -> str | None:
+        """The e-mail the chat is assigned to (None: the bot, or never assigned)."""
+        return self.state.assignee(self._channel(channel), self._customer(customer))
+
+    @property
+    def spam_limit(self) -> int:
+        """Session sends per number a minute before the spam-limit refusal."""
+        return self.api.spam_limit
+
+    @spam_limit.setter
+    def spam_limit(self, value: int) -> None:
+        self.api.spam_limit = value
+
     # -- looking at the state ---------------------------------------------------------------
 
     def messages(self, channel: str, customer: str) -> list[dict[str, Any]]:

@@ -46,6 +46,12 @@ CREATE TABLE IF NOT EXISTS templates (
 CREATE TABLE IF NOT EXISTS media (
     path TEXT PRIMARY KEY, content_type TEXT NOT NULL, content BLOB NOT NULL
 );
+CREATE TABLE IF NOT EXISTS operators (
+    email TEXT PRIMARY KEY, name TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS assignments (
+    channel TEXT NOT NULL, customer TEXT NOT NULL, email TEXT, PRIMARY KEY (channel, customer)
+);
 CREATE TABLE IF NOT EXISTS calls (
     month TEXT NOT NULL, endpoint TEXT NOT NULL, count INTEGER NOT NULL,
     PRIMARY KEY (month, endpoint)
@@ -91,6 +97,8 @@ class State:
             if db.execute("SELECT COUNT(*) FROM templates").fetchone()[0] == 0:
                 for name, body, status in SEED_TEMPLATES:
                     self.put_template(name, body, status=status, category="UTILITY")
+            if db.execute("SELECT COUNT(*) FROM operators").fetchone()[0] == 0:
+                self.put_operator(render.OPERATOR_EMAIL, render.OPERATOR_NAME)
 
     def close(self) -> None:
         with self._lock:
@@ -195,7 +203,7 @@ class State:
                 " VALUES (?,?,?,?,?)",
                 (channel, customer, shapes.new_id(now), shapes.new_id(now), "OPEN"),
             )
-            self._ticket(channel, customer, f"Conversation opened by {by}")
+            self._ticket(channel, customer, f"Conversation opened by {by}", actor=by)
             row = self.conversation(channel, customer)
             assert row is not None
             return row
@@ -214,7 +222,10 @@ class State:
                 " WHERE channel = ? AND customer = ?",
                 (status, ticket, channel, customer),
             )
-            self._ticket(channel, customer, f"Chat status changed to {status} by {by}")
+            if status == "SOLVED":
+                self._ticket(channel, customer, "The chat has been solved", type=1, actor=by)
+            else:
+                self._ticket(channel, customer, f"Chat status changed to {status}", actor=by)
             return True
 
     def window_open(self, row: Row | None) -> bool:
@@ -258,16 +269,27 @@ class State:
             db.execute(f"INSERT INTO messages ({names}) VALUES ({marks})", tuple(row.values()))
             return message_id
 
-    def _ticket(self, channel: str, customer: str, description: str) -> str:
+    def _ticket(
+        self,
+        channel: str,
+        customer: str,
+        description: str,
+        *,
+        type: int = 0,
+        actor: str | None = None,
+        assignee: str | None = None,
+    ) -> str:
+        """A ticket row: not chat content; its integer `type` and the actor go in `extra`."""
+        extra = {"type": type, "actor": actor, "assignee": assignee}
         return self.insert(
-            channel, customer, event_type="ticket", text=description, source="system"
+            channel, customer, event_type="ticket", text=description, source="system", extra=extra
         )
 
     def customer_says(
         self,
         channel: str,
         customer: str,
-        text: str,
+        text: str | None,
         *,
         name: str | None,
         type: str,
@@ -346,12 +368,38 @@ class State:
             )
             return rows, int(total)
 
+    def ticket_rows(
+        self, channel: str, customer: str, *, since: float | None, until: float | None
+    ) -> int:
+        with self._tx() as db:
+            (count,) = db.execute(
+                "SELECT COUNT(*) FROM messages WHERE channel = ? AND customer = ?"
+                " AND event_type = 'ticket' AND created >= ? AND created <= ?",
+                (
+                    channel,
+                    customer,
+                    since if since is not None else float("-inf"),
+                    until if until is not None else float("inf"),
+                ),
+            ).fetchone()
+            return int(count)
+
     def api_rows(self, channel: str | None) -> list[Row]:
         with self._tx() as db:
             query = "SELECT * FROM messages WHERE source = 'api'"
             if channel is None:
                 return list(db.execute(query + " ORDER BY seq"))
             return list(db.execute(query + " AND channel = ? ORDER BY seq", (channel,)))
+
+    def session_sends_since(self, channel: str, since: float) -> int:
+        """Session messages and files the API sent from `channel` since `since`."""
+        with self._tx() as db:
+            (count,) = db.execute(
+                "SELECT COUNT(*) FROM messages WHERE channel = ? AND source = 'api'"
+                " AND event_type = 'message' AND clock >= ?",
+                (channel, since),
+            ).fetchone()
+            return int(count)
 
     def status_of(self, row: Row) -> str:
         return render.status_of(row, self.now(), self.status_delays)
@@ -390,6 +438,42 @@ class State:
     def templates(self) -> list[Row]:
         with self._tx() as db:
             return list(db.execute("SELECT * FROM templates ORDER BY created, name"))
+
+    # -- operators and assignments ------------------------------------------------------------
+
+    def put_operator(self, email: str, name: str) -> None:
+        with self._tx() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO operators (email, name) VALUES (?, ?)",
+                (email.lower(), name),
+            )
+
+    def operator(self, email: str) -> Row | None:
+        with self._tx() as db:
+            row: Row | None = db.execute(
+                "SELECT * FROM operators WHERE email = ?", (email.lower(),)
+            ).fetchone()
+            return row
+
+    def assign(self, channel: str, customer: str, email: str | None, by: str) -> None:
+        """Give the chat to an operator (None: back to the bot), with a ticket row."""
+        with self._tx() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO assignments (channel, customer, email) VALUES (?,?,?)",
+                (channel, customer, email),
+            )
+            who = email or "Bot"
+            self._ticket(
+                channel, customer, f"The chat has been assigned to {who}", actor=by, assignee=email
+            )
+
+    def assignee(self, channel: str, customer: str) -> str | None:
+        with self._tx() as db:
+            row = db.execute(
+                "SELECT email FROM assignments WHERE channel = ? AND customer = ?",
+                (channel, customer),
+            ).fetchone()
+            return None if row is None else row[0]
 
     # -- media and call counters ----------------------------------------------------------
 

@@ -95,6 +95,8 @@ class TemplateEndpoints(Endpoints):
         )
 
     def send_template_messages(self, request: Request) -> Reply:
+        """The v1 bulk send as live tenants answer it: no `receivers`, only the refused
+        numbers under `errors` (wati-recorded.md §2)."""
         body = self._body(request)
         receivers = body.get("receivers")
         if not isinstance(receivers, list) or not receivers:
@@ -102,40 +104,30 @@ class TemplateEndpoints(Endpoints):
         template, channel, refusal = self._template(body)
         if refusal is not None or template is None:
             assert refusal is not None
-            return refusal
-        errors: list[dict[str, str]] = []
-        results: list[dict[str, Any]] = []
+            return _bulk_refusal(refusal)
+        invalid_numbers: list[str] = []
+        invalid_params: list[str] = []
+        broadcast = str(pick(body, "broadcast_name"))
         for receiver in receivers:
             receiver = receiver if isinstance(receiver, dict) else {}
             number = str(pick(receiver, "whatsappNumber") or "")
-            problem, message_id = "", None
             try:
-                values = {
-                    p["name"]: p["value"] for p in parse_params(receiver.get("customParams"), "")
-                }
+                params = parse_params(receiver.get("customParams"), "")
+                values = {p["name"]: p["value"] for p in params}
             except BadRequest:
-                values, problem = {}, "customParams must be a list of {name, value}"
+                values = None
             if not shapes.valid_number(number):
-                problem = "Invalid WhatsApp number"
-            elif not problem and self._missing(template, values):
-                problem = (
-                    f"Missing value for template parameter '{self._missing(template, values)[0]}'"
-                )
-            if problem:
-                errors.append({"whatsappNumber": number, "error": problem})
+                invalid_numbers.append(number)
+            elif values is None or self._missing(template, values):
+                invalid_params.append(number)
             else:
-                broadcast = str(pick(body, "broadcast_name"))
-                message_id = self._send_template(template, channel, number, values, broadcast)
-            row = self.state.message(message_id) if message_id else None
-            results.append(
-                {
-                    "waId": number,
-                    "localMessageId": row["local_message_id"] if row else None,
-                    "isValidWhatsAppNumber": shapes.valid_number(number),
-                    "errors": [problem] if problem else [],
-                }
-            )
-        return json_reply({"result": True, "errors": errors, "receivers": results})
+                self._send_template(template, channel, number, values, broadcast)
+        errors = {
+            "error": None,
+            "invalidWhatsappNumbers": invalid_numbers,
+            "invalidCustomParameters": invalid_params,
+        }
+        return json_reply({"result": True, "errors": errors})
 
     def get_message_templates(self, request: Request) -> Reply:
         size, page = paging(request.query)
@@ -167,3 +159,10 @@ class TemplateEndpoints(Endpoints):
                 "link": page_link(page, size, len(rows)),
             }
         )
+
+
+def _bulk_refusal(refusal: Reply) -> Reply:
+    """A whole bulk request refused: `result: false`, the reason under `errors.error`."""
+    info = json.loads(refusal.body).get("info")
+    errors = {"error": info, "invalidWhatsappNumbers": [], "invalidCustomParameters": []}
+    return json_reply({"result": False, "errors": errors})
