@@ -12,7 +12,7 @@ from slack_sdk.errors import SlackApiError
 from bot.config import ConfigError, Settings, db_path_from_env
 from bot.store.db import open_store
 from bot.wati.client import WatiClient
-from bot.wati.errors import WatiAuthError, WatiError, WatiRateLimited
+from bot.wati.errors import WatiAuthError, WatiError, WatiFirewall, WatiRateLimited
 
 # The bot scopes the code uses; manifest.yml lists the same (a test holds them together).
 BOT_SCOPES = frozenset(
@@ -134,6 +134,15 @@ def _check_wati(
     try:
         with WatiClient(endpoint, token, transport=transport, timeout=timeout) as wati:
             wati.get_message_templates(page_size=1)
+    except WatiFirewall as exc:
+        return Finding(
+            "wati",
+            False,
+            f"Wati's firewall refused this machine's connection: {exc.reason}",
+            "Cloudflare in front of Wati blocks some clients (by network or HTTP signature); "
+            "the token was not checked. Try from the server the bridge runs on, or ask Wati "
+            "support to allow its IP address",
+        )
     except WatiAuthError as exc:
         return Finding(
             "wati",

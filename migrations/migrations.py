@@ -170,3 +170,11 @@ def m007_outbox_progress(db: Database) -> None:
     )
     db["outbox_parts"].create_index(["wati_id"])
     db["outbox_parts"].create_index(["local_message_id"])
+
+
+@migrations()
+def m008_outbox_reopen(db: Database) -> None:
+    # A reply refused with "Ticket has been expired." inside the 24 hours can be sent again
+    # after the chat is reopened in Wati ("Reopen and send"); set until that reopen is done,
+    # so the reopen and the send happen once, in the outbox's own round.
+    db["outbox"].add_column("reopen", int, not_null_default=0)

@@ -1,4 +1,5 @@
-"""Bolt listeners for thread replies and the Retry button; the work is in `bot.relay.outbound`.
+"""Bolt listeners for thread replies and the Retry and Reopen and send buttons; the work is in
+`bot.relay.outbound`.
 
 Every `message` event lands here (Bolt runs only the first matching listener, so this one
 also acknowledges the subtypes the bridge ignores: joins, topic changes and the like). The
@@ -29,7 +30,7 @@ MAX_REPLY_ID = 2**63 - 1  # SQLite's largest integer; a bigger "id" cannot be a 
 
 
 def register(app: App, outbound: Outbound) -> None:
-    """Bind the message listener and the Retry button to the app."""
+    """Bind the message listener and the Retry and Reopen and send buttons to the app."""
 
     def record_before_answering(
         body: dict[str, Any], context: BoltContext, next_: Callable[[], None]
@@ -52,9 +53,8 @@ def register(app: App, outbound: Outbound) -> None:
         if intake.verdict == QUEUED:
             outbound.kick()
 
-    @app.action(blocks.RETRY)
-    def handle_retry(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
-        ack()
+    def again(body: dict[str, Any], client: WebClient, *, reopen: bool) -> None:
+        """Retry, or Reopen and send: the button's value is the reply id."""
         action = (body.get("actions") or [{}])[0]
         user = str((body.get("user") or {}).get("id") or "")
         channel = str((body.get("channel") or {}).get("id") or "")
@@ -63,22 +63,38 @@ def register(app: App, outbound: Outbound) -> None:
         digits = isinstance(value, str) and value.isascii() and value.isdigit()
         reply_id = int(value) if digits and len(value) <= 19 else 0
         if not 0 < reply_id <= MAX_REPLY_ID:
-            logger.warning("Retry clicked with a bad value")
+            logger.warning("%s clicked with a bad value", "Reopen" if reopen else "Retry")
             return
-        if not outbound.retry(reply_id, slack_channel_id=channel):
+        queue = outbound.reopen_and_send if reopen else outbound.retry
+        if not queue(reply_id, slack_channel_id=channel):
             text = (
-                "That reply is not waiting for a retry here: it was already retried or sent, "
-                "or it belongs to another channel."
+                "That reply is not waiting for this here: it was already retried, reopened or "
+                "sent, or it belongs to another channel."
             )
             _tell(client, channel, user, message.get("thread_ts"), text)
             return
         outbound.kick()
         if message.get("ts"):
-            done = f":arrows_counterclockwise: <@{user}> pressed Retry: sending the reply again."
+            done = (
+                f":arrows_counterclockwise: <@{user}> pressed Reopen and send: reopening the "
+                "chat in Wati and sending the reply."
+                if reopen
+                else f":arrows_counterclockwise: <@{user}> pressed Retry: sending the reply again."
+            )
             try:
                 client.chat_update(channel=channel, ts=message["ts"], **blocks.notice(done))
             except SlackApiError as exc:
-                logger.warning("retry notice not updated: %s", exc.response.get("error"))
+                logger.warning("notice not updated: %s", exc.response.get("error"))
+
+    @app.action(blocks.RETRY)
+    def handle_retry(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+        ack()
+        again(body, client, reopen=False)
+
+    @app.action(blocks.REOPEN_SEND)
+    def handle_reopen_send(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+        ack()
+        again(body, client, reopen=True)
 
 
 def _tell(client: WebClient, channel: str, user: str, thread_ts: str | None, text: str) -> None:

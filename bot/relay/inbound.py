@@ -320,6 +320,13 @@ class Relay:
         if item.owner and self._is_ours(chat, item):
             log("out", "ours")
             return
+        if item.template and not self._has_thread(link, chat):
+            # A broadcast or a template sent from Wati to someone with no conversation here
+            # yet: not the customer's words, and not worth a thread of its own.
+            log("mirror", "skipped")
+            return
+        # Business-side items (operators, bots, templates: see `parse_message`) are mirrored
+        # and never move the customer's 24-hour window.
         direction = "mirror" if item.owner else "in"
         if not item.owner:
             last = parse_iso(chat.last_inbound_at)
@@ -337,6 +344,12 @@ class Relay:
             return
         log(direction, "pending")
         self._items[item.id] = item
+
+    def _has_thread(self, link: Link, chat: Chat) -> bool:
+        thread = self.store.current_thread(chat.channel_number, chat.customer_number)
+        return bool(
+            thread and thread.slack_channel_id == link.slack_channel_id and thread.thread_ts
+        )
 
     def _is_ours(self, chat: Chat, item: WatiMessage) -> bool:
         """Whether a business-side message was sent by the bridge (so it is not echoed)."""
@@ -469,7 +482,9 @@ class Relay:
             return
         rendered = render_item(item.raw)
         mirrored_by = (item.operator_name or "a teammate") if logged.direction == "mirror" else None
-        message = blocks.relayed_message(logged.wati_id, rendered.text, mirrored_by=mirrored_by)
+        message = blocks.relayed_message(
+            logged.wati_id, rendered.text, mirrored_by=mirrored_by, template=item.template
+        )
         if rendered.media_path:
             self._post_media(link, thread, logged, rendered.media_path, message)
             ts = "file"

@@ -6,7 +6,8 @@ that did not go, and delivery statuses are tracked per part. Columns and table c
 migration m007; `Store` keeps the rest of the outbox (`enqueue_reply`, `reply_by_*`).
 
 Reply states: queued → sending → sent | failed | blocked | unknown; also note (kept in Slack)
-and cancelled (deleted in Slack before it went).
+and cancelled (deleted in Slack before it went). `reopen` (m008) asks the sender to reopen the
+chat in Wati before the next send ("Reopen and send" on a reply Wati refused as expired).
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ class Job(Reply):
     prepared: int = 0
     reaction: str | None = None
     notice_ts: str | None = None
+    reopen: int = 0
 
 
 @dataclass(frozen=True)

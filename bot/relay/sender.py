@@ -18,7 +18,13 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from bot.config import Settings
-from bot.relay.delivery import DELIVERY_MARKS, QUEUED_MARK, Feedback, window_reason
+from bot.relay.delivery import (
+    DELIVERY_MARKS,
+    QUEUED_MARK,
+    TICKET_CLOSED,
+    Feedback,
+    window_reason,
+)
 from bot.relay.inbound import Relay
 from bot.relay.outbox import FAILED, SENT, Job, Outbox, forward
 from bot.slack import blocks
@@ -33,6 +39,7 @@ from bot.wati.errors import (
     WatiError,
     WatiRateLimited,
     WatiRejected,
+    WatiTicketClosed,
     WatiUnavailable,
     WatiWindowClosed,
 )
@@ -102,6 +109,8 @@ class Sender:
         last_inbound = parse_iso(chat.last_inbound_at) if chat else None
         if not blocks.window_is_open(last_inbound, self.relay.now()):
             return self._block(job, window_reason(last_inbound, job.channel_number))
+        if job.reopen and not self._reopen(job):
+            return None
         job = self._prepare(job)
         pieces = self._plan(job)
         if not pieces:
@@ -139,6 +148,11 @@ class Sender:
             self.feedback.show(job.id, QUEUED_MARK)
             logger.warning("reply %d: Wati rate limit, next try in %.0f s", job.id, wait)
             return False
+        except WatiTicketClosed:
+            # The chat's ticket closed (solved, or closed by Wati's chatbot) or the window
+            # did: the answer does not say which. Inside the 24 hours a reopen may do.
+            self._block(job, TICKET_CLOSED)
+            return False
         except WatiWindowClosed:
             self._block(job, "Wati says the 24-hour reply window is closed")
             return False
@@ -166,6 +180,36 @@ class Sender:
             return False
         wati_local = local_id if piece.kind == "text" else result.local_message_id
         self._record_part(job, k, piece.kind, result.message_id, wati_local, SENT)
+        return True
+
+    def _reopen(self, job: Job) -> bool:
+        """ "Reopen and send": set the chat OPEN in Wati first, once; False when the reply
+        stops here (state already set)."""
+        try:
+            self.wati.update_chat_status(
+                job.customer_number, "OPEN", channel_number=job.channel_number
+            )
+        except WatiRateLimited as exc:
+            wait = exc.retry_after if exc.retry_after is not None else RATE_WAIT
+            self.outbox.update(job.id, next_try_at=self.clock() + wait)
+            return False
+        except (WatiUnavailable, WatiBadResponse) as exc:
+            # Setting OPEN twice is harmless, so a lost answer is simply asked again.
+            if job.attempts + 1 < MAX_ATTEMPTS:
+                wait = RETRY_WAIT * (job.attempts + 1)
+                self.outbox.update(
+                    job.id, attempts=job.attempts + 1, next_try_at=self.clock() + wait
+                )
+                return False
+            self.outbox.update(job.id, reopen=0)
+            self._fail(job, f"Wati did not reopen the conversation ({exc.reason})")
+            return False
+        except WatiError as exc:
+            self.outbox.update(job.id, reopen=0)
+            self._fail(job, f"Wati did not reopen the conversation ({exc.reason})")
+            return False
+        self.outbox.update(job.id, reopen=0)
+        logger.info("reply %d: conversation reopened in Wati", job.id)
         return True
 
     def _call_wati(
@@ -334,7 +378,7 @@ class Sender:
 
     def _block(self, job: Job, reason: str) -> None:
         self.outbox.update(job.id, state="blocked", error=reason, next_try_at=None)
-        logger.info("reply %d blocked: the 24-hour window is closed", job.id)
+        logger.info("reply %d blocked: the conversation needs a template or a reopen", job.id)
         self.feedback.blocked(job, reason)
 
 

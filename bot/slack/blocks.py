@@ -22,6 +22,7 @@ REOPEN = "wati_reopen"
 SEND_TEMPLATE = "wati_send_template"
 CONTACT = "wati_contact"
 RETRY = "wati_retry"
+REOPEN_SEND = "wati_reopen_send"
 
 
 def window_closes_at(last_inbound_at: datetime | None) -> datetime | None:
@@ -118,9 +119,13 @@ def thread_parent(
     }
 
 
-def relayed_message(wati_id: str, text: str, *, mirrored_by: str | None = None) -> dict[str, Any]:
-    """A customer message (or a teammate's send from Wati's inbox) posted into the thread."""
-    if mirrored_by is not None:
+def relayed_message(
+    wati_id: str, text: str, *, mirrored_by: str | None = None, template: bool = False
+) -> dict[str, Any]:
+    """A customer message (or a teammate's send or a template from Wati) posted into the thread."""
+    if template:
+        text = f":outbox_tray: _Template sent from Wati_\n{text}"
+    elif mirrored_by is not None:
         from bot.text.formatting import escape
 
         text = f":outbox_tray: _Sent from Wati by {escape(mirrored_by)}_\n{text}"
@@ -133,13 +138,20 @@ def relayed_message(wati_id: str, text: str, *, mirrored_by: str | None = None) 
 
 
 def notice(
-    text: str, *, retry_reply_id: int | None = None, offer_template: int | None = None
+    text: str,
+    *,
+    retry_reply_id: int | None = None,
+    offer_template: int | None = None,
+    reopen_reply_id: int | None = None,
 ) -> dict[str, Any]:
-    """A bridge notice in a thread, optionally with a Retry or Send template button."""
+    """A bridge notice in a thread, optionally with Retry, Reopen and send, Send template."""
     blocks: list[dict[str, Any]] = [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]
     buttons = []
     if retry_reply_id is not None:
         buttons.append(_button({"text": "Retry", "action_id": RETRY}, str(retry_reply_id)))
+    if reopen_reply_id is not None:
+        spec = {"text": "Reopen and send", "action_id": REOPEN_SEND, "style": "primary"}
+        buttons.append(_button(spec, str(reopen_reply_id)))
     if offer_template is not None:
         buttons.append(
             _button({"text": "Send template", "action_id": SEND_TEMPLATE}, str(offer_template))

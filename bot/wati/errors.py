@@ -4,9 +4,14 @@ Error tree (catch at the level you care about):
 
     WatiError
     ├── WatiAuthError        401/403: bad token or missing permission
-    ├── WatiRateLimited      429: rate limit or monthly quota (retry_after when Wati says)
+    ├── WatiFirewall         403 from Cloudflare in front of Wati: the client is refused, not
+    │                        the token (wati-recorded.md §3)
+    ├── WatiRateLimited      429: rate limit or monthly quota (retry_after when Wati says); also
+    │                        a 200 refusal that means "slow down" (the spam limit)
     ├── WatiRejected         Wati refused the call (HTTP 200 with a failure body, or another 4xx)
     │   └── WatiWindowClosed a session send outside the 24-hour window, where it can be told
+    │       └── WatiTicketClosed  "Ticket has been expired.": the window closed or the chat was
+    │                        closed or solved (also inside 24 h); the answer does not say which
     ├── WatiUnavailable      5xx, timeout or connection error (maybe_sent for writes)
     └── WatiBadResponse      malformed JSON or an unexpected shape
 
@@ -36,6 +41,11 @@ _WINDOW_HINTS = (
     "131047",
     "invalid conversation",
 )
+# A 200 refusal meaning "slow down" (live tenants: a spam limit above ~30 messages a minute).
+_SLOW_DOWN_HINTS = ("spam", "too many", "slow down", "rate limit")
+_TICKET_EXPIRED = "ticket has been expired"
+# How Cloudflare's own error pages can be told from Wati's answers.
+_CLOUDFLARE_HINTS = ("cloudflare", "error code: 10", "cf-error", "ray id")
 
 
 class WatiError(Exception):
@@ -50,6 +60,11 @@ class WatiError(Exception):
 
 class WatiAuthError(WatiError):
     """Wati answered 401 or 403: the token is wrong, expired or lacks a permission."""
+
+
+class WatiFirewall(WatiError):
+    """Cloudflare, in front of Wati, refused the bridge's HTTP client (403, e.g. "error code:
+    1010": a banned client signature). The token was never looked at."""
 
 
 class WatiRateLimited(WatiError):
@@ -73,6 +88,17 @@ class WatiRejected(WatiError):
 
 class WatiWindowClosed(WatiRejected):
     """A session send was refused because the customer's 24-hour window is closed."""
+
+
+class WatiTicketClosed(WatiWindowClosed):
+    """Wati's "Ticket has been expired.": a template is needed, or the chat reopened when the
+    24 hours by the customer's last message still run (Wati's chatbot may have closed it)."""
+
+    def __init__(
+        self, reason: str, *, ticket_status: str | None, status_code: int | None, endpoint: str
+    ) -> None:
+        super().__init__(reason, status_code=status_code, endpoint=endpoint)
+        self.ticket_status = ticket_status
 
 
 class WatiUnavailable(WatiError):
@@ -116,6 +142,14 @@ def raise_for_status(
     if status == 401:
         raise WatiAuthError(
             _join("access token rejected (HTTP 401)", detail), status_code=status, endpoint=name
+        )
+    if status == 403 and _from_cloudflare(response):
+        raise WatiFirewall(
+            "Wati's firewall (Cloudflare) refused the bridge's HTTP client (HTTP 403"
+            + (", error code 1010" if "1010" in response.text else "")
+            + "); this is not a token problem",
+            status_code=status,
+            endpoint=name,
         )
     if status == 403:
         raise WatiAuthError(
@@ -184,13 +218,25 @@ def check_accepted(
         body.get("ok") is False or body.get("result") is False or status_string.upper() == "FAILED"
     )
     if failed:
+        errors = body.get("errors")
         reason = (
             opt_str(message.get("failedDetail"))
             or opt_str(body.get("info"))
             or opt_str(body.get("message"))
             or error_text(body.get("error"))
+            or (error_text(errors.get("error")) if isinstance(errors, dict) else "")
             or "rejected by Wati"
         )
+        if session and (_TICKET_EXPIRED in reason.lower() or "ticketStatus" in body):
+            raise WatiTicketClosed(
+                reason,
+                ticket_status=opt_str(body.get("ticketStatus")),
+                status_code=200,
+                endpoint=name,
+            )
+        if any(word in reason.lower() for word in _SLOW_DOWN_HINTS):
+            # Nothing was done: like a 429, the caller waits and tries again.
+            raise WatiRateLimited(reason, retry_after=None, status_code=200, endpoint=name)
         code = opt_str(message.get("failedCode")) or opt_str(body.get("failedCode"))
         hint = f"{reason} {code}" if code else reason
         raise _rejection(reason, 200, name, session, hint=hint)
@@ -217,6 +263,16 @@ def _rejection(
     if session and any(word in text for word in _WINDOW_HINTS):
         return WatiWindowClosed(reason, status_code=status, endpoint=name)
     return WatiRejected(reason, status_code=status, endpoint=name)
+
+
+def _from_cloudflare(response: httpx.Response) -> bool:
+    """Whether a response is Cloudflare's own page rather than Wati's answer."""
+    if response.headers.get("Server", "").lower() == "cloudflare" and "cf-ray" in response.headers:
+        content_type = response.headers.get("Content-Type", "").lower()
+        if not content_type.startswith("application/json"):
+            return True
+    text = response.text[:4000].lower()
+    return any(hint in text for hint in _CLOUDFLARE_HINTS) and not text.lstrip().startswith("{")
 
 
 def _retry_after(value: str | None) -> float | None:

@@ -45,6 +45,7 @@ from email.message import Message
 from email.parser import BytesParser
 
 from . import shapes
+from .account import AccountEndpoints
 from .base import (
     BadRequest,
     Reply,
@@ -57,7 +58,6 @@ from .base import (
     pick,
     store_media,
 )
-from .account import AccountEndpoints
 from .contacts import filter_contacts
 from .state import TICKET_STATUSES, State
 from .templates import TemplateEndpoints

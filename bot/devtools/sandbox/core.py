@@ -212,7 +212,7 @@ class Sandbox:
         channel, customer = self._channel(channel), self._customer(customer)
         rows, _ = self.state.history(channel, customer, newest_first=True)
         chat = [r for r in rows if r["event_type"] != "ticket"]
-        target = next((r for r in chat if r["id"] == to), None) if to else (chat or [None])[0]
+        target = next((r for r in chat if to in (None, r["id"])), None)
         if target is None:
             raise ValueError("there is no message to react to")
         key = target["whatsapp_message_id"] or f"wamid.{target['id']}"
