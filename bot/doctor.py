@@ -138,7 +138,7 @@ def _check_wati(
         return Finding(
             "wati",
             False,
-            f"Wati's firewall refused this machine's connection: {exc.reason}",
+            exc.reason,
             "Cloudflare in front of Wati blocks some clients (by network or HTTP signature); "
             "the token was not checked. Try from the server the bridge runs on, or ask Wati "
             "support to allow its IP address",

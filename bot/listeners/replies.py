@@ -67,8 +67,9 @@ def register(app: App, outbound: Outbound) -> None:
             return
         queue = outbound.reopen_and_send if reopen else outbound.retry
         if not queue(reply_id, slack_channel_id=channel):
+            what = "to be reopened and sent" if reopen else "for a retry"
             text = (
-                "That reply is not waiting for this here: it was already retried, reopened or "
+                f"That reply is not waiting {what} here: it was already retried, reopened or "
                 "sent, or it belongs to another channel."
             )
             _tell(client, channel, user, message.get("thread_ts"), text)

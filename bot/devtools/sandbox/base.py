@@ -110,6 +110,8 @@ class Endpoints:
         # Session sends per channel number allowed in any SPAM_WINDOW seconds (live tenants
         # refuse "above about 30 messages a minute sustained" with a 200 body).
         self.spam_limit = 30
+        # Well-formed numbers that have no WhatsApp account: templates to them are refused.
+        self.not_on_whatsapp: set[str] = set()
 
     def _body(self, request: Request) -> dict[str, Any]:
         if not request.body.strip():

@@ -61,7 +61,11 @@ class Sandbox:
         self.state = State(
             self.db_path, now=self.now, tenant_id=self.tenant_id, status_delays=self.status_delays
         )
+        previous = getattr(self, "api", None)
         self.api = WatiApi(self.state, self.channels)
+        if previous is not None:  # what a test set survives a restart
+            self.api.spam_limit = previous.spam_limit
+            self.api.not_on_whatsapp = previous.not_on_whatsapp
         self._closed = False
 
     # -- lifecycle ------------------------------------------------------------------------
@@ -227,6 +231,11 @@ class Sandbox:
         channel, customer = self._channel(channel), self._customer(customer)
         if not self.state.set_status(channel, customer, "SOLVED", by=by):
             raise KeyError(f"no conversation between {channel} and {customer}")
+
+    def not_on_whatsapp(self, *numbers: str) -> None:
+        """These numbers have no WhatsApp account: template sends to them are refused (the
+        bulk answer lists them under `errors.invalidWhatsappNumbers`)."""
+        self.api.not_on_whatsapp.update(shapes.normalise(n) for n in numbers)
 
     def add_operator(self, email: str, name: str) -> None:
         """An operator of the account (assignOperator accepts only these e-mails)."""

@@ -22,6 +22,10 @@ from .state import Row
 
 
 class TemplateEndpoints(Endpoints):
+    def _on_whatsapp(self, number: str) -> bool:
+        """A well-formed number with a WhatsApp account (`Sandbox.not_on_whatsapp` says not)."""
+        return shapes.valid_number(number) and number not in self.not_on_whatsapp
+
     def _template(self, body: dict[str, Any]) -> tuple[Row | None, str, Reply | None]:
         """The approved template and channel named in a send body, or a refusal."""
         name = pick(body, "template_name")
@@ -71,7 +75,7 @@ class TemplateEndpoints(Endpoints):
         if refusal is not None or template is None:
             assert refusal is not None
             return refusal
-        if not isinstance(number, str) or not shapes.valid_number(number):
+        if not isinstance(number, str) or not self._on_whatsapp(number):
             return no("Invalid WhatsApp number", validWhatsAppNumber=False)
         values = {p["name"]: p["value"] for p in params}
         missing = self._missing(template, values)
@@ -116,7 +120,7 @@ class TemplateEndpoints(Endpoints):
                 values = {p["name"]: p["value"] for p in params}
             except BadRequest:
                 values = None
-            if not shapes.valid_number(number):
+            if not self._on_whatsapp(number):
                 invalid_numbers.append(number)
             elif values is None or self._missing(template, values):
                 invalid_params.append(number)
