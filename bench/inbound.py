@@ -24,12 +24,15 @@ from typing import Any
 from bot.config import Settings
 from bot.devtools.sandbox import Sandbox
 from bot.devtools.slack_standin import SlackStandIn
-from bot.relay.inbound import Relay
+from bot.relay.clock import Clock
+from bot.relay.inbound import Inbound
+from bot.relay.polling import Poller
+from bot.relay.threads import Threads
 from bot.service import Bridge, build
 from bot.slack.poster import SlackPoster, make_web_client
-from bot.store.db import open_store
+from bot.store import open_store
 from bot.wati.client import WatiClient
-from bot.wati.limits import Budget, RateWindow
+from bot.wati.limits import Budget, RateWindow, Windows
 
 
 def _number(i: int) -> str:
@@ -149,16 +152,11 @@ def idle_hour(tmp: Path, *, contacts: int, quiet_chats: int, monthly: int) -> di
     budget = Budget(store, monthly, now=lambda: _dt(clock()))
     wati = WatiClient(sandbox.api_endpoint, sandbox.token, on_call=budget.record)
     poster = SlackPoster(make_web_client(slack.bot_token, slack.api_url), min_interval=0)
-    relay = Relay(
-        store,
-        wati,
-        poster,
-        budget,
-        poll_seconds=10,
-        messages_window=RateWindow(clock=clock),
-        contacts_window=RateWindow(clock=clock),
-        clock=clock,
-    )
+    windows = Windows(RateWindow(clock=clock), RateWindow(clock=clock))
+    the_clock = Clock(clock)
+    threads = Threads(store, poster, wati, budget, windows, the_clock)
+    inbound = Inbound(store, wati, poster, threads, windows, the_clock)
+    relay = Poller(store, wati, inbound, budget, windows, the_clock, poll_seconds=10)
     for i in range(quiet_chats):
         c = _customer(i)
         store.ensure_chat(_number(0), c, origin="bench", next_poll_at=clock() + i % 600)

@@ -6,13 +6,13 @@ from collections.abc import Callable
 from datetime import timedelta
 
 from bot.config import Settings
-from bot.relay.inbound import CONTACTS_PAGE, PollReport, Relay
+from bot.relay.polling import CONTACTS_PAGE, Poller, PollReport
 from bot.service import build
 from bot.store.db import iso
 from bot.wati.errors import WatiError
 
 
-def run_backfill(relay: Relay, *, days: float, echo: Callable[[str], None] = print) -> PollReport:
+def run_backfill(relay: Poller, *, days: float, echo: Callable[[str], None] = print) -> PollReport:
     """Find the customers active in the last `days` and relay their messages since then.
 
     Customers come from the chats the bridge already knows and from every page of Wati's
@@ -24,13 +24,13 @@ def run_backfill(relay: Relay, *, days: float, echo: Callable[[str], None] = pri
     if not links:
         echo("No linked numbers: link a channel with /wati link <number> first.")
         return PollReport()
-    since = relay.now() - timedelta(days=days)
+    since = relay.clock.now() - timedelta(days=days)
     customers: set[str] = {
         c.customer_number for link in links for c in store.chats(link.channel_number)
     }
     page_number = 1
     while True:
-        if not relay.contacts_window.acquire(timeout=60):
+        if not relay.windows.contacts.acquire(timeout=60):
             echo("Wati kept us waiting too long for getContacts; continuing with what we have.")
             break
         try:
@@ -43,7 +43,7 @@ def run_backfill(relay: Relay, *, days: float, echo: Callable[[str], None] = pri
             if number and (contact.last_updated is None or contact.last_updated >= since):
                 customers.add(number)
         echo(f"contacts page {page_number}: {len(customers)} customer(s) to look at")
-        if page.raw_count < page.page_size:
+        if not page.has_more:
             break
         page_number += 1
     report = PollReport()
@@ -54,7 +54,7 @@ def run_backfill(relay: Relay, *, days: float, echo: Callable[[str], None] = pri
         try:
             for number in sorted(customers):
                 chat = relay.wake(link.channel_number, number, origin="backfill")
-                if not relay.messages_window.acquire(timeout=60):
+                if not relay.windows.messages.acquire(timeout=60):
                     echo("Wati kept us waiting too long for getMessages; stopping here.")
                     return report
                 report.relayed += relay.poll_chat(link, chat, report)

@@ -106,7 +106,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     env = read_environ()
     if args.command == "migrate":
-        from bot.store.db import open_store
+        from bot.store import open_store
 
         path = args.db or db_path_from_env(env)
         store = open_store(path, migrate=False)

@@ -10,7 +10,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.config import ConfigError, Settings, db_path_from_env
-from bot.store.db import open_store
+from bot.store import open_store
 from bot.wati.client import WatiClient
 from bot.wati.errors import WatiAuthError, WatiError, WatiFirewall, WatiRateLimited
 

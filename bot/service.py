@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import signal
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.background import BackgroundScheduler
 from slack_bolt import App
 from slack_bolt.request import BoltRequest
@@ -20,12 +23,18 @@ from slack_bolt.response import BoltResponse
 from bot.chatops.operations import ChatOps
 from bot.config import Settings
 from bot.listeners import actions, commands, replies
-from bot.relay.inbound import Relay
+from bot.relay.clock import Clock
+from bot.relay.delivery import Feedback
+from bot.relay.inbound import Inbound
 from bot.relay.outbound import Outbound
+from bot.relay.polling import Poller
+from bot.relay.threads import Threads
 from bot.slack.poster import SlackPoster, make_web_client
-from bot.store.db import Store, open_store
+from bot.slack.reader import SlackNames
+from bot.store import Store, open_store
+from bot.store.outbox import ReplyState
 from bot.wati.client import WatiClient
-from bot.wati.limits import Budget, RateWindow
+from bot.wati.limits import Budget, Windows
 from bot.web import make_asgi
 
 logger = logging.getLogger(__name__)
@@ -43,15 +52,15 @@ class Bridge:
     store: Store
     wati: WatiClient
     budget: Budget
-    relay: Relay
+    clock: Clock
+    windows: Windows
+    poster: SlackPoster
+    threads: Threads
+    relay: Poller
     outbound: Outbound
     app: App
     command: commands.WatiCommand
-    scheduler: BackgroundScheduler = field(
-        default_factory=lambda: BackgroundScheduler(
-            executors={"default": ThreadPoolExecutor(50)}, timezone="UTC"
-        )
-    )
+    scheduler: BackgroundScheduler
     _tick: float = 1.0  # seconds between poll rounds of each number
 
     def start_jobs(
@@ -109,7 +118,9 @@ class Bridge:
         if db_ok:
             status["last_successful_poll"] = self.store.get("last_poll_ok")
             status["backlog"] = self.store.backlog()
-            status["outbox"] = len(self.store.replies_in_state("queued", "sending"))
+            status["outbox"] = len(
+                self.store.replies_in_state(ReplyState.QUEUED, ReplyState.SENDING)
+            )
             status["links"] = len(self.store.links())
             status["wati_quota"] = self.budget.summary()
         return db_ok, status
@@ -126,10 +137,18 @@ class Bridge:
         self.store.close()
 
 
-def _soon() -> Any:
-    from datetime import UTC, datetime
-
+def _soon() -> datetime:
     return datetime.now(UTC)
+
+
+def _run_soon(scheduler: BackgroundScheduler, job_id: str) -> None:
+    """Bring a job's next run forward to now (nothing when it is not scheduled: tests)."""
+    if not scheduler.running:
+        return
+    try:
+        scheduler.modify_job(job_id, next_run_time=_soon())
+    except JobLookupError:
+        pass
 
 
 def build(
@@ -155,34 +174,68 @@ def build(
         if slack_min_interval is None
         else SlackPoster(web, min_interval=slack_min_interval)
     )
-    relay = Relay(
+    the_clock = Clock(clock)
+    windows = Windows()
+    scheduler = BackgroundScheduler(executors={"default": ThreadPoolExecutor(50)}, timezone="UTC")
+    threads = Threads(store, poster, wati, budget, windows, the_clock)
+    inbound = Inbound(store, wati, poster, threads, windows, the_clock)
+    names = SlackNames(web)
+    wake = functools.partial(store.wake_chat, origin="slack")
+    feedback = Feedback(store, poster, threads)
+    outbound = Outbound(
         store,
         wati,
         poster,
         budget,
-        poll_seconds=settings.poll_seconds,
-        messages_window=RateWindow(),
-        contacts_window=RateWindow(),
-        clock=clock,
+        settings=settings,
+        feedback=feedback,
+        names=names,
+        windows=windows,
+        clock=the_clock,
+        wake=lambda channel, customer: wake(channel, customer, the_clock()),
+        run_soon=lambda: _run_soon(scheduler, "outbound"),
     )
-    outbound = Outbound(store, wati, poster, relay, budget, settings=settings)
-    relay.on_history = outbound.note_history
+    relay = Poller(
+        store,
+        wati,
+        inbound,
+        budget,
+        windows,
+        the_clock,
+        poll_seconds=settings.poll_seconds,
+        on_history=feedback.note_history,
+    )
     app = App(
         client=web,
         signing_secret=settings.slack_signing_secret or "socket-mode",
         process_before_response=process_before_response,
         logger=logging.getLogger("bot.bolt"),
     )
-    command = commands.WatiCommand(store, relay, budget, settings.admins)
+    command = commands.WatiCommand(store, budget, settings.admins)
     commands.register(app, command)
     replies.register(app, outbound)
-    actions.register(app, ChatOps(store, wati, poster, relay), command)
+    ops = ChatOps(store, wati, poster, threads, relay.wake, windows, the_clock)
+    actions.register(app, ops, command, names)
 
     @app.error
     def handle_error(error: Exception, body: dict[str, Any]) -> None:
         logger.error("listener failed: %s", type(error).__name__, exc_info=error)
 
-    return Bridge(settings, store, wati, budget, relay, outbound, app, command)
+    return Bridge(
+        settings,
+        store,
+        wati,
+        budget,
+        the_clock,
+        windows,
+        poster,
+        threads,
+        relay,
+        outbound,
+        app,
+        command,
+        scheduler,
+    )
 
 
 def run(settings: Settings) -> int:

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
-from bot.store.db import open_store
+from bot.store import open_store
 
 COMMANDS = ["run", "migrate", "doctor", "backfill", "sandbox", "demo"]
 

@@ -20,7 +20,7 @@ from bot.chatops.errors import ChatOpsError, explain
 from bot.chatops.recipients import chunks, failure_lines
 from bot.slack import blocks
 from bot.slack.poster import SlackPoster
-from bot.store.db import Link
+from bot.store.links import Link
 from bot.text import phone
 from bot.wati.client import WatiClient
 from bot.wati.errors import WatiError, WatiRateLimited

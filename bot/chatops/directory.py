@@ -11,7 +11,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from bot.chatops.errors import ChatOpsError, explain
-from bot.store.db import Chat, Link, Store, Thread
+from bot.store import Store
+from bot.store.chats import Chat, Thread
+from bot.store.links import Link
 from bot.text import phone
 from bot.wati.client import WatiClient
 from bot.wati.errors import WatiError, WatiRateLimited

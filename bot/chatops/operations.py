@@ -22,14 +22,21 @@ from bot.chatops.bulk import Bulk, broadcast_name
 from bot.chatops.directory import Directory
 from bot.chatops.errors import ChatOpsError, explain
 from bot.chatops.recipients import render
-from bot.relay.inbound import Relay
+from bot.relay import window
+from bot.relay.clock import Clock
+from bot.relay.threads import Threads
 from bot.slack import blocks
 from bot.slack.poster import SlackPoster
-from bot.store.db import Chat, Link, Reply, Store, Thread, iso, parse_iso
+from bot.store import Store
+from bot.store.chats import Chat, Thread
+from bot.store.db import iso, parse_iso
+from bot.store.links import Link
+from bot.store.outbox import Reply, ReplyState
 from bot.text import phone
 from bot.text.formatting import whatsapp_to_slack
 from bot.wati.client import MAX_TEXT_LENGTH, WatiClient
 from bot.wati.errors import WatiBadResponse, WatiError, WatiUnavailable
+from bot.wati.limits import Windows
 from bot.wati.types import Template
 
 __all__ = ["ChatOps", "ChatOpsError", "Conversation", "Sent", "explain"]
@@ -91,7 +98,10 @@ class ChatOps:
         store: Store,
         wati: WatiClient,
         poster: SlackPoster,
-        relay: Relay,
+        threads: Threads,
+        wake: Callable[..., Chat],
+        windows: Windows,
+        clock: Clock,
         *,
         template_ttl: float = TEMPLATE_TTL,
         monotonic: Callable[[], float] = time.monotonic,
@@ -100,11 +110,13 @@ class ChatOps:
         self.store = store
         self.wati = wati
         self.poster = poster
-        self.relay = relay
+        self.threads = threads
+        self.wake = wake
+        self.clock = clock
         self.template_ttl = template_ttl
         self._monotonic = monotonic
-        self.bulk = Bulk(wati, poster, now=relay.now, sleep=sleep)
-        self.contacts = Directory(store, wati, relay.contacts_window)
+        self.bulk = Bulk(wati, poster, now=clock.now, sleep=sleep)
+        self.contacts = Directory(store, wati, windows.contacts)
         self._templates: tuple[float, list[Template]] | None = None
         self._guard = threading.Lock()
         self._thread_locks: dict[int, threading.Lock] = {}
@@ -137,7 +149,7 @@ class ChatOps:
 
     def window_open(self, chat: Chat) -> bool:
         """Whether a free-text message may reach the customer now (24-hour window)."""
-        return blocks.window_is_open(parse_iso(chat.last_inbound_at), self.relay.now())
+        return window.is_open(parse_iso(chat.last_inbound_at), self.clock.now())
 
     def open_conversations(
         self, first_channel: str | None = None, limit: int = 100
@@ -199,7 +211,7 @@ class ChatOps:
                 thread.id,
                 state="resolved" if resolved else "open",
                 status_by=user_id,
-                status_at=iso(self.relay.now()),
+                status_at=iso(self.clock.now()),
             )
         fresh = self.store.thread(thread.id) or thread
         self.refresh_parent(fresh)
@@ -210,22 +222,7 @@ class ChatOps:
 
     def refresh_parent(self, thread: Thread) -> None:
         """Redraw the thread's parent (status, who changed it, the reply window)."""
-        chat = self.store.chat(thread.channel_number, thread.customer_number)
-        if chat is None or not thread.thread_ts:
-            return
-        try:
-            self.poster.update(
-                thread.slack_channel_id, thread.thread_ts, **self.relay.parent_message(thread, chat)
-            )
-        except SlackApiError as exc:
-            logger.warning(
-                "parent of thread %d not updated: %s", thread.id, exc.response.get("error")
-            )
-            return
-        shown = "open" if self.window_open(chat) else "closed"
-        self.store.update_thread(thread.id, window_shown=shown)
-
-    # -- templates -------------------------------------------------------------------------
+        self.threads.redraw(thread)
 
     def templates(self, *, stale_ok: bool = False) -> list[Template]:
         """The APPROVED templates, by name; listed from Wati at most every `template_ttl` s.
@@ -276,7 +273,7 @@ class ChatOps:
                 f"Template *{template.name}* needs a value for {{{{{missing[0]}}}}}."
             )
         text = render(template.body, params)
-        chat = self.relay.wake(link.channel_number, customer, origin="template")
+        chat = self.wake(link.channel_number, customer, origin="template")
         thread = self._thread_for(link, chat)
         name = f"*{template.name}*"
         note_ts = self._note(
@@ -290,7 +287,7 @@ class ChatOps:
                 template.name,
                 params,
                 channel_number=link.channel_number,
-                broadcast_name=broadcast_name(template.name, self.relay.now()),
+                broadcast_name=broadcast_name(template.name, self.clock.now()),
             )
         except (WatiError, ValueError) as exc:
             return self._failed(thread, reply, note_ts, f"Template {name} was not sent", exc)
@@ -306,7 +303,7 @@ class ChatOps:
 
     def _thread_for(self, link: Link, chat: Chat) -> Thread:
         try:
-            return self.relay.ensure_thread(link, chat)
+            return self.threads.ensure(link, chat)
         except SlackApiError as exc:
             error = exc.response.get("error")
             raise ChatOpsError(
@@ -397,7 +394,7 @@ class ChatOps:
             user_id=user_id,
             body=body,
             files=None,
-            state="sent",
+            state=ReplyState.SENT,
             local_message_id=local_id or uuid.uuid4().hex,
         )
         return reply
@@ -409,7 +406,7 @@ class ChatOps:
         maybe_sent = isinstance(exc, WatiUnavailable | WatiBadResponse) and exc.maybe_sent
         if not maybe_sent:
             # Nothing went out, so there is no echo to recognise.
-            self.store.update_reply(reply.id, state="failed", error=reason)
+            self.store.update_reply(reply.id, state=ReplyState.FAILED, error=reason)
         logger.info("send into thread %d failed: %s", thread.id, type(exc).__name__)
         self._edit_note(thread, note_ts, f":x: {what}: {reason}.")
         return Sent(False, thread, note_ts, f"{what}: {reason}.")

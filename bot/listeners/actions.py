@@ -53,9 +53,9 @@ def _value(body: dict[str, Any]) -> str:
     return str(actions[0].get("value") or "")
 
 
-def register(app: App, ops: ChatOps, command: WatiCommand) -> None:
+def register(app: App, ops: ChatOps, command: WatiCommand, names: SlackNames) -> None:
     """Bind the chat-op buttons, shortcuts, modals and `/wati` subcommands."""
-    surface = Surface(ops, SlackNames(app.client))
+    surface = Surface(ops, names)
 
     def change_status(body: dict[str, Any], client: WebClient, *, resolve: bool) -> None:
         channel, user = _where(body)

@@ -11,8 +11,8 @@ from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.relay.inbound import Relay
-from bot.store.db import LinkConflict, Store
+from bot.store import Store
+from bot.store.links import LinkConflict
 from bot.text import phone
 from bot.wati.limits import Budget
 
@@ -53,9 +53,8 @@ Handler = Callable[[Invocation], None]
 class WatiCommand:
     """Parses `/wati …` and runs the matching subcommand."""
 
-    def __init__(self, store: Store, relay: Relay, budget: Budget, admins: Sequence[str]) -> None:
+    def __init__(self, store: Store, budget: Budget, admins: Sequence[str]) -> None:
         self.store = store
-        self.relay = relay
         self.budget = budget
         self.admins = tuple(admins)
         self.handlers: dict[str, Handler] = {

@@ -15,7 +15,7 @@ from bot.chatops.operations import ChatOps, label
 from bot.listeners.commands import Invocation, WatiCommand
 from bot.listeners.surface import Surface
 from bot.slack import modals
-from bot.store.db import Link
+from bot.store.links import Link
 from bot.text import phone
 from bot.text.formatting import escape
 

@@ -21,7 +21,7 @@ from bot.chatops.recipients import ATTRIBUTE_NAME, attribute_rows, failure_lines
 from bot.listeners.commands import WatiCommand
 from bot.listeners.surface import Surface, is_member, read_csv_file, tell
 from bot.slack import modals
-from bot.store.db import Link
+from bot.store.links import Link
 from bot.text import phone
 from bot.wati.types import Template
 

@@ -16,7 +16,8 @@ from bot.chatops.operations import ChatOps, label
 from bot.chatops.recipients import decode
 from bot.slack import modals
 from bot.slack.reader import DownloadRefused, SlackNames, download_file
-from bot.store.db import Chat, Link
+from bot.store.chats import Chat
+from bot.store.links import Link
 from bot.text import phone
 from bot.text.formatting import escape, slack_to_whatsapp
 

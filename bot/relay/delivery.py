@@ -15,11 +15,14 @@ from datetime import datetime
 
 from slack_sdk.errors import SlackApiError
 
-from bot.relay.inbound import SLACK_GIVE_UP, Relay
-from bot.relay.outbox import FAILED, RANK, SENT, Job, Outbox, forward
+from bot.relay import window
+from bot.relay.threads import Threads
 from bot.slack import blocks
-from bot.slack.poster import SlackPoster
-from bot.store.db import Chat, Reply, Store, Thread, iso, parse_iso
+from bot.slack.poster import SLACK_GIVE_UP, SlackPoster
+from bot.store import Store
+from bot.store.chats import Chat, Thread
+from bot.store.db import iso, parse_iso
+from bot.store.outbox import Delivery, Job, Reply, ReplyState
 from bot.text import phone
 from bot.text.formatting import escape
 from bot.wati.types import WatiMessage
@@ -30,22 +33,53 @@ QUEUED_MARK = "hourglass_flowing_sand"
 NOTE_MARK = "memo"
 FAILED_MARK = "x"
 BLOCKED_MARK = "lock"
-DELIVERY_MARKS = {SENT: "white_check_mark", "DELIVERED": "ballot_box_with_check", "READ": "eyes"}
-DELIVERY_MARKS[FAILED] = FAILED_MARK
+DELIVERY_MARKS: dict[str, str] = {
+    Delivery.SENT: "white_check_mark",
+    Delivery.DELIVERED: "ballot_box_with_check",
+    Delivery.READ: "eyes",
+    Delivery.FAILED: FAILED_MARK,
+}
+
+
+# Delivery statuses only move forward; FAILED ends the line.
+RANK = {Delivery.SENT: 1, Delivery.DELIVERED: 2, Delivery.READ: 3}
+
+
+def forward(current: str | None, seen: str | None) -> str | None:
+    """The delivery status after seeing `seen`: it only moves forward, FAILED is final.
+
+    A failure only counts before delivery (a read message cannot fail any more).
+    """
+    if seen is None or current == Delivery.FAILED:
+        return current
+    if seen == Delivery.FAILED:
+        return Delivery.FAILED if current in (None, Delivery.SENT) else current
+    if seen not in RANK:
+        return current  # PENDING, SENDING and other in-between words
+    if current is None or RANK[Delivery(seen)] > RANK[Delivery(current)]:
+        return seen
+    return current
+
+
 HARMLESS = {"already_reacted", "no_reaction"}
 # Why a reply Wati answered "Ticket has been expired." is blocked (the outbox keeps it as the
 # reply's error, which is how a notice shown again knows to offer Reopen and send).
 TICKET_CLOSED = "Wati says this conversation is closed (“Ticket has been expired.”)"
 
+_STATE_MARKS: dict[str, str] = {
+    ReplyState.NOTE: NOTE_MARK,
+    ReplyState.FAILED: FAILED_MARK,
+    ReplyState.BLOCKED: BLOCKED_MARK,
+}
+
 
 class Feedback:
     """Reactions and notices for replies, and the window state on thread parents."""
 
-    def __init__(self, store: Store, outbox: Outbox, poster: SlackPoster, relay: Relay) -> None:
+    def __init__(self, store: Store, poster: SlackPoster, threads: Threads) -> None:
         self.store = store
-        self.outbox = outbox
         self.poster = poster
-        self.relay = relay
+        self.threads = threads
         self._lock = threading.Lock()
 
     # -- reactions ---------------------------------------------------------------------------
@@ -53,7 +87,7 @@ class Feedback:
     def show(self, reply_id: int, name: str, *, while_state: tuple[str, ...] = ()) -> None:
         """Make `name` the one reaction on the reply (optionally only while in these states)."""
         with self._lock:
-            job = self.outbox.job(reply_id)
+            job = self.store.reply_job(reply_id)
             if (
                 job is None
                 or job.reaction == name
@@ -63,7 +97,7 @@ class Feedback:
             if job.reaction:
                 self._react("reactions_remove", job, job.reaction)
             if self._react("reactions_add", job, name):
-                self.outbox.update(reply_id, reaction=name)
+                self.store.update_reply(reply_id, reaction=name)
 
     def _react(self, method: str, reply: Reply, name: str) -> bool:
         try:
@@ -80,9 +114,9 @@ class Feedback:
 
     def expected_mark(self, job: Job) -> str | None:
         """The mark a reply in its current state should show (None while it is on its way)."""
-        if job.state == "sent":
-            return DELIVERY_MARKS.get(job.delivery or SENT, DELIVERY_MARKS[SENT])
-        return {"note": NOTE_MARK, "failed": FAILED_MARK, "blocked": BLOCKED_MARK}.get(job.state)
+        if job.state == ReplyState.SENT:
+            return DELIVERY_MARKS.get(job.delivery or Delivery.SENT, DELIVERY_MARKS[Delivery.SENT])
+        return _STATE_MARKS.get(job.state)
 
     def reconcile(self, since: str) -> int:
         """Show the outcome of replies whose mark or notice is missing; return how many.
@@ -94,17 +128,21 @@ class Feedback:
         chat-ops' rows keep it null.
         """
         fixed = 0
-        for job in self.outbox.marked_since(since, "sent", "note", "failed", "blocked"):
+        for job in self.store.marked_since(
+            since, ReplyState.SENT, ReplyState.NOTE, ReplyState.FAILED, ReplyState.BLOCKED
+        ):
             want = self.expected_mark(job)
             if want is None:
                 continue
             stale = want != job.reaction
             if stale:
                 self.show(job.id, want)
-            unexplained = job.state in ("failed", "blocked") and job.notice_ts is None
+            unexplained = (
+                job.state in (ReplyState.FAILED, ReplyState.BLOCKED) and job.notice_ts is None
+            )
             if unexplained:
                 reason = job.error or "no reason was recorded"
-                if job.state == "blocked":
+                if job.state == ReplyState.BLOCKED:
                     self._blocked_notice(job, reason)
                 else:
                     link = self.store.link_for_channel(job.slack_channel_id)
@@ -147,9 +185,9 @@ class Feedback:
             logger.warning("notice for reply %d not posted: %s", job.id, error)
             self.store.add_error(job.channel_number, f"Slack refused a notice: {error}")
             if error in SLACK_GIVE_UP:
-                self.outbox.update(job.id, notice_ts="")
+                self.store.update_reply(job.id, notice_ts="")
             return
-        self.outbox.update(job.id, notice_ts=ts)
+        self.store.update_reply(job.id, notice_ts=ts)
 
     def failed(self, job: Job, reason: str, *, retry: bool = True) -> None:
         """A reply that did not go: ❌ and a notice with the reason (and a Retry button)."""
@@ -176,7 +214,7 @@ class Feedback:
         last_inbound = parse_iso(chat.last_inbound_at) if chat else None
         # "Ticket has been expired." does not say whether the ticket or the window closed:
         # while the 24 hours by the customer's last message run, reopening may be enough.
-        reopen = reason == TICKET_CLOSED and blocks.window_is_open(last_inbound, self.relay.now())
+        reopen = reason == TICKET_CLOSED and window.is_open(last_inbound, self.threads.clock.now())
         if reopen:
             text = (
                 f":lock: <@{job.user_id}> your reply was not sent: {escape(reason)}: the chat "
@@ -196,7 +234,7 @@ class Feedback:
     def note_history(self, chat: Chat, items: list[WatiMessage]) -> None:
         """Move sent parts forward with the statuses in a fetched history page."""
         mine = [i for i in items if i.owner and i.event_type == "message"]
-        parts = self.outbox.parts_matching(
+        parts = self.store.parts_matching(
             [i.id for i in mine], [i.local_message_id for i in mine if i.local_message_id]
         )
         if parts:
@@ -209,30 +247,36 @@ class Feedback:
                     continue
                 status = forward(part.delivery, item.status)
                 if status != part.delivery or part.wati_id is None:
-                    self.outbox.set_delivery(part, status, item.id)
+                    self.store.set_part_delivery(part, status, item.id)
                     details.setdefault(part.reply_id, item.failed_detail)
             for reply_id, detail in details.items():
                 self._settle_delivery(reply_id, detail)
         self._window_reopened(chat, items)
 
     def _settle_delivery(self, reply_id: int, detail: str | None) -> None:
-        job = self.outbox.job(reply_id)
-        if job is None or job.state != "sent":
+        job = self.store.reply_job(reply_id)
+        if job is None or job.state != ReplyState.SENT:
             return  # still going out: the sender shows the outcome when it is done
-        statuses = [p.delivery for p in self.outbox.parts(reply_id)]
-        if FAILED in statuses:
+        statuses = [p.delivery for p in self.store.reply_parts(reply_id)]
+        if Delivery.FAILED in statuses:
             reason = f"WhatsApp could not deliver it ({detail or 'no reason given'})"
-            if self.outbox.move(reply_id, ("sent",), state="failed", delivery=FAILED, error=reason):
+            if self.store.move_reply(
+                reply_id,
+                (ReplyState.SENT,),
+                state=ReplyState.FAILED,
+                delivery=Delivery.FAILED,
+                error=reason,
+            ):
                 logger.info("reply %d failed after it was sent", reply_id)
                 self.failed(job, reason)
             return
         known = [s for s in statuses if s in RANK]
         if not known:
             return
-        status = min(known, key=RANK.__getitem__)
+        status = min((Delivery(s) for s in known), key=RANK.__getitem__)
         if status != job.delivery:
-            self.outbox.update(reply_id, delivery=status)
-            self.show(reply_id, DELIVERY_MARKS[status], while_state=("sent",))
+            self.store.update_reply(reply_id, delivery=status)
+            self.show(reply_id, DELIVERY_MARKS[status], while_state=(ReplyState.SENT,))
 
     # -- the window state on thread parents ---------------------------------------------------
 
@@ -254,19 +298,9 @@ class Feedback:
         """
         if thread.state != "open" or not thread.thread_ts:
             return False
-        current = _state(parse_iso(chat.last_inbound_at), self.relay.now())
-        if _shown(thread, before or chat) == current:
+        current = self.threads.window_state(chat)
+        if _shown(thread, before or chat) == current or not self.threads.redraw(thread, chat):
             return False
-        try:
-            self.poster.update(
-                thread.slack_channel_id, thread.thread_ts, **self.relay.parent_message(thread, chat)
-            )
-        except SlackApiError as exc:
-            logger.warning(
-                "parent of thread %d not updated: %s", thread.id, exc.response.get("error")
-            )
-            return False
-        self.store.update_thread(thread.id, window_shown=current)
         logger.info("thread %d parent shows the reply window %s", thread.id, current)
         return True
 
@@ -285,7 +319,7 @@ class Feedback:
 
 
 def _state(last_inbound_at: datetime | None, now: datetime) -> str:
-    return "open" if blocks.window_is_open(last_inbound_at, now) else "closed"
+    return "open" if window.is_open(last_inbound_at, now) else "closed"
 
 
 def _shown(thread: Thread, chat: Chat) -> str:
@@ -298,7 +332,7 @@ def _shown(thread: Thread, chat: Chat) -> str:
 
 def window_reason(last_inbound_at: datetime | None, channel_number: str) -> str:
     """Why a session message cannot go now, in plain words."""
-    closes = blocks.window_closes_at(last_inbound_at)
+    closes = window.closes_at(last_inbound_at)
     if closes is None:
         return f"this customer has not written to {phone.display(channel_number)} yet"
     when = closes.strftime("%d %b %H:%M UTC")

@@ -22,17 +22,19 @@ from datetime import timedelta
 from typing import Any
 
 from bot.config import Settings
+from bot.relay.clock import Clock
 from bot.relay.delivery import NOTE_MARK, QUEUED_MARK, Feedback
-from bot.relay.inbound import Relay
-from bot.relay.outbox import Job, Outbox
 from bot.relay.sender import CHECK_DELAY, Sender
 from bot.slack.poster import SlackPoster
 from bot.slack.reader import SlackNames
-from bot.store.db import Chat, Store, Thread, iso, utcnow
+from bot.store import Store
+from bot.store.chats import Chat, Thread
+from bot.store.db import iso, utcnow
+from bot.store.outbox import Job, ReplyState
 from bot.text import phone
 from bot.text.formatting import internal_note
 from bot.wati.client import WatiClient
-from bot.wati.limits import Budget
+from bot.wati.limits import Budget, Windows
 from bot.wati.types import WatiMessage
 
 logger = logging.getLogger(__name__)
@@ -64,36 +66,38 @@ class Outbound:
         store: Store,
         wati: WatiClient,
         poster: SlackPoster,
-        relay: Relay,
         budget: Budget,
         *,
         settings: Settings,
-        clock: Callable[[], float] | None = None,
+        feedback: Feedback,
+        names: SlackNames,
+        windows: Windows,
+        clock: Clock,
+        wake: Callable[[str, str], object],
+        run_soon: Callable[[], None] = lambda: None,
     ) -> None:
         self.store = store
         self.wati = wati
         self.poster = poster
-        self.relay = relay
         self.budget = budget
         self.settings = settings
-        self.clock = clock or relay.clock
-        self.outbox = Outbox(store)
-        self.feedback = Feedback(store, self.outbox, poster, relay)
-        self.names = SlackNames(poster.client)
+        self.clock = clock
+        self.feedback = feedback
+        self.names = names
         self.sender = Sender(
             store,
             wati,
-            relay,
             budget,
+            windows,
             settings=settings,
-            outbox=self.outbox,
-            feedback=self.feedback,
-            names=self.names,
+            feedback=feedback,
+            names=names,
             token=poster.client.token or settings.slack_bot_token,
-            clock=self.clock,
+            clock=clock,
+            wake=wake,
         )
-        # A kick runs `process` on a worker thread; tests may turn that off to drive it alone.
-        self.kick_in_background = True
+        # Brings the scheduler's outbound job forward (tests that drive `process` pass nothing).
+        self._run_soon = run_soon
         self._lock = threading.Lock()
         self._again = threading.Event()
         self._next_reconcile = 0.0  # the first round after a start looks for stale marks
@@ -101,12 +105,12 @@ class Outbound:
 
     def _recover(self) -> None:
         """Replies left `sending` by a crash: their fate is unknown until the history says."""
-        for job in self.outbox.jobs("sending"):
+        for job in self.store.reply_jobs(ReplyState.SENDING):
             self._orphaned(job)
 
     def _orphaned(self, job: Job) -> None:
         started = job.attempted_at or self.clock()
-        self.outbox.update(job.id, state="unknown", next_try_at=started + CHECK_DELAY)
+        self.store.update_reply(job.id, state=ReplyState.UNKNOWN, next_try_at=started + CHECK_DELAY)
         logger.warning("reply %d was left mid-send; Wati's history decides its fate", job.id)
 
     # -- intake (called by the Bolt listener; fast, sends nothing) ------------------------------
@@ -156,7 +160,7 @@ class Outbound:
             body=text,
             files=json.dumps(files) if files and note is None else None,
             local_message_id=uuid.uuid4().hex,
-            state=NOTE if note is not None else QUEUED,
+            state=ReplyState.NOTE if note is not None else ReplyState.QUEUED,
             # "" = no mark shown yet: rows the outbound owns have a non-null `reaction`, so
             # `Feedback.reconcile` can show their outcome even if every reaction call failed.
             reaction="",
@@ -183,7 +187,7 @@ class Outbound:
         if intake.verdict == NOTE:
             self.feedback.show(intake.reply_id, NOTE_MARK)
         elif intake.verdict == QUEUED:
-            self.feedback.show(intake.reply_id, QUEUED_MARK, while_state=(QUEUED,))
+            self.feedback.show(intake.reply_id, QUEUED_MARK, while_state=(ReplyState.QUEUED,))
 
     def _changed(self, event: Mapping[str, Any], event_id: str | None) -> Intake:
         """An edit or delete of a reply: WhatsApp cannot follow, so tell the author."""
@@ -201,15 +205,17 @@ class Outbound:
         if message.get("bot_id") or not user or not ts or not thread_ts or thread_ts == ts:
             return Intake(IGNORED)
         reply = self.store.reply_by_ts(channel, str(ts))
-        if reply is None or reply.state == NOTE:
+        if reply is None or reply.state == ReplyState.NOTE:
             return Intake(IGNORED)
         if event_id and not self.store.first_sighting(event_id):
             return Intake(DUPLICATE)
-        unsent = ("queued", "blocked", "failed")
-        if verdict == DELETED and self.outbox.move(reply.id, unsent, state="cancelled"):
+        unsent = (ReplyState.QUEUED, ReplyState.BLOCKED, ReplyState.FAILED)
+        if verdict == DELETED and self.store.move_reply(
+            reply.id, unsent, state=ReplyState.CANCELLED
+        ):
             logger.info("reply %d deleted in Slack before it was sent; cancelled", reply.id)
             tell = "You deleted this reply before it reached WhatsApp, so it will not be sent."
-        elif reply.state in (*unsent, "cancelled"):
+        elif reply.state in (*unsent, ReplyState.CANCELLED):
             tell = "This reply was not sent to WhatsApp, and edits never are: post a new reply."
         elif verdict == DELETED:
             tell = (
@@ -226,16 +232,12 @@ class Outbound:
     # -- processing ------------------------------------------------------------------------------
 
     def kick(self) -> None:
-        """Have the outbox processed soon, on a worker thread (the listener must not wait)."""
-        self._again.set()
-        if self.kick_in_background and not self._lock.locked():
-            threading.Thread(target=self._kicked, name="outbound-kick", daemon=True).start()
+        """Have the outbox processed soon, by the scheduler's job (the listener must not wait).
 
-    def _kicked(self) -> None:
-        try:
-            self.process()
-        except Exception as exc:  # noqa: BLE001 - a worker thread has nobody to raise to
-            logger.warning("outbound round failed: %s", type(exc).__name__)
+        A round already running sees `_again` and goes round once more.
+        """
+        self._again.set()
+        self._run_soon()
 
     def process(self) -> int:
         """Send what is due and settle unknown fates; return how many replies were worked on."""
@@ -263,13 +265,13 @@ class Outbound:
         now = self.clock()
         waiting: set[tuple[str, str]] = set()  # chats whose earlier reply is still on its way
         worked = 0
-        for job in self.outbox.jobs(QUEUED, "unknown", "sending"):
-            if job.state == "sending":
+        for job in self.store.reply_jobs(ReplyState.QUEUED, ReplyState.UNKNOWN, ReplyState.SENDING):
+            if job.state == ReplyState.SENDING:
                 # Sends only happen inside a round, under the lock this round holds: a reply
                 # still `sending` now was left by a send that could not record its end (the
                 # database refused the write), so it is settled like one cut by a crash.
                 self._orphaned(job)
-                job = self.outbox.job(job.id) or job
+                job = self.store.reply_job(job.id) or job
             chat = (job.channel_number, job.customer_number)
             if chat in waiting:
                 continue  # replies reach the customer in the order they were written
@@ -278,14 +280,18 @@ class Outbound:
                 continue
             worked += 1
             try:
-                if job.state == QUEUED:
+                if job.state == ReplyState.QUEUED:
                     self.sender.send(job)
                 else:
                     self.sender.settle(job)
             except Exception as exc:  # noqa: BLE001 - one bad reply never blocks the others
                 self._crashed(job, exc)
-            after = self.outbox.job(job.id)
-            if after is not None and after.state in (QUEUED, "unknown", "sending"):
+            after = self.store.reply_job(job.id)
+            if after is not None and after.state in (
+                ReplyState.QUEUED,
+                ReplyState.UNKNOWN,
+                ReplyState.SENDING,
+            ):
                 waiting.add(chat)
         return worked
 
@@ -293,11 +299,13 @@ class Outbound:
         logger.warning("reply %d: unexpected %s", job.id, type(exc).__name__)
         logger.debug("reply %d failure", job.id, exc_info=exc)
         self.store.add_error(job.channel_number, f"reply {job.id}: unexpected {type(exc).__name__}")
-        fresh = self.outbox.job(job.id)
-        if fresh is not None and fresh.state == "sending":
-            self.outbox.update(job.id, state="unknown", next_try_at=self.clock() + CHECK_DELAY)
-        elif fresh is not None and fresh.state in (QUEUED, "unknown"):
-            self.outbox.update(job.id, next_try_at=self.clock() + 60)
+        fresh = self.store.reply_job(job.id)
+        if fresh is not None and fresh.state == ReplyState.SENDING:
+            self.store.update_reply(
+                job.id, state=ReplyState.UNKNOWN, next_try_at=self.clock() + CHECK_DELAY
+            )
+        elif fresh is not None and fresh.state in (ReplyState.QUEUED, ReplyState.UNKNOWN):
+            self.store.update_reply(job.id, next_try_at=self.clock() + 60)
 
     # -- actions ---------------------------------------------------------------------------------
 
@@ -307,16 +315,18 @@ class Outbound:
         Only from the reply's own channel: the button's value is just an id, and a click
         replayed (or forged) from another channel must not send someone else's reply.
         """
-        job = self.outbox.job(reply_id)
+        job = self.store.reply_job(reply_id)
         if job is None or job.slack_channel_id != slack_channel_id:
             logger.warning("Retry of reply %d refused: not pressed in its channel", reply_id)
             return False
-        fields = {"state": QUEUED, "error": None, "delivery": None, "next_try_at": None}
-        if not self.outbox.move(reply_id, ("failed",), **fields, resends=0, attempts=0):
+        fields = {"state": ReplyState.QUEUED, "error": None, "delivery": None, "next_try_at": None}
+        if not self.store.move_reply(
+            reply_id, (ReplyState.FAILED,), **fields, resends=0, attempts=0
+        ):
             return False
-        self.outbox.drop_failed_parts(reply_id)
+        self.store.drop_failed_parts(reply_id)
         logger.info("reply %d queued again (Retry)", reply_id)
-        self.feedback.show(reply_id, QUEUED_MARK, while_state=(QUEUED,))
+        self.feedback.show(reply_id, QUEUED_MARK, while_state=(ReplyState.QUEUED,))
         return True
 
     def reopen_and_send(self, reply_id: int, *, slack_channel_id: str) -> bool:
@@ -326,15 +336,15 @@ class Outbound:
         action queues it once; the sender reopens (updateChatStatus OPEN) and sends it in the
         outbox's own round, like any reply. Only from the reply's own channel, as Retry.
         """
-        job = self.outbox.job(reply_id)
+        job = self.store.reply_job(reply_id)
         if job is None or job.slack_channel_id != slack_channel_id:
             logger.warning("Reopen of reply %d refused: not pressed in its channel", reply_id)
             return False
-        fields = {"state": QUEUED, "error": None, "next_try_at": None, "reopen": 1}
-        if not self.outbox.move(reply_id, ("blocked",), **fields, attempts=0):
+        fields = {"state": ReplyState.QUEUED, "error": None, "next_try_at": None, "reopen": 1}
+        if not self.store.move_reply(reply_id, (ReplyState.BLOCKED,), **fields, attempts=0):
             return False
         logger.info("reply %d queued to go after a reopen", reply_id)
-        self.feedback.show(reply_id, QUEUED_MARK, while_state=(QUEUED,))
+        self.feedback.show(reply_id, QUEUED_MARK, while_state=(ReplyState.QUEUED,))
         return True
 
     # -- statuses and thread parents (the Relay and the scheduler call these) ---------------------

@@ -18,18 +18,20 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from bot.config import Settings
+from bot.relay import window
+from bot.relay.clock import Clock
 from bot.relay.delivery import (
     DELIVERY_MARKS,
     QUEUED_MARK,
     TICKET_CLOSED,
     Feedback,
+    forward,
     window_reason,
 )
-from bot.relay.inbound import Relay
-from bot.relay.outbox import FAILED, SENT, Job, Outbox, forward
-from bot.slack import blocks
 from bot.slack.reader import MAX_FILE_BYTES, DownloadRefused, SlackNames, download_file
-from bot.store.db import Store, iso, parse_iso
+from bot.store import Store
+from bot.store.db import iso, parse_iso
+from bot.store.outbox import Delivery, Job, ReplyState
 from bot.text import phone
 from bot.text.formatting import slack_to_whatsapp, split_text, with_agent_prefix
 from bot.wati.client import WatiClient
@@ -43,7 +45,7 @@ from bot.wati.errors import (
     WatiUnavailable,
     WatiWindowClosed,
 )
-from bot.wati.limits import Budget
+from bot.wati.limits import Budget, Windows
 from bot.wati.types import SendResult, WatiMessage
 
 logger = logging.getLogger(__name__)
@@ -56,7 +58,7 @@ RATE_WAIT = 30.0  # after a 429 without Retry-After
 CAPTION_LIMIT = 1024  # longer text goes as messages before the files, not as a caption
 MATCH_SLACK = 120.0  # a text match must be at most this much older than the attempt
 HISTORY_PAGE = 50
-QUEUED = "queued"
+QUEUED = ReplyState.QUEUED
 
 
 @dataclass(frozen=True)
@@ -75,26 +77,26 @@ class Sender:
         self,
         store: Store,
         wati: WatiClient,
-        relay: Relay,
         budget: Budget,
+        windows: Windows,
         *,
         settings: Settings,
-        outbox: Outbox,
         feedback: Feedback,
         names: SlackNames,
         token: str,
-        clock: Callable[[], float],
+        clock: Clock,
+        wake: Callable[[str, str], object],
     ) -> None:
         self.store = store
         self.wati = wati
-        self.relay = relay
         self.budget = budget
+        self.windows = windows
         self.settings = settings
-        self.outbox = outbox
         self.feedback = feedback
         self.names = names
         self.token = token
         self.clock = clock
+        self.wake = wake  # polls the chat soon, so the reply's statuses come in
         self._api_host = urlsplit(settings.slack_api_url).hostname
 
     def send(self, job: Job) -> None:
@@ -107,7 +109,7 @@ class Sender:
             return self._fail(job, f"the Wati plan's calls are used up ({self.budget.summary()})")
         chat = self.store.chat(job.channel_number, job.customer_number)
         last_inbound = parse_iso(chat.last_inbound_at) if chat else None
-        if not blocks.window_is_open(last_inbound, self.relay.now()):
+        if not window.is_open(last_inbound, self.clock.now()):
             return self._block(job, window_reason(last_inbound, job.channel_number))
         if job.reopen and not self._reopen(job):
             return None
@@ -115,7 +117,7 @@ class Sender:
         pieces = self._plan(job)
         if not pieces:
             return self._fail(job, "it is empty once formatted for WhatsApp", retry=False)
-        done = {p.part for p in self.outbox.parts(job.id)}
+        done = {p.part for p in self.store.reply_parts(job.id)}
         attempts = job.attempts
         for k, piece in enumerate(pieces):
             if k in done:
@@ -137,14 +139,18 @@ class Sender:
                 return False
         local_id = f"{job.local_message_id}.{k}"
         started = self.clock()
-        self.outbox.update(
-            job.id, state="sending", attempts=attempts, attempted_at=started, next_try_at=None
+        self.store.update_reply(
+            job.id,
+            state=ReplyState.SENDING,
+            attempts=attempts,
+            attempted_at=started,
+            next_try_at=None,
         )
         try:
             result = self._call_wati(job, piece, local_id, content, content_type)
         except WatiRateLimited as exc:
             wait = exc.retry_after if exc.retry_after is not None else RATE_WAIT
-            self.outbox.update(job.id, state=QUEUED, next_try_at=self.clock() + wait)
+            self.store.update_reply(job.id, state=QUEUED, next_try_at=self.clock() + wait)
             self.feedback.show(job.id, QUEUED_MARK)
             logger.warning("reply %d: Wati rate limit, next try in %.0f s", job.id, wait)
             return False
@@ -165,21 +171,21 @@ class Sender:
         except (WatiUnavailable, WatiBadResponse) as exc:
             if exc.maybe_sent:
                 next_check = started + CHECK_DELAY
-                self.outbox.update(
-                    job.id, state="unknown", next_try_at=next_check, error=exc.reason
+                self.store.update_reply(
+                    job.id, state=ReplyState.UNKNOWN, next_try_at=next_check, error=exc.reason
                 )
                 logger.warning("reply %d part %d: fate unknown; Wati's history decides", job.id, k)
             elif attempts >= MAX_ATTEMPTS:
                 self._fail(job, f"Wati could not be reached ({exc.reason})")
             else:
                 wait = RETRY_WAIT * attempts
-                self.outbox.update(job.id, state=QUEUED, next_try_at=self.clock() + wait)
+                self.store.update_reply(job.id, state=QUEUED, next_try_at=self.clock() + wait)
             return False
         except (WatiError, ValueError) as exc:
             self._fail(job, exc.reason if isinstance(exc, WatiError) else str(exc))
             return False
         wati_local = local_id if piece.kind == "text" else result.local_message_id
-        self._record_part(job, k, piece.kind, result.message_id, wati_local, SENT)
+        self._record_part(job, k, piece.kind, result.message_id, wati_local, Delivery.SENT)
         return True
 
     def _reopen(self, job: Job) -> bool:
@@ -191,24 +197,24 @@ class Sender:
             )
         except WatiRateLimited as exc:
             wait = exc.retry_after if exc.retry_after is not None else RATE_WAIT
-            self.outbox.update(job.id, next_try_at=self.clock() + wait)
+            self.store.update_reply(job.id, next_try_at=self.clock() + wait)
             return False
         except (WatiUnavailable, WatiBadResponse) as exc:
             # Setting OPEN twice is harmless, so a lost answer is simply asked again.
             if job.attempts + 1 < MAX_ATTEMPTS:
                 wait = RETRY_WAIT * (job.attempts + 1)
-                self.outbox.update(
+                self.store.update_reply(
                     job.id, attempts=job.attempts + 1, next_try_at=self.clock() + wait
                 )
                 return False
-            self.outbox.update(job.id, reopen=0)
+            self.store.update_reply(job.id, reopen=0)
             self._fail(job, f"Wati did not reopen the conversation ({exc.reason})")
             return False
         except WatiError as exc:
-            self.outbox.update(job.id, reopen=0)
+            self.store.update_reply(job.id, reopen=0)
             self._fail(job, f"Wati did not reopen the conversation ({exc.reason})")
             return False
-        self.outbox.update(job.id, reopen=0)
+        self.store.update_reply(job.id, reopen=0)
         logger.info("reply %d: conversation reopened in Wati", job.id)
         return True
 
@@ -240,7 +246,7 @@ class Sender:
         local_id: str | None,
         status: str | None,
     ) -> None:
-        self.outbox.add_part(
+        self.store.add_part(
             job.id, k, kind=kind, wati_id=wati_id, local_message_id=local_id, delivery=status
         )
         if wati_id:
@@ -250,29 +256,29 @@ class Sender:
                 channel_number=job.channel_number,
                 customer_number=job.customer_number,
                 direction="out",
-                created=iso(self.relay.now()),
+                created=iso(self.clock.now()),
                 state="ours",
                 thread_id=job.thread_id,
             )
 
     def _finish(self, job: Job, count: int) -> None:
-        parts = self.outbox.parts(job.id)
+        parts = self.store.reply_parts(job.id)
         first = parts[0].wati_id if parts else None
-        self.outbox.update(
+        self.store.update_reply(
             job.id,
-            state="sent",
+            state=ReplyState.SENT,
             wati_id=first or job.wati_id,
-            delivery=SENT,
+            delivery=Delivery.SENT,
             error=None,
             next_try_at=None,
         )
         logger.info("reply %d sent (%d part(s))", job.id, count)
-        self.feedback.show(job.id, DELIVERY_MARKS[SENT])
-        self.relay.wake(job.channel_number, job.customer_number)
+        self.feedback.show(job.id, DELIVERY_MARKS[Delivery.SENT])
+        self.wake(job.channel_number, job.customer_number)
 
     def settle(self, job: Job) -> None:
         """An unknown fate: look for the part in Wati's history, then go on or send again."""
-        if not self.relay.messages_window.try_acquire():
+        if not self.windows.messages.try_acquire():
             return  # getMessages is limited per tenant; the next round asks again
         try:
             page = self.wati.get_messages(
@@ -280,34 +286,36 @@ class Sender:
             )
         except WatiRateLimited as exc:
             wait = exc.retry_after or 10.0
-            self.relay.messages_window.hold(wait)
-            self.outbox.update(job.id, next_try_at=self.clock() + wait)
+            self.windows.messages.hold(wait)
+            self.store.update_reply(job.id, next_try_at=self.clock() + wait)
             return
         except WatiError as exc:
-            self.outbox.update(job.id, next_try_at=self.clock() + CHECK_DELAY, error=exc.reason)
+            self.store.update_reply(
+                job.id, next_try_at=self.clock() + CHECK_DELAY, error=exc.reason
+            )
             return
         pieces = self._plan(job)
-        done = {p.part for p in self.outbox.parts(job.id)}
+        done = {p.part for p in self.store.reply_parts(job.id)}
         k = next((i for i in range(len(pieces)) if i not in done), None)
         if k is not None:
             found = self._find(job, pieces, k, page.items)
             if found is not None:
                 logger.info("reply %d part %d is in Wati's history: it went", job.id, k)
-                status = forward(SENT, found.status)
+                status = forward(Delivery.SENT, found.status)
                 self._record_part(job, k, pieces[k].kind, found.id, found.local_message_id, status)
             elif job.resends < MAX_RESENDS:
                 logger.warning(
                     "reply %d part %d is not in Wati's history: sending again", job.id, k
                 )
-                self.outbox.update(job.id, resends=job.resends + 1)
+                self.store.update_reply(job.id, resends=job.resends + 1)
             else:
                 reason = (
                     "Wati did not confirm it and it is not in the chat's history, so it was not "
                     "sent again automatically (that could make a duplicate)"
                 )
                 return self._fail(job, reason)
-        self.outbox.update(job.id, state=QUEUED, next_try_at=None)
-        fresh = self.outbox.job(job.id)
+        self.store.update_reply(job.id, state=QUEUED, next_try_at=None)
+        fresh = self.store.reply_job(job.id)
         if fresh is not None:
             self.send(fresh)
         return None
@@ -320,13 +328,13 @@ class Sender:
         ours = [
             i
             for i in items
-            if i.owner and i.event_type == "message" and not self.outbox.claimed(i.id)
+            if i.owner and i.event_type == "message" and not self.store.part_claimed(i.id)
         ]
         since = (job.attempted_at or 0.0) - MATCH_SLACK
         for item in ours:
             if (item.local_message_id or "").split(".")[0] == job.local_message_id:
                 # A part WhatsApp failed earlier (and Retry sends again) keeps its old item.
-                if item.status != FAILED or item.created.timestamp() >= since:
+                if item.status != Delivery.FAILED or item.created.timestamp() >= since:
                     return item
         for item in ours:
             if item.created.timestamp() < since:
@@ -347,7 +355,7 @@ class Sender:
         ).strip()
         if text and self.settings.agent_prefix:
             text = with_agent_prefix(text, self.names.person(job.user_id))
-        self.outbox.update(job.id, body=text, prepared=1)
+        self.store.update_reply(job.id, body=text, prepared=1)
         return replace(job, body=text, prepared=1)
 
     def _plan(self, job: Job) -> list[Piece]:
@@ -371,13 +379,13 @@ class Sender:
         return content, content_type
 
     def _fail(self, job: Job, reason: str, *, retry: bool = True) -> None:
-        self.outbox.update(job.id, state="failed", error=reason, next_try_at=None)
+        self.store.update_reply(job.id, state=ReplyState.FAILED, error=reason, next_try_at=None)
         logger.info("reply %d failed", job.id)
         self.store.add_error(job.channel_number, f"reply {job.id} not sent: {reason}")
         self.feedback.failed(job, reason, retry=retry)
 
     def _block(self, job: Job, reason: str) -> None:
-        self.outbox.update(job.id, state="blocked", error=reason, next_try_at=None)
+        self.store.update_reply(job.id, state=ReplyState.BLOCKED, error=reason, next_try_at=None)
         logger.info("reply %d blocked: the conversation needs a template or a reopen", job.id)
         self.feedback.blocked(job, reason)
 

@@ -6,7 +6,7 @@ same shape is used when posting and when checking what a crash left behind.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from bot.text import phone
@@ -14,7 +14,6 @@ from bot.text import phone
 # Slack message metadata event types; metadata is how the bridge recognises its own posts.
 THREAD_EVENT = "wati_thread"
 MESSAGE_EVENT = "wati_message"
-WINDOW = timedelta(hours=24)
 
 # action_ids of the thread parent's buttons.
 RESOLVE = "wati_resolve"
@@ -25,17 +24,6 @@ RETRY = "wati_retry"
 REOPEN_SEND = "wati_reopen_send"
 
 
-def window_closes_at(last_inbound_at: datetime | None) -> datetime | None:
-    """When the 24-hour customer service window closes (None: never opened)."""
-    return last_inbound_at + WINDOW if last_inbound_at else None
-
-
-def window_is_open(last_inbound_at: datetime | None, now: datetime) -> bool:
-    """Whether a session message may be sent now."""
-    closes = window_closes_at(last_inbound_at)
-    return closes is not None and now < closes
-
-
 def _slack_date(moment: datetime) -> str:
     # Slack renders this in each reader's own time zone; the fallback is UTC.
     epoch = int(moment.timestamp())
@@ -43,12 +31,11 @@ def _slack_date(moment: datetime) -> str:
     return f"<!date^{epoch}^{{date_short_pretty}} {{time}}|{fallback}>"
 
 
-def window_line(last_inbound_at: datetime | None, now: datetime) -> str:
-    """The reply-window state in plain words."""
-    closes = window_closes_at(last_inbound_at)
+def window_line(closes: datetime | None, is_open: bool) -> str:
+    """The reply-window state in plain words (`closes`: when it closes or closed)."""
     if closes is None:
         return ":lock: No reply window yet: only a template can reach this customer"
-    if now < closes:
+    if is_open:
         return f":hourglass_flowing_sand: Reply window open until {_slack_date(closes)}"
     return ":lock: Reply window closed: send a template to reach this customer"
 
@@ -68,8 +55,8 @@ def thread_parent(
     customer_name: str | None,
     state: str,
     status_by: str | None,
-    last_inbound_at: datetime | None,
-    now: datetime,
+    window_closes: datetime | None,
+    window_open: bool,
     previous_link: str | None = None,
 ) -> dict[str, Any]:
     """The parent message of a conversation thread, with its buttons and metadata."""
@@ -81,7 +68,7 @@ def thread_parent(
     status = ":white_check_mark: Resolved" if state == "resolved" else ":large_green_circle: Open"
     if status_by:
         status += f" · changed by <@{status_by}>"
-    context = [status, window_line(last_inbound_at, now)]
+    context = [status, window_line(window_closes, window_open)]
     if previous_link:
         context.append(f"Continues <{previous_link}|an earlier conversation>")
     toggle = (

@@ -12,6 +12,8 @@ from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
 # Slack allows about one message per second per channel (chat.postMessage's special limit).
 MIN_POST_INTERVAL = 1.0
+# Errors after which posting to the channel is pointless for now (the channel or token is gone).
+SLACK_GIVE_UP = {"not_in_channel", "channel_not_found", "is_archived", "invalid_auth"}
 
 
 def make_web_client(token: str, base_url: str) -> WebClient:

@@ -12,9 +12,10 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from bot.store.db import Store
+from bot.store import Store
 
 # Endpoints Wati limits to 10 calls per 10 s (wati-api.md §5.2).
 LIMITED_ENDPOINTS = ("getMessages", "getContacts", "addContact")
@@ -145,3 +146,11 @@ class Budget:
         used = self.used_total()
         pct = 100 * used / self.monthly_calls if self.monthly_calls else 0
         return f"{used:,} of {self.monthly_calls:,} Wati calls this month ({pct:.1f}%)"
+
+
+@dataclass
+class Windows:
+    """The tenant's rolling windows, one per limited endpoint family, shared by every caller."""
+
+    messages: RateWindow = field(default_factory=RateWindow)
+    contacts: RateWindow = field(default_factory=RateWindow)

@@ -13,7 +13,7 @@ from bot.devtools.slack_driver import Prepared, SlackDriver
 from bot.devtools.slack_standin import SlackStandIn
 from bot.service import Bridge
 from bot.slack import modals
-from bot.store.db import Thread
+from bot.store.chats import Thread
 from tests.kit import ADMIN, CHANNEL_A, CHANNEL_B, SIGNING_SECRET, SLACK_A, SLACK_B, Clock
 
 CUSTOMER = "447700900123"

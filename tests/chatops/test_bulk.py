@@ -227,7 +227,7 @@ def test_long_broadcast_waits_out_the_rate_limit_and_updates_progress_sparingly(
     link = kit.bridge.store.link_for_channel(SLACK_A)
     assert link is not None
     # 40 calls of 10: Wati allows 30 per 10 s, so the 31st is answered 429 and waited out.
-    bulk = Bulk(kit.bridge.wati, kit.bridge.relay.poster, chunk_size=10, sleep=kit.clock.advance)
+    bulk = Bulk(kit.bridge.wati, kit.bridge.poster, chunk_size=10, sleep=kit.clock.advance)
     receivers = [(f"4477009{i:05d}", {"name": "N"}) for i in range(400)]
     kit.slack.clear_calls()
 

@@ -278,7 +278,7 @@ def test_send_template_button_of_a_window_notice_opens_the_modal(kit: Kit) -> No
     thread = kit.conversation()
     assert thread.thread_ts is not None
     # What the outbound side posts when a reply was blocked by the 24-hour window.
-    kit.bridge.relay.poster.post(
+    kit.bridge.poster.post(
         SLACK_A,
         thread_ts=thread.thread_ts,
         **blocks.notice(":lock: your reply was not sent", offer_template=thread.id),

@@ -12,10 +12,10 @@ from slack_bolt.response import BoltResponse
 from bot.devtools.sandbox import Sandbox
 from bot.devtools.slack_driver import Prepared, SlackDriver
 from bot.devtools.slack_standin import SlackStandIn
-from bot.relay.outbox import Job
 from bot.service import Bridge
 from bot.slack import blocks
-from bot.store.db import Thread
+from bot.store.chats import Thread
+from bot.store.outbox import Job
 from tests.kit import AGENT, CHANNEL_A
 
 CUSTOMER = "447700900123"
@@ -70,7 +70,7 @@ def job_of(bridge: Bridge, channel: str, ts: str) -> Job:
     """The outbox row (with its progress) of a Slack message."""
     reply = bridge.store.reply_by_ts(channel, ts)
     assert reply is not None
-    job = bridge.outbound.outbox.job(reply.id)
+    job = bridge.outbound.store.reply_job(reply.id)
     assert job is not None
     return job
 

@@ -8,7 +8,7 @@ import pytest
 
 from bot.devtools.sandbox import Sandbox
 from bot.devtools.slack_standin import SlackStandIn
-from bot.relay.inbound import Relay
+from bot.relay.polling import Poller
 from bot.service import Bridge, build
 from bot.slack import blocks
 from tests.kit import ADMIN, CHANNEL_A, CHANNEL_B, SLACK_A, SLACK_B, Clock
@@ -29,7 +29,7 @@ def parents(slack: SlackStandIn, channel: str) -> list[dict[str, Any]]:
     ]
 
 
-def poll(relay: Relay, number: str = CHANNEL_A, customer: str = CUSTOMER) -> int:
+def poll(relay: Poller, number: str = CHANNEL_A, customer: str = CUSTOMER) -> int:
     relay.wake(number, customer)
     return relay.poll_number(number).relayed
 
@@ -146,7 +146,7 @@ def test_crash_after_posting_before_marking_does_not_post_again(
         state="pending",
         attempts=1,
     )
-    linked.relay.poster.post(
+    linked.poster.post(
         SLACK_A, thread_ts=parent["ts"], **blocks.relayed_message(wati_id, "posted but not marked")
     )
     poll(linked.relay)
@@ -163,7 +163,7 @@ def test_thread_parent_found_again_after_crash(
     thread = linked.store.create_thread(CHANNEL_A, CUSTOMER, SLACK_A, None)
     chat = linked.store.chat(CHANNEL_A, CUSTOMER)
     # The parent was posted but the crash came before its ts was stored.
-    linked.relay.poster.post(SLACK_A, **linked.relay.parent_message(thread, chat))
+    linked.poster.post(SLACK_A, **linked.threads.parent_message(thread, chat))
     poll(linked.relay)
     [parent] = parents(slack, SLACK_A)
     assert thread_texts(slack, SLACK_A, parent["ts"]) == ["hello"]
@@ -237,7 +237,7 @@ def test_wati_429_holds_polling(linked: Bridge, sandbox: Sandbox) -> None:
     sandbox.faults.inject("getMessages", "429", count=1, retry_after=7)
     linked.relay.wake(CHANNEL_A, CUSTOMER)
     linked.relay.poll_number(CHANNEL_A)
-    assert linked.relay.messages_window.wait_time() > 5
+    assert linked.windows.messages.wait_time() > 5
     assert linked.store.backlog() == 0
 
 
@@ -271,7 +271,7 @@ def test_free_wati_slots_go_to_the_longest_waiting_chat_on_any_number(
 ) -> None:
     from bot.wati.limits import RateWindow
 
-    linked.relay.messages_window = RateWindow(limit=1, period=10.0)
+    linked.windows.messages = RateWindow(limit=1, period=10.0)
     sandbox.customer_says(CHANNEL_B, CUSTOMER, "waiting longest")
     linked.relay.wake(CHANNEL_B, CUSTOMER)
     clock.advance(1)

@@ -40,9 +40,7 @@ def test_thread_reply_goes_to_the_customer_from_the_linked_number(
     # The send woke the chat, so its status and the customer's answer are polled soon.
     chat = linked.store.chat(CHANNEL_A, CUSTOMER)
     assert (
-        chat is not None
-        and chat.next_poll_at is not None
-        and chat.next_poll_at <= linked.relay.clock()
+        chat is not None and chat.next_poll_at is not None and chat.next_poll_at <= linked.clock()
     )
 
 
@@ -117,7 +115,6 @@ def test_thread_of_a_number_no_longer_linked_is_not_sent(
 def test_slack_retries_and_duplicates_never_send_twice(
     linked: Bridge, sandbox: Sandbox, slack: SlackStandIn, driver: SlackDriver
 ) -> None:
-    linked.outbound.kick_in_background = False
     thread = open_chat(linked, sandbox)
     event = driver.message(
         channel=SLACK_A, user=AGENT, text="Only once", thread_ts=thread.thread_ts
@@ -138,13 +135,15 @@ def test_slack_retries_and_duplicates_never_send_twice(
     assert len(linked.store.replies_in_state("sent")) == 1
 
 
-def test_kick_sends_on_a_worker_thread(
+def test_a_reply_brings_the_outbound_job_forward(
     linked: Bridge, sandbox: Sandbox, slack: SlackStandIn, driver: SlackDriver
 ) -> None:
     thread = open_chat(linked, sandbox)
-    event = say(linked, slack, driver, thread, "No scheduler needed")
+    # Every job's interval is an hour: only the reply's kick can make the outbound job run now.
+    linked.start_jobs(tick=3600.0, hint_seconds=3600.0, sweep_seconds=3600.0)
+    event = say(linked, slack, driver, thread, "Sent without waiting for the next round")
     slack.wait_for(lambda s: s.reactions(SLACK_A, event["ts"]) == ["white_check_mark"])
-    assert [m["text"] for m in sandbox.sent_by_api()] == ["No scheduler needed"]
+    assert [m["text"] for m in sandbox.sent_by_api()] == ["Sent without waiting for the next round"]
 
 
 def test_notes_stay_in_slack(
@@ -197,7 +196,6 @@ def test_edits_and_deletes_get_an_ephemeral_and_send_nothing(
 def test_deleting_a_reply_before_it_went_cancels_it(
     linked: Bridge, sandbox: Sandbox, slack: SlackStandIn, driver: SlackDriver
 ) -> None:
-    linked.outbound.kick_in_background = False
     thread = open_chat(linked, sandbox)
     event = say(linked, slack, driver, thread, "Oops, wrong chat")
     delete = driver.message(
@@ -230,7 +228,7 @@ def test_long_reply_is_split_and_sent_in_order(
         f"{job.local_message_id}.{k}" for k in range(len(sent))
     ]
     assert " ".join(m["text"] for m in sent).split() == " ".join(paragraphs).split()
-    assert [p.part for p in linked.outbound.outbox.parts(job.id)] == list(range(len(sent)))
+    assert [p.part for p in linked.outbound.store.reply_parts(job.id)] == list(range(len(sent)))
     assert job.state == "sent" and job.wati_id == sent[0]["id"]
 
 

@@ -9,9 +9,10 @@ import pytest
 from bot.devtools.sandbox import Sandbox
 from bot.devtools.slack_driver import SlackDriver
 from bot.devtools.slack_standin import SlackStandIn
-from bot.relay.outbox import DELIVERED, FAILED, READ, SENT, forward
+from bot.relay.delivery import forward
 from bot.service import Bridge
 from bot.slack import blocks
+from bot.store.outbox import Delivery
 from bot.wati.types import WatiMessage
 from tests.kit import ADMIN, CHANNEL_A, SLACK_A, Clock
 from tests.relay.kit import CUSTOMER, click, job_of, notices, open_chat, say
@@ -41,11 +42,11 @@ def test_reactions_follow_sent_delivered_read(
     clock.advance(3)  # the sandbox reports DELIVERED 2 s after a send
     poll(linked)
     assert slack.reactions(SLACK_A, event["ts"]) == ["ballot_box_with_check"]
-    assert job_of(linked, SLACK_A, event["ts"]).delivery == DELIVERED
+    assert job_of(linked, SLACK_A, event["ts"]).delivery == Delivery.DELIVERED
     clock.advance(2)  # and READ after 4 s
     poll(linked)
     assert slack.reactions(SLACK_A, event["ts"]) == ["eyes"]
-    assert job_of(linked, SLACK_A, event["ts"]).delivery == READ
+    assert job_of(linked, SLACK_A, event["ts"]).delivery == Delivery.READ
     # The bridge's own message is never relayed back into the thread.
     assert thread.thread_ts is not None
     bot_posts = [m for m in slack.replies(SLACK_A, thread.thread_ts)[1:] if m.get("bot_id")]
@@ -53,13 +54,13 @@ def test_reactions_follow_sent_delivered_read(
 
 
 def test_statuses_only_move_forward() -> None:
-    assert forward(None, SENT) == SENT
-    assert forward(READ, DELIVERED) == READ
-    assert forward(DELIVERED, READ) == READ
-    assert forward(SENT, FAILED) == FAILED
-    assert forward(FAILED, READ) == FAILED
-    assert forward(READ, FAILED) == READ
-    assert forward(SENT, "PENDING") == SENT
+    assert forward(None, Delivery.SENT) == Delivery.SENT
+    assert forward(Delivery.READ, Delivery.DELIVERED) == Delivery.READ
+    assert forward(Delivery.DELIVERED, Delivery.READ) == Delivery.READ
+    assert forward(Delivery.SENT, Delivery.FAILED) == Delivery.FAILED
+    assert forward(Delivery.FAILED, Delivery.READ) == Delivery.FAILED
+    assert forward(Delivery.READ, Delivery.FAILED) == Delivery.READ
+    assert forward(Delivery.SENT, "PENDING") == Delivery.SENT
 
 
 def failed_item(wati_id: str, local_id: str | None) -> WatiMessage:
@@ -71,7 +72,7 @@ def failed_item(wati_id: str, local_id: str | None) -> WatiMessage:
         text="On its way",
         data=None,
         owner=True,
-        status=FAILED,
+        status=Delivery.FAILED,
         operator_name=None,
         local_message_id=local_id,
         failed_detail="Message undeliverable (131026)",
@@ -92,7 +93,7 @@ def test_a_later_failure_posts_a_notice_with_retry(
     linked.outbound.note_history(chat, [failed_item(job.wati_id, f"{job.local_message_id}.0")])
     linked.outbound.note_history(chat, [failed_item(job.wati_id, None)])  # seen again: one notice
     job = job_of(linked, SLACK_A, event["ts"])
-    assert job.state == "failed" and job.delivery == FAILED
+    assert job.state == "failed" and job.delivery == Delivery.FAILED
     assert slack.reactions(SLACK_A, event["ts"]) == ["x"]
     [notice] = notices(slack, thread, blocks.RETRY)
     assert "Message undeliverable (131026)" in notice["text"]

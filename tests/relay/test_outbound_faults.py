@@ -92,7 +92,7 @@ def test_wati_saying_the_window_is_closed_blocks_too(
     clock.advance(DAY + 60)
     # The bridge believes the window is open (say, a clock difference); Wati knows better.
     linked.store.update_chat(
-        CHANNEL_A, thread.customer_number, last_inbound_at=iso(linked.relay.now())
+        CHANNEL_A, thread.customer_number, last_inbound_at=iso(linked.clock.now())
     )
     event = say(linked, slack, driver, thread, "Are you there?")
     linked.outbound.process()
@@ -259,7 +259,6 @@ def test_spent_quota_fails_in_plain_words(
 def test_one_bad_reply_never_blocks_the_others(
     linked: Bridge, sandbox: Sandbox, slack: SlackStandIn, driver: SlackDriver
 ) -> None:
-    linked.outbound.kick_in_background = False
     first = open_chat(linked, sandbox, customer=OTHER)
     second = open_chat(linked, sandbox)
     names = linked.outbound.names
@@ -291,7 +290,6 @@ def test_crash_mid_send_is_settled_by_history_after_restart(
     monkeypatch: pytest.MonkeyPatch,
     reached_wati: bool,
 ) -> None:
-    linked.outbound.kick_in_background = False
     thread = open_chat(linked, sandbox)
     real_send = linked.wati.send_session_message
 
@@ -309,7 +307,6 @@ def test_crash_mid_send_is_settled_by_history_after_restart(
 
     restarted = build(settings, clock=clock, process_before_response=True, slack_min_interval=0.0)
     try:
-        restarted.outbound.kick_in_background = False
         assert job_of(restarted, SLACK_A, event["ts"]).state == "unknown"
         restarted.outbound.process()  # not before the history can be trusted
         assert len(sandbox.sent_by_api()) == (1 if reached_wati else 0)
@@ -325,7 +322,6 @@ def test_crash_mid_send_is_settled_by_history_after_restart(
 def test_replies_wait_for_an_earlier_unsettled_one_of_the_same_chat(
     linked: Bridge, sandbox: Sandbox, slack: SlackStandIn, driver: SlackDriver, clock: Clock
 ) -> None:
-    linked.outbound.kick_in_background = False
     thread = open_chat(linked, sandbox)
     sandbox.faults.inject("sendSessionMessage", "500")
     say(linked, slack, driver, thread, "first")
@@ -368,7 +364,7 @@ def test_window_check_uses_the_chat_of_the_thread(
     chat_a = linked.store.chat(CHANNEL_A, thread_a.customer_number)
     assert chat_a is not None and chat_a.last_inbound_at is not None
     last_inbound = parse_iso(chat_a.last_inbound_at)
-    assert last_inbound is not None and linked.relay.now() - timedelta(hours=24) > last_inbound
+    assert last_inbound is not None and linked.clock.now() - timedelta(hours=24) > last_inbound
     say(linked, slack, driver, thread_a, "from A")
     linked.outbound.process()
     assert texts(sandbox) == []

@@ -107,7 +107,6 @@ def test_only_admins_link_and_unlink(
 def linked(bridge: Bridge, clock: Clock) -> Bridge:
     bridge.store.link(NUMBER_A, SLACK_A, ADMIN)
     bridge.store.link(NUMBER_B, SLACK_B, ADMIN)
-    bridge.outbound.kick_in_background = False
     on_clock(bridge, clock)
     clock.advance(1)
     return bridge
@@ -184,7 +183,7 @@ def test_retry_is_refused_from_another_channel_and_for_bad_values(
         assert _dispatch(linked, click) == 200
     linked.outbound.process()
     assert sandbox.sent_by_api() == []
-    job = linked.outbound.outbox.job(int(reply_id))
+    job = linked.outbound.store.reply_job(int(reply_id))
     assert job is not None and job.state == "failed"
     [refusal] = slack.ephemerals(SLACK_B)
     assert refusal["user"] == ADMIN and "another channel" in refusal["text"]

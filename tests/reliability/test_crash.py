@@ -47,7 +47,7 @@ from bot.devtools.harness.world import (
 )
 from bot.devtools.sandbox import Sandbox
 from bot.devtools.slack_standin import SlackStandIn
-from bot.relay.inbound import LEASE
+from bot.relay.polling import LEASE
 from bot.slack import blocks
 
 SEED = int(os.environ.get("RELIABILITY_SEED", "20240611"))

@@ -51,7 +51,6 @@ CHATS = ((NUMBER_A, ANA), (NUMBER_B, ANA), (NUMBER_A, CY))
 def linked(bridge: Bridge, clock: Clock) -> Bridge:
     bridge.store.link(NUMBER_A, SLACK_A, ADMIN)
     bridge.store.link(NUMBER_B, SLACK_B, ADMIN)
-    bridge.outbound.kick_in_background = False  # the test drives the outbox itself
     on_clock(bridge, clock)
     clock.advance(1)
     return bridge
@@ -133,7 +132,7 @@ def test_wati_timeouts_on_reads_and_a_send(
     sandbox.faults.inject("sendSessionMessage", "slow", delay=0.6)
     _exchange(traffic)
     linked.outbound.process()
-    states = {j.state for j in linked.outbound.outbox.jobs("unknown", "queued", "sent")}
+    states = {j.state for j in linked.outbound.store.reply_jobs("unknown", "queued", "sent")}
     assert "unknown" in states  # the first send timed out: its fate is open
     # Wati finishes the timed-out send after the bridge gave up on it.
     wait_until(lambda: len(sandbox.sent_by_api()) == 3, 5, "the slow send to land")
@@ -280,7 +279,7 @@ def test_send_whose_end_could_not_be_recorded_is_settled_not_stuck(
         gate.release()
         worker.join(5)
     assert escaped, "the database should have refused the write"
-    assert {j.state for j in linked.outbound.outbox.jobs("sending")} == {"sending"}
+    assert {j.state for j in linked.outbound.store.reply_jobs("sending")} == {"sending"}
     drive(linked, traffic, clock.advance)
     assert [m["text"] for m in sandbox.sent_by_api()] == [reply.text]
 
@@ -301,7 +300,6 @@ def test_wati_failing_during_recovery_stops_no_other_chat(
     )
     try:
         on_clock(restarted, clock)
-        restarted.outbound.kick_in_background = False
         traffic.send = dispatch_sender(restarted)
         clock.advance(60)
         for customer in (ANA, CY):
@@ -346,7 +344,6 @@ def test_a_failed_refetch_never_gives_a_message_up(
     )
     try:
         on_clock(restarted, clock)
-        restarted.outbound.kick_in_background = False
         traffic.send = dispatch_sender(restarted)
         clock.advance(60)
         restarted.relay.wake(NUMBER_A, ANA)

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.store.db import LinkConflict, Store, open_store
+from bot.store import Store, open_store
+from bot.store.links import LinkConflict
 
 
 @pytest.fixture

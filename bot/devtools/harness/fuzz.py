@@ -106,7 +106,6 @@ def fuzz_world(tmp: Path) -> Iterator[FuzzWorld]:
             for each in (bridge, wati_bridge):
                 each.store.link(NUMBER_A, SLACK_A, ADMIN)
                 each.store.link(NUMBER_B, SLACK_B, ADMIN)
-                each.outbound.kick_in_background = False
                 on_clock(each, clock)
             clock.advance(1)
             chats = ((NUMBER_A, ANA), (NUMBER_B, ANA))
@@ -494,7 +493,7 @@ def fuzz_wati_contacts(world: FuzzWorld, n: int) -> int:
             for each in body["contact_list"]:
                 parse_contact(each)  # never raises
         world.scripted.contacts = jsonlib.dumps(body).encode()
-        world.wati_bridge.relay.contacts_window = RateWindow(limit=10**9)
+        world.wati_bridge.windows.contacts = RateWindow(limit=10**9)
         world.wati_bridge.relay.discover()  # never raises
         world.wati_bridge.relay.discover(sweep=True)
 

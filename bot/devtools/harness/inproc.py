@@ -30,8 +30,8 @@ def dispatch_sender(bridge: Bridge) -> Send:
 
 def on_clock(bridge: Bridge, clock: Callable[[], float]) -> None:
     """Put the relay's rate windows on the test clock, so advancing it ends a 429 hold."""
-    bridge.relay.messages_window = RateWindow(clock=clock)
-    bridge.relay.contacts_window = RateWindow(clock=clock)
+    bridge.windows.messages = RateWindow(clock=clock)
+    bridge.windows.contacts = RateWindow(clock=clock)
 
 
 @dataclass

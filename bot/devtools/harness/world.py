@@ -28,7 +28,7 @@ from bot.devtools.sandbox import Sandbox
 from bot.devtools.slack_driver import SlackDriver
 from bot.devtools.slack_standin import SlackStandIn
 from bot.relay.sender import CHECK_DELAY
-from bot.store.db import open_store
+from bot.store import open_store
 
 if TYPE_CHECKING:
     from bot.devtools.harness.traffic import Traffic

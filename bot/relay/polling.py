@@ -1,0 +1,275 @@
+"""Which chat to poll, and when: adaptive per-chat intervals, fair shares of Wati's rolling
+window across numbers, the monthly budget, and new customers found through the contacts list.
+
+A chat is polled every `poll_seconds` while active; after ACTIVE_POLLS empty polls the
+interval doubles with each further empty poll, up to a cap that grows with the chat's age.
+One poll of one chat reads the chat once and writes its state once, at the end.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import timedelta
+from typing import Any
+
+from slack_sdk.errors import SlackApiError
+
+from bot.relay.clock import Clock
+from bot.relay.inbound import Inbound, NoSlot
+from bot.slack.poster import SLACK_GIVE_UP
+from bot.store import Store
+from bot.store.chats import Chat
+from bot.store.db import iso, parse_iso
+from bot.store.links import Link
+from bot.wati.client import WatiClient
+from bot.wati.errors import WatiError, WatiRateLimited
+from bot.wati.limits import Budget, Windows
+from bot.wati.types import WatiMessage
+
+logger = logging.getLogger(__name__)
+
+ACTIVE_POLLS = 3
+CAPS = ((timedelta(hours=24), 30 * 60.0), (timedelta(days=14), 6 * 3600.0))
+LEASE = 120.0  # seconds a chat being polled stays claimed
+CONTACTS_PAGE = 100
+
+
+@dataclass
+class PollReport:
+    """What one poll round did."""
+
+    calls: int = 0
+    relayed: int = 0
+    errors: int = 0
+
+
+class Poller:
+    """Polls Wati for every linked number; one instance shared by the scheduler's jobs."""
+
+    def __init__(
+        self,
+        store: Store,
+        wati: WatiClient,
+        inbound: Inbound,
+        budget: Budget,
+        windows: Windows,
+        clock: Clock,
+        *,
+        poll_seconds: float = 10.0,
+        on_history: Callable[[Chat, list[WatiMessage]], None] | None = None,
+    ) -> None:
+        self.store = store
+        self.wati = wati
+        self.inbound = inbound
+        self.budget = budget
+        self.windows = windows
+        self.clock = clock
+        self.poll_seconds = poll_seconds
+        # Every fetched history page goes here too (delivery statuses of replies are read from it).
+        self.on_history = on_history
+        self._paced_out = False  # logged once when the monthly pacing starts holding polls
+        # Numbers whose job is relaying right now (see the fairness rule in poll_number).
+        self._busy: set[str] = set()
+        self._busy_lock = threading.Lock()
+
+    # -- scheduling --------------------------------------------------------------------------
+
+    def wake(self, channel_number: str, customer_number: str, origin: str = "slack") -> Chat:
+        """Poll this chat as soon as the limits allow (a new customer, or a reply just sent)."""
+        return self.store.wake_chat(channel_number, customer_number, self.clock(), origin)
+
+    def _next_poll(self, chat: Chat, found_new: bool) -> dict[str, Any]:
+        empty = 0 if found_new else chat.empty_polls + 1
+        last = parse_iso(chat.last_activity_at)
+        age = self.clock.now() - last if last else None
+        if age is None or age > CAPS[-1][0]:
+            # Nothing ever seen, or quiet for weeks: only a contacts hint wakes it again.
+            next_at = None if not found_new else self.clock() + self.poll_seconds
+        else:
+            cap = next(c for limit, c in CAPS if age <= limit)
+            interval = self.poll_seconds * 2 ** max(0, empty - ACTIVE_POLLS)
+            next_at = self.clock() + min(interval, cap)
+        return {
+            "empty_polls": empty,
+            "next_poll_at": next_at,
+            "last_polled_at": iso(self.clock.now()),
+        }
+
+    def release_claims(self) -> int:
+        """At start: free the chats a killed process had claimed; return how many.
+
+        A claim pushes `next_poll_at` LEASE seconds ahead; after a crash it would hold the
+        chat (and a message cut mid-relay) back for two minutes. Anything due within LEASE
+        seconds is due now: at worst a chat is polled a little early, once.
+        """
+        return self.store.release_claims(self.clock(), LEASE)
+
+    def _set(self, chat: Chat, **values: Any) -> None:
+        self.store.update_chat(chat.channel_number, chat.customer_number, **values)
+
+    def _backed_off(self, chat: Chat) -> dict[str, Any]:
+        delay = min(600.0, self.poll_seconds * 2 ** min(chat.failures, 6))
+        return {"failures": chat.failures + 1, "next_poll_at": self.clock() + delay}
+
+    def _back_off(self, chat: Chat) -> None:
+        self._set(chat, **self._backed_off(chat))
+
+    # -- polling -----------------------------------------------------------------------------
+
+    def poll_number(self, channel_number: str) -> PollReport:
+        """One round for one linked number: its due chats, most overdue first."""
+        report = PollReport()
+        link = self.store.link_for_number(channel_number)
+        if link is None:
+            return report
+        while due := self.store.due_chats(channel_number, self.clock(), limit=1):
+            chat = due[0]
+            if not self._may_take(chat, channel_number):
+                break
+            # Claim the chat: it is no longer due while this round works on it (a crash
+            # lets the claim lapse after LEASE seconds).
+            self._set(chat, next_poll_at=self.clock() + LEASE)
+            with self._busy_lock:
+                self._busy.add(channel_number)
+            try:
+                if not self._poll_claimed(link, chat, report):
+                    break
+            finally:
+                with self._busy_lock:
+                    self._busy.discard(channel_number)
+        return report
+
+    def _may_take(self, chat: Chat, channel_number: str) -> bool:
+        """Whether the budget and the rolling window let this chat be polled now (takes a slot)."""
+        if not self.budget.may_poll():
+            if not self._paced_out:
+                logger.warning("monthly Wati budget paced out; polling waits")
+            self._paced_out = True
+            return False
+        self._paced_out = False
+        # Fairness across numbers: the rolling window's free slots go to the chats that
+        # have waited longest anywhere, not to whichever number's job asks first. Numbers
+        # busy posting are left out of the count so they cannot hold the others up.
+        with self._busy_lock:
+            busy = set(self._busy)
+        ahead = self.store.due_ahead_of(chat, self.clock(), exclude_numbers=busy)
+        if ahead >= self.windows.messages.free_slots():
+            return False
+        return self.windows.messages.try_acquire()
+
+    def _poll_claimed(self, link: Link, chat: Chat, report: PollReport) -> bool:
+        """Poll a claimed chat; False when the rest of the number's round should wait."""
+        try:
+            report.relayed += self.poll_chat(link, chat, report)
+        except NoSlot:
+            # A message's re-fetch after a restart found the rate window full (or held
+            # after a 429) for long: the chat is due again as soon as a slot frees up.
+            self._set(chat, next_poll_at=self.clock())
+            return False
+        except WatiRateLimited as exc:
+            # Only a message's re-fetch after a restart gets here (`poll_chat` handles the
+            # poll's own call): the chat waits, and so does polling, as after any 429.
+            wait = exc.retry_after or 10.0
+            self.windows.messages.hold(wait)
+            self._set(chat, next_poll_at=self.clock() + wait)
+            report.errors += 1
+            return False
+        except WatiError as exc:
+            # Likewise: this chat backs off; the number's other chats still get their turn.
+            report.errors += 1
+            self.store.add_error(link.channel_number, f"getMessages failed: {exc.reason}")
+            self._back_off(chat)
+        except SlackApiError as exc:
+            report.errors += 1
+            error = str(exc.response.get("error", "unknown"))
+            self.store.add_error(link.channel_number, f"Slack refused a post: {error}")
+            logger.warning(
+                "slack error %s on %s; number paused this round", error, link.slack_channel_id
+            )
+            if error in SLACK_GIVE_UP:
+                return False
+        return True
+
+    def poll_chat(self, link: Link, chat: Chat, report: PollReport | None = None) -> int:
+        """Fetch a chat's new messages and relay them; return how many reached Slack."""
+        report = report or PollReport()
+        try:
+            fetched = self.inbound.fetch_new(chat)
+        except WatiRateLimited as exc:
+            report.calls += 1
+            self.windows.messages.hold(exc.retry_after or 10.0)
+            self._set(chat, next_poll_at=self.clock() + 5)
+            report.errors += 1
+            return 0
+        except WatiError as exc:
+            report.calls += 1
+            report.errors += 1
+            self.store.add_error(link.channel_number, f"getMessages failed: {exc.reason}")
+            self._back_off(chat)
+            return 0
+        report.calls += fetched.calls
+        self.store.put("last_poll_ok", iso(self.clock.now()))
+        self.store.put(f"last_poll_ok:{link.channel_number}", iso(self.clock.now()))
+        if self.on_history is not None:
+            self.on_history(chat, fetched.history)
+        changes = self.inbound.record_all(link, chat, fetched.new)
+        # The chat as these messages leave it (a new thread's parent shows the window they
+        # open); written once, with the next poll time, whatever posting does.
+        chat = replace(chat, **changes)
+        try:
+            relayed = self.inbound.flush_pending(link, chat)
+        except SlackApiError:
+            self._set(chat, **changes, **self._backed_off(chat))
+            raise
+        found_new = bool(fetched.new)
+        self._set(chat, **changes, failures=0, **self._next_poll(chat, found_new))
+        return relayed
+
+    # -- discovery ---------------------------------------------------------------------------
+
+    def discover(self, *, sweep: bool = False) -> int:
+        """Look for new or changed contacts; wake their chats on every linked number.
+
+        The first page is a cheap hint (recently updated contacts tend to show there); a sweep
+        walks one further page per call, so over time every contact is looked at.
+        """
+        links = self.store.links()
+        if not links or not self.budget.may_poll() or not self.windows.contacts.try_acquire():
+            return 0
+        page_number = int(self.store.get("sweep_page") or "1") if sweep else 1
+        try:
+            page = self.wati.get_contacts(page_size=CONTACTS_PAGE, page_number=page_number)
+        except WatiRateLimited as exc:
+            self.windows.contacts.hold(exc.retry_after or 10.0)
+            return 0
+        except WatiError as exc:
+            self.store.add_error("contacts", f"getContacts failed: {exc.reason}")
+            return 0
+        if sweep:
+            self.store.put("sweep_page", str(page_number + 1 if page.has_more else 1))
+        first_link = min(link.linked_at for link in links)
+        woken = 0
+        for contact in page.items:
+            number = "".join(ch for ch in (contact.wa_id or contact.phone or "") if ch.isdigit())
+            if not number:
+                continue
+            seen = self.store.contact_seen(number)
+            stamp = iso(contact.last_updated) if contact.last_updated else None
+            changed = seen is None or (stamp is not None and stamp != seen.get("last_updated"))
+            # A contact seen for the first time (the first looks and the first sweep see
+            # every contact so) can only have written to a linked number if it was updated
+            # after the first link; older ones are remembered, not polled.
+            if changed and (seen is not None or stamp is None or stamp >= first_link):
+                for link in links:
+                    self.wake(link.channel_number, number, origin="contacts")
+                    woken += 1
+            if changed or (seen and seen.get("name") != contact.name):
+                self.store.save_contact(number, contact.name, stamp)
+            for link in links:
+                if contact.name and (chat := self.store.chat(link.channel_number, number)):
+                    if chat.customer_name != contact.name:
+                        self._set(chat, customer_name=contact.name)
+        return woken
