@@ -266,11 +266,11 @@ def _rejection(
 
 
 def _from_cloudflare(response: httpx.Response) -> bool:
-    """Whether a response is Cloudflare's own page rather than Wati's answer."""
-    if response.headers.get("Server", "").lower() == "cloudflare" and "cf-ray" in response.headers:
-        content_type = response.headers.get("Content-Type", "").lower()
-        if not content_type.startswith("application/json"):
-            return True
+    """Whether a response is Cloudflare's own page rather than Wati's answer.
+
+    Headers cannot tell: every Wati answer passes Cloudflare and carries `Server: cloudflare`
+    and `CF-RAY`. The page itself names Cloudflare or its error code.
+    """
     text = response.text[:4000].lower()
     return any(hint in text for hint in _CLOUDFLARE_HINTS) and not text.lstrip().startswith("{")
 

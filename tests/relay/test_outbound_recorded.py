@@ -18,6 +18,7 @@ from bot.devtools.slack_standin import SlackStandIn
 from bot.relay.delivery import TICKET_CLOSED
 from bot.service import Bridge
 from bot.slack import blocks
+from bot.store.chats import Thread
 from tests.kit import ADMIN, AGENT, CHANNEL_A, SLACK_A, Clock
 from tests.relay.kit import CUSTOMER, click, job_of, notices, open_chat, say
 
@@ -52,6 +53,18 @@ def close(linked: Bridge, sandbox: Sandbox, how: str) -> None:
         linked.wati.update_chat_status(CUSTOMER, "SOLVED", channel_number=CHANNEL_A)
 
 
+def refused_by_closed_chat(
+    linked: Bridge, sandbox: Sandbox, slack: SlackStandIn, driver: SlackDriver, text: str
+) -> tuple[Thread, dict[str, Any], dict[str, Any]]:
+    """Wati's chatbot closes the chat; a reply is refused: (thread, its event, the notice)."""
+    thread = open_chat(linked, sandbox)
+    sandbox.close_chat(CHANNEL_A, CUSTOMER)
+    event = say(linked, slack, driver, thread, text)
+    linked.outbound.process()
+    [notice] = notices(slack, thread, blocks.REOPEN_SEND)
+    return thread, event, notice
+
+
 @pytest.mark.parametrize("how", ["chatbot", "solved"])
 def test_closed_chat_inside_24h_offers_reopen_and_send_beside_a_template(
     linked: Bridge,
@@ -82,11 +95,9 @@ def test_reopen_and_send_reopens_then_sends_exactly_once(
     linked: Bridge, sandbox: Sandbox, slack: SlackStandIn, driver: SlackDriver, clock: Clock
 ) -> None:
     linked.outbound.kick_in_background = False
-    thread = open_chat(linked, sandbox)
-    sandbox.close_chat(CHANNEL_A, CUSTOMER)
-    event = say(linked, slack, driver, thread, "Your parcel left today")
-    linked.outbound.process()
-    [notice] = notices(slack, thread, blocks.REOPEN_SEND)
+    thread, event, notice = refused_by_closed_chat(
+        linked, sandbox, slack, driver, "Your parcel left today"
+    )
     # A double click, and Slack delivering the same click again: one reopen, one send.
     for _ in range(3):
         click(linked, driver, notice, SLACK_A, action_id=blocks.REOPEN_SEND)
@@ -107,11 +118,7 @@ def test_reopen_and_send_reopens_then_sends_exactly_once(
 def test_reopen_refused_by_wati_fails_with_the_reason_and_sends_nothing(
     linked: Bridge, sandbox: Sandbox, slack: SlackStandIn, driver: SlackDriver
 ) -> None:
-    thread = open_chat(linked, sandbox)
-    sandbox.close_chat(CHANNEL_A, CUSTOMER)
-    event = say(linked, slack, driver, thread, "Hello again")
-    linked.outbound.process()
-    [notice] = notices(slack, thread, blocks.REOPEN_SEND)
+    thread, event, notice = refused_by_closed_chat(linked, sandbox, slack, driver, "Hello again")
     sandbox.faults.inject("updateChatStatus", "reject")
     click(linked, driver, notice, SLACK_A, action_id=blocks.REOPEN_SEND)
     linked.outbound.process()
@@ -125,11 +132,7 @@ def test_reopen_refused_by_wati_fails_with_the_reason_and_sends_nothing(
 def test_outside_the_24_hours_only_a_template_is_offered(
     linked: Bridge, sandbox: Sandbox, slack: SlackStandIn, driver: SlackDriver, clock: Clock
 ) -> None:
-    thread = open_chat(linked, sandbox)
-    sandbox.close_chat(CHANNEL_A, CUSTOMER)
-    event = say(linked, slack, driver, thread, "Hello again")
-    linked.outbound.process()
-    [notice] = notices(slack, thread, blocks.REOPEN_SEND)
+    thread, event, notice = refused_by_closed_chat(linked, sandbox, slack, driver, "Hello again")
     clock.advance(DAY + 60)  # the click comes after the window closed: a reopen cannot help
     click(linked, driver, notice, SLACK_A, action_id=blocks.REOPEN_SEND)
     linked.outbound.process()

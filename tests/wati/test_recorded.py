@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from bot.devtools.sandbox import Sandbox
@@ -108,3 +109,22 @@ def test_history_items_are_read_by_who_sent_them(sandbox: Sandbox, wati: WatiCli
     assert not by_kind[("message", "text")].owner
     assert not by_kind[("message", "reaction")].owner
     assert by_kind[("ticket", "0")].event_type == "ticket"
+
+
+@pytest.mark.parametrize(
+    ("body", "firewall"),
+    [
+        ("error code: 1010", True),  # Cloudflare's plain-text form of the same refusal
+        ("Forbidden", False),  # Wati's own 403 behind Cloudflare: the same headers
+        ('{"message": "Missing scope conversations:read"}', False),
+    ],
+)
+def test_only_cloudflares_own_page_is_the_firewall(body: str, firewall: bool) -> None:
+    # Every Wati answer passes Cloudflare, so the headers say nothing; the body decides.
+    headers = {"Server": "cloudflare", "CF-RAY": "8f1e2d3c4b5a6978-FRA"}
+    transport = httpx.MockTransport(lambda r: httpx.Response(403, text=body, headers=headers))
+    with WatiClient("https://live-mt-server.wati.io/1", "t", transport=transport) as client:
+        with pytest.raises((WatiFirewall, WatiAuthError)) as info:
+            client.get_message_templates()
+    assert isinstance(info.value, WatiFirewall) is firewall
+    assert isinstance(info.value, WatiAuthError) is not firewall

@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 
 from . import shapes
 from .base import Endpoints, Reply, Request, json_reply, no
+from .operators import Operators
 
 CHANNEL_PLATFORM = "Whatsapp"
 
@@ -32,6 +33,8 @@ def _stable_id(*parts: str, length: int = 24) -> str:
 
 
 class AccountEndpoints(Endpoints):
+    operators: Operators
+
     def phone_numbers(self, request: Request) -> Reply:
         waba = _stable_id("waba", self.state.team_id, length=15)
         numbers = [
@@ -79,9 +82,9 @@ class AccountEndpoints(Endpoints):
         if not shapes.valid_number(number) or self.state.conversation(channel, number) is None:
             return no("Conversation not found")
         email = (query.get("email") or "").strip() or None
-        if email is not None and self.state.operator(email) is None:
+        if email is not None and not self.operators.known(email):
             return no("Operator not found")
-        self.state.assign(channel, number, email.lower() if email else None, by="API")
+        self.operators.assign(channel, number, email.lower() if email else None, by="API")
         return json_reply({"result": True})
 
 

@@ -59,6 +59,7 @@ from .base import (
     store_media,
 )
 from .contacts import filter_contacts
+from .operators import Operators
 from .state import TICKET_STATUSES, State
 from .templates import TemplateEndpoints
 
@@ -69,6 +70,7 @@ MEDIA_LIMITS = {"image": 5, "video": 16, "audio": 16, "document": 100}  # MB, as
 class WatiApi(TemplateEndpoints, AccountEndpoints):
     def __init__(self, state: State, channels: list[str]) -> None:
         super().__init__(state, channels)
+        self.operators = Operators(state)
         self.routes: dict[str, tuple[str, bool, Callable[[Request], Reply]]] = {
             "getMessages": ("GET", True, self.get_messages),
             "sendSessionMessage": ("POST", True, self.send_session_message),

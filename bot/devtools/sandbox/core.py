@@ -239,11 +239,11 @@ class Sandbox:
 
     def add_operator(self, email: str, name: str) -> None:
         """An operator of the account (assignOperator accepts only these e-mails)."""
-        self.state.put_operator(email, name)
+        self.api.operators.put(email, name)
 
     def assignee(self, channel: str, customer: str) -> str | None:
         """The e-mail the chat is assigned to (None: the bot, or never assigned)."""
-        return self.state.assignee(self._channel(channel), self._customer(customer))
+        return self.api.operators.assignee(self._channel(channel), self._customer(customer))
 
     @property
     def spam_limit(self) -> int:

@@ -14,7 +14,7 @@ import json
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -45,12 +45,6 @@ CREATE TABLE IF NOT EXISTS templates (
 );
 CREATE TABLE IF NOT EXISTS media (
     path TEXT PRIMARY KEY, content_type TEXT NOT NULL, content BLOB NOT NULL
-);
-CREATE TABLE IF NOT EXISTS operators (
-    email TEXT PRIMARY KEY, name TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS assignments (
-    channel TEXT NOT NULL, customer TEXT NOT NULL, email TEXT, PRIMARY KEY (channel, customer)
 );
 CREATE TABLE IF NOT EXISTS calls (
     month TEXT NOT NULL, endpoint TEXT NOT NULL, count INTEGER NOT NULL,
@@ -97,12 +91,15 @@ class State:
             if db.execute("SELECT COUNT(*) FROM templates").fetchone()[0] == 0:
                 for name, body, status in SEED_TEMPLATES:
                     self.put_template(name, body, status=status, category="UTILITY")
-            if db.execute("SELECT COUNT(*) FROM operators").fetchone()[0] == 0:
-                self.put_operator(render.OPERATOR_EMAIL, render.OPERATOR_NAME)
 
     def close(self) -> None:
         with self._lock:
             self._db.close()
+
+    def transaction(self) -> AbstractContextManager[sqlite3.Connection]:
+        """The connection under the lock, committed on leaving (for the sandbox's other
+        tables, e.g. `operators.Operators`)."""
+        return self._tx()
 
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
@@ -203,7 +200,7 @@ class State:
                 " VALUES (?,?,?,?,?)",
                 (channel, customer, shapes.new_id(now), shapes.new_id(now), "OPEN"),
             )
-            self._ticket(channel, customer, f"Conversation opened by {by}", actor=by)
+            self.ticket(channel, customer, f"Conversation opened by {by}", actor=by)
             row = self.conversation(channel, customer)
             assert row is not None
             return row
@@ -223,9 +220,9 @@ class State:
                 (status, ticket, channel, customer),
             )
             if status == "SOLVED":
-                self._ticket(channel, customer, "The chat has been solved", type=1, actor=by)
+                self.ticket(channel, customer, "The chat has been solved", type=1, actor=by)
             else:
-                self._ticket(channel, customer, f"Chat status changed to {status}", actor=by)
+                self.ticket(channel, customer, f"Chat status changed to {status}", actor=by)
             return True
 
     def window_open(self, row: Row | None) -> bool:
@@ -269,7 +266,7 @@ class State:
             db.execute(f"INSERT INTO messages ({names}) VALUES ({marks})", tuple(row.values()))
             return message_id
 
-    def _ticket(
+    def ticket(
         self,
         channel: str,
         customer: str,
@@ -438,42 +435,6 @@ class State:
     def templates(self) -> list[Row]:
         with self._tx() as db:
             return list(db.execute("SELECT * FROM templates ORDER BY created, name"))
-
-    # -- operators and assignments ------------------------------------------------------------
-
-    def put_operator(self, email: str, name: str) -> None:
-        with self._tx() as db:
-            db.execute(
-                "INSERT OR REPLACE INTO operators (email, name) VALUES (?, ?)",
-                (email.lower(), name),
-            )
-
-    def operator(self, email: str) -> Row | None:
-        with self._tx() as db:
-            row: Row | None = db.execute(
-                "SELECT * FROM operators WHERE email = ?", (email.lower(),)
-            ).fetchone()
-            return row
-
-    def assign(self, channel: str, customer: str, email: str | None, by: str) -> None:
-        """Give the chat to an operator (None: back to the bot), with a ticket row."""
-        with self._tx() as db:
-            db.execute(
-                "INSERT OR REPLACE INTO assignments (channel, customer, email) VALUES (?,?,?)",
-                (channel, customer, email),
-            )
-            who = email or "Bot"
-            self._ticket(
-                channel, customer, f"The chat has been assigned to {who}", actor=by, assignee=email
-            )
-
-    def assignee(self, channel: str, customer: str) -> str | None:
-        with self._tx() as db:
-            row = db.execute(
-                "SELECT email FROM assignments WHERE channel = ? AND customer = ?",
-                (channel, customer),
-            ).fetchone()
-            return None if row is None else row[0]
 
     # -- media and call counters ----------------------------------------------------------
 
