@@ -94,7 +94,7 @@ def _check_slack(token: str, api_url: str, timeout: float) -> list[Finding]:
                 "reinstall the app if it was revoked",
             )
         ]
-    except Exception as exc:  # noqa: BLE001 - network failures come in many types
+    except Exception as exc:  # network failures come in many types
         return [
             Finding(
                 "slack token",
@@ -170,7 +170,7 @@ def _check_db(path: str) -> Finding:
             store.put("doctor_check", "ok")
         finally:
             store.close()
-    except Exception as exc:  # noqa: BLE001 - any failure means the database is unusable
+    except Exception as exc:  # any failure means the database is unusable
         return Finding(
             "database",
             False,

@@ -112,7 +112,7 @@ class Bridge:
         try:
             self.store.query("select 1")
             db_ok = True
-        except Exception:  # noqa: BLE001 - any database failure makes the bridge unhealthy
+        except Exception:  # any database failure makes the bridge unhealthy
             db_ok = False
         status: dict[str, Any] = {"database": "ok" if db_ok else "error"}
         if db_ok:

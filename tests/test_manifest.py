@@ -9,7 +9,6 @@ from typing import Any
 import pytest
 import yaml
 from jsonschema import Draft7Validator
-from slack_bolt.request import BoltRequest
 
 from bot.devtools.slack_driver import Prepared, SlackDriver
 from bot.devtools.slack_standin import SlackStandIn
@@ -69,8 +68,7 @@ def test_every_declared_command_and_shortcut_reaches_a_listener(
     driver = SlackDriver(SIGNING_SECRET, response_url_factory=slack.response_url)
 
     def status(prepared: Prepared) -> int:
-        request = BoltRequest(body=prepared.body, headers=dict(prepared.headers))
-        return bridge.app.dispatch(request).status
+        return prepared.dispatch(bridge.app).status
 
     message = {"type": "message", "user": ADMIN, "text": "hello", "ts": driver.next_ts()}
     for command in manifest["features"]["slash_commands"]:

@@ -24,6 +24,9 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
 import httpx
+from slack_bolt import App
+from slack_bolt.request import BoltRequest
+from slack_bolt.response import BoltResponse
 
 JSONDict = dict[str, Any]
 
@@ -54,6 +57,10 @@ class Prepared:
             interaction: JSONDict = json.loads(fields["payload"])
             return interaction
         return dict(fields)
+
+    def dispatch(self, app: App) -> BoltResponse:
+        """Hand this request to a Bolt app in-process, as Slack's HTTP delivery would."""
+        return app.dispatch(BoltRequest(body=self.body, headers=dict(self.headers)))
 
     def post(self, *, timeout: float = 5.0) -> httpx.Response:
         """Send this request to the driver's URL."""

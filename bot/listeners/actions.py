@@ -18,6 +18,7 @@ from bot.chatops.errors import ChatOpsError
 from bot.chatops.operations import ChatOps
 from bot.listeners import subcommands, submissions
 from bot.listeners.commands import WatiCommand
+from bot.listeners.refusals import answers_refusals, where
 from bot.listeners.surface import Surface, tell
 from bot.slack import blocks, modals
 from bot.slack.reader import SlackNames
@@ -40,14 +41,6 @@ TEMPLATE_KINDS = {
 }
 
 
-def _where(body: dict[str, Any]) -> tuple[str, str]:
-    """(channel id, user id) of a block action."""
-    channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get(
-        "channel_id"
-    )
-    return str(channel or ""), str(body["user"]["id"])
-
-
 def _value(body: dict[str, Any]) -> str:
     actions = body.get("actions") or [{}]
     return str(actions[0].get("value") or "")
@@ -58,47 +51,39 @@ def register(app: App, ops: ChatOps, command: WatiCommand, names: SlackNames) ->
     surface = Surface(ops, names)
 
     def change_status(body: dict[str, Any], client: WebClient, *, resolve: bool) -> None:
-        channel, user = _where(body)
-        try:
-            conv = ops.conversation(_value(body), channel)
-            changed, said = ops.resolve(conv, user) if resolve else ops.reopen(conv, user)
-        except ChatOpsError as exc:
-            tell(client, channel, user, exc.message)
-            return
+        channel, user = where(body)
+        conv = ops.conversation(_value(body), channel)
+        changed, said = ops.resolve(conv, user) if resolve else ops.reopen(conv, user)
         if not changed:
             tell(client, channel, user, said)
 
     @app.action(blocks.RESOLVE)
+    @answers_refusals
     def handle_resolve(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
         ack()
         change_status(body, client, resolve=True)
 
     @app.action(blocks.REOPEN)
+    @answers_refusals
     def handle_reopen(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
         ack()
         change_status(body, client, resolve=False)
 
     @app.action(blocks.SEND_TEMPLATE)
+    @answers_refusals
     def handle_send_template(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
         ack()
-        channel, user = _where(body)
-        try:
-            conv = ops.conversation(_value(body), channel)
-        except ChatOpsError as exc:
-            tell(client, channel, user, exc.message)
-            return
+        channel, _ = where(body)
+        conv = ops.conversation(_value(body), channel)
         meta = {"kind": "template", "channel": channel, "thread": conv.thread.id}
         surface.open_template(client, body["trigger_id"], modals.TEMPLATE_VIEW, meta)
 
     @app.action(blocks.CONTACT)
+    @answers_refusals
     def handle_contact(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
         ack()
-        channel, user = _where(body)
-        try:
-            conv = ops.conversation(_value(body), channel)
-        except ChatOpsError as exc:
-            tell(client, channel, user, exc.message)
-            return
+        channel, _ = where(body)
+        conv = ops.conversation(_value(body), channel)
         surface.open_contact(
             client,
             body["trigger_id"],
@@ -109,15 +94,12 @@ def register(app: App, ops: ChatOps, command: WatiCommand, names: SlackNames) ->
         )
 
     @app.action(CONTACT_OPEN)
+    @answers_refusals
     def handle_contact_open(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
         ack()
-        channel, user = _where(body)
+        channel, user = where(body)
         number = _value(body)
-        try:
-            ops.linked(channel)
-        except ChatOpsError as exc:
-            tell(client, channel, user, exc.message)
-            return
+        ops.linked(channel)
         if not (number.isascii() and number.isdigit()):
             tell(client, channel, user, "That button does not name a WhatsApp number.")
             return
@@ -159,7 +141,7 @@ def register(app: App, ops: ChatOps, command: WatiCommand, names: SlackNames) ->
     @app.shortcut(FORWARD_SHORTCUT)
     def handle_forward(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
         ack()
-        channel, user = _where(body)
+        channel, user = where(body)
         view = surface.open_loading(client, body["trigger_id"], "Send to WhatsApp")
         if view is None:
             return

@@ -11,6 +11,7 @@ from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from bot.chatops.errors import ChatOpsError
 from bot.store import Store
 from bot.store.links import LinkConflict
 from bot.text import phone
@@ -73,7 +74,7 @@ class WatiCommand:
         )
 
     def run(self, call: Invocation) -> None:
-        """Run one invocation; unexpected errors become a plain message, never a crash."""
+        """Run one invocation; refusals and Slack errors become a plain message, never a crash."""
         name = call.args[0].lower() if call.args else "help"
         handler = self.handlers.get(name)
         if handler is None:
@@ -81,6 +82,8 @@ class WatiCommand:
             return
         try:
             handler(call)
+        except ChatOpsError as exc:
+            call.tell(exc.message)  # a refusal, in plain words
         except SlackApiError as exc:
             logger.warning("/wati %s: Slack error %s", name, exc.response.get("error"))
             call.tell(f"Slack refused that: `{exc.response.get('error')}`. Please try again.")

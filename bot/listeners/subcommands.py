@@ -34,12 +34,8 @@ SUBCOMMANDS = tuple(HELP_LINES)
 def register(command: WatiCommand, ops: ChatOps, surface: Surface) -> None:
     """Add the chat-op subcommands to `/wati`."""
 
-    def linked(call: Invocation) -> Link | None:
-        try:
-            return ops.linked(call.channel_id)
-        except ChatOpsError as exc:
-            call.tell(exc.message)
-            return None
+    def linked(call: Invocation) -> Link:
+        return ops.linked(call.channel_id)  # a ChatOpsError is told to the caller by `run`
 
     def rest(call: Invocation) -> str:
         return " ".join(call.args[1:]).strip()
@@ -48,16 +44,10 @@ def register(command: WatiCommand, ops: ChatOps, surface: Surface) -> None:
         """`/wati find <number or name>`."""
         link = linked(call)
         query = rest(call)
-        if link is None:
-            return
         if not query:
             call.tell("Find whom? For example `/wati find +44 7700 900123` or `/wati find Ana`.")
             return
-        try:
-            found = ops.contacts.find(link, query)
-        except ChatOpsError as exc:
-            call.tell(exc.message)
-            return
+        found = ops.contacts.find(link, query)
         if not found:
             call.tell(
                 f"No conversation found for “{escape(query)}” on {phone.display(link.channel_number)}. "
@@ -79,10 +69,8 @@ def register(command: WatiCommand, ops: ChatOps, surface: Surface) -> None:
 
     def contacts(call: Invocation) -> None:
         """`/wati contacts <name or number>`."""
-        link = linked(call)
+        linked(call)  # only in a linked channel
         query = rest(call)
-        if link is None:
-            return
         if not query:
             call.tell(
                 "Which contacts? For example `/wati contacts Ana` or `/wati contacts +44 7700 900123`."
@@ -95,11 +83,7 @@ def register(command: WatiCommand, ops: ChatOps, surface: Surface) -> None:
             except phone.InvalidNumber as exc:
                 call.tell(str(exc))
                 return
-        try:
-            found = ops.contacts.search(number or query)
-        except ChatOpsError as exc:
-            call.tell(exc.message)
-            return
+        found = ops.contacts.search(number or query)
         blocks: list[dict[str, Any]] = []
         for contact in found[:MAX_CONTACTS]:
             wa = contact.wa_id or contact.phone
@@ -124,9 +108,7 @@ def register(command: WatiCommand, ops: ChatOps, surface: Surface) -> None:
 
     def template(call: Invocation) -> None:
         """`/wati template <number> [template]`."""
-        link = linked(call)
-        if link is None:
-            return
+        linked(call)  # only in a linked channel
         args = call.args[1:]
         name = None
         if len(args) > 1 and not phone.looks_like_number(args[-1]):
@@ -159,8 +141,6 @@ def register(command: WatiCommand, ops: ChatOps, surface: Surface) -> None:
 
     def admin_form(call: Invocation, what: str) -> Link | None:
         link = linked(call)
-        if link is None:
-            return None
         if not command.is_admin(call.client, call.user_id):
             who = "the people in BRIDGE_ADMINS" if command.admins else "workspace admins and owners"
             call.tell(f"Only {who} can {what}.")

@@ -19,6 +19,7 @@ from bot.chatops.errors import ChatOpsError
 from bot.chatops.operations import WINDOW_CLOSED, ChatOps, Conversation, Sent
 from bot.chatops.recipients import ATTRIBUTE_NAME, attribute_rows, failure_lines, recipients
 from bot.listeners.commands import WatiCommand
+from bot.listeners.refusals import told
 from bot.listeners.surface import Surface, is_member, read_csv_file, tell
 from bot.slack import modals
 from bot.store.links import Link
@@ -72,9 +73,16 @@ def _forward_target(
     return conv
 
 
-def _first_time(ops: ChatOps, view: Mapping[str, Any]) -> bool:
-    """False when this exact submission (view id and hash) was handled before."""
-    return ops.store.first_sighting(f"view:{view.get('id')}:{view.get('hash')}")
+def _accepted(ack: Ack, ops: ChatOps, view: Mapping[str, Any], errors: Mapping[str, str]) -> bool:
+    """Answer the submission: its field errors, or close the modal. True only when it is
+    valid and seen for the first time (a double submit or a replay of the same view id and
+    hash is acknowledged and does nothing)."""
+    if errors:
+        ack(response_action="errors", errors=dict(errors))
+        return False
+    first = ops.store.first_sighting(f"view:{view.get('id')}:{view.get('hash')}")
+    ack()
+    return first
 
 
 def register(app: App, ops: ChatOps, surface: Surface, command: WatiCommand) -> None:
@@ -116,13 +124,8 @@ def register(app: App, ops: ChatOps, surface: Surface, command: WatiCommand) -> 
         template, params, errors = _template_and_params(
             ops, modals.form_values(view), optional=False
         )
-        if errors or template is None:
-            ack(response_action="errors", errors=errors)
+        if not _accepted(ack, ops, view, errors) or template is None:
             return
-        if not _first_time(ops, view):
-            ack()
-            return
-        ack()
         send(client, user, link, customer, template, params, shown_in=meta.get("thread"))
 
     def send(
@@ -136,12 +139,9 @@ def register(app: App, ops: ChatOps, surface: Surface, command: WatiCommand) -> 
         shown_in: object = None,
     ) -> None:
         """Send; tell the sender unless it went well in the thread they sent it from."""
-        try:
+        with told(client, link.slack_channel_id, user):
             sent = ops.send_template(link, customer, template, params, user)
-        except ChatOpsError as exc:
-            tell(client, link.slack_channel_id, user, exc.message)
-            return
-        report(client, user, sent, always=sent.thread.id != shown_in)
+            report(client, user, sent, always=sent.thread.id != shown_in)
 
     @app.view(modals.NEW_CHAT_VIEW)
     def handle_new_chat_submission(
@@ -172,13 +172,8 @@ def register(app: App, ops: ChatOps, surface: Surface, command: WatiCommand) -> 
             errors[modals.LINKED] = (
                 f"You are not in #{name}, where this conversation opens. Join it first."
             )
-        if errors or link is None or template is None:
-            ack(response_action="errors", errors=errors)
+        if not _accepted(ack, ops, view, errors) or link is None or template is None:
             return
-        if not _first_time(ops, view):
-            ack()
-            return
-        ack()
         send(client, user, link, customer, template, params)
 
     @app.view(modals.FORWARD_VIEW)
@@ -202,19 +197,11 @@ def register(app: App, ops: ChatOps, surface: Surface, command: WatiCommand) -> 
             errors[modals.CONVERSATION] = exc.message
         if not text.strip():
             errors[modals.TEXT] = "Write the message to send."
-        if errors or conv is None:
-            ack(response_action="errors", errors=errors)
+        if not _accepted(ack, ops, view, errors) or conv is None:
             return
-        if not _first_time(ops, view):
-            ack()
-            return
-        ack()
-        try:
+        with told(client, conv.thread.slack_channel_id, user):
             sent = ops.forward(conv, text, user, f"<#{source}>" if source else None)
-        except ChatOpsError as exc:
-            tell(client, conv.thread.slack_channel_id, user, exc.message)
-            return
-        report(client, user, sent, always=True)
+            report(client, user, sent, always=True)
 
     @app.view(modals.CONTACT_VIEW)
     def handle_contact_submission(
@@ -253,13 +240,8 @@ def register(app: App, ops: ChatOps, surface: Surface, command: WatiCommand) -> 
         name = str(values.get(modals.NAME) or "")
         if adding and not name:
             errors[modals.NAME] = "Give the contact a name."
-        if errors:
-            ack(response_action="errors", errors=errors)
+        if not _accepted(ack, ops, view, errors):
             return
-        if not _first_time(ops, view):
-            ack()
-            return
-        ack()
         try:
             said = ops.contacts.save(number, name=name, attributes=attributes, exists=not adding)
         except ChatOpsError as exc:
@@ -306,13 +288,8 @@ def register(app: App, ops: ChatOps, surface: Surface, command: WatiCommand) -> 
                     errors[modals.RECIPIENTS] = f"No usable recipient: {given[:40]}: {why}."
             except ValueError as exc:
                 errors[modals.RECIPIENTS] = str(exc)
-        if errors or template is None:
-            ack(response_action="errors", errors=errors)
+        if not _accepted(ack, ops, view, errors) or template is None:
             return
-        if not _first_time(ops, view):
-            ack()
-            return
-        ack()
         try:
             csv_text = read_csv_file(client, files[0]) if files else None
             found = recipients(pasted, csv_text, template.params, defaults)
@@ -360,10 +337,8 @@ def register(app: App, ops: ChatOps, surface: Surface, command: WatiCommand) -> 
                     errors={modals.TEXT: f"{str(exc)[:1].upper()}{str(exc)[1:]}."},
                 )
                 return
-        if not _first_time(ops, view):
-            ack()
+        if not _accepted(ack, ops, view, {}):
             return
-        ack()
         try:
             rows = attribute_rows(read_csv_file(client, files[0]) if files else pasted)
             done = ops.bulk.update_attributes(rows.rows, rows.failures)

@@ -3,6 +3,7 @@ modals (with what the bridge core knows), channel membership and reading a share
 
 from __future__ import annotations
 
+import itertools
 import logging
 from collections.abc import Mapping
 from typing import Any
@@ -41,19 +42,15 @@ def tell(
 
 def is_member(client: WebClient, channel: str, user: str) -> bool:
     """Whether the user is in the channel (a conversation is only acted on by its channel)."""
-    cursor = None
-    for _ in range(MEMBER_PAGES):
-        try:
-            page = client.conversations_members(channel=channel, limit=1000, cursor=cursor)
-        except SlackApiError as exc:
-            logger.warning("members of %s not listed: %s", channel, exc.response.get("error"))
-            return False
-        if user in (page.get("members") or []):
-            return True
-        cursor = (page.get("response_metadata") or {}).get("next_cursor")
-        if not cursor:
-            return False
-    return False
+    try:
+        # Iterating a SlackResponse follows the cursor; MEMBER_PAGES bounds a huge channel.
+        pages = client.conversations_members(channel=channel, limit=1000)
+        return any(
+            user in (page.get("members") or []) for page in itertools.islice(pages, MEMBER_PAGES)
+        )
+    except SlackApiError as exc:
+        logger.warning("members of %s not listed: %s", channel, exc.response.get("error"))
+        return False
 
 
 def read_csv_file(client: WebClient, file: Mapping[str, Any]) -> str:

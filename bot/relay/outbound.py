@@ -258,7 +258,7 @@ class Outbound:
         since = iso(utcnow() - timedelta(seconds=RECONCILE_LOOKBACK))
         try:
             self.feedback.reconcile(since)
-        except Exception as exc:  # noqa: BLE001 - marks can wait for the next pass
+        except Exception as exc:  # marks can wait for the next pass
             logger.warning("stale marks not checked: %s", type(exc).__name__)
 
     def _round(self) -> int:
@@ -284,7 +284,7 @@ class Outbound:
                     self.sender.send(job)
                 else:
                     self.sender.settle(job)
-            except Exception as exc:  # noqa: BLE001 - one bad reply never blocks the others
+            except Exception as exc:  # one bad reply never blocks the others
                 self._crashed(job, exc)
             after = self.store.reply_job(job.id)
             if after is not None and after.state in (
@@ -356,7 +356,7 @@ class Outbound:
         """
         try:
             self.feedback.note_history(chat, items)
-        except Exception as exc:  # noqa: BLE001 - statuses can wait for the next poll
+        except Exception as exc:  # statuses can wait for the next poll
             logger.warning("delivery statuses not updated: %s", type(exc).__name__)
             logger.debug("note_history failure", exc_info=exc)
 

@@ -98,31 +98,18 @@ class SlackPoster:
 
     def thread_messages(self, channel: str, thread_ts: str) -> Iterator[dict[str, Any]]:
         """Every message of a thread, with metadata, oldest first."""
-        cursor = None
-        while True:
-            page = self.client.conversations_replies(
-                channel=channel, ts=thread_ts, include_all_metadata=True, limit=200, cursor=cursor
-            )
+        # Iterating a SlackResponse fetches the next cursor's page until there is none.
+        for page in self.client.conversations_replies(
+            channel=channel, ts=thread_ts, include_all_metadata=True, limit=200
+        ):
             yield from page.get("messages", [])
-            cursor = (page.get("response_metadata") or {}).get("next_cursor")
-            if not cursor:
-                return
 
     def channel_messages(self, channel: str, oldest: float) -> Iterator[dict[str, Any]]:
         """Top-level messages of a channel since `oldest` (epoch seconds), with metadata."""
-        cursor = None
-        while True:
-            page = self.client.conversations_history(
-                channel=channel,
-                oldest=f"{oldest:.6f}",
-                include_all_metadata=True,
-                limit=200,
-                cursor=cursor,
-            )
+        for page in self.client.conversations_history(
+            channel=channel, oldest=f"{oldest:.6f}", include_all_metadata=True, limit=200
+        ):
             yield from page.get("messages", [])
-            cursor = (page.get("response_metadata") or {}).get("next_cursor")
-            if not cursor:
-                return
 
 
 def metadata_of(message: dict[str, Any], event_type: str) -> dict[str, Any] | None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from slack_bolt.request import BoltRequest
 from slack_bolt.response import BoltResponse
 
 from bot.devtools.sandbox import Sandbox
@@ -80,9 +79,7 @@ class Kit:
 
     def deliver(self, prepared: Prepared) -> BoltResponse:
         """Hand a signed request to Bolt (listeners run inside dispatch)."""
-        response = self.bridge.app.dispatch(
-            BoltRequest(body=prepared.body, headers=dict(prepared.headers))
-        )
+        response = prepared.dispatch(self.bridge.app)
         assert response.status == 200, response.body
         return response
 

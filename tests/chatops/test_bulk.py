@@ -8,18 +8,10 @@ import pytest
 
 from bot.chatops.bulk import Bulk, broadcast_name
 from bot.chatops.recipients import attribute_rows, recipients, render
-from bot.devtools.sandbox import Sandbox
-from bot.devtools.slack_standin import SlackStandIn
-from bot.service import Bridge
 from bot.slack import modals
 from bot.wati.errors import WatiRejected
 from tests.chatops.kit import CHANNEL_A, CHANNEL_B, CUSTOMER, SLACK_A, Kit, answer, files
-from tests.kit import ADMIN, AGENT, Clock
-
-
-@pytest.fixture
-def kit(bridge: Bridge, slack: SlackStandIn, sandbox: Sandbox, clock: Clock) -> Kit:
-    return Kit(bridge, slack, sandbox, clock)
+from tests.kit import ADMIN, AGENT
 
 
 def _broadcast_modal(kit: Kit, template: str = "order_update") -> dict[str, Any]:

@@ -2,12 +2,7 @@
 
 from __future__ import annotations
 
-import pytest
-
-from bot.devtools.sandbox import Sandbox
-from bot.devtools.slack_standin import SlackStandIn
 from bot.listeners import actions
-from bot.service import Bridge
 from bot.slack import blocks, modals
 from tests.chatops.kit import (
     CHANNEL_A,
@@ -19,14 +14,9 @@ from tests.chatops.kit import (
     answer,
     blocks_text,
 )
-from tests.kit import AGENT, Clock
+from tests.kit import AGENT
 
 NEW = "14155550100"
-
-
-@pytest.fixture
-def kit(bridge: Bridge, slack: SlackStandIn, sandbox: Sandbox, clock: Clock) -> Kit:
-    return Kit(bridge, slack, sandbox, clock)
 
 
 def _params(kit: Kit, number: str) -> dict[str, str]:

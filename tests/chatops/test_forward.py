@@ -4,12 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
-
-from bot.devtools.sandbox import Sandbox
-from bot.devtools.slack_standin import SlackStandIn
 from bot.listeners import actions
-from bot.service import Bridge
 from bot.slack import modals
 from tests.chatops.kit import (
     CHANNEL_A,
@@ -22,14 +17,9 @@ from tests.chatops.kit import (
     blocks_text,
     select,
 )
-from tests.kit import ADMIN, AGENT, Clock
+from tests.kit import ADMIN, AGENT
 
 TEXT = "Good news: your refund was approved *today* & is on its way"
-
-
-@pytest.fixture
-def kit(bridge: Bridge, slack: SlackStandIn, sandbox: Sandbox, clock: Clock) -> Kit:
-    return Kit(bridge, slack, sandbox, clock)
 
 
 def _shortcut(

@@ -4,19 +4,9 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 
-import pytest
-
-from bot.devtools.sandbox import Sandbox
-from bot.devtools.slack_standin import SlackStandIn
-from bot.service import Bridge
 from bot.slack import blocks
 from tests.chatops.kit import CHANNEL_A, CUSTOMER, SLACK_A, SLACK_B, Kit, blocks_text
-from tests.kit import ADMIN, AGENT, Clock
-
-
-@pytest.fixture
-def kit(bridge: Bridge, slack: SlackStandIn, sandbox: Sandbox, clock: Clock) -> Kit:
-    return Kit(bridge, slack, sandbox, clock)
+from tests.kit import ADMIN, AGENT
 
 
 def _buttons(message: dict[str, object]) -> list[str]:

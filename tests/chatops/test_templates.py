@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
-from slack_bolt.request import BoltRequest
-
-from bot.devtools.sandbox import Sandbox
 from bot.devtools.slack_driver import SlackDriver
 from bot.devtools.slack_standin import SlackStandIn
 from bot.listeners import actions
@@ -23,14 +19,9 @@ from tests.chatops.kit import (
     blocks_text,
     select,
 )
-from tests.kit import ADMIN, AGENT, Clock
+from tests.kit import ADMIN, AGENT
 
 ORDER = "Hello {{name}}, your order {{order_number}} has shipped."
-
-
-@pytest.fixture
-def kit(bridge: Bridge, slack: SlackStandIn, sandbox: Sandbox, clock: Clock) -> Kit:
-    return Kit(bridge, slack, sandbox, clock)
 
 
 def _options(view: dict[str, object]) -> list[str]:
@@ -268,7 +259,7 @@ def test_new_chat_without_any_link_says_so(
     bridge: Bridge, slack: SlackStandIn, driver: SlackDriver
 ) -> None:
     prepared = driver.shortcut(actions.NEW_CHAT_SHORTCUT, user_id=ADMIN)
-    bridge.app.dispatch(BoltRequest(body=prepared.body, headers=dict(prepared.headers)))
+    prepared.dispatch(bridge.app)
 
     [view] = slack.views
     assert "No channel is linked" in blocks_text(view) and view.get("submit") is None

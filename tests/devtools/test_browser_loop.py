@@ -11,7 +11,6 @@ import shutil
 from pathlib import Path
 
 import pytest
-from slack_bolt.request import BoltRequest
 
 from bot.devtools.sandbox import Sandbox
 from bot.devtools.slack_driver import SlackDriver
@@ -99,9 +98,7 @@ def test_customer_types_bridge_relays_reply_shows_on_the_page(
             )
             slack.add_message(event, channel=SLACK_A)
             prepared = driver.event(event)
-            response = bridge.app.dispatch(
-                BoltRequest(body=prepared.body, headers=prepared.headers)
-            )
+            response = prepared.dispatch(bridge.app)
             assert response.status == 200
             page.wait_for_selector(
                 "#messages .msg.out >> text=your order ships today", timeout=15000

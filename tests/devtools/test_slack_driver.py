@@ -511,7 +511,7 @@ def events_url(app: App) -> Iterator[str]:
     """A minimal HTTP adapter: POST /slack/events → app.dispatch (what web.py does for real)."""
 
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802
+        def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers["Content-Length"])).decode()
             response = app.dispatch(BoltRequest(body=body, headers=dict(self.headers.items())))
             payload = response.body.encode()

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from slack_bolt.request import BoltRequest
 
 from bot.config import Settings
 from bot.devtools.sandbox import Sandbox
@@ -30,7 +29,7 @@ def wati(
     before = len(slack.responses)
     url = slack.response_url(channel=channel)
     prepared = driver.slash_command(text, user_id=user, channel_id=channel, response_url=url)
-    response = bridge.app.dispatch(BoltRequest(body=prepared.body, headers=prepared.headers))
+    response = prepared.dispatch(bridge.app)
     assert response.status == 200
     slack.wait_for(lambda s: len(s.responses) > before)
     return slack.responses[-1]

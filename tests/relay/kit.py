@@ -6,7 +6,6 @@ from collections.abc import Callable
 from typing import Any
 
 import httpx
-from slack_bolt.request import BoltRequest
 from slack_bolt.response import BoltResponse
 
 from bot.devtools.sandbox import Sandbox
@@ -40,7 +39,7 @@ def open_chat(
 
 def deliver(bridge: Bridge, prepared: Prepared) -> BoltResponse:
     """Hand a signed request to Bolt, as Slack's HTTP delivery would."""
-    response = bridge.app.dispatch(BoltRequest(body=prepared.body, headers=dict(prepared.headers)))
+    response = prepared.dispatch(bridge.app)
     assert response.status == 200, response.body
     return response
 

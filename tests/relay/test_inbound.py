@@ -34,14 +34,6 @@ def poll(relay: Poller, number: str = CHANNEL_A, customer: str = CUSTOMER) -> in
     return relay.poll_number(number).relayed
 
 
-@pytest.fixture
-def linked(bridge: Bridge, clock: Clock) -> Bridge:
-    bridge.store.link(CHANNEL_A, SLACK_A, ADMIN)
-    bridge.store.link(CHANNEL_B, SLACK_B, ADMIN)
-    clock.advance(1)  # messages after the link are relayed
-    return bridge
-
-
 def test_customer_message_opens_a_thread_and_arrives_once(
     linked: Bridge, sandbox: Sandbox, slack: SlackStandIn
 ) -> None:

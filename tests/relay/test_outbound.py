@@ -12,16 +12,8 @@ from bot.devtools.sandbox import Sandbox
 from bot.devtools.slack_driver import SlackDriver
 from bot.devtools.slack_standin import SlackStandIn
 from bot.service import Bridge
-from tests.kit import ADMIN, AGENT, CHANNEL_A, CHANNEL_B, SLACK_A, SLACK_B, Clock
+from tests.kit import ADMIN, AGENT, CHANNEL_A, CHANNEL_B, SLACK_A, SLACK_B
 from tests.relay.kit import CUSTOMER, deliver, job_of, open_chat, say
-
-
-@pytest.fixture
-def linked(bridge: Bridge, clock: Clock) -> Bridge:
-    bridge.store.link(CHANNEL_A, SLACK_A, ADMIN)
-    bridge.store.link(CHANNEL_B, SLACK_B, ADMIN)
-    clock.advance(1)  # customer messages after the link are relayed
-    return bridge
 
 
 def test_thread_reply_goes_to_the_customer_from_the_linked_number(

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-import pytest
-
 from bot.devtools.sandbox import Sandbox
 from bot.devtools.slack_driver import SlackDriver
 from bot.devtools.slack_standin import SlackStandIn
@@ -14,17 +12,10 @@ from bot.service import Bridge
 from bot.slack import blocks
 from bot.store.outbox import Delivery
 from bot.wati.types import WatiMessage
-from tests.kit import ADMIN, CHANNEL_A, SLACK_A, Clock
+from tests.kit import CHANNEL_A, SLACK_A, Clock
 from tests.relay.kit import CUSTOMER, click, job_of, notices, open_chat, say
 
 DAY = 24 * 3600
-
-
-@pytest.fixture
-def linked(bridge: Bridge, clock: Clock) -> Bridge:
-    bridge.store.link(CHANNEL_A, SLACK_A, ADMIN)
-    clock.advance(1)
-    return bridge
 
 
 def poll(bridge: Bridge) -> None:

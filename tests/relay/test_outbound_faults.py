@@ -16,18 +16,10 @@ from bot.service import Bridge, build
 from bot.slack import blocks
 from bot.store.db import iso, parse_iso
 from bot.wati.client import WatiClient
-from tests.kit import ADMIN, AGENT, CHANNEL_A, CHANNEL_B, SLACK_A, SLACK_B, Clock
+from tests.kit import ADMIN, AGENT, CHANNEL_A, CHANNEL_B, SLACK_A, Clock
 from tests.relay.kit import OTHER, Intercept, click, deliver, job_of, notices, open_chat, say
 
 DAY = 24 * 3600
-
-
-@pytest.fixture
-def linked(bridge: Bridge, clock: Clock) -> Bridge:
-    bridge.store.link(CHANNEL_A, SLACK_A, ADMIN)
-    bridge.store.link(CHANNEL_B, SLACK_B, ADMIN)
-    clock.advance(1)
-    return bridge
 
 
 def use_wati(bridge: Bridge, transport: httpx.BaseTransport) -> WatiClient:

@@ -11,17 +11,10 @@ from bot.devtools.slack_standin import SlackStandIn
 from bot.service import Bridge
 from bot.slack import blocks
 from bot.slack.reader import DownloadRefused, download_file
-from tests.kit import ADMIN, AGENT, CHANNEL_A, SLACK_A, Clock
+from tests.kit import AGENT, CHANNEL_A, SLACK_A, Clock
 from tests.relay.kit import job_of, notices, open_chat, say
 
 PDF = b"%PDF-1.4 invoice 1001 " + bytes(range(256)) * 8
-
-
-@pytest.fixture
-def linked(bridge: Bridge, clock: Clock) -> Bridge:
-    bridge.store.link(CHANNEL_A, SLACK_A, ADMIN)
-    clock.advance(1)
-    return bridge
 
 
 def test_shared_file_reaches_wati_as_a_file_with_its_caption(

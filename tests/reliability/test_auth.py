@@ -12,10 +12,9 @@ from dataclasses import replace
 from typing import Any
 
 import pytest
-from slack_bolt.request import BoltRequest
 
 from bot.config import Settings
-from bot.devtools.harness.inproc import dispatch_sender, drive, on_clock, spy_errors
+from bot.devtools.harness.inproc import dispatch_sender, drive, spy_errors
 from bot.devtools.harness.traffic import Traffic
 from bot.devtools.harness.world import (
     ADMIN,
@@ -44,8 +43,7 @@ def people(slack: SlackStandIn) -> SlackStandIn:
 
 
 def _dispatch(bridge: Bridge, prepared: Prepared) -> int:
-    request = BoltRequest(body=prepared.body, headers=dict(prepared.headers))
-    return bridge.app.dispatch(request).status
+    return prepared.dispatch(bridge.app).status
 
 
 def _wati(
@@ -101,15 +99,6 @@ def test_only_admins_link_and_unlink(
         assert errors == []
     finally:
         bridge.shutdown()
-
-
-@pytest.fixture
-def linked(bridge: Bridge, clock: Clock) -> Bridge:
-    bridge.store.link(NUMBER_A, SLACK_A, ADMIN)
-    bridge.store.link(NUMBER_B, SLACK_B, ADMIN)
-    on_clock(bridge, clock)
-    clock.advance(1)
-    return bridge
 
 
 @pytest.fixture

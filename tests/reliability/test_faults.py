@@ -25,15 +25,12 @@ import pytest
 from bot.devtools.harness.inproc import dispatch_sender, drive, on_clock
 from bot.devtools.harness.traffic import ReplySent, Traffic, problems, settle, write_lock
 from bot.devtools.harness.world import (
-    ADMIN,
     ANA,
     CY,
     FAILED_MARKS,
     NUMBER_A,
     NUMBER_B,
     SENT_MARKS,
-    SLACK_A,
-    SLACK_B,
     World,
     wait_until,
 )
@@ -45,15 +42,6 @@ from bot.wati.types import MessagePage
 from tests.kit import Clock
 
 CHATS = ((NUMBER_A, ANA), (NUMBER_B, ANA), (NUMBER_A, CY))
-
-
-@pytest.fixture
-def linked(bridge: Bridge, clock: Clock) -> Bridge:
-    bridge.store.link(NUMBER_A, SLACK_A, ADMIN)
-    bridge.store.link(NUMBER_B, SLACK_B, ADMIN)
-    on_clock(bridge, clock)
-    clock.advance(1)
-    return bridge
 
 
 @pytest.fixture
@@ -250,7 +238,7 @@ def drive_once(bridge: Bridge, flow: Traffic) -> list[str]:
     for job in [bridge.relay.discover, *jobs, bridge.outbound.process, flow.flush]:
         try:
             job()
-        except Exception as exc:  # noqa: BLE001 - the scheduler would log it and go on
+        except Exception as exc:  # the scheduler would log it and go on
             escaped.append(type(exc).__name__)
     return escaped
 

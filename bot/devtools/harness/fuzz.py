@@ -12,8 +12,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from slack_bolt.request import BoltRequest
-
 from bot.devtools.harness.inproc import (
     ManualClock,
     ScriptedWati,
@@ -61,8 +59,7 @@ class FuzzWorld:
     wati_errors: list[Exception]
 
     def dispatch(self, prepared: Prepared) -> int:
-        request = BoltRequest(body=prepared.body, headers=dict(prepared.headers))
-        return self.bridge.app.dispatch(request).status
+        return prepared.dispatch(self.bridge.app).status
 
 
 @contextlib.contextmanager

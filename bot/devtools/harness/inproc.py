@@ -8,7 +8,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import httpx
-from slack_bolt.request import BoltRequest
 
 from bot.devtools.harness.traffic import Send, Traffic, problems
 from bot.devtools.slack_driver import Prepared
@@ -22,8 +21,7 @@ def dispatch_sender(bridge: Bridge) -> Send:
     """Hand signed requests to the bridge's Bolt app in-process (listeners run before it returns)."""
 
     def send(prepared: Prepared) -> bool:
-        request = BoltRequest(body=prepared.body, headers=dict(prepared.headers))
-        return 200 <= bridge.app.dispatch(request).status < 300
+        return 200 <= prepared.dispatch(bridge.app).status < 300
 
     return send
 
@@ -63,7 +61,7 @@ def drive(
         for job in jobs:
             try:
                 job()
-            except Exception as exc:  # noqa: BLE001 - what APScheduler would log
+            except Exception as exc:  # what APScheduler would log
                 done.escaped.append(type(exc).__name__)
         traffic.flush()
         if not problems(traffic):

@@ -1,0 +1,16 @@
+"""Fixtures of the chat-op tests: a `Kit` over the bridge, the stand-ins and the clock."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.devtools.sandbox import Sandbox
+from bot.devtools.slack_standin import SlackStandIn
+from bot.service import Bridge
+from tests.chatops.kit import Kit
+from tests.kit import Clock
+
+
+@pytest.fixture
+def kit(bridge: Bridge, slack: SlackStandIn, sandbox: Sandbox, clock: Clock) -> Kit:
+    return Kit(bridge, slack, sandbox, clock)

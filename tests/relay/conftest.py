@@ -1,0 +1,17 @@
+"""Fixtures of the relay tests."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.service import Bridge
+from tests.kit import ADMIN, CHANNEL_A, CHANNEL_B, SLACK_A, SLACK_B, Clock
+
+
+@pytest.fixture
+def linked(bridge: Bridge, clock: Clock) -> Bridge:
+    """The bridge with both numbers linked; customer messages after this moment are relayed."""
+    bridge.store.link(CHANNEL_A, SLACK_A, ADMIN)
+    bridge.store.link(CHANNEL_B, SLACK_B, ADMIN)
+    clock.advance(1)
+    return bridge
