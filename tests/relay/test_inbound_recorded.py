@@ -10,26 +10,17 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pytest
-
 from bot.devtools.sandbox import Sandbox
 from bot.devtools.slack_driver import SlackDriver
 from bot.devtools.slack_standin import SlackStandIn
 from bot.service import Bridge
 from bot.slack import blocks
 from bot.store.db import parse_iso
-from tests.kit import ADMIN, CHANNEL_A, SLACK_A, Clock
+from tests.kit import CHANNEL_A, SLACK_A, Clock
 from tests.relay.kit import CUSTOMER, OTHER, job_of, notices, open_chat, say
 
 DAY = 24 * 3600
 ORDER = {"name": "Ana", "order_number": "1042"}
-
-
-@pytest.fixture
-def linked(bridge: Bridge, clock: Clock) -> Bridge:
-    bridge.store.link(CHANNEL_A, SLACK_A, ADMIN)
-    clock.advance(1)
-    return bridge
 
 
 def poll(bridge: Bridge, customer: str = CUSTOMER) -> int:

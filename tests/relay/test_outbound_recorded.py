@@ -19,17 +19,10 @@ from bot.relay.delivery import TICKET_CLOSED
 from bot.service import Bridge
 from bot.slack import blocks
 from bot.store.chats import Thread
-from tests.kit import ADMIN, AGENT, CHANNEL_A, SLACK_A, Clock
+from tests.kit import AGENT, CHANNEL_A, SLACK_A, Clock
 from tests.relay.kit import CUSTOMER, click, job_of, notices, open_chat, say
 
 DAY = 24 * 3600
-
-
-@pytest.fixture
-def linked(bridge: Bridge, clock: Clock) -> Bridge:
-    bridge.store.link(CHANNEL_A, SLACK_A, ADMIN)
-    clock.advance(1)
-    return bridge
 
 
 def texts(sandbox: Sandbox) -> list[str]:
