@@ -8,21 +8,22 @@ from pathlib import Path
 import pytest
 
 from bot.config import Settings
+from bot.devtools.harness.inproc import ManualClock
 from bot.devtools.sandbox import Sandbox
 from bot.devtools.slack_driver import SlackDriver
 from bot.devtools.slack_standin import SlackStandIn
 from bot.service import Bridge, build
-from tests.kit import ADMIN, AGENT, CHANNEL_A, CHANNEL_B, SIGNING_SECRET, SLACK_A, SLACK_B, Clock
+from tests.kit import ADMIN, AGENT, CHANNEL_A, CHANNEL_B, SIGNING_SECRET, SLACK_A, SLACK_B
 
 
 @pytest.fixture
-def clock() -> Clock:
+def clock() -> ManualClock:
     """The shared test clock."""
-    return Clock()
+    return ManualClock()
 
 
 @pytest.fixture
-def sandbox(tmp_path: Path, clock: Clock) -> Iterator[Sandbox]:
+def sandbox(tmp_path: Path, clock: ManualClock) -> Iterator[Sandbox]:
     """A local Wati with two channel numbers, on the shared clock."""
     with Sandbox(tmp_path / "sandbox.db", channels=(CHANNEL_A, CHANNEL_B), clock=clock) as box:
         yield box
@@ -58,7 +59,7 @@ def settings(tmp_path: Path, sandbox: Sandbox, slack: SlackStandIn) -> Settings:
 
 
 @pytest.fixture
-def bridge(settings: Settings, clock: Clock) -> Iterator[Bridge]:
+def bridge(settings: Settings, clock: ManualClock) -> Iterator[Bridge]:
     """A bridge whose listeners run inside dispatch() and whose Slack pacing is off (no sleeps)."""
     built = build(settings, clock=clock, process_before_response=True, slack_min_interval=0.0)
     try:

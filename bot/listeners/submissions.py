@@ -15,6 +15,7 @@ from typing import Any
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
+from bot.chatops.bulk import BulkReport
 from bot.chatops.errors import ChatOpsError
 from bot.chatops.operations import WINDOW_CLOSED, ChatOps, Conversation, Sent
 from bot.chatops.recipients import ATTRIBUTE_NAME, attribute_rows, failure_lines, recipients
@@ -290,26 +291,19 @@ def register(app: App, ops: ChatOps, surface: Surface, command: WatiCommand) -> 
                 errors[modals.RECIPIENTS] = str(exc)
         if not _accepted(ack, ops, view, errors) or template is None:
             return
-        try:
-            csv_text = read_csv_file(client, files[0]) if files else None
-            found = recipients(pasted, csv_text, template.params, defaults)
+        with told(client, link.slack_channel_id, user):
+            try:
+                csv_text = read_csv_file(client, files[0]) if files else None
+                found = recipients(pasted, csv_text, template.params, defaults)
+            except ValueError as exc:
+                raise ChatOpsError(f"Nothing was sent: {exc}.") from exc
             name = values.get(modals.BROADCAST_NAME)
             ops.bulk.broadcast(
                 link, template, found.receivers, found.failures, user, str(name) if name else None
             )
-        except ValueError as exc:
-            tell(client, link.slack_channel_id, user, f"Nothing was sent: {exc}.")
-            return
-        except ChatOpsError as exc:
-            tell(client, link.slack_channel_id, user, exc.message)
-            return
-        if found.duplicates:
-            tell(
-                client,
-                link.slack_channel_id,
-                user,
-                f"{found.duplicates} repeated number(s) got the template once.",
-            )
+            if found.duplicates:
+                said = f"{found.duplicates} repeated number(s) got the template once."
+                tell(client, link.slack_channel_id, user, said)
 
     @app.view(modals.ATTRIBUTES_VIEW)
     def handle_attributes_submission(
@@ -322,34 +316,29 @@ def register(app: App, ops: ChatOps, surface: Surface, command: WatiCommand) -> 
         values = modals.form_values(view)
         pasted = str(values.get(modals.TEXT) or "")
         files = values.get(modals.CSV) or []
+        errors: dict[str, str] = {}
         if not files and not pasted:
-            ack(
-                response_action="errors",
-                errors={modals.CSV: "Attach a CSV file or paste the CSV text."},
-            )
-            return
-        if not files:
+            errors[modals.CSV] = "Attach a CSV file or paste the CSV text."
+        elif not files:
             try:
                 attribute_rows(pasted)
             except ValueError as exc:
-                ack(
-                    response_action="errors",
-                    errors={modals.TEXT: f"{str(exc)[:1].upper()}{str(exc)[1:]}."},
-                )
-                return
-        if not _accepted(ack, ops, view, {}):
+                errors[modals.TEXT] = f"{str(exc)[:1].upper()}{str(exc)[1:]}."
+        if not _accepted(ack, ops, view, errors):
             return
-        try:
-            rows = attribute_rows(read_csv_file(client, files[0]) if files else pasted)
+        with told(client, link.slack_channel_id, user):
+            try:
+                rows = attribute_rows(read_csv_file(client, files[0]) if files else pasted)
+            except ValueError as exc:
+                raise ChatOpsError(f"Nothing was changed: {exc}.") from exc
             done = ops.bulk.update_attributes(rows.rows, rows.failures)
-        except ValueError as exc:
-            tell(client, link.slack_channel_id, user, f"Nothing was changed: {exc}.")
-            return
-        except ChatOpsError as exc:
-            tell(client, link.slack_channel_id, user, exc.message)
-            return
+            report_attributes(client, link, user, rows.columns, done)
+
+    def report_attributes(
+        client: WebClient, link: Link, user: str, columns: list[str], done: BulkReport
+    ) -> None:
         text = (
-            f"Contact attributes ({', '.join(rows.columns)}) set on {done.accepted:,} contact(s) "
+            f"Contact attributes ({', '.join(columns)}) set on {done.accepted:,} contact(s) "
             f"of {done.total:,} row(s)."
         )
         if done.failed:

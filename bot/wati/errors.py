@@ -101,34 +101,27 @@ class WatiTicketClosed(WatiWindowClosed):
         self.ticket_status = ticket_status
 
 
-class WatiUnavailable(WatiError):
+class _MaybeSent(WatiError):
+    """A failure after which a write may or may not have happened (`maybe_sent`)."""
+
+    def __init__(
+        self,
+        reason: str,
+        *,
+        maybe_sent: bool = False,
+        status_code: int | None = None,
+        endpoint: str = "",
+    ) -> None:
+        super().__init__(reason, status_code=status_code, endpoint=endpoint)
+        self.maybe_sent = maybe_sent
+
+
+class WatiUnavailable(_MaybeSent):
     """Wati could not be reached or failed (5xx, timeout); maybe_sent: a write may have happened."""
 
-    def __init__(
-        self,
-        reason: str,
-        *,
-        maybe_sent: bool = False,
-        status_code: int | None = None,
-        endpoint: str = "",
-    ) -> None:
-        super().__init__(reason, status_code=status_code, endpoint=endpoint)
-        self.maybe_sent = maybe_sent
 
-
-class WatiBadResponse(WatiError):
+class WatiBadResponse(_MaybeSent):
     """Wati answered 2xx with a body that is not the expected JSON; maybe_sent for writes."""
-
-    def __init__(
-        self,
-        reason: str,
-        *,
-        maybe_sent: bool = False,
-        status_code: int | None = None,
-        endpoint: str = "",
-    ) -> None:
-        super().__init__(reason, status_code=status_code, endpoint=endpoint)
-        self.maybe_sent = maybe_sent
 
 
 def raise_for_status(

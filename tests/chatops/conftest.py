@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import pytest
 
+from bot.devtools.harness.inproc import ManualClock
 from bot.devtools.sandbox import Sandbox
 from bot.devtools.slack_standin import SlackStandIn
 from bot.service import Bridge
 from tests.chatops.kit import Kit
-from tests.kit import Clock
 
 
 @pytest.fixture
-def kit(bridge: Bridge, slack: SlackStandIn, sandbox: Sandbox, clock: Clock) -> Kit:
+def kit(bridge: Bridge, slack: SlackStandIn, sandbox: Sandbox, clock: ManualClock) -> Kit:
     return Kit(bridge, slack, sandbox, clock)

@@ -7,13 +7,14 @@ from typing import Any
 
 from slack_bolt.response import BoltResponse
 
+from bot.devtools.harness.inproc import ManualClock
 from bot.devtools.sandbox import Sandbox
 from bot.devtools.slack_driver import Prepared, SlackDriver
 from bot.devtools.slack_standin import SlackStandIn
 from bot.service import Bridge
 from bot.slack import modals
 from bot.store.chats import Thread
-from tests.kit import ADMIN, CHANNEL_A, CHANNEL_B, SIGNING_SECRET, SLACK_A, SLACK_B, Clock
+from tests.kit import ADMIN, CHANNEL_A, CHANNEL_B, SIGNING_SECRET, SLACK_A, SLACK_B
 
 CUSTOMER = "447700900123"
 OTHER = "5511912345678"
@@ -22,7 +23,9 @@ OTHER = "5511912345678"
 class Kit:
     """One test's view of the bridge, the Slack stand-in and the sandbox Wati."""
 
-    def __init__(self, bridge: Bridge, slack: SlackStandIn, sandbox: Sandbox, clock: Clock) -> None:
+    def __init__(
+        self, bridge: Bridge, slack: SlackStandIn, sandbox: Sandbox, clock: ManualClock
+    ) -> None:
         self.bridge = bridge
         self.slack = slack
         self.sandbox = sandbox

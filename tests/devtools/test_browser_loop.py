@@ -12,12 +12,13 @@ from pathlib import Path
 
 import pytest
 
+from bot.devtools.harness.inproc import ManualClock
 from bot.devtools.sandbox import Sandbox
 from bot.devtools.slack_driver import SlackDriver
 from bot.devtools.slack_standin import SlackStandIn
 from bot.service import Bridge
 from bot.slack import blocks
-from tests.kit import ADMIN, AGENT, CHANNEL_A, SLACK_A, Clock
+from tests.kit import ADMIN, AGENT, CHANNEL_A, SLACK_A
 
 CUSTOMER = "5511912345678"
 CHROMIUM = (
@@ -49,7 +50,7 @@ def test_customer_types_bridge_relays_reply_shows_on_the_page(
     sandbox: Sandbox,
     slack: SlackStandIn,
     driver: SlackDriver,
-    clock: Clock,
+    clock: ManualClock,
     tmp_path: Path,
 ) -> None:
     executable = _require_chromium()

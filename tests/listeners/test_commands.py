@@ -7,11 +7,12 @@ from typing import Any
 import pytest
 
 from bot.config import Settings
+from bot.devtools.harness.inproc import ManualClock
 from bot.devtools.sandbox import Sandbox
 from bot.devtools.slack_driver import SlackDriver
 from bot.devtools.slack_standin import SlackStandIn
 from bot.service import Bridge, build
-from tests.kit import ADMIN, AGENT, CHANNEL_A, CHANNEL_B, SLACK_A, SLACK_B, Clock
+from tests.kit import ADMIN, AGENT, CHANNEL_A, CHANNEL_B, SLACK_A, SLACK_B
 
 UNJOINED = "C0NOTJOINED"
 
@@ -69,7 +70,7 @@ def test_non_admins_cannot_link_or_unlink(
 
 
 def test_bridge_admins_setting_replaces_workspace_admins(
-    settings: Settings, slack: SlackStandIn, driver: SlackDriver, clock: Clock
+    settings: Settings, slack: SlackStandIn, driver: SlackDriver, clock: ManualClock
 ) -> None:
     custom = build(
         Settings(**{**settings.__dict__, "admins": (AGENT,)}),
@@ -116,7 +117,7 @@ def test_linking_a_channel_without_the_bot_says_how_to_invite_it(
 
 
 def test_status_shows_number_conversations_polling_backlog_errors_and_quota(
-    bridge: Bridge, slack: SlackStandIn, driver: SlackDriver, sandbox: Sandbox, clock: Clock
+    bridge: Bridge, slack: SlackStandIn, driver: SlackDriver, sandbox: Sandbox, clock: ManualClock
 ) -> None:
     assert "not linked" in wati(bridge, slack, driver, "status")["text"]
     bridge.store.link(CHANNEL_A, SLACK_A, ADMIN)

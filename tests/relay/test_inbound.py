@@ -6,12 +6,13 @@ from typing import Any
 
 import pytest
 
+from bot.devtools.harness.inproc import ManualClock
 from bot.devtools.sandbox import Sandbox
 from bot.devtools.slack_standin import SlackStandIn
 from bot.relay.polling import Poller
 from bot.service import Bridge, build
 from bot.slack import blocks
-from tests.kit import ADMIN, CHANNEL_A, CHANNEL_B, SLACK_A, SLACK_B, Clock
+from tests.kit import ADMIN, CHANNEL_A, CHANNEL_B, SLACK_A, SLACK_B
 
 CUSTOMER = "447700900123"
 OTHER = "5511912345678"
@@ -65,7 +66,7 @@ def test_two_numbers_never_mix(linked: Bridge, sandbox: Sandbox, slack: SlackSta
 
 
 def test_history_from_before_the_link_is_not_relayed(
-    bridge: Bridge, sandbox: Sandbox, slack: SlackStandIn, clock: Clock
+    bridge: Bridge, sandbox: Sandbox, slack: SlackStandIn, clock: ManualClock
 ) -> None:
     sandbox.customer_says(CHANNEL_A, CUSTOMER, "old news")
     clock.advance(5)
@@ -78,7 +79,7 @@ def test_history_from_before_the_link_is_not_relayed(
 
 
 def test_new_customer_found_through_contacts(
-    linked: Bridge, sandbox: Sandbox, slack: SlackStandIn, clock: Clock
+    linked: Bridge, sandbox: Sandbox, slack: SlackStandIn, clock: ManualClock
 ) -> None:
     sandbox.customer_says(CHANNEL_A, OTHER, "written after the link, before the first look")
     assert linked.relay.discover() == 2  # first look: only contacts updated since the link
@@ -98,7 +99,7 @@ def test_new_customer_found_through_contacts(
 
 
 def test_crash_after_recording_before_posting_posts_once(
-    linked: Bridge, sandbox: Sandbox, slack: SlackStandIn, settings: Any, clock: Clock
+    linked: Bridge, sandbox: Sandbox, slack: SlackStandIn, settings: Any, clock: ManualClock
 ) -> None:
     sandbox.customer_says(CHANNEL_A, CUSTOMER, "one")
     poll(linked.relay)
@@ -259,7 +260,7 @@ def test_downtime_backlog_is_caught_up_in_order(
 
 
 def test_free_wati_slots_go_to_the_longest_waiting_chat_on_any_number(
-    linked: Bridge, sandbox: Sandbox, slack: SlackStandIn, clock: Clock
+    linked: Bridge, sandbox: Sandbox, slack: SlackStandIn, clock: ManualClock
 ) -> None:
     from bot.wati.limits import RateWindow
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from bot.devtools.harness.inproc import ManualClock
 from bot.devtools.sandbox import Sandbox
 from bot.devtools.slack_driver import SlackDriver
 from bot.devtools.slack_standin import SlackStandIn
@@ -12,7 +13,7 @@ from bot.service import Bridge
 from bot.slack import blocks
 from bot.store.outbox import Delivery
 from bot.wati.types import WatiMessage
-from tests.kit import CHANNEL_A, SLACK_A, Clock
+from tests.kit import CHANNEL_A, SLACK_A
 from tests.relay.kit import CUSTOMER, click, job_of, notices, open_chat, say
 
 DAY = 24 * 3600
@@ -24,7 +25,7 @@ def poll(bridge: Bridge) -> None:
 
 
 def test_reactions_follow_sent_delivered_read(
-    linked: Bridge, sandbox: Sandbox, slack: SlackStandIn, driver: SlackDriver, clock: Clock
+    linked: Bridge, sandbox: Sandbox, slack: SlackStandIn, driver: SlackDriver, clock: ManualClock
 ) -> None:
     thread = open_chat(linked, sandbox)
     event = say(linked, slack, driver, thread, "On its way")
@@ -96,7 +97,7 @@ def test_a_later_failure_posts_a_notice_with_retry(
 
 
 def test_thread_parent_shows_the_window_closing_and_reopening(
-    linked: Bridge, sandbox: Sandbox, slack: SlackStandIn, clock: Clock
+    linked: Bridge, sandbox: Sandbox, slack: SlackStandIn, clock: ManualClock
 ) -> None:
     thread = open_chat(linked, sandbox)
     assert thread.thread_ts is not None
@@ -118,7 +119,7 @@ def test_thread_parent_shows_the_window_closing_and_reopening(
 
 
 def test_parent_refresh_skips_resolved_threads(
-    linked: Bridge, sandbox: Sandbox, slack: SlackStandIn, clock: Clock
+    linked: Bridge, sandbox: Sandbox, slack: SlackStandIn, clock: ManualClock
 ) -> None:
     thread = open_chat(linked, sandbox)
     linked.store.update_thread(thread.id, state="resolved")

@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from bot.config import Settings
+from bot.devtools.harness.inproc import ManualClock
 from bot.devtools.sandbox import Sandbox
 from bot.devtools.slack_driver import SlackDriver
 from bot.devtools.slack_standin import SlackStandIn
@@ -16,7 +17,7 @@ from bot.service import Bridge, build
 from bot.slack import blocks
 from bot.store.db import iso, parse_iso
 from bot.wati.client import WatiClient
-from tests.kit import ADMIN, AGENT, CHANNEL_A, CHANNEL_B, SLACK_A, Clock
+from tests.kit import ADMIN, AGENT, CHANNEL_A, CHANNEL_B, SLACK_A
 from tests.relay.kit import OTHER, Intercept, click, deliver, job_of, notices, open_chat, say
 
 DAY = 24 * 3600
@@ -39,7 +40,7 @@ def texts(sandbox: Sandbox) -> list[str]:
 
 
 def test_closed_window_blocks_the_reply_and_offers_a_template(
-    linked: Bridge, sandbox: Sandbox, slack: SlackStandIn, driver: SlackDriver, clock: Clock
+    linked: Bridge, sandbox: Sandbox, slack: SlackStandIn, driver: SlackDriver, clock: ManualClock
 ) -> None:
     thread = open_chat(linked, sandbox)
     clock.advance(DAY + 60)
@@ -78,7 +79,7 @@ def test_window_never_opened_blocks_the_reply(
 
 
 def test_wati_saying_the_window_is_closed_blocks_too(
-    linked: Bridge, sandbox: Sandbox, slack: SlackStandIn, driver: SlackDriver, clock: Clock
+    linked: Bridge, sandbox: Sandbox, slack: SlackStandIn, driver: SlackDriver, clock: ManualClock
 ) -> None:
     thread = open_chat(linked, sandbox)
     clock.advance(DAY + 60)
@@ -94,7 +95,7 @@ def test_wati_saying_the_window_is_closed_blocks_too(
 
 
 def test_server_error_is_checked_in_history_then_sent_once(
-    linked: Bridge, sandbox: Sandbox, slack: SlackStandIn, driver: SlackDriver, clock: Clock
+    linked: Bridge, sandbox: Sandbox, slack: SlackStandIn, driver: SlackDriver, clock: ManualClock
 ) -> None:
     thread = open_chat(linked, sandbox)
     sandbox.faults.inject("sendSessionMessage", "500")
@@ -118,7 +119,7 @@ def test_server_error_is_checked_in_history_then_sent_once(
 
 
 def test_lost_answer_found_in_history_is_not_sent_again(
-    linked: Bridge, sandbox: Sandbox, slack: SlackStandIn, driver: SlackDriver, clock: Clock
+    linked: Bridge, sandbox: Sandbox, slack: SlackStandIn, driver: SlackDriver, clock: ManualClock
 ) -> None:
     thread = open_chat(linked, sandbox)
     sandbox.faults.inject("sendSessionMessage", "reset_after")  # accepted, then the line drops
@@ -146,7 +147,7 @@ def test_lost_answer_found_in_history_is_not_sent_again(
 
 
 def test_unconfirmed_twice_fails_and_retry_sends(
-    linked: Bridge, sandbox: Sandbox, slack: SlackStandIn, driver: SlackDriver, clock: Clock
+    linked: Bridge, sandbox: Sandbox, slack: SlackStandIn, driver: SlackDriver, clock: ManualClock
 ) -> None:
     thread = open_chat(linked, sandbox)
     sandbox.faults.inject("sendSessionMessage", "500", count=2)
@@ -219,7 +220,7 @@ def test_auth_error_fails_with_notice(
 
 
 def test_rate_limit_leaves_the_reply_queued_until_retry_after(
-    linked: Bridge, sandbox: Sandbox, slack: SlackStandIn, driver: SlackDriver, clock: Clock
+    linked: Bridge, sandbox: Sandbox, slack: SlackStandIn, driver: SlackDriver, clock: ManualClock
 ) -> None:
     thread = open_chat(linked, sandbox)
     sandbox.faults.inject("sendSessionMessage", "429", retry_after=20)
@@ -278,7 +279,7 @@ def test_crash_mid_send_is_settled_by_history_after_restart(
     sandbox: Sandbox,
     slack: SlackStandIn,
     driver: SlackDriver,
-    clock: Clock,
+    clock: ManualClock,
     monkeypatch: pytest.MonkeyPatch,
     reached_wati: bool,
 ) -> None:
@@ -312,7 +313,7 @@ def test_crash_mid_send_is_settled_by_history_after_restart(
 
 
 def test_replies_wait_for_an_earlier_unsettled_one_of_the_same_chat(
-    linked: Bridge, sandbox: Sandbox, slack: SlackStandIn, driver: SlackDriver, clock: Clock
+    linked: Bridge, sandbox: Sandbox, slack: SlackStandIn, driver: SlackDriver, clock: ManualClock
 ) -> None:
     thread = open_chat(linked, sandbox)
     sandbox.faults.inject("sendSessionMessage", "500")
@@ -326,7 +327,7 @@ def test_replies_wait_for_an_earlier_unsettled_one_of_the_same_chat(
 
 
 def test_edit_of_a_blocked_reply_says_it_was_not_sent(
-    linked: Bridge, sandbox: Sandbox, slack: SlackStandIn, driver: SlackDriver, clock: Clock
+    linked: Bridge, sandbox: Sandbox, slack: SlackStandIn, driver: SlackDriver, clock: ManualClock
 ) -> None:
     thread = open_chat(linked, sandbox)
     clock.advance(DAY + 1)
@@ -347,7 +348,7 @@ def test_edit_of_a_blocked_reply_says_it_was_not_sent(
 
 
 def test_window_check_uses_the_chat_of_the_thread(
-    linked: Bridge, sandbox: Sandbox, slack: SlackStandIn, driver: SlackDriver, clock: Clock
+    linked: Bridge, sandbox: Sandbox, slack: SlackStandIn, driver: SlackDriver, clock: ManualClock
 ) -> None:
     # The same customer on number B wrote recently; on number A the window is closed.
     thread_a = open_chat(linked, sandbox, CHANNEL_A)

@@ -5,13 +5,14 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from bot.devtools.harness.inproc import ManualClock
 from bot.devtools.sandbox import Sandbox
 from bot.devtools.slack_driver import SlackDriver
 from bot.devtools.slack_standin import SlackStandIn
 from bot.service import Bridge
 from bot.slack import blocks
 from bot.slack.reader import DownloadRefused, download_file
-from tests.kit import AGENT, CHANNEL_A, SLACK_A, Clock
+from tests.kit import AGENT, CHANNEL_A, SLACK_A
 from tests.relay.kit import job_of, notices, open_chat, say
 
 PDF = b"%PDF-1.4 invoice 1001 " + bytes(range(256)) * 8
@@ -71,7 +72,7 @@ def test_slack_sign_in_page_is_refused_not_forwarded(
 
 
 def test_file_outside_the_window_is_blocked(
-    linked: Bridge, sandbox: Sandbox, slack: SlackStandIn, driver: SlackDriver, clock: Clock
+    linked: Bridge, sandbox: Sandbox, slack: SlackStandIn, driver: SlackDriver, clock: ManualClock
 ) -> None:
     thread = open_chat(linked, sandbox)
     clock.advance(25 * 3600)

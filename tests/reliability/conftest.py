@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from bot.devtools.harness.inproc import on_clock
+from bot.devtools.harness.inproc import ManualClock, on_clock
 from bot.devtools.harness.world import ADMIN, NUMBER_A, NUMBER_B, SLACK_A, SLACK_B
 from bot.service import Bridge
-from tests.kit import Clock
 
 
 @pytest.fixture
-def linked(bridge: Bridge, clock: Clock) -> Bridge:
+def linked(bridge: Bridge, clock: ManualClock) -> Bridge:
     """The bridge with both numbers linked, its rate windows on the test clock."""
     bridge.store.link(NUMBER_A, SLACK_A, ADMIN)
     bridge.store.link(NUMBER_B, SLACK_B, ADMIN)

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from bot.config import Settings
-from bot.devtools.harness.inproc import dispatch_sender, drive, spy_errors
+from bot.devtools.harness.inproc import ManualClock, dispatch_sender, drive, spy_errors
 from bot.devtools.harness.traffic import Traffic
 from bot.devtools.harness.world import (
     ADMIN,
@@ -32,7 +32,6 @@ from bot.devtools.slack_driver import Prepared, SlackDriver
 from bot.devtools.slack_standin import SlackStandIn
 from bot.service import Bridge, build
 from bot.slack import blocks
-from tests.kit import Clock
 
 
 @pytest.fixture
@@ -66,7 +65,7 @@ def test_only_admins_link_and_unlink(
     settings: Settings,
     people: SlackStandIn,
     driver: SlackDriver,
-    clock: Clock,
+    clock: ManualClock,
     admins: tuple[str, ...],
     allowed: set[str],
 ) -> None:
@@ -103,7 +102,7 @@ def test_only_admins_link_and_unlink(
 
 @pytest.fixture
 def flow(
-    linked: Bridge, sandbox: Sandbox, slack: SlackStandIn, driver: SlackDriver, clock: Clock
+    linked: Bridge, sandbox: Sandbox, slack: SlackStandIn, driver: SlackDriver, clock: ManualClock
 ) -> Iterator[Traffic]:
     """Ana writes to both numbers: a thread in each channel."""
     traffic = Traffic(
@@ -124,7 +123,7 @@ def _threads(flow: Traffic) -> dict[str, tuple[str, str, str, str]]:
 
 
 def test_a_reply_leaves_only_from_its_threads_number(
-    linked: Bridge, flow: Traffic, sandbox: Sandbox, driver: SlackDriver, clock: Clock
+    linked: Bridge, flow: Traffic, sandbox: Sandbox, driver: SlackDriver, clock: ManualClock
 ) -> None:
     errors = spy_errors(linked)
     threads = _threads(flow)
@@ -152,7 +151,7 @@ def test_retry_is_refused_from_another_channel_and_for_bad_values(
     sandbox: Sandbox,
     slack: SlackStandIn,
     driver: SlackDriver,
-    clock: Clock,
+    clock: ManualClock,
 ) -> None:
     errors = spy_errors(linked)
     sandbox.faults.inject("sendSessionMessage", "reject")

@@ -22,7 +22,7 @@ from typing import Any
 import httpx
 import pytest
 
-from bot.devtools.harness.inproc import dispatch_sender, drive, on_clock
+from bot.devtools.harness.inproc import ManualClock, dispatch_sender, drive, on_clock
 from bot.devtools.harness.traffic import ReplySent, Traffic, problems, settle, write_lock
 from bot.devtools.harness.world import (
     ANA,
@@ -39,14 +39,13 @@ from bot.devtools.slack_driver import SlackDriver
 from bot.devtools.slack_standin import SlackStandIn
 from bot.service import Bridge, build
 from bot.wati.types import MessagePage
-from tests.kit import Clock
 
 CHATS = ((NUMBER_A, ANA), (NUMBER_B, ANA), (NUMBER_A, CY))
 
 
 @pytest.fixture
 def traffic(
-    linked: Bridge, sandbox: Sandbox, slack: SlackStandIn, driver: SlackDriver, clock: Clock
+    linked: Bridge, sandbox: Sandbox, slack: SlackStandIn, driver: SlackDriver, clock: ManualClock
 ) -> Traffic:
     """Three chats with open threads (Ana writes to both numbers)."""
     flow = Traffic(sandbox, slack, driver, random.Random(7), dispatch_sender(linked), CHATS)
@@ -98,7 +97,7 @@ def test_wati_fault_loses_and_doubles_nothing(
     linked: Bridge,
     traffic: Traffic,
     sandbox: Sandbox,
-    clock: Clock,
+    clock: ManualClock,
     endpoint: str,
     kind: str,
     options: dict[str, float],
@@ -113,7 +112,7 @@ def test_wati_fault_loses_and_doubles_nothing(
 
 
 def test_wati_timeouts_on_reads_and_a_send(
-    linked: Bridge, traffic: Traffic, sandbox: Sandbox, clock: Clock
+    linked: Bridge, traffic: Traffic, sandbox: Sandbox, clock: ManualClock
 ) -> None:
     linked.wati._http.timeout = httpx.Timeout(0.3)  # a 15 s timeout would make a slow test
     sandbox.faults.inject("getMessages", "slow", count=2, delay=0.6)
@@ -145,7 +144,7 @@ def test_slack_fault_loses_and_doubles_nothing(
     linked: Bridge,
     traffic: Traffic,
     slack: SlackStandIn,
-    clock: Clock,
+    clock: ManualClock,
     method: str,
     failure: dict[str, object],
 ) -> None:
@@ -158,7 +157,7 @@ def test_slack_fault_loses_and_doubles_nothing(
 
 
 def test_marks_slack_refused_are_put_right_later(
-    linked: Bridge, traffic: Traffic, sandbox: Sandbox, slack: SlackStandIn, clock: Clock
+    linked: Bridge, traffic: Traffic, sandbox: Sandbox, slack: SlackStandIn, clock: ManualClock
 ) -> None:
     sandbox.state.status_delays = (1e9, 2e9)  # phones off: no DELIVERED comes to redraw a mark
     # Every reaction of the three replies fails: first ⏳, then ✅.
@@ -173,7 +172,7 @@ def test_marks_slack_refused_are_put_right_later(
 
 
 def test_a_failure_notice_slack_refused_is_posted_later(
-    linked: Bridge, traffic: Traffic, sandbox: Sandbox, slack: SlackStandIn, clock: Clock
+    linked: Bridge, traffic: Traffic, sandbox: Sandbox, slack: SlackStandIn, clock: ManualClock
 ) -> None:
     sandbox.faults.inject("sendSessionMessage", "reject")
     reply = traffic.reply(traffic.open_threads()[0])
@@ -199,7 +198,7 @@ def _notices(slack: SlackStandIn, reply: ReplySent) -> list[dict[str, Any]]:
 
 
 def test_sqlite_busy_for_a_while_is_waited_out(
-    linked: Bridge, traffic: Traffic, settings: object, clock: Clock
+    linked: Bridge, traffic: Traffic, settings: object, clock: ManualClock
 ) -> None:
     db_path = Path(linked.settings.db_path)
     _exchange(traffic)
@@ -217,7 +216,7 @@ def test_sqlite_busy_for_a_while_is_waited_out(
 
 
 def test_sqlite_busy_past_the_timeout_loses_nothing(
-    linked: Bridge, traffic: Traffic, clock: Clock
+    linked: Bridge, traffic: Traffic, clock: ManualClock
 ) -> None:
     db_path = Path(linked.settings.db_path)
     linked.store.db.execute("PRAGMA busy_timeout = 50")
@@ -244,7 +243,7 @@ def drive_once(bridge: Bridge, flow: Traffic) -> list[str]:
 
 
 def test_send_whose_end_could_not_be_recorded_is_settled_not_stuck(
-    linked: Bridge, traffic: Traffic, sandbox: Sandbox, clock: Clock
+    linked: Bridge, traffic: Traffic, sandbox: Sandbox, clock: ManualClock
 ) -> None:
     """Wati accepts a send, then the database refuses the bridge's note of it (and of the
     failure): the reply is left `sending` in a running bridge, and must not stay so."""
@@ -273,7 +272,7 @@ def test_send_whose_end_could_not_be_recorded_is_settled_not_stuck(
 
 
 def test_wati_failing_during_recovery_stops_no_other_chat(
-    linked: Bridge, traffic: Traffic, sandbox: Sandbox, slack: SlackStandIn, clock: Clock
+    linked: Bridge, traffic: Traffic, sandbox: Sandbox, slack: SlackStandIn, clock: ManualClock
 ) -> None:
     """After a restart, a message still waiting for Slack is fetched again from Wati; Wati
     failing then must not cut short the round for the number's other chats."""
@@ -316,7 +315,7 @@ def test_a_failed_refetch_never_gives_a_message_up(
     traffic: Traffic,
     sandbox: Sandbox,
     slack: SlackStandIn,
-    clock: Clock,
+    clock: ManualClock,
     kind: str,
 ) -> None:
     """A message still waiting for Slack at a restart is fetched again from Wati. A refusal

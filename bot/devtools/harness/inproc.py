@@ -85,11 +85,8 @@ def spy_errors(bridge: Bridge) -> list[Exception]:
     return caught
 
 
-# -- fuzzing: generated Slack payloads, Wati JSON and numbers through the real code paths ----------
-
-
 class ManualClock:
-    """A clock the fuzz world moves by hand."""
+    """Wall-clock time that tests move forward by hand (shared by the sandbox and the bridge)."""
 
     def __init__(self) -> None:
         self.now = time.time()
