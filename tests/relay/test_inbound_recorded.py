@@ -10,13 +10,14 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from bot.devtools.harness.inproc import ManualClock
 from bot.devtools.sandbox import Sandbox
 from bot.devtools.slack_driver import SlackDriver
 from bot.devtools.slack_standin import SlackStandIn
 from bot.service import Bridge
 from bot.slack import blocks
 from bot.store.db import parse_iso
-from tests.kit import CHANNEL_A, SLACK_A, Clock
+from tests.kit import CHANNEL_A, SLACK_A
 from tests.relay.kit import CUSTOMER, OTHER, job_of, notices, open_chat, say
 
 DAY = 24 * 3600
@@ -44,7 +45,7 @@ def test_template_from_wati_is_shown_as_sent_from_wati_and_opens_no_window(
     sandbox: Sandbox,
     slack: SlackStandIn,
     driver: SlackDriver,
-    clock: Clock,
+    clock: ManualClock,
 ) -> None:
     thread = open_chat(linked, sandbox)
     assert thread.thread_ts is not None
@@ -84,7 +85,7 @@ def test_broadcast_to_someone_without_a_thread_opens_none(
 
 
 def test_ticket_rows_are_not_posted_and_reactions_are(
-    linked: Bridge, sandbox: Sandbox, slack: SlackStandIn, clock: Clock
+    linked: Bridge, sandbox: Sandbox, slack: SlackStandIn, clock: ManualClock
 ) -> None:
     thread = open_chat(linked, sandbox)
     assert thread.thread_ts is not None

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from bot.devtools.harness.inproc import ManualClock
 from bot.devtools.sandbox import Sandbox
 from bot.devtools.slack_driver import SlackDriver
 from bot.devtools.slack_standin import SlackStandIn
@@ -19,7 +20,7 @@ from bot.relay.delivery import TICKET_CLOSED
 from bot.service import Bridge
 from bot.slack import blocks
 from bot.store.chats import Thread
-from tests.kit import AGENT, CHANNEL_A, SLACK_A, Clock
+from tests.kit import AGENT, CHANNEL_A, SLACK_A
 from tests.relay.kit import CUSTOMER, click, job_of, notices, open_chat, say
 
 DAY = 24 * 3600
@@ -64,7 +65,7 @@ def test_closed_chat_inside_24h_offers_reopen_and_send_beside_a_template(
     sandbox: Sandbox,
     slack: SlackStandIn,
     driver: SlackDriver,
-    clock: Clock,
+    clock: ManualClock,
     how: str,
 ) -> None:
     thread = open_chat(linked, sandbox)
@@ -85,7 +86,7 @@ def test_closed_chat_inside_24h_offers_reopen_and_send_beside_a_template(
 
 
 def test_reopen_and_send_reopens_then_sends_exactly_once(
-    linked: Bridge, sandbox: Sandbox, slack: SlackStandIn, driver: SlackDriver, clock: Clock
+    linked: Bridge, sandbox: Sandbox, slack: SlackStandIn, driver: SlackDriver, clock: ManualClock
 ) -> None:
     linked.outbound.kick_in_background = False
     thread, event, notice = refused_by_closed_chat(
@@ -123,7 +124,7 @@ def test_reopen_refused_by_wati_fails_with_the_reason_and_sends_nothing(
 
 
 def test_outside_the_24_hours_only_a_template_is_offered(
-    linked: Bridge, sandbox: Sandbox, slack: SlackStandIn, driver: SlackDriver, clock: Clock
+    linked: Bridge, sandbox: Sandbox, slack: SlackStandIn, driver: SlackDriver, clock: ManualClock
 ) -> None:
     thread, event, notice = refused_by_closed_chat(linked, sandbox, slack, driver, "Hello again")
     clock.advance(DAY + 60)  # the click comes after the window closed: a reopen cannot help
@@ -142,7 +143,7 @@ def test_outside_the_24_hours_only_a_template_is_offered(
 
 
 def test_spam_limit_refusal_waits_like_a_429_and_sends_later(
-    linked: Bridge, sandbox: Sandbox, slack: SlackStandIn, driver: SlackDriver, clock: Clock
+    linked: Bridge, sandbox: Sandbox, slack: SlackStandIn, driver: SlackDriver, clock: ManualClock
 ) -> None:
     thread = open_chat(linked, sandbox)
     sandbox.spam_limit = 1
