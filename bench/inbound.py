@@ -23,7 +23,7 @@ from typing import Any
 
 from bot.config import Settings
 from bot.devtools.sandbox import Sandbox
-from bot.devtools.slack_standin import SlackStandIn
+from bot.devtools.slack_standin.server import SlackStandIn
 from bot.relay.clock import Clock
 from bot.relay.inbound import Inbound
 from bot.relay.polling import Poller

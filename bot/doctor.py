@@ -10,6 +10,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.config import ConfigError, Settings, db_path_from_env
+from bot.slack.socket_mode import refusal_hint
 from bot.store import open_store
 from bot.wati.client import WatiClient
 from bot.wati.errors import WatiAuthError, WatiError, WatiFirewall, WatiRateLimited
@@ -65,8 +66,12 @@ def diagnose(
         if settings
         else (raw.get("SLACK_API_URL") or "https://slack.com/api/")
     )
+    app_token = raw.get("SLACK_APP_TOKEN") or ""
+    findings.append(_mode(raw, app_token))
     if bot_token:
         findings.extend(_check_slack(bot_token, api_url, timeout))
+    if app_token:
+        findings.append(_check_app_token(app_token, api_url, timeout))
     endpoint = settings.wati_api_endpoint if settings else raw.get("WATI_API_ENDPOINT", "")
     token = settings.wati_access_token if settings else raw.get("WATI_ACCESS_TOKEN", "")
     if endpoint and token:
@@ -126,6 +131,61 @@ def _check_slack(token: str, api_url: str, timeout: float) -> list[Finding]:
     else:
         found.append(Finding("slack scopes", True, "every scope of manifest.yml is granted"))
     return found
+
+
+def _mode(raw: Mapping[str, str], app_token: str) -> Finding:
+    """Which Slack mode the configuration selects, and whether it has what that mode needs."""
+    bot = "SLACK_BOT_TOKEN" if raw.get("SLACK_BOT_TOKEN") else None
+    if app_token:
+        missing = [] if bot else ["SLACK_BOT_TOKEN"]
+        needs = "SLACK_BOT_TOKEN (xoxb-) and SLACK_APP_TOKEN (xapp-, connections:write)"
+        detail = f"Socket Mode (SLACK_APP_TOKEN is set): needs {needs}; no public URL"
+        fix = "set SLACK_BOT_TOKEN"
+    else:
+        secret = "SLACK_SIGNING_SECRET" if raw.get("SLACK_SIGNING_SECRET") else None
+        missing = [
+            n for n, ok in (("SLACK_BOT_TOKEN", bot), ("SLACK_SIGNING_SECRET", secret)) if not ok
+        ]
+        detail = (
+            "HTTP mode (no SLACK_APP_TOKEN): needs SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET and a "
+            "public HTTPS URL reaching HOST:PORT, with /slack/events as the Request URL of "
+            "events, the slash command and interactivity"
+        )
+        fix = "set " + " and ".join(missing) + ", or set SLACK_APP_TOKEN for Socket Mode"
+    if missing:
+        return Finding("slack mode", False, f"{detail}; missing {', '.join(missing)}", fix)
+    return Finding("slack mode", True, detail)
+
+
+def _check_app_token(token: str, api_url: str, timeout: float) -> Finding:
+    """apps.connections.open with the app-level token: what `run` does first in Socket Mode."""
+    if not token.startswith("xapp-"):
+        kind = "a bot token" if token.startswith("xoxb-") else "not an app-level token"
+        return Finding(
+            "slack app token",
+            False,
+            f"SLACK_APP_TOKEN is {kind}",
+            refusal_hint("not_allowed_token_type"),
+        )
+    client = WebClient(
+        base_url=api_url if api_url.endswith("/") else api_url + "/", timeout=int(timeout)
+    )
+    try:
+        client.apps_connections_open(app_token=token)
+    except SlackApiError as exc:
+        error = str(exc.response.get("error", "unknown"))
+        detail = f"apps.connections.open answered {error}"
+        if error == "missing_scope":
+            detail += " (the token lacks connections:write)"
+        return Finding("slack app token", False, detail, refusal_hint(error))
+    except Exception as exc:  # noqa: BLE001 - network failures come in many types
+        return Finding(
+            "slack app token",
+            False,
+            f"could not reach Slack at {api_url}: {type(exc).__name__}",
+            "check the network, or SLACK_API_URL if you set it",
+        )
+    return Finding("slack app token", True, "apps.connections.open ok: Socket Mode can connect")
 
 
 def _check_wati(

@@ -5,7 +5,6 @@ from __future__ import annotations
 import functools
 import logging
 import signal
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -30,7 +29,9 @@ from bot.relay.outbound import Outbound
 from bot.relay.polling import Poller
 from bot.relay.threads import Threads
 from bot.slack.poster import SlackPoster, make_web_client
+from bot.slack.quiet import quiet_logger
 from bot.slack.reader import SlackNames
+from bot.slack.socket_mode import SocketLink
 from bot.store import Store, open_store
 from bot.store.outbox import ReplyState
 from bot.wati.client import WatiClient
@@ -209,7 +210,7 @@ def build(
         client=web,
         signing_secret=settings.slack_signing_secret or "socket-mode",
         process_before_response=process_before_response,
-        logger=logging.getLogger("bot.bolt"),
+        logger=quiet_logger("bot.bolt"),  # Bolt quotes request bodies: held back
     )
     command = commands.WatiCommand(store, budget, settings.admins)
     commands.register(app, command)
@@ -239,44 +240,46 @@ def build(
 
 
 def run(settings: Settings) -> int:
-    """`wati-bridge run`: Socket Mode with an app token, HTTP mode otherwise. Blocks."""
+    """`wati-bridge run`: Socket Mode with an app token, HTTP mode otherwise. Blocks.
+
+    Both modes serve the HTTP listener on HOST:PORT (`/healthz`; `/slack/events` in HTTP
+    mode) until SIGTERM. Exit 2 when Slack refuses the app-level token at start.
+    """
     bridge = build(settings)
-    bridge.start_jobs()
-    logger.info("bridge started with %d linked number(s)", len(bridge.store.links()))
+    link: SocketLink | None = None
     try:
+        bridge.start_jobs()
+        logger.info("bridge started with %d linked number(s)", len(bridge.store.links()))
         if settings.socket_mode:
-            from slack_bolt.adapter.socket_mode import SocketModeHandler
-
-            handler = SocketModeHandler(bridge.app, settings.slack_app_token)
-            stop = threading.Event()
-            signal.signal(signal.SIGTERM, lambda *_: stop.set())
-            handler.connect()  # type: ignore[no-untyped-call]
-            logger.info("connected to Slack in Socket Mode")
-            try:
-                stop.wait()
-            except KeyboardInterrupt:
-                pass
-            handler.close()  # type: ignore[no-untyped-call]
-        else:
-            import uvicorn
-
-            # uvicorn shuts down gracefully on SIGTERM, then raises the signal again with the
-            # handler it found installed: with Python's default one the process died right
-            # there, before `bridge.shutdown()` below (scheduler jobs cut mid-send, the store
-            # not closed). A handler that does nothing lets `run` return and clean up.
-            signal.signal(signal.SIGTERM, lambda *_: None)
-            logger.info(
-                "HTTP mode on %s:%d (POST /slack/events, GET /healthz)",
-                settings.host,
-                settings.port,
-            )
-            uvicorn.run(
-                make_asgi(bridge.dispatch, bridge.health),
-                host=settings.host,
-                port=settings.port,
-                log_level="warning",
-                access_log=False,
-            )
+            assert settings.slack_app_token is not None
+            link = SocketLink(bridge.app, settings.slack_app_token)
+            if link.open() is not None:
+                return 2
+        serve_listener(bridge, settings)
     finally:
+        if link is not None:
+            link.close()
         bridge.shutdown()
     return 0
+
+
+def serve_listener(bridge: Bridge, settings: Settings) -> None:
+    """Serve the HTTP listener on HOST:PORT until SIGTERM (or Ctrl-C)."""
+    import uvicorn
+
+    # uvicorn shuts down gracefully on SIGTERM, then raises the signal again with the
+    # handler it found installed: with Python's default one the process died right
+    # there, before `bridge.shutdown()` (scheduler jobs cut mid-send, the store not
+    # closed). A handler that does nothing lets `run` return and clean up.
+    signal.signal(signal.SIGTERM, lambda *_: None)
+    dispatch = None if settings.socket_mode else bridge.dispatch
+    paths = "GET /healthz" if dispatch is None else "POST /slack/events, GET /healthz"
+    mode = "Socket Mode" if settings.socket_mode else "HTTP mode"
+    logger.info("%s; listening on %s:%d (%s)", mode, settings.host, settings.port, paths)
+    uvicorn.run(
+        make_asgi(bridge.health, dispatch),
+        host=settings.host,
+        port=settings.port,
+        log_level="warning",
+        access_log=False,
+    )

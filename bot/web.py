@@ -1,15 +1,19 @@
-"""HTTP mode: a small ASGI app served by uvicorn.
+"""The bridge's HTTP listener on HOST:PORT, in both Slack modes: a small ASGI app under uvicorn.
 
-`POST /slack/events` hands the raw request to Bolt (which checks the signature and answers
-401 when it is wrong); `GET /healthz` reports the bridge's state. Bolt's own dispatch is
-synchronous, so it runs in a worker thread and never blocks the event loop.
+`GET /healthz` reports the bridge's state in both modes. In HTTP mode `POST /slack/events` also
+hands the raw request to Bolt (which checks the signature and answers 401 when it is wrong); in
+Socket Mode Slack talks over the WebSocket and that path is not served. Routes are a table of
+path -> (methods, handler), so more can be added (webhooks, metrics) without touching the
+others. Bolt's own dispatch is synchronous, so it runs in a worker thread and never blocks the
+event loop.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, Mapping, MutableMapping
+from dataclasses import dataclass
 from typing import Any
 
 from slack_bolt.request import BoltRequest
@@ -20,34 +24,35 @@ Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+Health = Callable[[], tuple[bool, dict[str, Any]]]
 
 EVENTS_PATH = "/slack/events"
+HEALTH_PATH = "/healthz"
 MAX_BODY = 1_000_000  # Slack payloads are far smaller; anything bigger is not Slack
 
 
-def make_asgi(
-    dispatch: Callable[[BoltRequest], BoltResponse],
-    health: Callable[[], tuple[bool, dict[str, Any]]],
-) -> ASGIApp:
-    """The ASGI application for `wati-bridge run` in HTTP mode."""
+@dataclass(frozen=True)
+class Route:
+    """One path: the methods it answers and the handler (an ASGI callable for that path)."""
 
-    async def app(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "lifespan":
-            await _lifespan(receive, send)
-            return
-        if scope["type"] != "http":
-            return
-        path, method = scope["path"], scope["method"]
-        if path == "/healthz" and method in ("GET", "HEAD"):
-            ok, status = await asyncio.to_thread(health)
-            await _reply(send, 200 if ok else 503, json.dumps(status), "application/json")
-            return
-        if path != EVENTS_PATH:
-            await _reply(send, 404, "not found", "text/plain")
-            return
-        if method != "POST":
-            await _reply(send, 405, "method not allowed", "text/plain")
-            return
+    methods: frozenset[str]
+    handler: ASGIApp
+
+
+def health_route(health: Health) -> Route:
+    """`GET /healthz`: 200 with the state when healthy, 503 otherwise."""
+
+    async def handler(scope: Scope, receive: Receive, send: Send) -> None:
+        ok, status = await asyncio.to_thread(health)
+        await _reply(send, 200 if ok else 503, json.dumps(status), "application/json")
+
+    return Route(frozenset({"GET", "HEAD"}), handler)
+
+
+def events_route(dispatch: Callable[[BoltRequest], BoltResponse]) -> Route:
+    """`POST /slack/events` (HTTP mode): the raw request to Bolt, Bolt's answer back."""
+
+    async def handler(scope: Scope, receive: Receive, send: Send) -> None:
         body = await _read_body(receive)
         if body is None:
             await _reply(send, 413, "request too large", "text/plain")
@@ -64,6 +69,35 @@ def make_asgi(
         )
         response = await asyncio.to_thread(dispatch, request)
         await _send_bolt(send, response)
+
+    return Route(frozenset({"POST"}), handler)
+
+
+def make_asgi(
+    health: Health,
+    dispatch: Callable[[BoltRequest], BoltResponse] | None = None,
+    *,
+    extra: Mapping[str, Route] | None = None,
+) -> ASGIApp:
+    """The listener's ASGI app: /healthz, /slack/events when `dispatch` is given, and `extra`."""
+    routes: dict[str, Route] = {HEALTH_PATH: health_route(health)}
+    if dispatch is not None:
+        routes[EVENTS_PATH] = events_route(dispatch)
+    routes.update(extra or {})
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await _lifespan(receive, send)
+            return
+        if scope["type"] != "http":
+            return
+        route = routes.get(scope["path"])
+        if route is None:
+            await _reply(send, 404, "not found", "text/plain")
+        elif scope["method"] not in route.methods:
+            await _reply(send, 405, "method not allowed", "text/plain")
+        else:
+            await route.handler(scope, receive, send)
 
     return app
 

@@ -114,7 +114,7 @@ def test_doctor_passes_against_the_stand_ins(
     settings: object, sandbox: object, slack: object, tmp_path: Path
 ) -> None:
     from bot.devtools.sandbox import Sandbox
-    from bot.devtools.slack_standin import SlackStandIn
+    from bot.devtools.slack_standin.server import SlackStandIn
 
     assert isinstance(sandbox, Sandbox) and isinstance(slack, SlackStandIn)
     result = cli(
@@ -142,7 +142,7 @@ def test_demo_passes(tmp_path: Path) -> None:
 
 
 def test_doctor_names_missing_scopes(tmp_path: Path) -> None:
-    from bot.devtools.slack_standin import SlackStandIn
+    from bot.devtools.slack_standin.server import SlackStandIn
     from bot.doctor import diagnose
 
     with SlackStandIn(scopes=["chat:write", "commands"]).start() as slack:

@@ -11,7 +11,7 @@ import yaml
 from jsonschema import Draft7Validator
 
 from bot.devtools.slack_driver import Prepared, SlackDriver
-from bot.devtools.slack_standin import SlackStandIn
+from bot.devtools.slack_standin.server import SlackStandIn
 from bot.doctor import BOT_SCOPES
 from bot.listeners import actions
 from bot.service import Bridge

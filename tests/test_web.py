@@ -12,7 +12,7 @@ import pytest
 import uvicorn
 
 from bot.devtools.slack_driver import SlackDriver
-from bot.devtools.slack_standin import SlackStandIn
+from bot.devtools.slack_standin.server import SlackStandIn
 from bot.service import Bridge
 from bot.web import make_asgi
 from tests.kit import ADMIN, SIGNING_SECRET, SLACK_A
@@ -23,7 +23,7 @@ def served(bridge: Bridge) -> Iterator[str]:
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     server = uvicorn.Server(
-        uvicorn.Config(make_asgi(bridge.dispatch, bridge.health), log_level="warning")
+        uvicorn.Config(make_asgi(bridge.health, bridge.dispatch), log_level="warning")
     )
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()

@@ -1,7 +1,8 @@
 """`wati-bridge demo`: the whole loop on one machine, with no credentials.
 
-A sandbox Wati, a Slack stand-in and the bridge (in HTTP mode, on loopback) play a short
-scripted conversation on two numbers. Every step waits for its outcome; the run exits 0 only
+A sandbox Wati, a Slack stand-in and the bridge (in Socket Mode, like a default install, all
+on loopback) play a short scripted conversation on two numbers. Slack's side goes as envelopes
+over the stand-in's WebSocket, each waited for until the bridge acks it. Every step waits for its outcome; the run exits 0 only
 if all of them happened.
 """
 
@@ -17,14 +18,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import httpx
 import uvicorn
 
 from bot.config import Settings
 from bot.devtools.sandbox import Sandbox
-from bot.devtools.slack_driver import SlackDriver
-from bot.devtools.slack_standin import SlackStandIn
+from bot.devtools.slack_driver import Prepared, SlackDriver
+from bot.devtools.slack_standin.server import SlackStandIn
 from bot.service import Bridge, build
 from bot.slack import blocks, modals
+from bot.slack.socket_mode import SocketLink
 from bot.text import phone
 from bot.web import make_asgi
 
@@ -32,7 +35,7 @@ NUMBER_SUPPORT, NUMBER_SALES = "15550000001", "15550000002"
 SUPPORT, SALES = "C0DEMOSUPPORT", "C0DEMOSALES"
 ADMIN, AGENT = "U0DEMOADMIN", "U0DEMOAGENT"
 ANA, BO = "5511912345678", "447700900123"
-SECRET = "demo-signing-secret"
+SECRET = "demo-signing-secret"  # signs nothing in Socket Mode; the driver wants one
 STEP_TIMEOUT = 20.0
 
 
@@ -101,7 +104,7 @@ class Demo:
         assert parent is not None
         event = self.driver.message(channel=channel, user=user, text=text, thread_ts=parent["ts"])
         self.slack.add_message(event, channel=channel)
-        self.driver.post(self.driver.event(event))
+        self.deliver(self.driver.event(event))
         return str(event["ts"])
 
     def view(self, callback_id: str) -> dict[str, Any] | None:
@@ -111,7 +114,7 @@ class Demo:
     def click(self, channel: str, customer: str, action_id: str) -> None:
         parent = self.parent(channel, customer)
         assert parent is not None
-        self.driver.post(
+        self.deliver(
             self.driver.block_action(action_id, user_id=AGENT, channel_id=channel, message=parent)
         )
 
@@ -119,7 +122,7 @@ class Demo:
         view = self.view(modals.TEMPLATE_VIEW)
         assert view is not None
         option = {"text": {"type": "plain_text", "text": name}, "value": name}
-        self.driver.post(
+        self.deliver(
             self.driver.interaction(
                 {
                     "type": "block_actions",
@@ -154,7 +157,7 @@ class Demo:
         }
         for block_id, value in params.items():
             values[block_id] = {modals.INPUT: {"type": "plain_text_input", "value": value}}
-        self.driver.post(
+        self.deliver(
             self.driver.view_submission(
                 modals.TEMPLATE_VIEW,
                 user_id=AGENT,
@@ -166,27 +169,36 @@ class Demo:
 
     def command(self, channel: str, user: str, text: str) -> None:
         url = self.slack.response_url(channel=channel)
-        self.driver.post(
+        self.deliver(
             self.driver.slash_command(text, user_id=user, channel_id=channel, response_url=url)
         )
 
+    def deliver(self, prepared: Prepared) -> bool:
+        """Send a request as a Socket Mode envelope; True once the bridge acked it."""
+        kind, payload = prepared.socket_envelope()
+        envelope = self.slack.socket.deliver(kind, payload)
+        return self.slack.socket.wait_ack(envelope, STEP_TIMEOUT)
+
 
 def _serve(bridge: Bridge) -> tuple[str, uvicorn.Server]:
+    """The bridge's HTTP listener, as `run` serves it in Socket Mode (GET /healthz only)."""
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
-    config = uvicorn.Config(
-        make_asgi(bridge.dispatch, bridge.health), log_level="warning", access_log=False
-    )
+    config = uvicorn.Config(make_asgi(bridge.health), log_level="warning", access_log=False)
     server = uvicorn.Server(config)
     threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True).start()
     deadline = time.monotonic() + 10
     while not server.started and time.monotonic() < deadline:
         time.sleep(0.05)
-    return f"http://127.0.0.1:{sock.getsockname()[1]}/slack/events", server
+    return f"http://127.0.0.1:{sock.getsockname()[1]}", server
 
 
-def _script(d: Demo) -> None:
+def _script(d: Demo, base_url: str) -> None:
     echo = d.echo
+    echo("\n0. The bridge connects to Slack in Socket Mode")
+    d.step("one Socket Mode connection is open", lambda: d.slack.socket.connections == 1)
+    d.step("GET /healthz answers 200", lambda: httpx.get(f"{base_url}/healthz").status_code == 200)
+
     echo("\n1. An admin links two channels to two WhatsApp numbers")
     d.command(SUPPORT, ADMIN, f"link {phone.display(NUMBER_SUPPORT)}")
     d.command(SALES, ADMIN, f"link {NUMBER_SALES}")
@@ -313,7 +325,7 @@ def main(*, quiet: bool = False, echo: Callable[[str], None] = print) -> int:
         settings = Settings.from_env(
             {
                 "SLACK_BOT_TOKEN": slack.bot_token,
-                "SLACK_SIGNING_SECRET": SECRET,
+                "SLACK_APP_TOKEN": slack.app_token,
                 "SLACK_API_URL": slack.api_url,
                 "WATI_API_ENDPOINT": sandbox.api_endpoint,
                 "WATI_ACCESS_TOKEN": sandbox.token,
@@ -323,15 +335,19 @@ def main(*, quiet: bool = False, echo: Callable[[str], None] = print) -> int:
             }
         )
         bridge = build(settings, clock=clock, slack_min_interval=0.2)
-        url, server = _serve(bridge)
+        base_url, server = _serve(bridge)
         bridge.start_jobs(tick=0.25, hint_seconds=1.0, sweep_seconds=5.0)
-        driver = SlackDriver(SECRET, url=url, response_url_factory=slack.response_url)
+        assert settings.slack_app_token is not None
+        link = SocketLink(bridge.app, settings.slack_app_token)
+        link.open()
+        driver = SlackDriver(SECRET, response_url_factory=slack.response_url)
         demo = Demo(sandbox, slack, bridge, driver, clock, say)
         say("wati-bridge demo: a sandbox Wati, a Slack stand-in and the bridge, all on loopback")
         try:
-            _script(demo)
+            _script(demo, base_url)
             _transcript(demo)
         finally:
+            link.close()
             server.should_exit = True
             bridge.shutdown()
             slack.stop()

@@ -58,6 +58,13 @@ class Prepared:
             return interaction
         return dict(fields)
 
+    def socket_envelope(self) -> tuple[str, JSONDict]:
+        """The Socket Mode envelope type and payload that carry this request instead."""
+        payload = self.payload
+        if self.headers.get("Content-Type") == JSON_TYPE:
+            return "events_api", payload
+        return ("slash_commands" if "command" in payload else "interactive"), payload
+
     def dispatch(self, app: App) -> BoltResponse:
         """Hand this request to a Bolt app in-process, as Slack's HTTP delivery would."""
         return app.dispatch(BoltRequest(body=self.body, headers=dict(self.headers)))

@@ -6,7 +6,7 @@ import pytest
 
 from bot.devtools.harness.inproc import ManualClock
 from bot.devtools.sandbox import Sandbox
-from bot.devtools.slack_standin import SlackStandIn
+from bot.devtools.slack_standin.server import SlackStandIn
 from bot.service import Bridge
 from tests.chatops.kit import Kit
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.devtools.slack_driver import SlackDriver
-from bot.devtools.slack_standin import SlackStandIn
+from bot.devtools.slack_standin.server import SlackStandIn
 from bot.listeners import actions
 from bot.service import Bridge
 from bot.slack import blocks, modals

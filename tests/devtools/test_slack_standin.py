@@ -14,7 +14,8 @@ from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 from slack_sdk.webhook import WebhookClient
 
 from bot.devtools.slack_driver import SlackDriver
-from bot.devtools.slack_standin import DEFAULT_SCOPES, SlackStandIn
+from bot.devtools.slack_standin.common import DEFAULT_SCOPES
+from bot.devtools.slack_standin.server import SlackStandIn
 
 SUPPORT, PRIVATE, OUTSIDE = "C0SUPPORT", "G0PRIVATE", "C0OUTSIDE"
 ADMIN, AGENT, STRANGER = "U0ADMIN", "U0AGENT", "U0STRANGER"

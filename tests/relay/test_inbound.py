@@ -8,7 +8,7 @@ import pytest
 
 from bot.devtools.harness.inproc import ManualClock
 from bot.devtools.sandbox import Sandbox
-from bot.devtools.slack_standin import SlackStandIn
+from bot.devtools.slack_standin.server import SlackStandIn
 from bot.relay.polling import Poller
 from bot.service import Bridge, build
 from bot.slack import blocks

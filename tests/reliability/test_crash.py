@@ -46,7 +46,7 @@ from bot.devtools.harness.world import (
     wait_until,
 )
 from bot.devtools.sandbox import Sandbox
-from bot.devtools.slack_standin import SlackStandIn
+from bot.devtools.slack_standin.server import SlackStandIn
 from bot.relay.polling import LEASE
 from bot.slack import blocks
 

@@ -36,7 +36,7 @@ from bot.devtools.harness.world import (
 )
 from bot.devtools.sandbox import Sandbox
 from bot.devtools.slack_driver import SlackDriver
-from bot.devtools.slack_standin import SlackStandIn
+from bot.devtools.slack_standin.server import SlackStandIn
 from bot.service import Bridge, build
 from bot.wati.types import MessagePage
 

@@ -1,10 +1,11 @@
 """Nothing leaked: no secret and no message body in the logs, the database owner-only.
 
 The real process (`python -m bot run`, which sets up logging with `bot.cli.configure_logging`)
-goes through a whole loop, once at INFO and once with --verbose (DEBUG): a customer's message
+goes through a whole loop in each Slack mode, once at INFO and once with --verbose (DEBUG): a customer's message
 relayed, a teammate's reply sent, slash commands, a send Wati refuses and a poll that fails.
 Its output is then searched for the Slack bot token, the signing secret, the Wati token and
-every message text. It runs with umask 000, so owner-only files are the bridge's doing.
+every message text; in Socket Mode the app-level token too, and the envelopes' response_urls.
+It runs with umask 000, so owner-only files are the bridge's doing.
 """
 
 from __future__ import annotations
@@ -20,7 +21,9 @@ from bot.devtools.harness.traffic import Traffic, post, settle
 from bot.devtools.harness.world import (
     ADMIN,
     ANA,
+    APP_TOKEN,
     BOT_TOKEN,
+    MODES,
     NUMBER_A,
     SIGNING_SECRET,
     SLACK_A,
@@ -29,12 +32,19 @@ from bot.devtools.harness.world import (
     wait_until,
 )
 
-SECRETS = {"Slack bot token": BOT_TOKEN, "signing secret": SIGNING_SECRET, "Wati token": WATI_TOKEN}
+SECRETS = {
+    "Slack bot token": BOT_TOKEN,
+    "signing secret": SIGNING_SECRET,
+    "Wati token": WATI_TOKEN,
+    "app-level token": APP_TOKEN,
+}
 
 
-@pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    with World(tmp_path_factory.mktemp("leaks")) as w:
+@pytest.fixture(scope="module", params=MODES)
+def world(
+    tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> Iterator[World]:
+    with World(tmp_path_factory.mktemp(f"leaks-{request.param}"), mode=request.param) as w:
         w.prepare(((NUMBER_A, ANA),))
         yield w
 
@@ -87,6 +97,7 @@ def test_logs_carry_no_secret_and_no_message_body(
     for text in texts:
         for piece in (text, text.split(" ", 1)[1][:20]):
             assert piece not in output, f"message text {piece!r} is in the log"
+    assert "/response/" not in output, "a response_url is in the log"
 
 
 def _owner_only(db_path: Path, *, running: bool) -> None:

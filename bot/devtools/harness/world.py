@@ -3,6 +3,11 @@
 Shared by the reliability tests and `bench/soak.py`. Everything listens on 127.0.0.1. The bridge
 is `python -m bot run`, started and SIGKILLed at will; its database lives in the given folder, so
 a restart is a real restart.
+
+`mode="http"` (the default) gives the bridge a signing secret and posts Slack's signed requests
+to its /slack/events; `mode="socket"` gives it an app-level token instead, as a default install
+has, and the same requests go as envelopes over the stand-in's Socket Mode WebSocket.
+`World.post` delivers either way and answers like an HTTP response.
 """
 
 from __future__ import annotations
@@ -25,8 +30,8 @@ import httpx
 
 import bot
 from bot.devtools.sandbox import Sandbox
-from bot.devtools.slack_driver import SlackDriver
-from bot.devtools.slack_standin import SlackStandIn
+from bot.devtools.slack_driver import Prepared, SlackDriver
+from bot.devtools.slack_standin.server import SlackStandIn
 from bot.relay.sender import CHECK_DELAY
 from bot.store import open_store
 
@@ -39,6 +44,8 @@ ROOT = Path(bot.__file__).resolve().parent.parent  # the checkout (or site-packa
 BOT_TOKEN = "xoxb-1111-reliability-bot-token-7f3a9c"
 SIGNING_SECRET = "reliability-signing-secret-5b1f0e"
 WATI_TOKEN = "wati-reliability-access-token-c41d77"
+APP_TOKEN = "xapp-1-A0BRIDGE-2222-reliability-app-token-9e6d21"
+MODES = ("http", "socket")
 
 NUMBER_A, NUMBER_B = "15550000001", "15550000002"
 SLACK_A, SLACK_B = "C0SUPPORT", "C0SALES"
@@ -88,9 +95,14 @@ class World:
         wati_limit: int | None = 1000,
         poll_seconds: int = 1,
         status_delays: tuple[float, float] = (0.5, 1.0),
+        mode: str = "http",
+        ack_timeout: float = 3.0,
     ) -> None:
+        if mode not in MODES:
+            raise ValueError(f"mode must be one of {MODES}")
         tmp.mkdir(parents=True, exist_ok=True)
         self.tmp = tmp
+        self.mode = mode
         self.admins = admins
         self.poll_seconds = poll_seconds
         self.sandbox = Sandbox(
@@ -104,7 +116,7 @@ class World:
             # Tests compress time: the real 10 getMessages per 10 s would make them slow.
             self.sandbox.limiter.limits["getMessages"] = ("getMessages", wati_limit)
             self.sandbox.limiter.limits["getContacts"] = ("contacts", wati_limit)
-        self.slack = SlackStandIn(bot_token=BOT_TOKEN)
+        self.slack = SlackStandIn(bot_token=BOT_TOKEN, app_token=APP_TOKEN, ack_timeout=ack_timeout)
         self.slack.add_user(ADMIN, name="ada", real_name="Ada Admin", is_admin=True)
         self.slack.add_user(OWNER, name="otto", real_name="Otto Owner", is_owner=True)
         self.slack.add_user(AGENT, name="sam", real_name="Sam Agent")
@@ -154,7 +166,6 @@ class World:
             "PYTHONPATH": str(ROOT),
             "PYTHONUNBUFFERED": "1",
             "SLACK_BOT_TOKEN": BOT_TOKEN,
-            "SLACK_SIGNING_SECRET": SIGNING_SECRET,
             "SLACK_API_URL": self.slack.api_url,
             "WATI_API_ENDPOINT": self.sandbox.api_endpoint,
             "WATI_ACCESS_TOKEN": WATI_TOKEN,
@@ -164,10 +175,37 @@ class World:
             "HOST": "127.0.0.1",
             "PORT": str(self.port),
         }
+        if self.mode == "socket":
+            env["SLACK_APP_TOKEN"] = APP_TOKEN
+        else:
+            env["SLACK_SIGNING_SECRET"] = SIGNING_SECRET
         if self.admins:
             env["BRIDGE_ADMINS"] = self.admins
         env.update(extra)
         return env
+
+    def post(self, prepared: Prepared, timeout: float = 5.0) -> httpx.Response | None:
+        """Deliver a Slack request as the mode does; None when no answer came (Slack would retry).
+
+        HTTP mode: the signed POST. Socket Mode: the same payload as an envelope (retry headers
+        become ``retry_attempt``), answered 200 with the ack's payload once acked in time. The
+        stand-in's own redelivery is off for it: the caller plays Slack's retries, as over HTTP.
+        """
+        if self.mode == "http":
+            try:
+                return self.driver.post(prepared, timeout=timeout)
+            except httpx.TransportError:
+                return None
+        kind, payload = prepared.socket_envelope()
+        retry = int(prepared.headers.get("X-Slack-Retry-Num") or 0)
+        envelope = self.slack.socket.deliver(
+            kind, payload, retry_attempt=retry, retry_reason="timeout", redeliver=False
+        )
+        if not self.slack.socket.wait_ack(envelope, timeout):
+            return None
+        if envelope.ack_payload:
+            return httpx.Response(200, json=envelope.ack_payload)
+        return httpx.Response(200)
 
     def prepare(self, chats: Iterable[tuple[str, str]] = CHATS) -> None:
         """Link both numbers and register the chats before the bridge starts.
@@ -229,7 +267,7 @@ class World:
 
 
 class BridgeProcess:
-    """One run of `python -m bot run` (HTTP mode), its output appended to the world's log."""
+    """One run of `python -m bot run`, its output appended to the world's log."""
 
     def __init__(self, world: World, *, verbose: bool = False, umask: int = 0o022) -> None:
         self.world = world
@@ -238,8 +276,10 @@ class BridgeProcess:
         self.proc: subprocess.Popen[bytes] | None = None
         self.started_at = 0.0
         self.healthy_at = 0.0
+        self.connections_before = 0
 
     def start(self) -> BridgeProcess:
+        self.connections_before = self.world.slack.socket.connected
         args = [sys.executable, "-m", "bot", *(["-v"] if self.verbose else []), "run"]
         with open(self.world.log_path, "ab") as log:
             self.started_at = time.monotonic()
@@ -261,12 +301,16 @@ class BridgeProcess:
         return httpx.get(f"{self.world.base_url}/healthz", timeout=timeout)
 
     def wait_healthy(self, timeout: float = 30.0) -> dict[str, Any]:
-        """Wait for GET /healthz 200; fail at once (with the log's tail) if the process died."""
+        """Wait for GET /healthz 200 (and, in Socket Mode, this run's WebSocket to the stand-in);
+        fail at once (with the log's tail) if the process died."""
         found: dict[str, Any] = {}
+        socket = self.world.slack.socket
 
         def healthy() -> bool:
             if not self.alive:
                 raise AssertionError(f"the bridge exited:\n{self.world_log_tail()}")
+            if self.world.mode == "socket" and socket.connected <= self.connections_before:
+                return False
             try:
                 response = self.health(timeout=1.0)
             except httpx.TransportError:
