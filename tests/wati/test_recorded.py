@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from bot.devtools.sandbox import Sandbox
-from bot.devtools.slack_standin import SlackStandIn
+from bot.devtools.slack_standin.server import SlackStandIn
 from bot.doctor import diagnose
 from bot.wati.client import WatiClient
 from bot.wati.errors import (
