@@ -10,7 +10,7 @@ import pytest
 from bot.config import Settings
 from bot.devtools.harness.inproc import ManualClock
 from bot.devtools.sandbox import Sandbox
-from bot.devtools.slack_driver import SlackDriver
+from bot.devtools.slack_driver.driver import SlackDriver
 from bot.devtools.slack_standin.server import SlackStandIn
 from bot.service import Bridge, build
 from tests.kit import ADMIN, AGENT, CHANNEL_A, CHANNEL_B, SIGNING_SECRET, SLACK_A, SLACK_B

@@ -10,7 +10,8 @@ import pytest
 import yaml
 from jsonschema import Draft7Validator
 
-from bot.devtools.slack_driver import Prepared, SlackDriver
+from bot.devtools.slack_driver.driver import SlackDriver
+from bot.devtools.slack_driver.prepared import Prepared
 from bot.devtools.slack_standin.server import SlackStandIn
 from bot.doctor import BOT_SCOPES
 from bot.listeners import actions

@@ -11,7 +11,7 @@ import httpx
 import pytest
 import uvicorn
 
-from bot.devtools.slack_driver import SlackDriver
+from bot.devtools.slack_driver.driver import SlackDriver
 from bot.devtools.slack_standin.server import SlackStandIn
 from bot.service import Bridge
 from bot.web import make_asgi

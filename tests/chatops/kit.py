@@ -9,7 +9,8 @@ from slack_bolt.response import BoltResponse
 
 from bot.devtools.harness.inproc import ManualClock
 from bot.devtools.sandbox import Sandbox
-from bot.devtools.slack_driver import Prepared, SlackDriver
+from bot.devtools.slack_driver.driver import SlackDriver
+from bot.devtools.slack_driver.prepared import Prepared
 from bot.devtools.slack_standin.server import SlackStandIn
 from bot.service import Bridge
 from bot.slack import modals

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.devtools.slack_driver import SlackDriver
+from bot.devtools.slack_driver.driver import SlackDriver
 from bot.devtools.slack_standin.server import SlackStandIn
 from bot.listeners import actions
 from bot.service import Bridge

@@ -17,7 +17,7 @@ from slack_sdk import WebClient
 from slack_sdk.signature import SignatureVerifier
 from slack_sdk.webhook import WebhookClient
 
-from bot.devtools.slack_driver import SlackDriver
+from bot.devtools.slack_driver.driver import SlackDriver
 from bot.devtools.slack_standin.server import SlackStandIn
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "slack"

@@ -13,7 +13,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 from slack_sdk.webhook import WebhookClient
 
-from bot.devtools.slack_driver import SlackDriver
+from bot.devtools.slack_driver.driver import SlackDriver
 from bot.devtools.slack_standin.common import DEFAULT_SCOPES
 from bot.devtools.slack_standin.server import SlackStandIn
 

@@ -9,7 +9,7 @@ import pytest
 from bot.config import Settings
 from bot.devtools.harness.inproc import ManualClock
 from bot.devtools.sandbox import Sandbox
-from bot.devtools.slack_driver import SlackDriver
+from bot.devtools.slack_driver.driver import SlackDriver
 from bot.devtools.slack_standin.server import SlackStandIn
 from bot.service import Bridge, build
 from tests.kit import ADMIN, AGENT, CHANNEL_A, CHANNEL_B, SLACK_A, SLACK_B

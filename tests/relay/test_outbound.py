@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from bot.devtools.sandbox import Sandbox
-from bot.devtools.slack_driver import SlackDriver
+from bot.devtools.slack_driver.driver import SlackDriver
 from bot.devtools.slack_standin.server import SlackStandIn
 from bot.service import Bridge
 from tests.kit import ADMIN, AGENT, CHANNEL_A, CHANNEL_B, SLACK_A, SLACK_B

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 from bot.devtools.harness.inproc import ManualClock
 from bot.devtools.sandbox import Sandbox
-from bot.devtools.slack_driver import SlackDriver
+from bot.devtools.slack_driver.driver import SlackDriver
 from bot.devtools.slack_standin.server import SlackStandIn
 from bot.relay.delivery import forward
 from bot.service import Bridge

@@ -28,7 +28,8 @@ from bot.devtools.harness.world import (
     SLACK_B,
 )
 from bot.devtools.sandbox import Sandbox
-from bot.devtools.slack_driver import Prepared, SlackDriver
+from bot.devtools.slack_driver.driver import SlackDriver
+from bot.devtools.slack_driver.prepared import Prepared
 from bot.devtools.slack_standin.server import SlackStandIn
 from bot.service import Bridge, build
 from bot.slack import blocks

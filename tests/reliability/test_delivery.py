@@ -30,7 +30,8 @@ from bot.devtools.harness.world import (
     World,
     wait_until,
 )
-from bot.devtools.slack_driver import Prepared, SlackDriver
+from bot.devtools.slack_driver.driver import SlackDriver
+from bot.devtools.slack_driver.prepared import Prepared
 from bot.slack import blocks
 
 CHATS = ((NUMBER_A, BO), (NUMBER_B, ANA))

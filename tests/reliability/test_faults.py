@@ -35,7 +35,7 @@ from bot.devtools.harness.world import (
     wait_until,
 )
 from bot.devtools.sandbox import Sandbox
-from bot.devtools.slack_driver import SlackDriver
+from bot.devtools.slack_driver.driver import SlackDriver
 from bot.devtools.slack_standin.server import SlackStandIn
 from bot.service import Bridge, build
 from bot.wati.types import MessagePage

@@ -35,7 +35,8 @@ from bot.devtools.harness.world import (
     WATI_TOKEN,
 )
 from bot.devtools.sandbox import Sandbox
-from bot.devtools.slack_driver import Prepared, SlackDriver
+from bot.devtools.slack_driver.driver import SlackDriver
+from bot.devtools.slack_driver.prepared import Prepared
 from bot.devtools.slack_standin.server import SlackStandIn
 from bot.service import Bridge
 from bot.slack import blocks

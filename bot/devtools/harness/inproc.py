@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 import httpx
 
 from bot.devtools.harness.traffic import Send, Traffic, problems
-from bot.devtools.slack_driver import Prepared
+from bot.devtools.slack_driver.prepared import Prepared
 from bot.service import Bridge
 from bot.wati.limits import RateWindow
 

@@ -30,7 +30,8 @@ import httpx
 
 import bot
 from bot.devtools.sandbox import Sandbox
-from bot.devtools.slack_driver import Prepared, SlackDriver
+from bot.devtools.slack_driver.driver import SlackDriver
+from bot.devtools.slack_driver.prepared import Prepared
 from bot.devtools.slack_standin.server import SlackStandIn
 from bot.relay.sender import CHECK_DELAY
 from bot.store import open_store

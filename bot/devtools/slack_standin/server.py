@@ -205,7 +205,7 @@ class SlackStandIn(Inspection):
     def add_message(self, message: Mapping[str, Any], *, channel: str | None = None) -> JSONDict:
         """Put a message into the workspace as if a person had posted it, and return it.
 
-        Takes a message event as ``bot.slack_driver.SlackDriver.message`` builds it, so the
+        Takes a message event as ``bot.devtools.slack_driver.driver.SlackDriver.message`` builds it, so the
         stand-in and the bridge see the same conversation: a reply updates its parent's
         ``reply_count``; ``message_changed`` edits and ``message_deleted`` removes the message.
         """
