@@ -14,7 +14,7 @@ import pytest
 
 from bot.devtools.harness.inproc import ManualClock
 from bot.devtools.sandbox import Sandbox
-from bot.devtools.slack_driver import SlackDriver
+from bot.devtools.slack_driver.driver import SlackDriver
 from bot.devtools.slack_standin.server import SlackStandIn
 from bot.relay.delivery import TICKET_CLOSED
 from bot.service import Bridge
