@@ -11,6 +11,8 @@ from urllib.parse import urlparse
 
 from dotenv import dotenv_values
 
+from bot.relay.hours import BusinessHours
+
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 
 _USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
@@ -54,6 +56,9 @@ class Settings:
     port: int = 3000
     note_prefix: str = "note:"
     agent_prefix: bool = False
+    reply_target_minutes: int = 30
+    business_hours: BusinessHours | None = None
+    assign_on_reply: bool = False
 
     @property
     def socket_mode(self) -> bool:
@@ -134,9 +139,23 @@ class Settings:
                 + ", ".join(repr(a) for a in bad_admins)
             )
 
-        agent_prefix_raw = (get("BRIDGE_AGENT_PREFIX") or "false").lower()
-        if agent_prefix_raw not in {"true", "false", "1", "0", "yes", "no"}:
-            problems.append(f"BRIDGE_AGENT_PREFIX must be true or false, got {agent_prefix_raw!r}")
+        agent_prefix = _flag(get("BRIDGE_AGENT_PREFIX"), "BRIDGE_AGENT_PREFIX", problems)
+        assign_on_reply = _flag(get("BRIDGE_ASSIGN_ON_REPLY"), "BRIDGE_ASSIGN_ON_REPLY", problems)
+        target = _number(
+            get("BRIDGE_REPLY_TARGET_MINUTES"),
+            "BRIDGE_REPLY_TARGET_MINUTES",
+            30,
+            0,
+            7 * 24 * 60,
+            problems,
+            whole=True,
+        )
+        hours = None
+        if (hours_text := get("BRIDGE_BUSINESS_HOURS")) is not None:
+            try:
+                hours = BusinessHours.parse(hours_text)
+            except ValueError as exc:
+                problems.append(f"BRIDGE_BUSINESS_HOURS: {exc}")
 
         if problems:
             raise ConfigError(problems)
@@ -155,7 +174,10 @@ class Settings:
             host=get("HOST") or "0.0.0.0",
             port=int(port),
             note_prefix=get("BRIDGE_NOTE_PREFIX") or "note:",
-            agent_prefix=agent_prefix_raw in {"true", "1", "yes"},
+            agent_prefix=agent_prefix,
+            reply_target_minutes=int(target),
+            business_hours=hours,
+            assign_on_reply=assign_on_reply,
         )
 
 
@@ -167,6 +189,13 @@ def db_path_from_env(env: Mapping[str, str]) -> str:
 def _is_http_url(value: str) -> bool:
     parsed = urlparse(value)
     return parsed.scheme in {"http", "https"} and bool(parsed.netloc)
+
+
+def _flag(raw: str | None, name: str, problems: list[str]) -> bool:
+    value = (raw or "false").lower()
+    if value not in {"true", "false", "1", "0", "yes", "no"}:
+        problems.append(f"{name} must be true or false, got {value!r}")
+    return value in {"true", "1", "yes"}
 
 
 def _number(

@@ -28,6 +28,7 @@ BOT_SCOPES = frozenset(
         "groups:read",
         "reactions:write",
         "users:read",
+        "users:read.email",  # a teammate's e-mail is their Wati operator (assignOperator)
     }
 )
 

@@ -19,9 +19,11 @@ from slack_bolt import App
 from slack_bolt.request import BoltRequest
 from slack_bolt.response import BoltResponse
 
+from bot.chatops.desk import Desk
 from bot.chatops.operations import ChatOps
 from bot.config import Settings
 from bot.listeners import actions, commands, replies
+from bot.listeners import desk as desk_listeners
 from bot.relay.clock import Clock
 from bot.relay.delivery import Feedback
 from bot.relay.inbound import Inbound
@@ -43,6 +45,7 @@ logger = logging.getLogger(__name__)
 HINT_SECONDS = 60.0  # getContacts first page: new customers show up within about a minute
 SWEEP_SECONDS = 300.0  # one further contacts page, so every contact is looked at over time
 PARENTS_SECONDS = 300.0  # refresh thread parents whose reply window has closed
+DESK_SECONDS = 10.0  # waiting customers, nudges, half-done saved replies, Home caches
 
 
 @dataclass
@@ -62,6 +65,7 @@ class Bridge:
     app: App
     command: commands.WatiCommand
     scheduler: BackgroundScheduler
+    desk: Desk
     _tick: float = 1.0  # seconds between poll rounds of each number
 
     def start_jobs(
@@ -79,6 +83,7 @@ class Bridge:
         self._every(lambda: self.relay.discover(sweep=True), sweep_seconds, "sweep")
         self._every(self.outbound.process, tick, "outbound")
         self._every(self.outbound.refresh_parents, PARENTS_SECONDS, "parents")
+        self._every(self.desk.tick, DESK_SECONDS, "desk", next_run_time=_soon())
         self.sync_jobs()
         self.scheduler.start()
 
@@ -214,9 +219,11 @@ def build(
     )
     command = commands.WatiCommand(store, budget, settings.admins)
     commands.register(app, command)
-    replies.register(app, outbound)
     ops = ChatOps(store, wati, poster, threads, relay.wake, windows, the_clock)
+    desk = Desk.build(ops, outbound, names, budget, settings, the_clock)
+    replies.register(app, outbound, desk.owners)
     actions.register(app, ops, command, names)
+    desk_listeners.register(app, command, ops, desk)
 
     @app.error
     def handle_error(error: Exception, body: dict[str, Any]) -> None:
@@ -236,6 +243,7 @@ def build(
         app,
         command,
         scheduler,
+        desk,
     )
 
 

@@ -178,3 +178,48 @@ def m008_outbox_reopen(db: Database) -> None:
     # after the chat is reopened in Wati ("Reopen and send"); set until that reopen is done,
     # so the reopen and the send happen once, in the outbox's own round.
     db["outbox"].add_column("reopen", int, not_null_default=0)
+
+
+@migrations()
+def m013_desk(db: Database) -> None:
+    # Working as a team, per chat (one customer on one number): who owns it (and whether Wati
+    # took the assignment), since when the customer has waited for an answer, how many nudges
+    # that wait has had, and which waiting state the thread parent shows.
+    db["desk_chats"].create(
+        {
+            "channel_number": str,
+            "customer_number": str,
+            "owner_id": str,
+            "owner_in_wati": int,
+            "assigned_by": str,
+            "assigned_at": str,
+            "waiting_since": str,
+            "nudges": int,
+            "waiting_shown": str,
+        },
+        pk=("channel_number", "customer_number"),
+        not_null={"nudges"},
+        defaults={"nudges": 0},
+    )
+    db["desk_chats"].create_index(["owner_id"])
+    db["desk_chats"].create_index(["waiting_since"])
+    # Saved replies, one per name (names compare without case).
+    db.execute(
+        "CREATE TABLE saved_replies (id INTEGER PRIMARY KEY, name TEXT NOT NULL "
+        "UNIQUE COLLATE NOCASE, text TEXT NOT NULL, created_by TEXT, created_at TEXT)"
+    )
+    # A saved reply being sent from its modal, one per modal (its view id): posted in the
+    # thread, then recorded in the outbox, so a double click or Slack's retry sends it once.
+    db["saved_sends"].create(
+        {
+            "view_id": str,
+            "thread_id": int,
+            "user_id": str,
+            "reply_name": str,
+            "body": str,
+            "state": str,
+            "slack_ts": str,
+            "created_at": str,
+        },
+        pk="view_id",
+    )

@@ -105,3 +105,39 @@ def test_message_lists_each_problem_on_its_own_line() -> None:
     lines = str(caught.value).splitlines()
     assert lines[0].startswith("wati-bridge is not configured")
     assert sum(line.startswith("  - ") for line in lines) == 5
+
+
+def test_desk_settings_and_their_defaults() -> None:
+    s = Settings.from_env(GOOD)
+    assert (s.reply_target_minutes, s.business_hours, s.assign_on_reply) == (30, None, False)
+    s = Settings.from_env(
+        {
+            **GOOD,
+            "BRIDGE_REPLY_TARGET_MINUTES": "0",
+            "BRIDGE_BUSINESS_HOURS": "Mon-Fri 09:00-18:00 Europe/Berlin",
+            "BRIDGE_ASSIGN_ON_REPLY": "true",
+        }
+    )
+    assert s.reply_target_minutes == 0 and s.assign_on_reply is True
+    assert (
+        s.business_hours is not None
+        and s.business_hours.text == "Mon-Fri 09:00-18:00 Europe/Berlin"
+    )
+
+
+def test_bad_desk_settings_are_named_with_the_expected_form() -> None:
+    found = problems(
+        {
+            **GOOD,
+            "BRIDGE_REPLY_TARGET_MINUTES": "soon",
+            "BRIDGE_BUSINESS_HOURS": "weekdays 9 to 5",
+            "BRIDGE_ASSIGN_ON_REPLY": "maybe",
+        }
+    )
+    text = "\n".join(found)
+    assert "BRIDGE_REPLY_TARGET_MINUTES must be a whole number" in text
+    assert (
+        "BRIDGE_BUSINESS_HOURS: expected days, hours and a time zone, e.g. `Mon-Fri 09:00-18:00 Europe/Berlin`"
+        in text
+    )
+    assert "BRIDGE_ASSIGN_ON_REPLY must be true or false" in text

@@ -91,3 +91,18 @@ def test_every_declared_command_and_shortcut_reaches_a_listener(
         assert status(prepared) == 200, shortcut["callback_id"]
     # And something no listener handles is answered 404, so the checks above mean something.
     assert status(driver.shortcut("not_declared_anywhere", user_id=ADMIN)) == 404
+
+
+def test_the_home_tab_and_its_event_are_declared_and_handled(
+    manifest: dict[str, Any], bridge: Bridge, slack: SlackStandIn
+) -> None:
+    assert manifest["features"]["app_home"]["home_tab_enabled"] is True
+    assert "app_home_opened" in manifest["settings"]["event_subscriptions"]["bot_events"]
+    assert "users:read.email" in manifest["oauth_config"]["scopes"]["bot"]
+    # Mentions in `/wati assign @someone` arrive as <@U…|name> only when Slack escapes them.
+    [wati] = manifest["features"]["slash_commands"]
+    assert wati["should_escape"] is True
+    driver = SlackDriver(SIGNING_SECRET)
+    event = {"type": "app_home_opened", "user": ADMIN, "tab": "home", "event_ts": "1.0"}
+    assert driver.event(event).dispatch(bridge.app).status == 200
+    assert [c.method for c in slack.calls if c.method == "views.publish"] == ["views.publish"]

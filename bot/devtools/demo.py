@@ -27,7 +27,7 @@ from bot.devtools.slack_driver.driver import SlackDriver
 from bot.devtools.slack_driver.prepared import Prepared
 from bot.devtools.slack_standin.server import SlackStandIn
 from bot.service import Bridge, build
-from bot.slack import blocks, modals
+from bot.slack import blocks, desk_views, modals
 from bot.slack.socket_mode import SocketLink
 from bot.text import phone
 from bot.web import make_asgi
@@ -278,6 +278,66 @@ def _script(d: Demo, base_url: str) -> None:
     d.step(
         "the thread parent shows who resolved it",
         lambda: "Resolved" in json.dumps((d.parent(SUPPORT, ANA) or {}).get("blocks")),
+    )
+    _team_steps(d)
+
+
+def _team_steps(d: Demo) -> None:
+    """Working as a team: Sam takes Bo's conversation and answers with a saved reply."""
+    d.echo("\n8. Working as a team: an owner and a saved reply")
+    email = "sam@demo.invalid"
+    d.slack.add_user(AGENT, name="sam", real_name="Sam Agent", email=email)
+    d.sandbox.add_operator(email, "Sam Agent")
+    d.sandbox.customer_says(NUMBER_SALES, BO, "Yes, please send me the prices", name="Bo Chen")
+    d.step("Bo writes again in his thread", lambda: d.thread_has(SALES, BO, "send me the prices"))
+    d.click(SALES, BO, blocks.ASSIGN_ME)
+    d.step(
+        "Sam owns Bo's conversation, in Slack and in Wati",
+        lambda: (
+            d.sandbox.assignee(NUMBER_SALES, BO) == email
+            and f"Owner: <@{AGENT}>" in json.dumps((d.parent(SALES, BO) or {}).get("blocks"))
+        ),
+    )
+    d.command(SALES, ADMIN, "replies add prices Thanks {name}! Our prices: https://example.com/p")
+    d.step("an admin saves a reply", lambda: d.bridge.store.saved_reply("prices") is not None)
+    saved = d.bridge.store.saved_reply("prices")
+    d.click(SALES, BO, blocks.SAVED_REPLY)
+    d.step("the saved reply picker opens", lambda: d.view(desk_views.SAVED_VIEW) is not None)
+    view = d.view(desk_views.SAVED_VIEW)
+    if saved is None or view is None:
+        return
+    pick = d.driver.view_select(
+        view,
+        desk_views.SAVED_PICK,
+        block_id=desk_views.SAVED_BLOCK,
+        value=str(saved.id),
+        user_id=AGENT,
+    )
+    d.deliver(pick)
+    d.step(
+        "the preview fills in Bo's name",
+        lambda: (
+            "Thanks Bo Chen!" in json.dumps((d.view(desk_views.SAVED_VIEW) or {}).get("blocks"))
+        ),
+    )
+    view = d.view(desk_views.SAVED_VIEW) or view
+    option = {"text": {"type": "plain_text", "text": "prices"}, "value": str(saved.id)}
+    chosen = {desk_views.SAVED_PICK: {"type": "static_select", "selected_option": option}}
+    d.deliver(
+        d.driver.view_submission(
+            desk_views.SAVED_VIEW,
+            user_id=AGENT,
+            values={desk_views.SAVED_BLOCK: chosen},
+            private_metadata=view["private_metadata"],
+            view_id=view["id"],
+        )
+    )
+    d.step(
+        "the saved reply reaches Bo from the sales number, sent by Sam in the thread",
+        lambda: (
+            d.sent(NUMBER_SALES, "Thanks Bo Chen! Our prices")
+            and d.thread_has(SALES, BO, "Thanks Bo Chen!")
+        ),
     )
 
 

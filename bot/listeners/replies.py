@@ -19,6 +19,7 @@ from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from bot.chatops.owners import Owners
 from bot.relay.outbound import Intake, Outbound
 from bot.relay.sender import QUEUED
 from bot.slack import blocks
@@ -29,8 +30,9 @@ INTAKE = "wati_intake"  # context key: what the middleware made of the event
 MAX_REPLY_ID = 2**63 - 1  # SQLite's largest integer; a bigger "id" cannot be a reply
 
 
-def register(app: App, outbound: Outbound) -> None:
-    """Bind the message listener and the Retry and Reopen and send buttons to the app."""
+def register(app: App, outbound: Outbound, owners: Owners | None = None) -> None:
+    """Bind the message listener and the Retry and Reopen and send buttons to the app (with
+    `owners`, a reply may make its author the conversation's owner: BRIDGE_ASSIGN_ON_REPLY)."""
 
     def record_before_answering(
         body: dict[str, Any], context: BoltContext, next_: Callable[[], None]
@@ -52,6 +54,8 @@ def register(app: App, outbound: Outbound) -> None:
             _tell(client, str(event.get("channel")), intake.user, intake.thread_ts, intake.tell)
         if intake.verdict == QUEUED:
             outbound.kick()
+            if owners is not None and intake.reply_id is not None:
+                owners.claim_reply(intake.reply_id)
 
     def again(body: dict[str, Any], client: WebClient, *, reopen: bool) -> None:
         """Retry, or Reopen and send: the button's value is the reply id."""

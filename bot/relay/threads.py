@@ -120,6 +120,7 @@ class Threads:
             previous = self.store.thread(thread.previous_thread_id)
             previous_link = self.permalink(previous) if previous else None
         last = parse_iso(chat.last_inbound_at)
+        desk = self.store.desk_chat(thread.channel_number, thread.customer_number)
         return blocks.thread_parent(
             thread_id=thread.id,
             channel_number=thread.channel_number,
@@ -130,17 +131,21 @@ class Threads:
             window_closes=window.closes_at(last),
             window_open=window.is_open(last, self.clock.now()),
             previous_link=previous_link,
+            owner_id=desk.owner_id,
+            owner_in_wati=bool(desk.owner_in_wati),
+            waiting_since=parse_iso(desk.waiting_since),
         )
 
     def redraw(self, thread: Thread, chat: Chat | None = None) -> bool:
         """chat.update the parent with its current content; True when Slack took it.
 
-        Remembers which reply-window state the parent now shows, so the periodic refresh
-        only redraws parents whose window opened or closed since.
+        Remembers which reply-window state and which wait the parent now shows, so the
+        periodic jobs only redraw parents whose window or wait changed since.
         """
         chat = chat or self.store.chat(thread.channel_number, thread.customer_number)
         if chat is None or not thread.thread_ts:
             return False
+        waiting = self.store.desk_chat(thread.channel_number, thread.customer_number).waiting_since
         try:
             self.poster.update(
                 thread.slack_channel_id, thread.thread_ts, **self.parent_message(thread, chat)
@@ -151,4 +156,5 @@ class Threads:
             )
             return False
         self.store.update_thread(thread.id, window_shown=self.window_state(chat))
+        self.store.set_waiting_shown(thread.channel_number, thread.customer_number, waiting or "")
         return True

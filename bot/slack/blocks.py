@@ -22,6 +22,8 @@ SEND_TEMPLATE = "wati_send_template"
 CONTACT = "wati_contact"
 RETRY = "wati_retry"
 REOPEN_SEND = "wati_reopen_send"
+ASSIGN_ME = "wati_assign_me"
+SAVED_REPLY = "wati_saved_reply"
 
 
 def _slack_date(moment: datetime) -> str:
@@ -31,6 +33,9 @@ def _slack_date(moment: datetime) -> str:
     return f"<!date^{epoch}^{{date_short_pretty}} {{time}}|{fallback}>"
 
 
+slack_date = _slack_date  # for the other Block Kit builders
+
+
 def window_line(closes: datetime | None, is_open: bool) -> str:
     """The reply-window state in plain words (`closes`: when it closes or closed)."""
     if closes is None:
@@ -38,6 +43,22 @@ def window_line(closes: datetime | None, is_open: bool) -> str:
     if is_open:
         return f":hourglass_flowing_sand: Reply window open until {_slack_date(closes)}"
     return ":lock: Reply window closed: send a template to reach this customer"
+
+
+def desk_lines(
+    owner_id: str | None, owner_in_wati: bool, waiting_since: datetime | None
+) -> list[str]:
+    """Who owns the conversation, and since when the customer has waited for an answer."""
+    if owner_id:
+        owner = f":bust_in_silhouette: Owner: <@{owner_id}>"
+        if not owner_in_wati:
+            owner += " (in Slack only)"
+    else:
+        owner = ":bust_in_silhouette: No owner yet"
+    lines = [owner]
+    if waiting_since is not None:
+        lines.append(f":alarm_clock: Waiting for an answer since {_slack_date(waiting_since)}")
+    return lines
 
 
 def customer_label(name: str | None, customer_number: str) -> str:
@@ -58,6 +79,9 @@ def thread_parent(
     window_closes: datetime | None,
     window_open: bool,
     previous_link: str | None = None,
+    owner_id: str | None = None,
+    owner_in_wati: bool = True,
+    waiting_since: datetime | None = None,
 ) -> dict[str, Any]:
     """The parent message of a conversation thread, with its buttons and metadata."""
     from bot.text.formatting import escape
@@ -69,6 +93,8 @@ def thread_parent(
     if status_by:
         status += f" · changed by <@{status_by}>"
     context = [status, window_line(window_closes, window_open)]
+    if state != "resolved":
+        context.extend(desk_lines(owner_id, owner_in_wati, waiting_since))
     if previous_link:
         context.append(f"Continues <{previous_link}|an earlier conversation>")
     toggle = (
@@ -78,6 +104,9 @@ def thread_parent(
     )
     buttons = [toggle, {"text": "Send template", "action_id": SEND_TEMPLATE}]
     buttons.append({"text": "Contact", "action_id": CONTACT})
+    if state != "resolved":
+        buttons.append({"text": "Assign to me", "action_id": ASSIGN_ME})
+        buttons.append({"text": "Saved reply", "action_id": SAVED_REPLY})
     blocks: list[dict[str, Any]] = [
         {
             "type": "section",

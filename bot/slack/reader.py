@@ -31,26 +31,28 @@ class SlackNames:
         self.client = client
         self.ttl = ttl
         self._clock = clock
-        self._users: dict[str, tuple[float, str | None, str | None]] = {}
+        self._users: dict[str, tuple[float, str | None, str | None, str | None]] = {}
         self._channels: dict[str, tuple[float, str | None]] = {}
         self._lock = threading.Lock()
 
-    def _user(self, user_id: str) -> tuple[str | None, str | None]:
+    def _user(self, user_id: str) -> tuple[str | None, str | None, str | None]:
         with self._lock:
             cached = self._users.get(user_id)
         if cached and cached[0] > self._clock():
-            return cached[1], cached[2]
+            return cached[1], cached[2], cached[3]
         try:
             user = self.client.users_info(user=user_id).get("user") or {}
         except SlackApiError as exc:
             logger.warning("users.info %s failed: %s", user_id, exc.response.get("error"))
-            return None, None
+            return None, None, None
         profile = user.get("profile") or {}
         real = profile.get("real_name") or user.get("real_name") or user.get("name") or None
         display = profile.get("display_name") or real
+        # Only with the users:read.email scope; bots and guests may have none.
+        email = str(profile.get("email") or "").strip() or None
         with self._lock:
-            self._users[user_id] = (self._clock() + self.ttl, display, real)
-        return display, real
+            self._users[user_id] = (self._clock() + self.ttl, display, real, email)
+        return display, real, email
 
     def user(self, user_id: str) -> str | None:
         """How Slack shows a person in a mention: display name, else real name."""
@@ -58,8 +60,12 @@ class SlackNames:
 
     def person(self, user_id: str) -> str | None:
         """A person's real name (for the agent prefix customers see), else display name."""
-        display, real = self._user(user_id)
+        display, real, _ = self._user(user_id)
         return real or display
+
+    def email(self, user_id: str) -> str | None:
+        """A person's e-mail address in Slack (None when Slack shows none)."""
+        return self._user(user_id)[2]
 
     def channel(self, channel_id: str) -> str | None:
         """A channel's name."""

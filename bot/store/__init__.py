@@ -14,13 +14,15 @@ from pathlib import Path
 from sqlite_utils import Database
 
 from bot.store.chats import ChatTable
+from bot.store.desk import DeskTable
 from bot.store.ledger import LedgerTable
 from bot.store.links import LinkTable
 from bot.store.messages import MessageTable
 from bot.store.outbox import OutboxTable
+from bot.store.saved import SavedTable
 
 
-class Store(LinkTable, ChatTable, MessageTable, OutboxTable, LedgerTable):
+class Store(LinkTable, ChatTable, MessageTable, OutboxTable, LedgerTable, DeskTable, SavedTable):
     """All reads and writes of the bridge's state."""
 
 

@@ -366,6 +366,22 @@ class WatiClient:
         }
         self._write("updateChatStatus", self._url("updateChatStatus"), payload)
 
+    def assign_operator(self, wa_number: str, email: str | None, *, channel_number: str) -> None:
+        """Assign the chat to the operator with this e-mail (None: back to the bot).
+
+        The parameters go in the query (wati-api.md §3.8). An e-mail that is not one of the
+        account's operators is refused with HTTP 200 and `result: false` (WatiRejected).
+        """
+        params: Params = {
+            "whatsappNumber": _digits(wa_number, "wa_number"),
+            "channelPhoneNumber": _digits(channel_number, "channel_number"),
+        }
+        if email is not None:
+            params["email"] = email
+        name = "assignOperator"
+        response = self._call(name, "POST", self._url(name), params=params, write=True)
+        check_accepted(name, json_object(name, response, write=True, allow_empty=True))
+
     def add_contact(
         self, wa_number: str, *, name: str, custom_params: Mapping[str, str] | None = None
     ) -> Contact | None:

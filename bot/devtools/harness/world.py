@@ -98,6 +98,7 @@ class World:
         status_delays: tuple[float, float] = (0.5, 1.0),
         mode: str = "http",
         ack_timeout: float = 3.0,
+        extra_env: dict[str, str] | None = None,
     ) -> None:
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}")
@@ -105,6 +106,7 @@ class World:
         self.tmp = tmp
         self.mode = mode
         self.admins = admins
+        self.extra_env = dict(extra_env or {})  # more settings for every bridge started
         self.poll_seconds = poll_seconds
         self.sandbox = Sandbox(
             tmp / "wati.db",
@@ -182,6 +184,7 @@ class World:
             env["SLACK_SIGNING_SECRET"] = SIGNING_SECRET
         if self.admins:
             env["BRIDGE_ADMINS"] = self.admins
+        env.update(self.extra_env)
         env.update(extra)
         return env
 

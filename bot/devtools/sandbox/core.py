@@ -243,7 +243,7 @@ class Sandbox:
 
     def assignee(self, channel: str, customer: str) -> str | None:
         """The e-mail the chat is assigned to (None: the bot, or never assigned)."""
-        return self.api.operators.assignee(self._channel(channel), self._customer(customer))
+        return self.api.operators.assignee(shapes.normalise(channel), shapes.normalise(customer))
 
     @property
     def spam_limit(self) -> int:

@@ -127,6 +127,41 @@ class InteractionPayloads(DriverBase):
         }
         return self.interaction(payload)
 
+    def view_select(
+        self,
+        view: Mapping[str, Any],
+        action_id: str,
+        *,
+        block_id: str,
+        value: str,
+        user_id: str,
+    ) -> Prepared:
+        """An option chosen in a modal's select with ``dispatch_action`` (``block_actions``
+        from a view): ``view`` as the stand-in holds it, id and hash included."""
+        payload: JSONDict = {
+            "type": "block_actions",
+            "user": self._user(user_id, with_name=True),
+            "api_app_id": self.api_app_id,
+            "token": "legacy-verification-token",
+            "container": {"type": "view", "view_id": view.get("id")},
+            "trigger_id": self.trigger_id(),
+            "team": self._team(),
+            "view": dict(view),
+            "actions": [
+                {
+                    "action_id": action_id,
+                    "block_id": block_id,
+                    "type": "static_select",
+                    "selected_option": {
+                        "text": {"type": "plain_text", "text": value},
+                        "value": value,
+                    },
+                    "action_ts": self._action_ts(),
+                }
+            ],
+        }
+        return self.interaction(payload)
+
     def view_submission(
         self,
         callback_id: str,

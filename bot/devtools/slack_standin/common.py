@@ -22,6 +22,7 @@ DEFAULT_SCOPES: tuple[str, ...] = (
     "files:read",
     "files:write",
     "users:read",
+    "users:read.email",
     "reactions:write",
 )
 """The bridge manifest's bot scopes. ``conversations.join`` needs ``channels:join`` and

@@ -20,7 +20,10 @@ def users_info(ws: Workspace, args: JSONDict) -> JSONDict:
     user = ws.users.get(str(args.get("user") or ""))
     if user is None:
         raise ApiError("user_not_found")
-    return {"user": copy.deepcopy(user)}
+    shown = copy.deepcopy(user)
+    if "users:read.email" not in ws.scopes:  # as on Slack: the e-mail needs its own scope
+        shown["profile"].pop("email", None)
+    return {"user": shown}
 
 
 def _members(ws: Workspace, channel: Channel) -> list[str]:

@@ -176,10 +176,12 @@ class SlackStandIn(Inspection):
         is_owner: bool = False,
         is_bot: bool = False,
         display_name: str | None = None,
+        email: str | None = None,
     ) -> None:
-        """Add (or replace) a user as ``users.info`` returns it."""
+        """Add (or replace) a user as ``users.info`` returns it (``profile.email`` only with
+        the ``users:read.email`` scope, as on Slack)."""
         with self._ws.cond:
-            self._ws.add_user_record(
+            record = self._ws.add_user_record(
                 user_id,
                 name=name,
                 real_name=real_name,
@@ -188,6 +190,8 @@ class SlackStandIn(Inspection):
                 is_bot=is_bot,
                 display_name=display_name,
             )
+            if email is not None:
+                record["profile"]["email"] = email
 
     def add_file(self, content: bytes, *, name: str, mimetype: str, user: str) -> JSONDict:
         """Store a file a user "uploaded" and return its Slack file object.
