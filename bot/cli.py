@@ -1,14 +1,24 @@
-"""The `wati-bridge` command: run, migrate, doctor, backfill, sandbox, demo."""
+"""The `wati-bridge` command: run, migrate, doctor, backup, backfill, sandbox, demo."""
 
 from __future__ import annotations
 
 import argparse
 import logging
+import sqlite3
 import sys
 from collections.abc import Sequence
 
 from bot import __version__
-from bot.config import ConfigError, Settings, db_path_from_env, read_environ
+from bot.config import (
+    ConfigError,
+    Settings,
+    db_path_from_env,
+    hide_secrets,
+    log_format_from_env,
+    read_environ,
+)
+from bot.logs import formatter
+from bot.store import lock
 
 # Libraries that log request URLs or bodies (Wati puts message text in the URL; slack_sdk
 # logs payloads at DEBUG): held at WARNING even with --verbose, so no secret or message
@@ -24,13 +34,11 @@ QUIET_LOGGERS = (
 )
 
 
-def configure_logging(verbose: bool) -> None:
-    """Log to stderr; --verbose shows the bridge's own DEBUG lines."""
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+def configure_logging(verbose: bool, log_format: str = "text") -> None:
+    """Log to stderr, as text or one JSON object per line; --verbose shows the bridge's DEBUG lines."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(formatter(log_format))
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, handlers=[handler])
     for name in QUIET_LOGGERS:
         logging.getLogger(name).setLevel(logging.WARNING)
     # A poll round that outlasts its tick is normal; APScheduler would warn about each skip.
@@ -38,39 +46,64 @@ def configure_logging(verbose: bool) -> None:
 
 
 def _parser() -> argparse.ArgumentParser:
+    # The global flags, accepted after the subcommand too (`wati-bridge run -v`). SUPPRESS keeps
+    # a subcommand that was not given the flag from resetting what came before it.
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="log the bridge's DEBUG lines",
+    )
     parser = argparse.ArgumentParser(
         prog="wati-bridge",
         description="Serve WhatsApp customers from Slack threads, through Wati.",
+        parents=[common],
     )
     parser.add_argument("--version", action="version", version=f"wati-bridge {__version__}")
-    parser.add_argument("-v", "--verbose", action="store_true", help="log the bridge's DEBUG lines")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    sub.add_parser(
+
+    def command(name: str, *, help: str, description: str) -> argparse.ArgumentParser:
+        return sub.add_parser(name, parents=[common], help=help, description=description)
+
+    command(
         "run",
         help="run the bridge (Socket Mode when SLACK_APP_TOKEN is set, else HTTP mode)",
         description="Run the bridge. Socket Mode when SLACK_APP_TOKEN is set; otherwise HTTP mode "
-        "serving POST /slack/events and GET /healthz on HOST:PORT.",
+        "serving POST /slack/events, GET /healthz and GET /metrics on HOST:PORT. One bridge per "
+        "database: a second one on the same BRIDGE_DB exits with status 2.",
     )
-    migrate = sub.add_parser(
+    migrate = command(
         "migrate",
         help="apply database migrations and exit",
         description="Create or upgrade the SQLite database (BRIDGE_DB).",
     )
     migrate.add_argument("--db", help="database file (default: BRIDGE_DB or wati-bridge.db)")
-    sub.add_parser(
+    command(
         "doctor",
         help="check configuration, Slack, Wati and the database",
         description="Check the configuration, the Slack token and its scopes, Wati reachability "
-        "and the token, and that the database is writable. Exits 1 when something is wrong.",
+        "and the token, and that the database is writable; writes nothing. Exits 2 when the "
+        "configuration is wrong, 1 when a host cannot be reached.",
     )
-    backfill = sub.add_parser(
+    backup = command(
+        "backup",
+        help="copy the database consistently, even while the bridge runs",
+        description="Write a consistent copy of the database (BRIDGE_DB) to FILE with SQLite's "
+        "online backup API; safe while the bridge runs. Restore: stop the bridge, remove the "
+        "database's -wal and -shm files, copy FILE over the database, start the bridge.",
+    )
+    backup.add_argument("file", metavar="FILE", help="where to write the copy")
+    backup.add_argument("--db", help="database file (default: BRIDGE_DB or wati-bridge.db)")
+    backfill = command(
         "backfill",
         help="import recent WhatsApp history into Slack",
         description="Relay recent history of every known chat of the linked numbers into Slack "
         "(for a first run, or after a long outage).",
     )
     backfill.add_argument("--days", type=float, default=3.0, help="how far back (default 3 days)")
-    sandbox = sub.add_parser(
+    sandbox = command(
         "sandbox",
         help="run a local Wati stand-in with a customer-phone web page",
         description="A local Wati on loopback (same API shapes, rate limits and 24-hour rule) with "
@@ -86,7 +119,7 @@ def _parser() -> argparse.ArgumentParser:
         dest="channels",
         help="a channel number it serves (repeatable; default 15550000001 and 15550000002)",
     )
-    demo = sub.add_parser(
+    demo = command(
         "demo",
         help="play the whole loop locally with no credentials",
         description="Start a sandbox Wati, a local Slack stand-in and the bridge; play a scripted "
@@ -100,11 +133,18 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the exit status."""
     args = _parser().parse_args(argv)
-    configure_logging(args.verbose)
+    verbose = bool(getattr(args, "verbose", False))
+    env = read_environ()
+    try:
+        log_format = log_format_from_env(env)
+    except ConfigError as exc:
+        configure_logging(verbose)
+        print(exc, file=sys.stderr)
+        return 2
+    configure_logging(verbose, log_format)
     if args.command is None:
         _parser().print_help()
         return 2
-    env = read_environ()
     if args.command == "migrate":
         from bot.store import open_store
 
@@ -114,6 +154,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         store.close()
         print(f"{path}: " + (f"applied {', '.join(applied)}" if applied else "up to date"))
         return 0
+    if args.command == "backup":
+        return _backup(args.db or db_path_from_env(env), args.file)
     if args.command == "doctor":
         from bot import doctor
 
@@ -132,7 +174,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "demo":
         from bot.devtools import demo
 
-        if not args.verbose:
+        if not verbose:
             # The transcript is the demo's output; the bridge's own log lines would bury it.
             logging.getLogger("bot").setLevel(logging.WARNING)
         return demo.main(quiet=args.quiet)
@@ -141,10 +183,69 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(exc, file=sys.stderr)
         return 2
-    if args.command == "backfill":
-        from bot.backfill import backfill
+    hide_secrets()
+    try:
+        held = lock.acquire(settings.db_path)
+    except lock.DatabaseLocked as exc:
+        print(f"wati-bridge: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(
+            f"wati-bridge: cannot create {lock.lock_path(settings.db_path)} ({exc.strerror}) — "
+            "fix: point BRIDGE_DB at a file in a folder the bridge's user can write",
+            file=sys.stderr,
+        )
+        return 2
+    try:
+        status = _preflight(settings)
+        if status:
+            return status
+        if args.command == "backfill":
+            from bot.backfill import backfill
 
-        return backfill(settings, days=args.days)
-    from bot import service
+            return backfill(settings, days=args.days)
+        from bot import service
 
-    return service.run(settings)
+        return service.run(settings)
+    finally:
+        held.release()
+
+
+def _preflight(settings: Settings) -> int:
+    """Check the Slack token and Wati before starting; 0, or the exit status of the problem.
+
+    A bad token or an unreachable host would otherwise surface as a traceback from deep inside
+    Bolt or the first poll; here it is one line with the fix.
+    """
+    from bot import doctor
+
+    findings = doctor.check_slack(settings.slack_bot_token, settings.slack_api_url, 10.0)
+    if findings[0].ok:
+        findings.append(
+            doctor.check_wati(settings.wati_api_endpoint, settings.wati_access_token, None, 10.0)
+        )
+    for finding in findings:
+        if finding.ok:
+            continue
+        line = f"wati-bridge: {finding.check}: {finding.detail} — fix: {finding.fix}"
+        if finding.check == "slack scopes":
+            logging.getLogger("bot.cli").warning("%s", line)  # some features fail; not all
+            continue
+        print(line, file=sys.stderr)
+        return finding.status
+    return 0
+
+
+def _backup(db_path: str, target: str) -> int:
+    from bot.store.files import backup
+
+    try:
+        info = backup(db_path, target)
+    except (OSError, ValueError, sqlite3.Error) as exc:
+        print(f"wati-bridge: backup of {db_path} failed: {exc}", file=sys.stderr)
+        return 1
+    print(
+        f"{info.path}: {info.size} bytes, {info.links} link(s), {info.messages} message(s), "
+        f"{info.replies} reply(ies)"
+    )
+    return 0

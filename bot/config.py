@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
@@ -16,6 +16,15 @@ from bot.relay.hours import BusinessHours
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 
 _USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
+LOG_FORMATS = ("text", "json")
+SECRETS = ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET", "WATI_ACCESS_TOKEN")
+# With no mode chosen, say what each one needs (Socket Mode first: it is the default).
+MODE_HINT = (
+    "Slack mode not set: for Socket Mode (the default, no public URL needed) set "
+    "SLACK_APP_TOKEN to an App-Level Token (xapp-…, scope connections:write, Basic Information "
+    "→ App-Level Tokens); for HTTP mode set SLACK_SIGNING_SECRET (Basic Information → App "
+    "Credentials) and give Slack a public HTTPS URL"
+)
 
 
 class ConfigError(Exception):
@@ -76,20 +85,22 @@ class Settings:
 
         bot_token = get("SLACK_BOT_TOKEN")
         if bot_token is None:
-            problems.append("SLACK_BOT_TOKEN is missing: the app's Bot User OAuth Token (xoxb-…)")
+            problems.append(
+                "SLACK_BOT_TOKEN is missing: copy the Bot User OAuth Token (xoxb-…) from the "
+                "app's OAuth & Permissions page"
+            )
         elif not bot_token.startswith("xoxb-"):
-            problems.append("SLACK_BOT_TOKEN must be a bot token starting with xoxb-")
+            problems.append(_wrong_token("SLACK_BOT_TOKEN", bot_token))
 
         app_token = get("SLACK_APP_TOKEN")
         if app_token is not None and not app_token.startswith("xapp-"):
-            problems.append("SLACK_APP_TOKEN must be an app-level token starting with xapp-")
+            problems.append(_wrong_token("SLACK_APP_TOKEN", app_token))
 
         secret = get("SLACK_SIGNING_SECRET")
         if app_token is None and secret is None:
-            problems.append(
-                "SLACK_SIGNING_SECRET is missing: HTTP mode (no SLACK_APP_TOKEN) needs the app's "
-                "Signing Secret to check requests"
-            )
+            problems.append(MODE_HINT)
+        elif secret is not None and secret.startswith(("xox", "xapp-")):
+            problems.append(_wrong_token("SLACK_SIGNING_SECRET", secret))
 
         api_url = get("SLACK_API_URL") or DEFAULT_SLACK_API_URL
         if not _is_http_url(api_url):
@@ -100,11 +111,11 @@ class Settings:
         endpoint = get("WATI_API_ENDPOINT")
         if endpoint is None:
             problems.append(
-                "WATI_API_ENDPOINT is missing: the API Endpoint URL from Wati's API Docs page, "
-                "tenant id included (https://live-mt-server.wati.io/123456)"
+                "WATI_API_ENDPOINT is missing: copy the API Endpoint URL from Wati's API Docs "
+                "page, tenant id included (https://live-mt-server.wati.io/123456)"
             )
         elif not _is_http_url(endpoint):
-            problems.append(f"WATI_API_ENDPOINT must be an http(s) URL, got {endpoint!r}")
+            problems.append(_endpoint_problem(endpoint))
         else:
             endpoint = endpoint.rstrip("/")
 
@@ -114,7 +125,12 @@ class Settings:
             wati_token = re.sub(r"(?i)^bearer(\s+|$)", "", wati_token).strip() or None
         if wati_token is None:
             problems.append(
-                "WATI_ACCESS_TOKEN is missing: the access token from Wati's API Docs page"
+                "WATI_ACCESS_TOKEN is missing: copy the access token from Wati's API Docs page"
+            )
+        elif wati_token.startswith(("xoxb-", "xoxp-", "xapp-")):
+            problems.append(
+                "WATI_ACCESS_TOKEN holds a Slack token: put the access token from Wati's API "
+                "Docs page there"
             )
 
         poll = _number(
@@ -157,6 +173,12 @@ class Settings:
             except ValueError as exc:
                 problems.append(f"BRIDGE_BUSINESS_HOURS: {exc}")
 
+        if get("BRIDGE_LOG_FORMAT") is not None:
+            try:
+                log_format_from_env(env)
+            except ConfigError as exc:
+                problems.extend(exc.problems)
+
         if problems:
             raise ConfigError(problems)
         assert bot_token is not None and endpoint is not None and wati_token is not None
@@ -184,6 +206,56 @@ class Settings:
 def db_path_from_env(env: Mapping[str, str]) -> str:
     """The database path alone, for commands that need nothing else (`migrate`)."""
     return env.get("BRIDGE_DB", "").strip() or "wati-bridge.db"
+
+
+def log_format_from_env(env: Mapping[str, str]) -> str:
+    """BRIDGE_LOG_FORMAT: `text` (the default) or `json` (one JSON object per line)."""
+    value = env.get("BRIDGE_LOG_FORMAT", "").strip().lower() or "text"
+    if value not in LOG_FORMATS:
+        raise ConfigError([f"BRIDGE_LOG_FORMAT must be text or json, got {value!r}"])
+    return value
+
+
+def hide_secrets(environ: MutableMapping[str, str] | None = None) -> None:
+    """Take the secrets out of the process environment once they have been read.
+
+    Settings carry them from here on. Left in place, libraries pick them up on their own
+    (Bolt reads SLACK_BOT_TOKEN itself and then warns, at every start, that the client it is
+    given wins over it) and every child process would inherit them.
+    """
+    target = os.environ if environ is None else environ
+    for name in SECRETS:
+        target.pop(name, None)
+
+
+def _wrong_token(name: str, value: str) -> str:
+    """Name the kind of token found where another belongs (the value itself is never shown)."""
+    kinds = {
+        "xoxb-": "a bot token (xoxb-…), which belongs in SLACK_BOT_TOKEN",
+        "xapp-": "an app-level token (xapp-…), which belongs in SLACK_APP_TOKEN",
+        "xoxp-": "a user token (xoxp-…), which the bridge does not use",
+        "xoxe": "a token-rotation token (xoxe…); turn token rotation off for the app",
+    }
+    found = next((k for p, k in kinds.items() if value.startswith(p)), "no Slack token")
+    wanted = {
+        "SLACK_BOT_TOKEN": "the Bot User OAuth Token (xoxb-…) from OAuth & Permissions",
+        "SLACK_APP_TOKEN": "an App-Level Token (xapp-…) with connections:write, from Basic "
+        "Information → App-Level Tokens",
+        "SLACK_SIGNING_SECRET": "the Signing Secret from Basic Information → App Credentials",
+    }[name]
+    return f"{name} holds {found}: set it to {wanted}"
+
+
+def _endpoint_problem(endpoint: str) -> str:
+    if "://" not in endpoint and not endpoint.startswith("/"):
+        return (
+            f"WATI_API_ENDPOINT must be an http(s) URL ({endpoint!r} has no https:// in front): "
+            f"set it to 'https://{endpoint}'"
+        )
+    return (
+        f"WATI_API_ENDPOINT must be an http(s) URL, got {endpoint!r}: copy the API Endpoint "
+        "from Wati's API Docs page (https://live-mt-server.wati.io/123456)"
+    )
 
 
 def _is_http_url(value: str) -> bool:

@@ -7,7 +7,7 @@ import logging
 import signal
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -15,7 +15,7 @@ import httpx
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.background import BackgroundScheduler
-from slack_bolt import App
+from slack_bolt import App, BoltContext
 from slack_bolt.request import BoltRequest
 from slack_bolt.response import BoltResponse
 
@@ -24,13 +24,14 @@ from bot.chatops.operations import ChatOps
 from bot.config import Settings
 from bot.listeners import actions, commands, replies
 from bot.listeners import desk as desk_listeners
+from bot.metrics import BridgeCollector, ErrorTally, exposition
 from bot.relay.clock import Clock
 from bot.relay.delivery import Feedback
 from bot.relay.inbound import Inbound
 from bot.relay.outbound import Outbound
 from bot.relay.polling import Poller
 from bot.relay.threads import Threads
-from bot.slack.poster import SlackPoster, make_web_client
+from bot.slack.poster import SlackPoster, make_web_client, observed
 from bot.slack.quiet import quiet_logger
 from bot.slack.reader import SlackNames
 from bot.slack.socket_mode import SocketLink
@@ -38,7 +39,7 @@ from bot.store import Store, open_store
 from bot.store.outbox import ReplyState
 from bot.wati.client import WatiClient
 from bot.wati.limits import Budget, Windows
-from bot.web import make_asgi
+from bot.web import METRICS_PATH, make_asgi, metrics_route
 
 logger = logging.getLogger(__name__)
 
@@ -66,6 +67,7 @@ class Bridge:
     command: commands.WatiCommand
     scheduler: BackgroundScheduler
     desk: Desk
+    errors: ErrorTally = field(default_factory=ErrorTally)
     _tick: float = 1.0  # seconds between poll rounds of each number
 
     def start_jobs(
@@ -131,6 +133,13 @@ class Bridge:
             status["wati_quota"] = self.budget.summary()
         return db_ok, status
 
+    def metrics(self) -> bytes | None:
+        """The text GET /metrics serves; None while another process holds the database."""
+        with self.store.available(timeout=2.0) as free:
+            if not free:
+                return None  # the scrape fails (503) and Prometheus tries again next interval
+            return exposition(BridgeCollector(self.store, self.budget, self.errors))
+
     def dispatch(self, request: BoltRequest) -> BoltResponse:
         """Hand one HTTP request to Bolt."""
         return self.app.dispatch(request)
@@ -168,13 +177,15 @@ def build(
     """Wire every object from the settings (tests pass loopback URLs and a clock)."""
     store = open_store(settings.db_path)
     budget = Budget(store, settings.wati_monthly_calls)
+    errors = ErrorTally()
     wati = WatiClient(
         settings.wati_api_endpoint,
         settings.wati_access_token,
         transport=wati_transport,
         on_call=budget.record,
+        on_error=errors.wati,
     )
-    web = make_web_client(settings.slack_bot_token, settings.slack_api_url)
+    web = make_web_client(settings.slack_bot_token, settings.slack_api_url, on_error=errors.slack)
     poster = (
         SlackPoster(web)
         if slack_min_interval is None
@@ -225,6 +236,11 @@ def build(
     actions.register(app, ops, command, names)
     desk_listeners.register(app, command, ops, desk)
 
+    @app.middleware
+    def count_slack_errors(context: BoltContext, next: Callable[[], None]) -> None:
+        context["client"] = observed(context.client, errors.slack)
+        next()
+
     @app.error
     def handle_error(error: Exception, body: dict[str, Any]) -> None:
         logger.error("listener failed: %s", type(error).__name__, exc_info=error)
@@ -244,6 +260,7 @@ def build(
         command,
         scheduler,
         desk,
+        errors,
     )
 
 
@@ -281,11 +298,13 @@ def serve_listener(bridge: Bridge, settings: Settings) -> None:
     # closed). A handler that does nothing lets `run` return and clean up.
     signal.signal(signal.SIGTERM, lambda *_: None)
     dispatch = None if settings.socket_mode else bridge.dispatch
-    paths = "GET /healthz" if dispatch is None else "POST /slack/events, GET /healthz"
+    paths = "GET /healthz, GET /metrics"
+    if dispatch is not None:
+        paths = "POST /slack/events, " + paths
     mode = "Socket Mode" if settings.socket_mode else "HTTP mode"
     logger.info("%s; listening on %s:%d (%s)", mode, settings.host, settings.port, paths)
     uvicorn.run(
-        make_asgi(bridge.health, dispatch),
+        make_asgi(bridge.health, dispatch, extra={METRICS_PATH: metrics_route(bridge.metrics)}),
         host=settings.host,
         port=settings.port,
         log_level="warning",

@@ -28,6 +28,8 @@ Health = Callable[[], tuple[bool, dict[str, Any]]]
 
 EVENTS_PATH = "/slack/events"
 HEALTH_PATH = "/healthz"
+METRICS_PATH = "/metrics"
+METRICS_TYPE = "text/plain; version=0.0.4; charset=utf-8"  # Prometheus's text format
 MAX_BODY = 1_000_000  # Slack payloads are far smaller; anything bigger is not Slack
 
 
@@ -45,6 +47,19 @@ def health_route(health: Health) -> Route:
     async def handler(scope: Scope, receive: Receive, send: Send) -> None:
         ok, status = await asyncio.to_thread(health)
         await _reply(send, 200 if ok else 503, json.dumps(status), "application/json")
+
+    return Route(frozenset({"GET", "HEAD"}), handler)
+
+
+def metrics_route(metrics: Callable[[], bytes | None]) -> Route:
+    """`GET /metrics`: Prometheus's text format; 503 while the database is held elsewhere."""
+
+    async def handler(scope: Scope, receive: Receive, send: Send) -> None:
+        text = await asyncio.to_thread(metrics)
+        if text is None:
+            await _reply(send, 503, "database busy", "text/plain")
+        else:
+            await _reply(send, 200, text.decode(), METRICS_TYPE)
 
     return Route(frozenset({"GET", "HEAD"}), handler)
 

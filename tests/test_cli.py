@@ -4,31 +4,15 @@ from __future__ import annotations
 
 import os
 import socket
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from bot.cli import main
 from bot.store import open_store
+from tests.kit import cli
 
-COMMANDS = ["run", "migrate", "doctor", "backfill", "sandbox", "demo"]
-
-
-def cli(
-    *args: str, env: dict[str, str] | None = None, cwd: Path | None = None
-) -> subprocess.CompletedProcess[str]:
-    """Run `python -m bot …` with a clean environment (no stray SLACK_/WATI_ variables)."""
-    base = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "WATI_", "BRIDGE_"))}
-    return subprocess.run(
-        [sys.executable, "-m", "bot", *args],
-        env={**base, **(env or {})},
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+COMMANDS = ["run", "migrate", "doctor", "backup", "backfill", "sandbox", "demo"]
 
 
 def free_port() -> int:
@@ -91,9 +75,11 @@ def test_doctor_against_unreachable_endpoints_names_each_problem(tmp_path: Path)
     )
     assert result.returncode == 1
     assert "[FAIL] slack token: could not reach Slack" in result.stdout
-    assert "[FAIL] wati: could not use Wati" in result.stdout
+    assert "[FAIL] wati: could not reach Wati at 127.0.0.1" in result.stdout
     assert "[ok  ] database" in result.stdout
     assert "fix:" in result.stdout
+    assert not (tmp_path / "nowhere").exists()  # doctor writes nothing
+    assert "Traceback" not in result.stderr and result.stderr == ""
 
 
 def test_doctor_reports_missing_configuration_and_a_read_only_database(tmp_path: Path) -> None:
@@ -104,7 +90,7 @@ def test_doctor_reports_missing_configuration_and_a_read_only_database(tmp_path:
         result = cli("doctor", env={"BRIDGE_DB": str(locked / "b.db")}, cwd=tmp_path)
     finally:
         locked.chmod(0o700)
-    assert result.returncode == 1
+    assert result.returncode == 2
     assert "SLACK_BOT_TOKEN is missing" in result.stdout
     if os.geteuid() != 0:  # root writes anywhere
         assert "[FAIL] database" in result.stdout
@@ -139,6 +125,19 @@ def test_demo_passes(tmp_path: Path) -> None:
     assert "steps happened" in result.stdout and "missing:" not in result.stdout
     assert "customer → Hi! Where is my order 1001?" in result.stdout  # the WhatsApp side
     assert "[bridge] Hi! Where is my order 1001?" in result.stdout  # the Slack side
+    out = result.stdout
+    assert "Marks on a reply: ⏳ queued, ✅ sent, ☑️ delivered, 👀 read, ❌ failed" in " ".join(
+        out.splitlines()
+    )
+    assert "[sam] Here is your discount code SAVE10  ❌" in out  # people by name, marks as emoji
+    assert "[ Resolve ]  [ Send template ]  [ Contact ]" in out  # the parent's buttons
+    assert "── /wati status in #support" in out and "*Wati quota:*" in out
+    assert "<@U" not in out and "<#C" not in out and ":eyes:" not in out
+    # Long lines wrap at word boundaries: joined again, every sentence is whole.
+    joined = " ".join(line.strip() for line in out.splitlines())
+    assert "Press *Retry* to send it again." in joined
+    assert "Reply to this message and we will pick up where we left off. (" in joined
+    assert all(len(line) <= 100 for line in out.splitlines() if line.startswith("    "))
 
 
 def test_doctor_names_missing_scopes(tmp_path: Path) -> None:

@@ -56,7 +56,7 @@ def test_a_bad_app_token_fails_with_how_to_fix(
     sandbox: Sandbox, slack: SlackStandIn, tmp_path: Path, token: str, said: str
 ) -> None:
     result = cli("doctor", env=_env(sandbox, slack, tmp_path, SLACK_APP_TOKEN=token), cwd=tmp_path)
-    assert result.returncode == 1, result.stdout
+    assert result.returncode == 2, result.stdout  # a configuration problem
     assert f"[FAIL] slack app token: {said}" in result.stdout
     assert "fix: " in result.stdout and "all checks passed" not in result.stdout
     assert "Traceback" not in result.stdout + result.stderr
@@ -67,7 +67,7 @@ def test_an_app_token_without_connections_write_is_named(
 ) -> None:
     env = _env(sandbox, narrow, tmp_path, SLACK_APP_TOKEN=narrow.app_token)
     result = cli("doctor", env=env, cwd=tmp_path)
-    assert result.returncode == 1
+    assert result.returncode == 2
     assert "missing_scope (the token lacks connections:write)" in result.stdout
     assert "needs the connections:write scope" in result.stdout
 
@@ -75,11 +75,13 @@ def test_an_app_token_without_connections_write_is_named(
 def test_http_mode_says_what_it_needs(
     sandbox: Sandbox, slack: SlackStandIn, tmp_path: Path
 ) -> None:
-    missing = cli("doctor", env=_env(sandbox, slack, tmp_path), cwd=tmp_path)
-    assert missing.returncode == 1
-    assert "[FAIL] slack mode: HTTP mode (no SLACK_APP_TOKEN)" in missing.stdout
-    assert "missing SLACK_SIGNING_SECRET" in missing.stdout
-    assert "or set SLACK_APP_TOKEN for Socket Mode" in missing.stdout
+    # Neither token nor secret: no mode is chosen yet; both are explained, Socket Mode first.
+    unset = cli("doctor", env=_env(sandbox, slack, tmp_path), cwd=tmp_path)
+    assert unset.returncode == 2
+    assert "[FAIL] slack mode: no mode chosen yet" in unset.stdout
+    assert (
+        "set SLACK_APP_TOKEN for Socket Mode, or SLACK_SIGNING_SECRET for HTTP mode" in unset.stdout
+    )
 
     env = _env(sandbox, slack, tmp_path, SLACK_SIGNING_SECRET="s")
     complete = cli("doctor", env=env, cwd=tmp_path)

@@ -7,8 +7,8 @@ import math
 from bot.wati.errors import (
     WatiAuthError,
     WatiBadResponse,
+    WatiBlocked,
     WatiError,
-    WatiFirewall,
     WatiRateLimited,
     WatiRejected,
     WatiTicketClosed,
@@ -32,7 +32,7 @@ def explain(exc: Exception) -> str:
             "Wati refused the bridge's access token or its permissions; an admin should run "
             "`wati-bridge doctor` and check WATI_ACCESS_TOKEN"
         )
-    if isinstance(exc, WatiFirewall):
+    if isinstance(exc, WatiBlocked):
         return (
             "Wati's firewall (Cloudflare) refused the bridge's connection, before Wati looked at "
             "the token; an admin should run `wati-bridge doctor`"

@@ -9,8 +9,10 @@ if all of them happened.
 from __future__ import annotations
 
 import json
+import re
 import socket
 import tempfile
+import textwrap
 import threading
 import time
 from collections.abc import Callable
@@ -18,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import emoji
 import httpx
 import uvicorn
 
@@ -26,9 +29,17 @@ from bot.devtools.sandbox import Sandbox
 from bot.devtools.slack_driver.driver import SlackDriver
 from bot.devtools.slack_driver.prepared import Prepared
 from bot.devtools.slack_standin.server import SlackStandIn
+from bot.relay.delivery import (
+    BLOCKED_MARK,
+    DELIVERY_MARKS,
+    FAILED_MARK,
+    NOTE_MARK,
+    QUEUED_MARK,
+)
 from bot.service import Bridge, build
 from bot.slack import blocks, desk_views, modals
 from bot.slack.socket_mode import SocketLink
+from bot.store.outbox import Delivery
 from bot.text import phone
 from bot.web import make_asgi
 
@@ -341,8 +352,65 @@ def _team_steps(d: Demo) -> None:
     )
 
 
+# What each mark on a reply means, in the order a reply goes through them.
+LEGEND = (
+    (QUEUED_MARK, "queued"),
+    (DELIVERY_MARKS[Delivery.SENT], "sent"),
+    (DELIVERY_MARKS[Delivery.DELIVERED], "delivered"),
+    (DELIVERY_MARKS[Delivery.READ], "read"),
+    (FAILED_MARK, "failed"),
+    (BLOCKED_MARK, "24-hour window closed"),
+    (NOTE_MARK, "internal note, stays in Slack"),
+)
+NAMES = {ADMIN: "ada", AGENT: "sam", SUPPORT: "support", SALES: "sales"}
+WIDTH = 96
+_MENTION = re.compile(r"<([@#])([UWC][A-Z0-9]+)(?:\|[^>]*)?>")
+_LINK = re.compile(r"<(https?://[^|>]+)\|([^>]+)>")
+
+
+def _shown(text: str) -> str:
+    """Slack markup as a reader sees it: emoji, @people and #channels by name, link labels."""
+    text = _MENTION.sub(lambda m: m.group(1) + NAMES.get(m.group(2), m.group(2)), text)
+    text = _LINK.sub(lambda m: m.group(2), text)
+    return emoji.emojize(text, language="alias")
+
+
+def _wrapped(prefix: str, text: str, indent: int) -> list[str]:
+    """Whole words only: long lines wrap under the text instead of being cut."""
+    lines: list[str] = []
+    for n, paragraph in enumerate(_shown(text).splitlines() or [""]):
+        lead = prefix if n == 0 else " " * len(prefix)
+        lines.extend(
+            textwrap.wrap(
+                paragraph,
+                WIDTH,
+                initial_indent=" " * indent + lead,
+                subsequent_indent=" " * (indent + len(prefix)),
+                break_long_words=False,
+                break_on_hyphens=False,
+            )
+            or [" " * indent + lead.rstrip()]
+        )
+    return lines
+
+
+def _buttons(message: dict[str, Any]) -> str:
+    captions = [
+        str(element.get("text", {}).get("text", ""))
+        for block in message.get("blocks") or []
+        if block.get("type") == "actions"
+        for element in block.get("elements") or []
+        if element.get("type") == "button"
+    ]
+    return "  ".join(f"[ {c} ]" for c in captions if c)
+
+
 def _transcript(d: Demo) -> None:
     echo = d.echo
+    legend = ", ".join(f":{name}: {meaning}" for name, meaning in LEGEND)
+    echo("")
+    for line in _wrapped("What each side saw. Marks on a reply: ", legend, 0):
+        echo(line)
     for channel, name, number, customer in (
         (SUPPORT, "#support", NUMBER_SUPPORT, ANA),
         (SALES, "#sales", NUMBER_SALES, BO),
@@ -350,19 +418,44 @@ def _transcript(d: Demo) -> None:
         echo(f"\n── Slack {name} (linked to {phone.display(number)})")
         parent = d.parent(channel, customer)
         if parent:
-            echo(f"  {parent.get('text')}")
+            for line in _wrapped("", str(parent.get("text") or ""), 2):
+                echo(line)
+            buttons = _buttons(parent)
+            if buttons:
+                echo(f"  {buttons}")
         for message in d.thread(channel, customer):
-            who = "bridge" if message.get("bot_id") else message.get("user", "?")
-            marks = " ".join(f":{r}:" for r in d.slack.reactions(channel, message["ts"]))
-            text = (message.get("text") or "").replace("\n", " ⏎ ")
-            echo(f"    [{who}] {text[:110]} {marks}".rstrip())
+            who = "bridge" if message.get("bot_id") else NAMES.get(message.get("user", ""), "?")
+            marks = " ".join(
+                emoji.emojize(f":{r}:", language="alias")
+                for r in d.slack.reactions(channel, message["ts"])
+            )
+            text = str(message.get("text") or "") + (f"  {marks}" if marks else "")
+            for line in _wrapped(f"[{who}] ", text, 4):
+                echo(line)
         echo(f"── WhatsApp {phone.display(customer)} ⇄ {phone.display(number)}")
         for item in d.sandbox.messages(number, customer):
             if item.get("eventType") == "ticket":
                 continue
-            arrow = "business →" if item.get("owner") else "customer →"
-            text = (item.get("text") or item.get("finalText") or "").replace("\n", " ⏎ ")
-            echo(f"    {arrow} {text[:100]} ({item.get('statusString')})")
+            arrow = "business → " if item.get("owner") else "customer → "
+            text = str(item.get("text") or item.get("finalText") or "")
+            for line in _wrapped(arrow, f"{text} ({item.get('statusString')})", 4):
+                echo(line)
+    _status(d)
+
+
+def _status(d: Demo) -> None:
+    """What `/wati status` answers in #support (shown, not a step: the loop is done by now)."""
+    before = len(d.slack.responses)
+    d.command(SUPPORT, ADMIN, "status")
+    try:
+        d.slack.wait_for(lambda s: len(s.responses) > before, STEP_TIMEOUT)
+    except TimeoutError:
+        d.echo("\n(/wati status gave no answer)")
+        return
+    d.echo("\n── /wati status in #support (only the caller sees it)")
+    for line in str(d.slack.responses[-1].get("text") or "").splitlines():
+        for wrapped in _wrapped("", line, 2):
+            d.echo(wrapped)
 
 
 def main(*, quiet: bool = False, echo: Callable[[str], None] = print) -> int:

@@ -11,13 +11,13 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from slack_bolt import Ack, App
+from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
 from bot.chatops.errors import ChatOpsError
 from bot.chatops.operations import ChatOps
 from bot.listeners import subcommands, submissions
-from bot.listeners.commands import WatiCommand
+from bot.listeners.commands import Invocation, WatiCommand
 from bot.listeners.refusals import answers_refusals, where
 from bot.listeners.surface import Surface, tell
 from bot.slack import blocks, modals
@@ -154,3 +154,16 @@ def register(app: App, ops: ChatOps, command: WatiCommand, names: SlackNames) ->
 
     submissions.register(app, ops, surface, command)
     subcommands.register(command, ops, surface)
+
+    @app.action(subcommands.LINK_PICK)
+    def handle_link_pick(
+        ack: Ack, body: dict[str, Any], respond: Respond, client: WebClient
+    ) -> None:
+        """A number chosen in `/wati link`'s picker: the same as typing it."""
+        ack()
+        channel, user = where(body)
+        chosen = ((body.get("actions") or [{}])[0].get("selected_option") or {}).get("value")
+        if not channel or not chosen:
+            return
+        call = Invocation(user, channel, ["link", str(chosen)], respond, client, payload=body)
+        command.run(call)

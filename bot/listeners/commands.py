@@ -58,8 +58,9 @@ class WatiCommand:
         self.store = store
         self.budget = budget
         self.admins = tuple(admins)
+        # `link` is added with the chat-ops (listeners.subcommands): it asks Wati for the
+        # account's numbers, then calls `link_number`.
         self.handlers: dict[str, Handler] = {
-            "link": self.link,
             "unlink": self.unlink,
             "status": self.status,
             "help": self.help,
@@ -97,7 +98,8 @@ class WatiCommand:
         user = client.users_info(user=user_id).get("user") or {}
         return bool(user.get("is_admin") or user.get("is_owner") or user.get("is_primary_owner"))
 
-    def _require_admin(self, call: Invocation, what: str) -> bool:
+    def require_admin(self, call: Invocation, what: str) -> bool:
+        """True for an admin; anyone else is told who may do `what`."""
         if self.is_admin(call.client, call.user_id):
             return True
         who = "the people in BRIDGE_ADMINS" if self.admins else "workspace admins and owners"
@@ -110,23 +112,15 @@ class WatiCommand:
         """`/wati help`."""
         call.tell(self.help_text)
 
-    def link(self, call: Invocation) -> None:
-        """`/wati link <number>`."""
-        if not self._require_admin(call, "link a channel"):
-            return
-        raw = " ".join(call.args[1:]).strip()
-        if not raw:
-            call.tell("Which number? For example: `/wati link +1 415 555 0100`")
-            return
-        try:
-            number = phone.normalise(raw)
-        except phone.InvalidNumber as exc:
-            call.tell(str(exc))
-            return
+    def link_number(self, call: Invocation, number: str, note: str = "") -> None:
+        """Link the call's channel to a checked, normalised number (the caller is an admin).
+
+        `note` (a caveat about the number) is told to the caller just before the announcement.
+        """
         if not self._bot_is_member(call):
             call.tell(
                 "I'm not in this channel yet. Invite me first (`/invite @wati-bridge`), "
-                f"then run `/wati link {raw}` again."
+                f"then run `/wati link {phone.display(number)}` again."
             )
             return
         try:
@@ -145,6 +139,8 @@ class WatiCommand:
                 )
             return
         logger.info("channel %s linked to a number by %s", call.channel_id, call.user_id)
+        if note:
+            call.tell(note)
         call.announce(
             f"<@{call.user_id}> linked this channel to WhatsApp number {phone.display(link.channel_number)}. "
             "Each customer conversation will appear here as a thread; reply in the thread to answer."
@@ -163,7 +159,7 @@ class WatiCommand:
 
     def unlink(self, call: Invocation) -> None:
         """`/wati unlink`."""
-        if not self._require_admin(call, "unlink a channel"):
+        if not self.require_admin(call, "unlink a channel"):
             return
         link = self.store.unlink(call.channel_id)
         if link is None:

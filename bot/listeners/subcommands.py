@@ -10,6 +10,7 @@ from typing import Any
 
 from slack_sdk.errors import SlackApiError
 
+from bot.chatops import numbers
 from bot.chatops.errors import ChatOpsError
 from bot.chatops.operations import ChatOps, label
 from bot.listeners.commands import Invocation, WatiCommand
@@ -18,8 +19,11 @@ from bot.slack import modals
 from bot.store.links import Link
 from bot.text import phone
 from bot.text.formatting import escape
+from bot.wati.types import AccountNumber
 
 CONTACT_OPEN = "wati_contact_open"  # the "View" button; actions.py binds it
+LINK_PICK = "wati_link_pick"  # the number picker of `/wati link`; actions.py binds it
+MAX_OPTIONS = 100  # Slack's limit for a static_select
 MAX_CONTACTS = 10
 HELP_LINES = {
     "find": "• `/wati find <number or name>` — a link to the customer's conversation thread",
@@ -32,7 +36,7 @@ SUBCOMMANDS = tuple(HELP_LINES)
 
 
 def register(command: WatiCommand, ops: ChatOps, surface: Surface) -> None:
-    """Add the chat-op subcommands to `/wati`."""
+    """Add the chat-op subcommands to `/wati`, and the account check to its `link`."""
 
     def linked(call: Invocation) -> Link:
         return ops.linked(call.channel_id)  # a ChatOpsError is told to the caller by `run`
@@ -171,6 +175,60 @@ def register(command: WatiCommand, ops: ChatOps, surface: Surface) -> None:
                 f"Slack did not open the form (`{exc.response.get('error')}`); please try again."
             )
 
+    def link(call: Invocation) -> None:
+        """`/wati link [number]`: checked against the account's numbers when Wati lists them."""
+        if not command.require_admin(call, "link a channel"):
+            return
+        raw = rest(call)
+        found = numbers.listing(ops.wati)
+        if not raw:
+            offer_numbers(call, found)
+            return
+        try:
+            number = phone.normalise(raw)
+        except phone.InvalidNumber as exc:
+            call.tell(str(exc))
+            return
+        note = ""
+        if found.numbers is None:
+            note = (
+                f"Wati did not list the account's numbers ({found.problem}), so I could not "
+                f"check that {phone.display(number)} is one of them; linking it as typed."
+            )
+        elif not found.has(number) and found.complete:
+            call.tell(
+                f"{phone.display(number)} is not a WhatsApp number of this Wati account. "
+                f"Its numbers: {_listed(found)}. Run `/wati link` alone to pick one."
+            )
+            return
+        elif not found.has(number):
+            note = (
+                f"{phone.display(number)} is not in Wati's channel list, which leaves out the "
+                "account's default number; linking it as typed."
+            )
+        command.link_number(call, number, note)
+
+    def offer_numbers(call: Invocation, found: numbers.Listing) -> None:
+        if found.numbers is None:
+            call.tell(
+                f"Which number? Wati did not list the account's numbers ({found.problem}), so "
+                "type it: `/wati link +1 415 555 0100`"
+            )
+            return
+        free = [n for n in found.numbers if command.store.link_for_number(n.number) is None]
+        if not free:
+            taken = f" ({_listed(found)})" if found.numbers else ""
+            call.tell(
+                f"Every number Wati lists for this account is linked already{taken}. "
+                "`/wati unlink` one in its channel first, or type another: `/wati link <number>`."
+            )
+            return
+        call.respond(
+            text="Link this channel to which WhatsApp number?",
+            blocks=_picker(free[:MAX_OPTIONS], found.complete),
+            response_type="ephemeral",
+        )
+
     handlers = {
         "find": find,
         "contacts": contacts,
@@ -180,6 +238,40 @@ def register(command: WatiCommand, ops: ChatOps, surface: Surface) -> None:
     }
     for name, handler in handlers.items():
         command.add(name, handler, HELP_LINES[name])
+    command.handlers["link"] = link  # listed in HELP already
+
+
+def _listed(found: numbers.Listing) -> str:
+    return ", ".join(_option_text(n) for n in found.numbers or ()) or "none"
+
+
+def _option_text(number: AccountNumber) -> str:
+    shown = phone.display(number.number)
+    return f"{shown} ({number.name})" if number.name else shown
+
+
+def _picker(free: list[AccountNumber], complete: bool) -> list[dict[str, Any]]:
+    text = "*Link this channel to which WhatsApp number?* These are the account's unlinked numbers."
+    if not complete:
+        text += " (Wati leaves the default number out of this list: type it with `/wati link <number>`.)"
+    return [
+        {
+            "type": "section",
+            "text": {"type": "mrkdwn", "text": text},
+            "accessory": {
+                "type": "static_select",
+                "action_id": LINK_PICK,
+                "placeholder": {"type": "plain_text", "text": "Choose a number"},
+                "options": [
+                    {
+                        "text": {"type": "plain_text", "text": _option_text(n)[:75]},
+                        "value": n.number,
+                    }
+                    for n in free
+                ],
+            },
+        }
+    ]
 
 
 def _with_button(text: str, caption: str, number: str) -> dict[str, Any]:

@@ -44,6 +44,7 @@ from bot.wati.errors import (
     WatiTicketClosed,
     WatiUnavailable,
     WatiWindowClosed,
+    error_kind,
 )
 from bot.wati.limits import Budget, Windows
 from bot.wati.types import SendResult, WatiMessage
@@ -104,9 +105,13 @@ class Sender:
         link = self.store.link_for_channel(job.slack_channel_id)
         if link is None or link.channel_number != job.channel_number:
             number = phone.display(job.channel_number)
-            return self._fail(job, f"this channel is no longer linked to {number}", retry=False)
+            return self._fail(
+                job, f"this channel is no longer linked to {number}", "unlinked", retry=False
+            )
         if not self.budget.may_send():
-            return self._fail(job, f"the Wati plan's calls are used up ({self.budget.summary()})")
+            return self._fail(
+                job, f"the Wati plan's calls are used up ({self.budget.summary()})", "quota"
+            )
         chat = self.store.chat(job.channel_number, job.customer_number)
         last_inbound = parse_iso(chat.last_inbound_at) if chat else None
         if not window.is_open(last_inbound, self.clock.now()):
@@ -116,7 +121,7 @@ class Sender:
         job = self._prepare(job)
         pieces = self._plan(job)
         if not pieces:
-            return self._fail(job, "it is empty once formatted for WhatsApp", retry=False)
+            return self._fail(job, "it is empty once formatted for WhatsApp", "empty", retry=False)
         done = {p.part for p in self.store.reply_parts(job.id)}
         attempts = job.attempts
         for k, piece in enumerate(pieces):
@@ -135,7 +140,11 @@ class Sender:
             try:
                 content, content_type = self._download(piece.file)
             except DownloadRefused as exc:
-                self._fail(job, f"the file {_file_name(piece.file)} was not attached: {exc.reason}")
+                self._fail(
+                    job,
+                    f"the file {_file_name(piece.file)} was not attached: {exc.reason}",
+                    "file_refused",
+                )
                 return False
         local_id = f"{job.local_message_id}.{k}"
         started = self.clock()
@@ -163,10 +172,10 @@ class Sender:
             self._block(job, "Wati says the 24-hour reply window is closed")
             return False
         except WatiAuthError as exc:
-            self._fail(job, f"Wati refused the bridge's access token ({exc.reason})")
+            self._fail(job, f"Wati refused the bridge's access token ({exc.reason})", "wati_auth")
             return False
         except WatiRejected as exc:
-            self._fail(job, f"Wati refused it: {exc.reason}")
+            self._fail(job, f"Wati refused it: {exc.reason}", "wati_rejected")
             return False
         except (WatiUnavailable, WatiBadResponse) as exc:
             if exc.maybe_sent:
@@ -176,13 +185,16 @@ class Sender:
                 )
                 logger.warning("reply %d part %d: fate unknown; Wati's history decides", job.id, k)
             elif attempts >= MAX_ATTEMPTS:
-                self._fail(job, f"Wati could not be reached ({exc.reason})")
+                self._fail(job, f"Wati could not be reached ({exc.reason})", "wati_unreachable")
             else:
                 wait = RETRY_WAIT * attempts
                 self.store.update_reply(job.id, state=QUEUED, next_try_at=self.clock() + wait)
             return False
         except (WatiError, ValueError) as exc:
-            self._fail(job, exc.reason if isinstance(exc, WatiError) else str(exc))
+            if isinstance(exc, WatiError):
+                self._fail(job, exc.reason, f"wati_{error_kind(exc)}")
+            else:
+                self._fail(job, str(exc), "invalid")
             return False
         wati_local = local_id if piece.kind == "text" else result.local_message_id
         self._record_part(job, k, piece.kind, result.message_id, wati_local, Delivery.SENT)
@@ -208,11 +220,11 @@ class Sender:
                 )
                 return False
             self.store.update_reply(job.id, reopen=0)
-            self._fail(job, f"Wati did not reopen the conversation ({exc.reason})")
+            self._fail(job, f"Wati did not reopen the conversation ({exc.reason})", "reopen_failed")
             return False
         except WatiError as exc:
             self.store.update_reply(job.id, reopen=0)
-            self._fail(job, f"Wati did not reopen the conversation ({exc.reason})")
+            self._fail(job, f"Wati did not reopen the conversation ({exc.reason})", "reopen_failed")
             return False
         self.store.update_reply(job.id, reopen=0)
         logger.info("reply %d: conversation reopened in Wati", job.id)
@@ -313,7 +325,7 @@ class Sender:
                     "Wati did not confirm it and it is not in the chat's history, so it was not "
                     "sent again automatically (that could make a duplicate)"
                 )
-                return self._fail(job, reason)
+                return self._fail(job, reason, "unconfirmed")
         self.store.update_reply(job.id, state=QUEUED, next_try_at=None)
         fresh = self.store.reply_job(job.id)
         if fresh is not None:
@@ -378,15 +390,17 @@ class Sender:
             content_type = str(file["mimetype"])
         return content, content_type
 
-    def _fail(self, job: Job, reason: str, *, retry: bool = True) -> None:
+    def _fail(self, job: Job, reason: str, code: str, *, retry: bool = True) -> None:
+        """Mark the reply failed; the log gets only the reason's code (the reason may quote
+        Wati's words about the message, and the log never holds message content)."""
         self.store.update_reply(job.id, state=ReplyState.FAILED, error=reason, next_try_at=None)
-        logger.info("reply %d failed", job.id)
+        logger.info("reply %d failed (reason: %s)", job.id, code)
         self.store.add_error(job.channel_number, f"reply {job.id} not sent: {reason}")
         self.feedback.failed(job, reason, retry=retry)
 
     def _block(self, job: Job, reason: str) -> None:
         self.store.update_reply(job.id, state=ReplyState.BLOCKED, error=reason, next_try_at=None)
-        logger.info("reply %d blocked: the conversation needs a template or a reopen", job.id)
+        logger.info("reply %d blocked (reason: window_closed or ticket_closed)", job.id)
         self.feedback.blocked(job, reason)
 
 

@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
 # Slack allows about one message per second per channel (chat.postMessage's special limit).
@@ -16,7 +17,30 @@ MIN_POST_INTERVAL = 1.0
 SLACK_GIVE_UP = {"not_in_channel", "channel_not_found", "is_archived", "invalid_auth"}
 
 
-def make_web_client(token: str, base_url: str) -> WebClient:
+class ObservedWebClient(WebClient):
+    """A WebClient that reports each failed call (method, error kind) before raising it.
+
+    Every Web API method of slack_sdk, Bolt's included, goes through `api_call`.
+    """
+
+    def __init__(self, *args: Any, on_error: Callable[[str, str], None], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._on_error = on_error
+
+    def api_call(self, api_method: str, **kwargs: Any) -> Any:
+        try:
+            return super().api_call(api_method, **kwargs)
+        except SlackApiError as exc:
+            self._on_error(api_method, str(exc.response.get("error") or "error"))
+            raise
+        except Exception as exc:  # noqa: BLE001 - connection failures come in many types
+            self._on_error(api_method, f"connection:{type(exc).__name__}")
+            raise
+
+
+def make_web_client(
+    token: str, base_url: str, on_error: Callable[[str, str], None] | None = None
+) -> WebClient:
     """A WebClient that waits out 429s (Retry-After), which Slack sends before doing anything.
 
     Server errors and dropped connections are not retried here: either may come after Slack
@@ -24,7 +48,28 @@ def make_web_client(token: str, base_url: str) -> WebClient:
     """
     client = WebClient(token=token, base_url=base_url, timeout=15)
     client.retry_handlers.append(RateLimitErrorRetryHandler(max_retry_count=5))
-    return client
+    return client if on_error is None else observed(client, on_error)
+
+
+def observed(client: WebClient, on_error: Callable[[str, str], None]) -> WebClient:
+    """The same client (token, URL, retries…), reporting its failed calls to `on_error`.
+
+    Bolt builds a fresh WebClient for each request from the app's; a middleware swaps it for
+    this one, so listeners' calls are seen too.
+    """
+    copy = ObservedWebClient(
+        token=client.token,
+        base_url=client.base_url,
+        timeout=client.timeout,
+        ssl=client.ssl,
+        proxy=client.proxy,
+        headers=client.headers,
+        logger=client.logger,
+        retry_handlers=list(client.retry_handlers),
+        on_error=on_error,
+    )
+    copy.default_params.update(client.default_params)  # Bolt's team_id, when it set one
+    return copy
 
 
 class SlackPoster:

@@ -6,26 +6,31 @@ The error tree and the reading of Wati's answers (status, body: success or which
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import re
 from collections.abc import Callable, Mapping, Sequence
 from email.message import Message
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, ParamSpec, Self, TypeVar
 
 import httpx
 
 from bot.wati.errors import (
+    WatiAuthError,
     WatiBadResponse,
+    WatiError,
     WatiRejected,
     WatiUnavailable,
     check_accepted,
+    error_kind,
     error_text,
     json_object,
     raise_for_status,
 )
 from bot.wati.types import (
+    AccountNumbers,
     BulkSendResult,
     Contact,
     ContactPage,
@@ -35,6 +40,7 @@ from bot.wati.types import (
     Template,
     TemplateSendResult,
     opt_str,
+    parse_account_numbers,
     parse_contact,
     parse_message,
     parse_template,
@@ -50,6 +56,29 @@ _BEARER = re.compile(r"^\s*bearer(\s+|$)", re.IGNORECASE)
 _SUCCESS_WORDS = frozenset({"success", "true", "ok"})
 
 Params = dict[str, str | int]
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _observed(method: Callable[P, R]) -> Callable[P, R]:
+    """Report a public call's WatiError (by endpoint and kind) to `on_error`, then re-raise.
+
+    The failure may come from the HTTP status or from the body read after it, so the report
+    is made here, around the whole method, rather than in `_call`.
+    """
+
+    @functools.wraps(method)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return method(*args, **kwargs)
+        except WatiError as exc:
+            client = args[0]
+            assert isinstance(client, WatiClient)
+            if client._on_error is not None:
+                client._on_error(exc.endpoint or method.__name__, error_kind(exc))
+            raise
+
+    return wrapper
 
 
 class WatiClient:
@@ -63,6 +92,7 @@ class WatiClient:
         transport: httpx.BaseTransport | None = None,
         timeout: float = 15.0,
         on_call: Callable[[str], None] | None = None,
+        on_error: Callable[[str, str], None] | None = None,
     ) -> None:
         base = endpoint.strip().rstrip("/")
         origin = _origin(base) if base.startswith(("https://", "http://")) else None
@@ -74,6 +104,7 @@ class WatiClient:
         self._base = base
         self._origin = origin
         self._on_call = on_call
+        self._on_error = on_error
         self._http = httpx.Client(
             headers={"Authorization": f"Bearer {token}", "User-Agent": "wati-bridge"},
             timeout=httpx.Timeout(timeout),
@@ -97,6 +128,7 @@ class WatiClient:
 
     # -- reads ---------------------------------------------------------------------------------
 
+    @_observed
     def get_messages(
         self, wa_number: str, *, channel_number: str, page_size: int = 50, page_number: int = 1
     ) -> MessagePage:
@@ -122,6 +154,7 @@ class WatiClient:
             logger.warning("getMessages: skipped %d malformed item(s)", malformed)
         return MessagePage(good, malformed, page_number, page_size, len(items))
 
+    @_observed
     def get_message_templates(
         self, *, page_size: int = 100, page_number: int = 1
     ) -> list[Template]:
@@ -142,6 +175,7 @@ class WatiClient:
             )
         return templates
 
+    @_observed
     def get_contacts(
         self,
         *,
@@ -169,6 +203,43 @@ class WatiClient:
             logger.warning("getContacts: skipped %d malformed item(s)", malformed)
         return ContactPage(contacts, malformed, len(items), page_number, page_size)
 
+    @_observed
+    def get_account_numbers(self) -> AccountNumbers:
+        """The account's WhatsApp numbers: v2 phoneNumbers, else v3's channel list.
+
+        Neither answer's fields are recorded from live tenants, so both are read defensively.
+        v2 lists every number, the default one included; v3 leaves the default one out, so its
+        list is marked incomplete. WatiError when neither call gives a list.
+        """
+        name = "getPhoneNumbers"
+        try:
+            response = self._call(name, "GET", f"{self._base}/api/v2/whatsapp/phoneNumbers")
+            found = parse_account_numbers(_json(response))
+            if found is not None:
+                return AccountNumbers(found, complete=True, source="v2 phoneNumbers")
+            first: WatiError = WatiBadResponse("no list of numbers", status_code=200, endpoint=name)
+        except (WatiRejected, WatiAuthError, WatiBadResponse) as exc:
+            first = exc  # 404 on tenants without the v2 route, 403 without the permission
+        name = "getChannels"
+        scheme, host, port = self._origin
+        try:
+            response = self._call(
+                name,
+                "GET",
+                f"{scheme}://{host}:{port}/api/ext/v3/channels",
+                params={"page_number": 1, "page_size": 100},
+            )
+        except (WatiRejected, WatiAuthError):
+            raise first from None  # the first refusal says more than v3's
+        found = parse_account_numbers(_json(response))
+        if not found:
+            # The v3 spec's entries are {id, name, channel}: names without numbers are no use.
+            raise WatiBadResponse(
+                "the channel list names no phone numbers", status_code=200, endpoint=name
+            )
+        return AccountNumbers(found, complete=False, source="v3 channels")
+
+    @_observed
     def get_media(self, file_name: str) -> Media:
         """Download a media file by its stored path or its showFile URL on the Wati host."""
         name = "getMedia"
@@ -209,6 +280,7 @@ class WatiClient:
 
     # -- session sends (inside the 24-hour window) ---------------------------------------------
 
+    @_observed
     def send_session_message(
         self,
         wa_number: str,
@@ -243,6 +315,7 @@ class WatiClient:
         check_accepted(name, body, session=True, require_flag=True)
         return _send_result(body, local_message_id)
 
+    @_observed
     def send_session_file(
         self,
         wa_number: str,
@@ -283,6 +356,7 @@ class WatiClient:
 
     # -- templates (the only way to reach a customer outside the window) ----------------------
 
+    @_observed
     def send_template_message(
         self,
         wa_number: str,
@@ -320,6 +394,7 @@ class WatiClient:
             or opt_str(first.get("localMessageId")),
         )
 
+    @_observed
     def send_template_messages(
         self,
         template_name: str,
@@ -354,6 +429,7 @@ class WatiClient:
 
     # -- chats and contacts --------------------------------------------------------------------
 
+    @_observed
     def update_chat_status(self, wa_number: str, status: str, *, channel_number: str) -> None:
         """Set a chat's status (OPEN, SOLVED, PENDING or BLOCK) on one channel number."""
         ticket_status = status.strip().upper()
@@ -366,6 +442,7 @@ class WatiClient:
         }
         self._write("updateChatStatus", self._url("updateChatStatus"), payload)
 
+    @_observed
     def assign_operator(self, wa_number: str, email: str | None, *, channel_number: str) -> None:
         """Assign the chat to the operator with this e-mail (None: back to the bot).
 
@@ -382,6 +459,7 @@ class WatiClient:
         response = self._call(name, "POST", self._url(name), params=params, write=True)
         check_accepted(name, json_object(name, response, write=True, allow_empty=True))
 
+    @_observed
     def add_contact(
         self, wa_number: str, *, name: str, custom_params: Mapping[str, str] | None = None
     ) -> Contact | None:
@@ -395,6 +473,7 @@ class WatiClient:
                 return contact
         return parse_contact(body) if "wAid" in body else None
 
+    @_observed
     def update_contact_attributes(self, wa_number: str, custom_params: Mapping[str, str]) -> None:
         """Set custom attributes on one contact."""
         number = _digits(wa_number, "wa_number")
@@ -405,6 +484,7 @@ class WatiClient:
             "updateContactAttributes", self._url(f"updateContactAttributes/{number}"), payload
         )
 
+    @_observed
     def update_contact_attributes_for_multi_contacts(
         self, contacts: Sequence[tuple[str, Mapping[str, str]]]
     ) -> None:
@@ -464,6 +544,13 @@ class WatiClient:
         logger.debug("wati %s -> HTTP %d", name, response.status_code)
         raise_for_status(name, response, write=write, session=session)
         return response
+
+
+def _json(response: httpx.Response) -> object:
+    try:
+        return response.json()
+    except ValueError:
+        return None
 
 
 def _send_result(body: dict[str, Any], local_message_id: str | None) -> SendResult:

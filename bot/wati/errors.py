@@ -4,8 +4,6 @@ Error tree (catch at the level you care about):
 
     WatiError
     ├── WatiAuthError        401/403: bad token or missing permission
-    ├── WatiFirewall         403 from Cloudflare in front of Wati: the client is refused, not
-    │                        the token (wati-recorded.md §3)
     ├── WatiRateLimited      429: rate limit or monthly quota (retry_after when Wati says); also
     │                        a 200 refusal that means "slow down" (the spam limit)
     ├── WatiRejected         Wati refused the call (HTTP 200 with a failure body, or another 4xx)
@@ -13,6 +11,7 @@ Error tree (catch at the level you care about):
     │       └── WatiTicketClosed  "Ticket has been expired.": the window closed or the chat was
     │                        closed or solved (also inside 24 h); the answer does not say which
     ├── WatiUnavailable      5xx, timeout or connection error (maybe_sent for writes)
+    │   └── WatiBlocked      Cloudflare, in front of Wati, refused the request (403, not the token)
     └── WatiBadResponse      malformed JSON or an unexpected shape
 
 A successful send means Wati *accepted* the message, never that it was delivered: delivery is
@@ -22,6 +21,7 @@ reported later (webhooks or the message's status in getMessages).
 from __future__ import annotations
 
 import math
+import re
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -44,8 +44,6 @@ _WINDOW_HINTS = (
 # A 200 refusal meaning "slow down" (live tenants: a spam limit above ~30 messages a minute).
 _SLOW_DOWN_HINTS = ("spam", "too many", "slow down", "rate limit")
 _TICKET_EXPIRED = "ticket has been expired"
-# How Cloudflare's own error pages can be told from Wati's answers.
-_CLOUDFLARE_HINTS = ("cloudflare", "error code: 10", "cf-error", "ray id")
 
 
 class WatiError(Exception):
@@ -60,11 +58,6 @@ class WatiError(Exception):
 
 class WatiAuthError(WatiError):
     """Wati answered 401 or 403: the token is wrong, expired or lacks a permission."""
-
-
-class WatiFirewall(WatiError):
-    """Cloudflare, in front of Wati, refused the bridge's HTTP client (403, e.g. "error code:
-    1010": a banned client signature). The token was never looked at."""
 
 
 class WatiRateLimited(WatiError):
@@ -120,8 +113,30 @@ class WatiUnavailable(_MaybeSent):
     """Wati could not be reached or failed (5xx, timeout); maybe_sent: a write may have happened."""
 
 
+class WatiBlocked(WatiUnavailable):
+    """Cloudflare's firewall in front of Wati answered 403 with its own page: the request never
+    reached Wati, so the token was not even looked at (and nothing was sent)."""
+
+
 class WatiBadResponse(_MaybeSent):
     """Wati answered 2xx with a body that is not the expected JSON; maybe_sent for writes."""
+
+
+def error_kind(exc: WatiError) -> str:
+    """A short, stable name for the kind of failure (metrics labels, log reason codes)."""
+    for cls, kind in (
+        (WatiBlocked, "firewall"),
+        (WatiAuthError, "auth"),
+        (WatiRateLimited, "rate_limited"),
+        (WatiTicketClosed, "ticket_closed"),
+        (WatiWindowClosed, "window_closed"),
+        (WatiRejected, "rejected"),
+        (WatiUnavailable, "unavailable"),
+        (WatiBadResponse, "bad_response"),
+    ):
+        if isinstance(exc, cls):
+            return kind
+    return "error"
 
 
 def raise_for_status(
@@ -136,11 +151,10 @@ def raise_for_status(
         raise WatiAuthError(
             _join("access token rejected (HTTP 401)", detail), status_code=status, endpoint=name
         )
-    if status == 403 and _from_cloudflare(response):
-        raise WatiFirewall(
-            "Wati's firewall (Cloudflare) refused the bridge's HTTP client (HTTP 403"
-            + (", error code 1010" if "1010" in response.text else "")
-            + "); this is not a token problem",
+    if status == 403 and _is_firewall_page(response):
+        raise WatiBlocked(
+            "Wati's firewall (Cloudflare) refused the request (HTTP 403, "
+            f"{_firewall_code(response)}); this is not a token problem",
             status_code=status,
             endpoint=name,
         )
@@ -258,16 +272,6 @@ def _rejection(
     return WatiRejected(reason, status_code=status, endpoint=name)
 
 
-def _from_cloudflare(response: httpx.Response) -> bool:
-    """Whether a response is Cloudflare's own page rather than Wati's answer.
-
-    Headers cannot tell: every Wati answer passes Cloudflare and carries `Server: cloudflare`
-    and `CF-RAY`. The page itself names Cloudflare or its error code.
-    """
-    text = response.text[:4000].lower()
-    return any(hint in text for hint in _CLOUDFLARE_HINTS) and not text.lstrip().startswith("{")
-
-
 def _retry_after(value: str | None) -> float | None:
     """Seconds to wait from a Retry-After header (delta-seconds or an HTTP-date)."""
     if not value or not value.strip():
@@ -303,6 +307,21 @@ def _error_detail(response: httpx.Response) -> str:
     if text.startswith("<"):
         return ""  # an HTML error page says nothing useful
     return _short(text)
+
+
+def _is_firewall_page(response: httpx.Response) -> bool:
+    """Cloudflare's refusal: "error code: 1010" as plain text, or its HTML block page."""
+    # Every Wati answer passes Cloudflare (cf-ray headers everywhere), so only the body tells:
+    # Wati's own 403 (a missing permission) is JSON or empty.
+    text = response.text[:4000].lower().strip()
+    if text.startswith(("{", "[")):
+        return False
+    return text.startswith("error code:") or "cloudflare" in text
+
+
+def _firewall_code(response: httpx.Response) -> str:
+    found = re.search(r"error code:?\s*(\d+)", response.text[:4000], re.IGNORECASE)
+    return f"error code {found.group(1)}" if found else "a firewall page"
 
 
 def _short(text: str, limit: int = 200) -> str:

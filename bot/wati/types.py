@@ -298,3 +298,72 @@ def parse_contact(item: object) -> Contact | None:
         last_updated=parse_time(item.get("lastUpdated")),
         created_raw=opt_str(item.get("created")),
     )
+
+
+@dataclass(frozen=True)
+class AccountNumber:
+    """One WhatsApp number of the Wati account (a "channel"): digits with country code."""
+
+    number: str
+    name: str | None = None
+
+
+@dataclass(frozen=True)
+class AccountNumbers:
+    """The account's numbers; `complete` is False when the list may leave some out (v3's
+    channel list omits the default number)."""
+
+    numbers: list[AccountNumber]
+    complete: bool
+    source: str
+
+
+# Wati records none of these shapes (wati-recorded.md §5): every spelling seen in clients and
+# in the v3 spec is tried, for the list and for each entry's fields.
+_LIST_KEYS = ("phoneNumbers", "phone_numbers", "channels", "data", "items", "result", "numbers")
+_NUMBER_KEYS = (
+    "phoneNumber",
+    "phone_number",
+    "channelPhoneNumber",
+    "channel_phone_number",
+    "displayPhoneNumber",
+    "display_phone_number",
+    "phone",
+    "number",
+    "wa_id",
+    "waId",
+)
+_NUMBER_SEPARATORS = re.compile(r"[\s+\-().]")
+_NAME_KEYS = ("channelName", "channel_name", "name", "verifiedName", "verified_name", "displayName")
+
+
+def parse_account_numbers(body: object) -> list[AccountNumber] | None:
+    """The numbers in a phoneNumbers or channels answer; None when no list is found at all."""
+    items = body
+    if isinstance(body, dict):
+        items = next((body[k] for k in _LIST_KEYS if isinstance(body.get(k), list)), None)
+        if items is None:
+            nested = next((body[k] for k in _LIST_KEYS if isinstance(body.get(k), dict)), None)
+            return parse_account_numbers(nested) if nested is not None else None
+    if not isinstance(items, list):
+        return None
+    found: dict[str, AccountNumber] = {}
+    for item in items:
+        entry = _account_number(item)
+        if entry is not None and entry.number not in found:
+            found[entry.number] = entry
+    return list(found.values())
+
+
+def _account_number(item: object) -> AccountNumber | None:
+    raw: object = item
+    name = None
+    if isinstance(item, dict):
+        raw = next((item[k] for k in _NUMBER_KEYS if item.get(k) not in (None, "")), None)
+        name = next((opt_str(item[k]) for k in _NAME_KEYS if opt_str(item.get(k))), None)
+    if isinstance(raw, bool) or not isinstance(raw, str | int):
+        return None
+    digits = _NUMBER_SEPARATORS.sub("", str(raw))
+    if not (digits.isascii() and digits.isdigit() and 7 <= len(digits) <= 15):
+        return None  # a name, an id or a masked number: nothing that can be linked
+    return AccountNumber(digits, name)

@@ -14,7 +14,7 @@ from bot.doctor import diagnose
 from bot.wati.client import WatiClient
 from bot.wati.errors import (
     WatiAuthError,
-    WatiFirewall,
+    WatiBlocked,
     WatiRateLimited,
     WatiTicketClosed,
     WatiWindowClosed,
@@ -37,7 +37,7 @@ def wati(sandbox: Sandbox) -> Iterator[WatiClient]:
 
 def test_cloudflare_403_is_the_firewall_not_the_token(sandbox: Sandbox, wati: WatiClient) -> None:
     sandbox.faults.inject("getMessageTemplates", "cloudflare")
-    with pytest.raises(WatiFirewall) as info:
+    with pytest.raises(WatiBlocked) as info:
         wati.get_message_templates()
     assert not isinstance(info.value, WatiAuthError)
     assert info.value.status_code == 403
@@ -124,7 +124,7 @@ def test_only_cloudflares_own_page_is_the_firewall(body: str, firewall: bool) ->
     headers = {"Server": "cloudflare", "CF-RAY": "8f1e2d3c4b5a6978-FRA"}
     transport = httpx.MockTransport(lambda r: httpx.Response(403, text=body, headers=headers))
     with WatiClient("https://live-mt-server.wati.io/1", "t", transport=transport) as client:
-        with pytest.raises((WatiFirewall, WatiAuthError)) as info:
+        with pytest.raises((WatiBlocked, WatiAuthError)) as info:
             client.get_message_templates()
-    assert isinstance(info.value, WatiFirewall) is firewall
+    assert isinstance(info.value, WatiBlocked) is firewall
     assert isinstance(info.value, WatiAuthError) is not firewall

@@ -230,12 +230,17 @@ class World:
         wait_until(lambda: time.time() > linked + 0.01, 1.0, "the clock to move on")
 
     def start_bridge(
-        self, *, verbose: bool = False, umask: int = 0o022, timeout: float = 30.0
+        self,
+        *,
+        verbose: bool = False,
+        umask: int = 0o022,
+        timeout: float = 30.0,
+        env: dict[str, str] | None = None,
     ) -> BridgeProcess:
         """Start `python -m bot run` and wait until /healthz answers 200."""
         if self.bridge is not None and self.bridge.alive:
             raise RuntimeError("a bridge is already running")
-        self.bridge = BridgeProcess(self, verbose=verbose, umask=umask)
+        self.bridge = BridgeProcess(self, verbose=verbose, umask=umask, env=env)
         self.processes.append(self.bridge)
         self.bridge.start().wait_healthy(timeout)
         return self.bridge
@@ -273,8 +278,16 @@ class World:
 class BridgeProcess:
     """One run of `python -m bot run`, its output appended to the world's log."""
 
-    def __init__(self, world: World, *, verbose: bool = False, umask: int = 0o022) -> None:
+    def __init__(
+        self,
+        world: World,
+        *,
+        verbose: bool = False,
+        umask: int = 0o022,
+        env: dict[str, str] | None = None,
+    ) -> None:
         self.world = world
+        self.extra_env = env or {}
         self.verbose = verbose
         self.umask = umask
         self.proc: subprocess.Popen[bytes] | None = None
@@ -290,7 +303,7 @@ class BridgeProcess:
             self.proc = subprocess.Popen(
                 args,
                 cwd=self.world.tmp,
-                env=self.world.env(),
+                env=self.world.env(**self.extra_env),
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 umask=self.umask,
