@@ -1,7 +1,8 @@
-"""Inbound benchmark: relay latency, Wati calls per message, idle cost, and a 1,000-message burst.
+"""Inbound benchmark: new customers' first messages, a busy minute on five numbers, relay latency,
+Wati calls per message, idle cost, and a 1,000-message burst.
 
-    python bench/inbound.py            # everything (about 3 minutes)
-    python bench/inbound.py --quick    # smaller counts, for a smoke run
+    python bench/inbound.py            # everything (about 25 minutes)
+    python bench/inbound.py --quick    # smaller counts, one run each, for a smoke run
 
 Everything runs on loopback: the sandbox Wati (with its real 10 calls / 10 s limit), the Slack
 stand-in and the bridge with its real scheduler. Latency is measured from the moment a
@@ -11,6 +12,7 @@ customer's message reaches Wati to the moment Slack receives the chat.postMessag
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import random
 import statistics
@@ -20,6 +22,8 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+import httpx
 
 from bot.config import Settings
 from bot.devtools.sandbox import Sandbox
@@ -43,8 +47,26 @@ def _customer(i: int) -> str:
     return f"4477009{i:05d}"
 
 
+class Counting(httpx.HTTPTransport):
+    """The bridge's Wati transport, counting the calls Wati answered with 429."""
+
+    limited = 0
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        response = super().handle_request(request)
+        if response.status_code == 429:
+            self.limited += 1
+        return response
+
+
 def _setup(
-    tmp: Path, channels: int, *, min_interval: float, monthly: int = 200_000
+    tmp: Path,
+    channels: int,
+    *,
+    min_interval: float,
+    monthly: int = 200_000,
+    poll_seconds: float = 10,
+    transport: httpx.BaseTransport | None = None,
 ) -> tuple[Sandbox, SlackStandIn, Bridge]:
     tmp.mkdir(parents=True, exist_ok=True)
     numbers = [_number(i) for i in range(channels)]
@@ -62,15 +84,21 @@ def _setup(
             "WATI_API_ENDPOINT": sandbox.api_endpoint,
             "WATI_ACCESS_TOKEN": sandbox.token,
             "BRIDGE_DB": str(tmp / "bridge.db"),
-            "BRIDGE_POLL_SECONDS": "10",
+            "BRIDGE_POLL_SECONDS": str(poll_seconds),
             "BRIDGE_WATI_MONTHLY_CALLS": str(monthly),
         }
     )
-    bridge = build(settings, slack_min_interval=min_interval)
+    bridge = build(settings, slack_min_interval=min_interval, wati_transport=transport)
     for i, number in enumerate(numbers):
         bridge.store.link(number, f"C{i:08d}", "UBENCH")
     time.sleep(0.01)
     return sandbox, slack, bridge
+
+
+def _stop(sandbox: Sandbox, slack: SlackStandIn, bridge: Bridge) -> None:
+    bridge.shutdown()
+    slack.stop()
+    sandbox.stop()
 
 
 def _post_times(slack: SlackStandIn) -> dict[str, float]:
@@ -98,7 +126,7 @@ def latency(tmp: Path, *, chats: int, seconds: float, rate: float) -> dict[str, 
     for c in customers:
         sandbox.customer_says(number, c, "hello", name=f"Customer {c[-3:]}")
         bridge.relay.wake(number, c)
-    bridge.start_jobs(tick=0.5, hint_seconds=3600, sweep_seconds=3600)
+    bridge.start_jobs(tick=0.5)
     time.sleep(15)  # threads opened, every chat active
     calls_before = sandbox.calls("getMessages")
     sent: dict[str, float] = {}
@@ -125,6 +153,85 @@ def latency(tmp: Path, *, chats: int, seconds: float, rate: float) -> dict[str, 
         "p99": _pct(lat, 0.99) if lat else float("nan"),
         "calls": calls,
         "calls_per_message": calls / max(1, len(lat)),
+    }
+
+
+def first_messages(tmp: Path, *, poll_seconds: float, customers: int, gap: float) -> dict[str, Any]:
+    """New customers (never seen by Wati or the bridge) write their first message after the link,
+    one every `gap` seconds at random; an unconstrained budget (20 million calls a month)."""
+    sandbox, slack, bridge = _setup(
+        tmp, 1, min_interval=1.0, monthly=20_000_000, poll_seconds=poll_seconds
+    )
+    bridge.start_jobs(tick=min(0.25, poll_seconds / 4))
+    time.sleep(1.5)  # the first look (nothing to find)
+    rng = random.Random(11)
+    sent: dict[str, float] = {}
+    for i in range(customers):
+        time.sleep(rng.uniform(0.5, 1.5) * gap)
+        wati_id = sandbox.customer_says(_number(0), _customer(500 + i), "hello", name=f"New {i}")
+        sent[wati_id] = time.time()
+    deadline = time.monotonic() + 10 * poll_seconds + 30
+    while time.monotonic() < deadline and len(set(sent) & set(_post_times(slack))) < len(sent):
+        time.sleep(0.2)
+    posted = _post_times(slack)
+    lat = [posted[i] - t for i, t in sent.items() if i in posted]
+    _stop(sandbox, slack, bridge)
+    return {
+        "sent": len(sent),
+        "relayed": len(lat),
+        "p50": statistics.median(lat) if lat else float("nan"),
+        "p99": _pct(lat, 0.99) if lat else float("nan"),
+    }
+
+
+def busy_minute(
+    tmp: Path, *, numbers: int, customers: int, seconds: float, every: float
+) -> dict[str, Any]:
+    """`customers` active conversations spread over `numbers` linked numbers; one new customer
+    message every `every` seconds for `seconds`, at the default BRIDGE_POLL_SECONDS=10."""
+    counting = Counting()
+    sandbox, slack, bridge = _setup(tmp, numbers, min_interval=1.0, transport=counting)
+    people = [(_number(i % numbers), _customer(i)) for i in range(customers)]
+    for number, customer in people:
+        sandbox.customer_says(number, customer, "hello", name=f"Customer {customer[-3:]}")
+        bridge.relay.wake(number, customer)  # conversations the team already has
+    bridge.start_jobs(tick=0.5)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and len(_post_times(slack)) < customers:
+        time.sleep(0.5)  # every conversation open in Slack
+    time.sleep(20)  # the first routine polls after the warm-up are done
+    warm = len(_post_times(slack))
+    calls_before, limited_before = sandbox.calls(), counting.limited
+    rng = random.Random(7)
+    sent: dict[str, float] = {}
+    start = time.monotonic()
+    for k in itertools.count():
+        at = start + k * every
+        if at >= start + seconds:
+            break
+        time.sleep(max(0.0, at - time.monotonic()))
+        number, customer = rng.choice(people)
+        sent[sandbox.customer_says(number, customer, f"msg {k}")] = time.time()
+    end = time.time()
+    by_end = _post_times(slack)
+    in_minute = sum(1 for i in sent if i in by_end and by_end[i] <= end)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and len(set(sent) & set(_post_times(slack))) < len(sent):
+        time.sleep(0.5)
+    posted = _post_times(slack)
+    lat = [posted[i] - t for i, t in sent.items() if i in posted]
+    calls = sandbox.calls() - calls_before
+    limited = counting.limited - limited_before
+    _stop(sandbox, slack, bridge)
+    return {
+        "warm": warm,
+        "sent": len(sent),
+        "in_minute": in_minute,
+        "relayed": len(lat),
+        "p50": statistics.median(lat) if lat else float("nan"),
+        "p99": _pct(lat, 0.99) if lat else float("nan"),
+        "calls": calls,
+        "limited": limited,
     }
 
 
@@ -167,19 +274,13 @@ def idle_hour(tmp: Path, *, contacts: int, quiet_chats: int, monthly: int) -> di
             last_activity_at=_dt(clock() - days_ago * 86400).isoformat(),
             empty_polls=20,
         )
-    relay.discover()  # bootstrap look (not counted)
+    relay.discovery.run()  # bootstrap look (not counted)
     before = sandbox.calls()
     start = clock()
-    next_hint, next_sweep = start + 60, start + 300
     while clock() < start + 3600:
         now[0] += 1
         relay.poll_number(_number(0))
-        if clock() >= next_hint:
-            relay.discover()
-            next_hint += 60
-        if clock() >= next_sweep:
-            relay.discover(sweep=True)
-            next_sweep += 300
+        relay.discovery.run()  # the scheduler's discovery job, every tick
     calls = sandbox.calls() - before
     wati.close()
     store.close()
@@ -206,7 +307,7 @@ def burst(tmp: Path, *, channels: int, per_chat: int, chats_per_channel: int) ->
     for i in range(channels):
         for j in range(chats_per_channel):
             bridge.relay.wake(_number(i), _customer(i * chats_per_channel + j))
-    bridge.start_jobs(tick=0.25, hint_seconds=3600, sweep_seconds=3600)
+    bridge.start_jobs(tick=0.25)
     deadline = start + 600
     while time.monotonic() < deadline and len(_post_times(slack)) < total:
         time.sleep(0.25)
@@ -231,11 +332,53 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=3, help="repeat the timed parts; medians shown")
     args = parser.parse_args()
     q = args.quick
+    runs = 1 if q else args.runs
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
+        for poll_seconds, customers in ((1, 15), (10, 8)):
+            firsts = [
+                first_messages(
+                    tmp / f"first{poll_seconds}-{r}",
+                    poll_seconds=poll_seconds,
+                    customers=4 if q else customers,
+                    # A new customer takes two posts (parent, message) at Slack's one post
+                    # per second per channel: arrivals every 4 s keep the channel half busy.
+                    gap=max(4.0, poll_seconds * 0.7),
+                )
+                for r in range(runs)
+            ]
+            print(
+                f"new customers' first message at BRIDGE_POLL_SECONDS={poll_seconds} ({runs} runs): "
+                f"{sum(x['relayed'] for x in firsts)}/{sum(x['sent'] for x in firsts)} relayed; "
+                f"median p50 {statistics.median(x['p50'] for x in firsts):.1f} s, "
+                f"median p99 {statistics.median(x['p99'] for x in firsts):.1f} s",
+                flush=True,
+            )
+        minutes = [
+            busy_minute(
+                tmp / f"minute{r}",
+                numbers=5,
+                customers=40,
+                seconds=20 if q else 60,
+                every=1.5,
+            )
+            for r in range(runs)
+        ]
+        sent = sum(x["sent"] for x in minutes)
+        relayed = sum(x["relayed"] for x in minutes)
+        print(
+            f"busy minute, 5 numbers x 40 customers, a message every 1.5 s ({runs} runs): "
+            f"median {statistics.median(x['in_minute'] / x['sent'] for x in minutes):.0%} in Slack "
+            f"within the minute, {relayed}/{sent} in the end; median p50 "
+            f"{statistics.median(x['p50'] for x in minutes):.1f} s, p99 "
+            f"{statistics.median(x['p99'] for x in minutes):.1f} s; "
+            f"{sum(x['limited'] for x in minutes)} 429s; Wati calls per relayed message "
+            f"{statistics.median(x['calls'] / max(1, x['relayed']) for x in minutes):.2f}",
+            flush=True,
+        )
         lats = [
             latency(tmp / f"lat{r}", chats=5 if q else 10, seconds=20 if q else 60, rate=0.5)
-            for r in range(args.runs)
+            for r in range(runs)
         ]
         p50 = statistics.median(x["p50"] for x in lats)
         p99 = statistics.median(x["p99"] for x in lats)
@@ -243,13 +386,10 @@ def main() -> int:
         sent = sum(x["messages"] for x in lats)
         calls = sum(x["calls"] for x in lats)
         print(
-            f"latency ({args.runs} runs, {lats[0]['chats']} active chats, BRIDGE_POLL_SECONDS=10): "
-            f"{relayed}/{sent} relayed; median p50 {p50:.1f} s, median p99 {p99:.1f} s",
-            flush=True,
-        )
-        print(
-            f"Wati calls per relayed message: {calls / max(1, relayed):.2f} "
-            f"({calls} getMessages for {relayed} messages)",
+            f"latency ({runs} runs, {lats[0]['chats']} active chats, BRIDGE_POLL_SECONDS=10): "
+            f"{relayed}/{sent} relayed; median p50 {p50:.1f} s, median p99 {p99:.1f} s; "
+            f"{calls / max(1, relayed):.2f} Wati calls per relayed message "
+            f"({calls} for {relayed})",
             flush=True,
         )
         for monthly in (10_000, 200_000):
@@ -261,12 +401,12 @@ def main() -> int:
             )
         bursts = [
             burst(tmp / f"burst{r}", channels=20, per_chat=5 if q else 25, chats_per_channel=2)
-            for r in range(args.runs)
+            for r in range(runs)
         ]
         seconds = statistics.median(b["seconds"] for b in bursts)
         b = bursts[0]
         print(
-            f"burst ({args.runs} runs): {sum(x['relayed'] for x in bursts)}/"
+            f"burst ({runs} runs): {sum(x['relayed'] for x in bursts)}/"
             f"{sum(x['messages'] for x in bursts)} relayed; {b['messages']} messages over 20 channels "
             f"in a median {seconds:.1f} s (Slack floor {b['slack_floor']:.0f} s, Wati floor "
             f"{b['wati_floor']} s; {seconds / b['slack_floor']:.2f}× the Slack floor)",

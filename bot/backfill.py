@@ -6,7 +6,8 @@ from collections.abc import Callable
 from datetime import timedelta
 
 from bot.config import Settings
-from bot.relay.polling import CONTACTS_PAGE, Poller, PollReport
+from bot.relay.discovery import CONTACTS_PAGE
+from bot.relay.polling import Poller, PollReport
 from bot.service import build
 from bot.store.db import iso
 from bot.wati.errors import WatiError

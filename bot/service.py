@@ -43,8 +43,6 @@ from bot.web import METRICS_PATH, make_asgi, metrics_route
 
 logger = logging.getLogger(__name__)
 
-HINT_SECONDS = 60.0  # getContacts first page: new customers show up within about a minute
-SWEEP_SECONDS = 300.0  # one further contacts page, so every contact is looked at over time
 PARENTS_SECONDS = 300.0  # refresh thread parents whose reply window has closed
 DESK_SECONDS = 10.0  # waiting customers, nudges, half-done saved replies, Home caches
 
@@ -70,19 +68,17 @@ class Bridge:
     errors: ErrorTally = field(default_factory=ErrorTally)
     _tick: float = 1.0  # seconds between poll rounds of each number
 
-    def start_jobs(
-        self,
-        *,
-        tick: float = 1.0,
-        hint_seconds: float = HINT_SECONDS,
-        sweep_seconds: float = SWEEP_SECONDS,
-    ) -> None:
-        """Start polling: a job per linked number, contacts discovery, outbound sends."""
+    def start_jobs(self, *, tick: float = 1.0, discovery: bool = True) -> None:
+        """Start polling: a job per linked number, contacts discovery, outbound sends.
+
+        Discovery's job runs every tick and reads the contacts list when its budget-paced
+        cadence says so (see bot.relay.discovery); `discovery=False` leaves it out (tests).
+        """
         self.relay.release_claims()  # a killed predecessor's claims would stall its chats
         self._tick = tick
         self._every(self.sync_jobs, min(2.0, tick * 2), "sync")
-        self._every(self.relay.discover, hint_seconds, "hint", next_run_time=_soon())
-        self._every(lambda: self.relay.discover(sweep=True), sweep_seconds, "sweep")
+        if discovery:
+            self._every(self.relay.discovery.run, tick, "hint", next_run_time=_soon())
         self._every(self.outbound.process, tick, "outbound")
         self._every(self.outbound.refresh_parents, PARENTS_SECONDS, "parents")
         self._every(self.desk.tick, DESK_SECONDS, "desk", next_run_time=_soon())
@@ -166,6 +162,13 @@ def _run_soon(scheduler: BackgroundScheduler, job_id: str) -> None:
         pass
 
 
+def _linked(relay: Poller, scheduler: BackgroundScheduler) -> None:
+    """A number was just linked: a contacts look and its poll job start at once."""
+    relay.discovery.soon()
+    _run_soon(scheduler, "sync")
+    _run_soon(scheduler, "hint")
+
+
 def build(
     settings: Settings,
     *,
@@ -228,7 +231,9 @@ def build(
         process_before_response=process_before_response,
         logger=quiet_logger("bot.bolt"),  # Bolt quotes request bodies: held back
     )
-    command = commands.WatiCommand(store, budget, settings.admins)
+    command = commands.WatiCommand(
+        store, budget, settings.admins, on_link=lambda number: _linked(relay, scheduler)
+    )
     commands.register(app, command)
     ops = ChatOps(store, wati, poster, threads, relay.wake, windows, the_clock)
     desk = Desk.build(ops, outbound, names, budget, settings, the_clock)

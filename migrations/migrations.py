@@ -223,3 +223,11 @@ def m013_desk(db: Database) -> None:
         },
         pk="view_id",
     )
+
+
+@migrations()
+def m011_chat_hints(db: Database) -> None:
+    # When a contacts-page change last woke the chat (cleared by its next poll): such chats
+    # are polled before routine ones, and whether the poll found anything tells the poller
+    # how far to trust the contacts page as a signal.
+    db["chats"].add_column("hinted_at", float)

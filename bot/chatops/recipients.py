@@ -13,6 +13,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TypeVar
 
+from bot.slack.limits import cut
 from bot.text import phone
 from bot.text.formatting import escape
 
@@ -198,9 +199,15 @@ def shown(raw: str) -> str:
     return escape(text)
 
 
+REASON = 200  # characters of a failure's reason shown in a report
+
+
 def failure_lines(failures: Sequence[tuple[str, str]], limit: int = 20) -> str:
     """Bullet lines `• +44 7700 900123: reason`, at most `limit`, then how many more."""
-    lines = [f"• {shown(raw) or '(empty)'}: {escape(reason)}" for raw, reason in failures[:limit]]
+    lines = [
+        f"• {shown(raw) or '(empty)'}: {escape(cut(reason, REASON))}"
+        for raw, reason in failures[:limit]
+    ]
     if len(failures) > limit:
         lines.append(f"…and {len(failures) - limit} more")
     return "\n".join(lines)

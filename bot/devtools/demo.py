@@ -490,7 +490,7 @@ def main(*, quiet: bool = False, echo: Callable[[str], None] = print) -> int:
         )
         bridge = build(settings, clock=clock, slack_min_interval=0.2)
         base_url, server = _serve(bridge)
-        bridge.start_jobs(tick=0.25, hint_seconds=1.0, sweep_seconds=5.0)
+        bridge.start_jobs(tick=0.25)
         assert settings.slack_app_token is not None
         link = SocketLink(bridge.app, settings.slack_app_token)
         link.open()

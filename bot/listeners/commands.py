@@ -54,10 +54,20 @@ Handler = Callable[[Invocation], None]
 class WatiCommand:
     """Parses `/wati …` and runs the matching subcommand."""
 
-    def __init__(self, store: Store, budget: Budget, admins: Sequence[str]) -> None:
+    def __init__(
+        self,
+        store: Store,
+        budget: Budget,
+        admins: Sequence[str],
+        *,
+        on_link: Callable[[str], object] | None = None,
+    ) -> None:
         self.store = store
         self.budget = budget
         self.admins = tuple(admins)
+        # Called with the number after a successful link (the composition root starts its
+        # polling and a contacts look at once: the first customer need not wait).
+        self.on_link = on_link
         # `link` is added with the chat-ops (listeners.subcommands): it asks Wati for the
         # account's numbers, then calls `link_number`.
         self.handlers: dict[str, Handler] = {
@@ -139,6 +149,8 @@ class WatiCommand:
                 )
             return
         logger.info("channel %s linked to a number by %s", call.channel_id, call.user_id)
+        if self.on_link is not None:
+            self.on_link(link.channel_number)
         if note:
             call.tell(note)
         call.announce(

@@ -17,16 +17,19 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from slack_sdk.errors import SlackApiError
+
 from bot.relay.clock import Clock
 from bot.relay.threads import Threads
 from bot.slack import blocks
-from bot.slack.poster import SlackPoster, metadata_of
+from bot.slack.poster import SlackPoster, metadata_of, refusal_of
 from bot.store import Store
 from bot.store.chats import Chat, Thread
 from bot.store.db import iso, parse_iso
 from bot.store.links import Link
 from bot.store.messages import LoggedMessage
 from bot.store.outbox import ReplyState
+from bot.text import phone
 from bot.text.rendering import render_item
 from bot.wati.client import WatiClient
 from bot.wati.errors import WatiBadResponse, WatiError
@@ -36,7 +39,7 @@ from bot.wati.types import WatiMessage
 logger = logging.getLogger(__name__)
 
 PAGE_SIZE = 50
-MAX_PAGES = 10  # at most 500 messages caught up per chat per poll
+MAX_PAGES = 200  # a safety net against a history that never ends (10,000 messages)
 
 
 class NoSlot(Exception):
@@ -76,15 +79,20 @@ class Inbound:
 
     # -- reading -----------------------------------------------------------------------------
 
-    def fetch_new(self, chat: Chat) -> Fetched:
-        """Page back while a whole page is new, until a known message shows up."""
-        new: dict[str, WatiMessage] = {}
+    def fetch_new(self, chat: Chat, cutoff: datetime | None = None) -> Fetched:
+        """Page back until a known message shows up, the history reaches `cutoff` (the link
+        time or the backfill horizon: older messages are not relayed) or it ends.
+
+        However many pages it takes: a chat never seen before may have a long history (a
+        chatbot flow, an outage). Either every page needed is read, or nothing is taken
+        (NoSlot when the rate window stays full): a partial read would lose the older part.
+        """
+        pages: list[list[WatiMessage]] = []  # the new items of each page read, newest page first
         history: list[WatiMessage] = []
-        seen_any = self.store.has_messages(chat.channel_number, chat.customer_number)
         calls = 0
         for page_number in range(1, MAX_PAGES + 1):
             if page_number > 1 and not self.windows.messages.acquire(timeout=15):
-                break
+                raise NoSlot
             page = self.wati.get_messages(
                 chat.customer_number,
                 channel_number=chat.channel_number,
@@ -98,20 +106,31 @@ class Inbound:
                 )
             history.extend(page.items)
             known = self.store.known_ids([m.id for m in page.items])
-            for item in page.items:
-                if item.id not in known:
-                    new[item.id] = item
-            # A full page of unknown messages means older unknown ones may sit on the next page.
-            if known or not seen_any or not page.has_more:
+            pages.append([item for item in page.items if item.id not in known])
+            oldest = page.items[0].created if page.items else None
+            if known or not page.has_more or (cutoff and oldest and oldest < cutoff):
                 break
-        return Fetched(sorted(new.values(), key=lambda m: (m.created, m.id)), history, calls)
+        else:
+            self.store.add_error(
+                chat.channel_number,
+                f"history of more than {MAX_PAGES * PAGE_SIZE} new messages: older ones skipped",
+            )
+        # Oldest page first; within a page Wati's order (oldest first) is kept for messages
+        # created in the same millisecond: the sort below is stable.
+        new = [item for page_items in reversed(pages) for item in page_items]
+        new.sort(key=lambda m: m.created)
+        return Fetched(new, history, calls)
 
     # -- recording ---------------------------------------------------------------------------
+
+    def cutoff(self, link: Link) -> datetime | None:
+        """Messages older than this are not relayed: the link time, or the backfill horizon."""
+        return parse_iso(self.store.get(f"relay_since:{link.channel_number}") or link.linked_at)
 
     def record_all(self, link: Link, chat: Chat, items: list[WatiMessage]) -> dict[str, Any]:
         """Record each new item (pending when it goes to Slack, else skipped or ours); return
         the chat's columns that change with them, for the caller's single chat write."""
-        cutoff = parse_iso(self.store.get(f"relay_since:{link.channel_number}") or link.linked_at)
+        cutoff = self.cutoff(link)
         last_inbound = parse_iso(chat.last_inbound_at)
         changes: dict[str, Any] = {}
         for item in items:
@@ -211,31 +230,70 @@ class Inbound:
         return posted
 
     def _post(self, link: Link, thread: Thread, logged: LoggedMessage) -> None:
-        """Post one pending message, once."""
+        """Post one pending message (in one or more parts), once."""
         assert thread.thread_ts is not None
-        if logged.attempts > 0:
-            found = self._find_in_thread(link, thread, logged.wati_id)
-            if found:
-                self.store.update_message(
-                    logged.wati_id, state="posted", slack_ts=found, thread_id=thread.id
-                )
-                return
+        done = self._find_in_thread(link, thread, logged.wati_id) if logged.attempts else {}
         self.store.update_message(logged.wati_id, attempts=logged.attempts + 1, thread_id=thread.id)
         item = self._items.get(logged.wati_id) or self._refetch(logged)
-        if item is None:
+        if item is None and not done:
             self.store.update_message(logged.wati_id, state="skipped", error="no longer in Wati")
             return
-        rendered = render_item(item.raw)
-        mirrored_by = (item.operator_name or "a teammate") if logged.direction == "mirror" else None
-        message = blocks.relayed_message(
-            logged.wati_id, rendered.text, mirrored_by=mirrored_by, template=item.template
+        ts, error = done.get(1), None
+        if item is not None:
+            rendered = render_item(item.raw)
+            by = (item.operator_name or "a teammate") if logged.direction == "mirror" else None
+            if rendered.media_path:
+                if not done:
+                    message = blocks.relayed_message(
+                        logged.wati_id, rendered.text, mirrored_by=by, template=item.template
+                    )
+                    self._post_media(link, thread, logged, rendered.media_path, message)
+                ts = ts or "file"
+            else:
+                parts = blocks.relayed_parts(
+                    logged.wati_id, rendered.text, mirrored_by=by, template=item.template
+                )
+                for k, message in enumerate(parts, start=1):
+                    if k in done:
+                        continue
+                    posted, refused = self._post_part(link, thread, logged, k, message)
+                    ts, error = ts or posted, error or refused
+        self.store.update_message(logged.wati_id, state="posted", slack_ts=ts, error=error)
+
+    def _post_part(
+        self, link: Link, thread: Thread, logged: LoggedMessage, part: int, message: dict[str, Any]
+    ) -> tuple[str, str | None]:
+        """Post one part; a part Slack refuses for good is replaced by a notice saying so,
+        so this customer's later messages are not held up behind it. Returns (ts, refusal)."""
+        assert thread.thread_ts is not None
+        try:
+            return self.poster.post(
+                link.slack_channel_id, thread_ts=thread.thread_ts, **message
+            ), None
+        except SlackApiError as exc:
+            if (error := refusal_of(exc)) is None:
+                raise
+        logger.warning(
+            "Slack refused message %s for good (%s): notice posted", logged.wati_id, error
         )
-        if rendered.media_path:
-            self._post_media(link, thread, logged, rendered.media_path, message)
-            ts = "file"
-        else:
-            ts = self.poster.post(link.slack_channel_id, thread_ts=thread.thread_ts, **message)
-        self.store.update_message(logged.wati_id, state="posted", slack_ts=ts, error=None)
+        self.store.add_error(
+            link.channel_number, f"Slack refused a message ({error}); notice posted"
+        )
+        what = "A message sent from Wati" if logged.direction == "mirror" else "A customer message"
+        created = parse_iso(logged.created)
+        when = f" at {created:%d %b %H:%M:%S} UTC" if created else ""
+        where = (
+            f"conversation with {phone.display(logged.customer_number)} on "
+            f"{phone.display(logged.channel_number)}{when}"
+        )
+        notice = blocks.unshown_notice(
+            logged.wati_id,
+            part,
+            what=what if part == 1 else f"Part {part} of {what.lower()}",
+            error=error,
+            where=where,
+        )
+        return self.poster.post(link.slack_channel_id, thread_ts=thread.thread_ts, **notice), error
 
     def _post_media(
         self,
@@ -270,16 +328,19 @@ class Inbound:
             comment=str(message["text"]).strip() or None,
         )
 
-    def _find_in_thread(self, link: Link, thread: Thread, wati_id: str) -> str | None:
+    def _find_in_thread(self, link: Link, thread: Thread, wati_id: str) -> dict[int, str]:
+        """The parts of a message already in its thread (a crash came between post and mark):
+        part number → ts."""
         assert thread.thread_ts is not None
+        found: dict[int, str] = {}
         for message in self.poster.thread_messages(link.slack_channel_id, thread.thread_ts):
             payload = metadata_of(message, blocks.MESSAGE_EVENT)
             if payload and payload.get("wati_id") == wati_id:
-                return str(message["ts"])
+                found.setdefault(blocks.part_of(payload), str(message["ts"]))
             for file in message.get("files") or []:
                 if str(file.get("name", "")).startswith(wati_id):
-                    return str(message["ts"])
-        return None
+                    found.setdefault(1, str(message["ts"]))
+        return found
 
     def _refetch(self, logged: LoggedMessage) -> WatiMessage | None:
         """A pending message's content after a restart (only ids are kept in the store).

@@ -18,6 +18,7 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 
 from bot.relay.clock import Clock
+from bot.relay.discovery import Discovery, is_known
 from bot.relay.inbound import Inbound, NoSlot
 from bot.slack.poster import SLACK_GIVE_UP
 from bot.store import Store
@@ -34,7 +35,9 @@ logger = logging.getLogger(__name__)
 ACTIVE_POLLS = 3
 CAPS = ((timedelta(hours=24), 30 * 60.0), (timedelta(days=14), 6 * 3600.0))
 LEASE = 120.0  # seconds a chat being polled stays claimed
-CONTACTS_PAGE = 100
+# While the contacts page is trusted to announce customer messages, a quiet chat's routine
+# poll is only a safety net against a message it missed.
+SAFETY_NET = 300.0
 
 
 @dataclass
@@ -74,12 +77,19 @@ class Poller:
         # Numbers whose job is relaying right now (see the fairness rule in poll_number).
         self._busy: set[str] = set()
         self._busy_lock = threading.Lock()
+        self.discovery = Discovery(
+            store, wati, budget, windows, clock, self._hinted, poll_seconds=poll_seconds
+        )
 
     # -- scheduling --------------------------------------------------------------------------
 
     def wake(self, channel_number: str, customer_number: str, origin: str = "slack") -> Chat:
         """Poll this chat as soon as the limits allow (a new customer, or a reply just sent)."""
         return self.store.wake_chat(channel_number, customer_number, self.clock(), origin)
+
+    def _hinted(self, channel_number: str, customer_number: str) -> None:
+        """A contacts-page change points at this chat: poll it before routine polls."""
+        self.store.wake_chat(channel_number, customer_number, self.clock(), "contacts", hinted=True)
 
     def _next_poll(self, chat: Chat, found_new: bool) -> dict[str, Any]:
         empty = 0 if found_new else chat.empty_polls + 1
@@ -91,6 +101,8 @@ class Poller:
         else:
             cap = next(c for limit, c in CAPS if age <= limit)
             interval = self.poll_seconds * 2 ** max(0, empty - ACTIVE_POLLS)
+            if self.discovery.trusted():
+                interval = max(interval, SAFETY_NET)
             next_at = self.clock() + min(interval, cap)
         return {
             "empty_polls": empty,
@@ -196,8 +208,9 @@ class Poller:
     def poll_chat(self, link: Link, chat: Chat, report: PollReport | None = None) -> int:
         """Fetch a chat's new messages and relay them; return how many reached Slack."""
         report = report or PollReport()
+        started = self.clock()
         try:
-            fetched = self.inbound.fetch_new(chat)
+            fetched = self.inbound.fetch_new(chat, self.inbound.cutoff(link))
         except WatiRateLimited as exc:
             report.calls += 1
             self.windows.messages.hold(exc.retry_after or 10.0)
@@ -224,52 +237,38 @@ class Poller:
         except SlackApiError:
             self._set(chat, **changes, **self._backed_off(chat))
             raise
-        found_new = bool(fetched.new)
-        self._set(chat, **changes, failures=0, **self._next_poll(chat, found_new))
+        self._learn(chat, fetched.new, changes)
+        after = self._next_poll(chat, bool(fetched.new))
+        if self._hinted_meanwhile(chat, started):
+            after["next_poll_at"] = self.clock()  # a look announced more while this poll ran
+        else:
+            after["hinted_at"] = None
+        self._set(chat, **changes, failures=0, **after)
         return relayed
+
+    def _learn(self, chat: Chat, new: list[WatiMessage], changes: dict[str, Any]) -> None:
+        """What this poll says about the contacts page as a signal (see bot.relay.discovery)."""
+        hinted = chat.hinted_at is not None
+        newest_inbound = parse_iso(changes.get("last_inbound_at"))
+        if newest_inbound is not None:
+            was_trusted = self.discovery.trusted()
+            if not self.discovery.signal.check(newest_inbound, hinted) and was_trusted:
+                # Routine polls were slowed to the safety net: back to the normal pace.
+                now = self.clock()
+                self.store.bring_forward(now + self.poll_seconds, now + SAFETY_NET + 1)
+        elif hinted and not new and is_known(chat):
+            # The contact changed but nothing is new here: perhaps on another number.
+            self.discovery.widen(chat.customer_number, chat.channel_number)
+
+    def _hinted_meanwhile(self, chat: Chat, started: float) -> bool:
+        """Whether a contacts look woke the chat after this poll's read began."""
+        current = self.store.chat(chat.channel_number, chat.customer_number)
+        if current is None or current.hinted_at in (None, chat.hinted_at):
+            return False
+        return current.hinted_at >= started
 
     # -- discovery ---------------------------------------------------------------------------
 
     def discover(self, *, sweep: bool = False) -> int:
-        """Look for new or changed contacts; wake their chats on every linked number.
-
-        The first page is a cheap hint (recently updated contacts tend to show there); a sweep
-        walks one further page per call, so over time every contact is looked at.
-        """
-        links = self.store.links()
-        if not links or not self.budget.may_poll() or not self.windows.contacts.try_acquire():
-            return 0
-        page_number = int(self.store.get("sweep_page") or "1") if sweep else 1
-        try:
-            page = self.wati.get_contacts(page_size=CONTACTS_PAGE, page_number=page_number)
-        except WatiRateLimited as exc:
-            self.windows.contacts.hold(exc.retry_after or 10.0)
-            return 0
-        except WatiError as exc:
-            self.store.add_error("contacts", f"getContacts failed: {exc.reason}")
-            return 0
-        if sweep:
-            self.store.put("sweep_page", str(page_number + 1 if page.has_more else 1))
-        first_link = min(link.linked_at for link in links)
-        woken = 0
-        for contact in page.items:
-            number = "".join(ch for ch in (contact.wa_id or contact.phone or "") if ch.isdigit())
-            if not number:
-                continue
-            seen = self.store.contact_seen(number)
-            stamp = iso(contact.last_updated) if contact.last_updated else None
-            changed = seen is None or (stamp is not None and stamp != seen.get("last_updated"))
-            # A contact seen for the first time (the first looks and the first sweep see
-            # every contact so) can only have written to a linked number if it was updated
-            # after the first link; older ones are remembered, not polled.
-            if changed and (seen is not None or stamp is None or stamp >= first_link):
-                for link in links:
-                    self.wake(link.channel_number, number, origin="contacts")
-                    woken += 1
-            if changed or (seen and seen.get("name") != contact.name):
-                self.store.save_contact(number, contact.name, stamp)
-            for link in links:
-                if contact.name and (chat := self.store.chat(link.channel_number, number)):
-                    if chat.customer_name != contact.name:
-                        self._set(chat, customer_name=contact.name)
-        return woken
+        """Look for new or changed contacts now and wake their chats (see `Discovery`)."""
+        return self.discovery.discover(sweep=sweep)

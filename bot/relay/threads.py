@@ -17,7 +17,7 @@ from slack_sdk.errors import SlackApiError
 from bot.relay import window
 from bot.relay.clock import Clock
 from bot.slack import blocks
-from bot.slack.poster import SlackPoster, metadata_of
+from bot.slack.poster import SlackPoster, metadata_of, refusal_of
 from bot.store import Store
 from bot.store.chats import Chat, Thread
 from bot.store.db import iso, parse_iso
@@ -74,7 +74,22 @@ class Threads:
         if not chat.customer_name and (name := self._look_up_name(chat.customer_number)):
             self.store.update_chat(chat.channel_number, chat.customer_number, customer_name=name)
             chat = replace(chat, customer_name=name)
-        ts = self.poster.post(link.slack_channel_id, **self.parent_message(thread, chat))
+        try:
+            ts = self.poster.post(link.slack_channel_id, **self.parent_message(thread, chat))
+        except SlackApiError as exc:
+            if (error := refusal_of(exc)) is None:
+                raise
+            # The thread must open, or every message of this customer waits behind it: the
+            # plainest parent (no name, no link to an earlier thread) is posted instead.
+            logger.warning(
+                "parent of thread %d refused (%s); posted without details", thread.id, error
+            )
+            self.store.add_error(link.channel_number, f"Slack refused a thread parent ({error})")
+            plain = replace(thread, previous_thread_id=None)
+            ts = self.poster.post(
+                link.slack_channel_id,
+                **self.parent_message(plain, replace(chat, customer_name=None)),
+            )
         self.store.update_thread(thread.id, thread_ts=ts, state="open")
         return self.store.thread(thread.id) or thread
 

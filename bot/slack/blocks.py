@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from bot.slack import limits
 from bot.text import phone
 
 # Slack message metadata event types; metadata is how the bridge recognises its own posts.
@@ -64,7 +65,7 @@ def desk_lines(
 def customer_label(name: str | None, customer_number: str) -> str:
     """“Ana Lima (+55 11 91234-5678)”, or just the number."""
     shown = phone.display(customer_number)
-    clean = (name or "").strip()
+    clean = limits.cut(" ".join((name or "").split()), limits.NAME)
     return f"{clean} ({shown})" if clean and clean != customer_number else shown
 
 
@@ -108,11 +109,8 @@ def thread_parent(
         buttons.append({"text": "Assign to me", "action_id": ASSIGN_ME})
         buttons.append({"text": "Saved reply", "action_id": SAVED_REPLY})
     blocks: list[dict[str, Any]] = [
-        {
-            "type": "section",
-            "text": {"type": "mrkdwn", "text": f":speech_balloon: *{who}*\nWhatsApp number {via}"},
-        },
-        {"type": "context", "elements": [{"type": "mrkdwn", "text": c} for c in context]},
+        limits.section(f":speech_balloon: *{who}*\nWhatsApp number {via}"),
+        limits.context(*context),
         {
             "type": "actions",
             "block_id": f"thread:{thread_id}",
@@ -136,20 +134,65 @@ def thread_parent(
 
 
 def relayed_message(
-    wati_id: str, text: str, *, mirrored_by: str | None = None, template: bool = False
+    wati_id: str,
+    text: str,
+    *,
+    mirrored_by: str | None = None,
+    part: int = 1,
+    template: bool = False,
 ) -> dict[str, Any]:
-    """A customer message (or a teammate's send or a template from Wati) posted into the thread."""
-    if template:
+    """A customer message (or a teammate's send or a template from Wati) posted into the
+    thread.
+
+    `part` numbers the posts of a text too long for one (see `relayed_parts`); the metadata
+    carries it so that a recovery after a crash posts only the parts that are missing.
+    """
+    if template and part == 1:
         text = f":outbox_tray: _Template sent from Wati_\n{text}"
-    elif mirrored_by is not None:
+    elif mirrored_by is not None and part == 1:
         from bot.text.formatting import escape
 
-        text = f":outbox_tray: _Sent from Wati by {escape(mirrored_by)}_\n{text}"
+        who = escape(limits.cut(mirrored_by, limits.NAME))
+        text = f":outbox_tray: _Sent from Wati by {who}_\n{text}"
+    payload: dict[str, Any] = {"wati_id": wati_id}
+    if part > 1:
+        payload["part"] = part
     return {
-        "text": text or " ",
-        "metadata": {"event_type": MESSAGE_EVENT, "event_payload": {"wati_id": wati_id}},
+        "text": limits.cut(text, limits.MESSAGE_TEXT) or " ",
+        "metadata": {"event_type": MESSAGE_EVENT, "event_payload": payload},
         "unfurl_links": False,
         "unfurl_media": False,
+    }
+
+
+def relayed_parts(
+    wati_id: str, text: str, *, mirrored_by: str | None = None, template: bool = False
+) -> list[dict[str, Any]]:
+    """A relayed message as one post, or several in order when its text is too long for one."""
+    return [
+        relayed_message(wati_id, chunk, mirrored_by=mirrored_by, part=k, template=template)
+        for k, chunk in enumerate(limits.split(text), start=1)
+    ]
+
+
+def part_of(payload: dict[str, Any]) -> int:
+    """Which post of a relayed message a metadata payload belongs to (1 for the first)."""
+    part = payload.get("part", 1)
+    return part if isinstance(part, int) and part > 0 else 1
+
+
+def unshown_notice(wati_id: str, part: int, *, what: str, error: str, where: str) -> dict[str, Any]:
+    """Posted in place of a message Slack refused for good, so the thread moves on."""
+    text = (
+        f":warning: {what} could not be shown here: Slack refused it (`{error}`). "
+        f"Read it in Wati's Team Inbox, {where}."
+    )
+    payload: dict[str, Any] = {"wati_id": wati_id, "unshown": error}
+    if part > 1:
+        payload["part"] = part
+    return {
+        "text": limits.cut(text, limits.SECTION_TEXT),
+        "metadata": {"event_type": MESSAGE_EVENT, "event_payload": payload},
     }
 
 
@@ -161,7 +204,10 @@ def notice(
     reopen_reply_id: int | None = None,
 ) -> dict[str, Any]:
     """A bridge notice in a thread, optionally with Retry, Reopen and send, Send template."""
-    blocks: list[dict[str, Any]] = [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]
+    # A long notice (a broadcast report listing failures) takes several sections.
+    blocks: list[dict[str, Any]] = [
+        limits.section(part) for part in limits.split(text, limits.SECTION_TEXT)
+    ][: limits.MESSAGE_BLOCKS - 1]
     buttons = []
     if retry_reply_id is not None:
         buttons.append(_button({"text": "Retry", "action_id": RETRY}, str(retry_reply_id)))
@@ -174,13 +220,13 @@ def notice(
         )
     if buttons:
         blocks.append({"type": "actions", "elements": buttons})
-    return {"text": text, "blocks": blocks}
+    return {"text": limits.cut(text, limits.MESSAGE_TEXT), "blocks": blocks}
 
 
 def _button(spec: dict[str, str], value: str) -> dict[str, Any]:
     button: dict[str, Any] = {
         "type": "button",
-        "text": {"type": "plain_text", "text": spec["text"]},
+        "text": limits.plain(spec["text"], limits.BUTTON_TEXT),
         "action_id": spec["action_id"],
         "value": value,
     }

@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from bot.chatops.recipients import render
+from bot.slack import limits
 from bot.text.formatting import escape, whatsapp_to_slack
 from bot.wati.types import Template
 
@@ -44,7 +45,7 @@ PARAM, ATTR = "param:", "attr:"
 
 MAX_META = 3000
 MAX_INPUT = 3000
-MAX_OPTIONS = 100
+MAX_OPTIONS = limits.OPTIONS
 MAX_ATTRIBUTES = 40
 
 
@@ -101,17 +102,16 @@ def attributes_of(values: Mapping[str, Any]) -> dict[str, str]:
 # -- small parts ---------------------------------------------------------------------------
 
 
-def _plain(text: str, limit: int = 75) -> dict[str, Any]:
-    text = text if len(text) <= limit else text[: limit - 1] + "…"
-    return {"type": "plain_text", "text": text or " ", "emoji": True}
+def _plain(text: str, limit: int = limits.OPTION_TEXT) -> dict[str, Any]:
+    return limits.plain(text, limit)
 
 
 def _section(text: str) -> dict[str, Any]:
-    return {"type": "section", "text": {"type": "mrkdwn", "text": text[:3000]}}
+    return limits.section(text)
 
 
 def _context(text: str) -> dict[str, Any]:
-    return {"type": "context", "elements": [{"type": "mrkdwn", "text": text[:3000]}]}
+    return limits.context(text)
 
 
 def _modal(
@@ -120,13 +120,13 @@ def _modal(
     view: dict[str, Any] = {
         "type": "modal",
         "callback_id": callback_id,
-        "title": _plain(title, 24),
-        "close": _plain("Cancel" if submit else "Close", 24),
-        "blocks": blocks[:100],
+        "title": _plain(title, limits.MODAL_TITLE),
+        "close": _plain("Cancel" if submit else "Close", limits.MODAL_TITLE),
+        "blocks": limits.fit_blocks(blocks, limits.MODAL_BLOCKS),
         "private_metadata": meta,
     }
     if submit:
-        view["submit"] = _plain(submit, 24)
+        view["submit"] = _plain(submit, limits.MODAL_TITLE)
     return view
 
 
@@ -149,21 +149,21 @@ def text_input(
     if initial and len(initial) <= MAX_INPUT:
         element["initial_value"] = initial
     if placeholder:
-        element["placeholder"] = _plain(placeholder, 150)
+        element["placeholder"] = _plain(placeholder, limits.PLACEHOLDER)
     block: dict[str, Any] = {
         "type": "input",
         "block_id": block_id,
-        "label": _plain(label, 2000),
+        "label": _plain(label, limits.INPUT_LABEL),
         "optional": optional,
         "element": element,
     }
     if hint:
-        block["hint"] = _plain(hint, 2000)
+        block["hint"] = _plain(hint, limits.INPUT_HINT)
     return block
 
 
 def _option(text: str, value: str, description: str | None = None) -> dict[str, Any]:
-    option: dict[str, Any] = {"text": _plain(text), "value": value[:150]}
+    option: dict[str, Any] = {"text": _plain(text), "value": value[: limits.OPTION_VALUE]}
     if description:
         option["description"] = _plain(description)
     return option
@@ -181,16 +181,21 @@ def _select(
     chosen = next((o for o in options if o["value"] == initial), None)
     if chosen is not None:
         element["initial_option"] = chosen
-    return {"type": "input", "block_id": block_id, "label": _plain(label, 2000), "element": element}
+    return {
+        "type": "input",
+        "block_id": block_id,
+        "label": _plain(label, limits.INPUT_LABEL),
+        "element": element,
+    }
 
 
 def _file_input(block_id: str, label: str, hint: str) -> dict[str, Any]:
     return {
         "type": "input",
         "block_id": block_id,
-        "label": _plain(label, 2000),
+        "label": _plain(label, limits.INPUT_LABEL),
         "optional": True,
-        "hint": _plain(hint, 2000),
+        "hint": _plain(hint, limits.INPUT_HINT),
         "element": {
             "type": "file_input",
             "action_id": INPUT,
@@ -237,7 +242,7 @@ def template_picker(templates: Sequence[Template], selected: Template | None) ->
         "type": "input",
         "block_id": TEMPLATE,
         "dispatch_action": True,
-        "label": _plain("Template", 2000),
+        "label": _plain("Template", limits.INPUT_LABEL),
         "element": element,
     }
 
@@ -373,7 +378,7 @@ def forward_modal(
         {
             "type": "input",
             "block_id": CONVERSATION,
-            "label": _plain("To", 2000),
+            "label": _plain("To", limits.INPUT_LABEL),
             "element": element,
         },
         text_input(TEXT, "Message", initial=text, multiline=True),

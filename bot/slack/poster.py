@@ -15,6 +15,20 @@ from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 MIN_POST_INTERVAL = 1.0
 # Errors after which posting to the channel is pointless for now (the channel or token is gone).
 SLACK_GIVE_UP = {"not_in_channel", "channel_not_found", "is_archived", "invalid_auth"}
+# Errors that say this one post can never go as it is (too long, blocks Slack will not take):
+# posting it again would fail the same way and hold up everything queued behind it.
+SLACK_REFUSED = {
+    "msg_too_long",
+    "msg_blocks_too_long",
+    "invalid_blocks",
+    "invalid_blocks_format",
+    "no_text",
+    "invalid_attachments",
+    "too_many_attachments",
+    "invalid_metadata_format",
+    "invalid_metadata_schema",
+    "metadata_too_large",
+}
 
 
 class ObservedWebClient(WebClient):
@@ -155,6 +169,12 @@ class SlackPoster:
             channel=channel, oldest=f"{oldest:.6f}", include_all_metadata=True, limit=200
         ):
             yield from page.get("messages", [])
+
+
+def refusal_of(exc: SlackApiError) -> str | None:
+    """The error code when Slack refused a post for good (see SLACK_REFUSED), else None."""
+    error = str(exc.response.get("error", ""))
+    return error if error in SLACK_REFUSED else None
 
 
 def metadata_of(message: dict[str, Any], event_type: str) -> dict[str, Any] | None:

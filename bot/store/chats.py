@@ -24,6 +24,7 @@ class Chat:
     origin: str | None
     failures: int
     created_at: str
+    hinted_at: float | None = None
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,13 @@ class Thread:
     status_at: str | None
     window_shown: str | None
     previous_thread_id: int | None
+
+
+# The polling order's first key: chats a contacts-page change woke (0-1) before routine polls
+# (2-3); within each, chats known to be in conversation before those woken only because a
+# contact changed (Wati does not say on which number, so every linked number is asked).
+def _priority(t: str = "") -> str:
+    return f"(2 * ({t}hinted_at is null) + ({t}origin = 'contacts' and {t}thread_id is null))"
 
 
 class ChatTable(Db):
@@ -80,13 +88,23 @@ class ChatTable(Db):
         assert chat is not None
         return chat
 
-    def wake_chat(self, channel_number: str, customer_number: str, at: float, origin: str) -> Chat:
-        """Make the chat due at `at` with a fresh poll interval, creating it when missing."""
+    def wake_chat(
+        self,
+        channel_number: str,
+        customer_number: str,
+        at: float,
+        origin: str,
+        *,
+        hinted: bool = False,
+    ) -> Chat:
+        """Make the chat due at `at` with a fresh poll interval, creating it when missing;
+        `hinted`: a contacts-page change woke it (it goes before routine polls)."""
+        values: dict[str, Any] = {"next_poll_at": at, "empty_polls": 0}
+        if hinted:
+            values["hinted_at"] = at
         with self.write() as db:
             self.ensure_chat(channel_number, customer_number, origin=origin, next_poll_at=at)
-            db.table("chats").update(
-                (channel_number, customer_number), {"next_poll_at": at, "empty_polls": 0}
-            )
+            db.table("chats").update((channel_number, customer_number), values)
         chat = self.chat(channel_number, customer_number)
         assert chat is not None
         return chat
@@ -115,24 +133,40 @@ class ChatTable(Db):
             Chat,
             "select * from chats where channel_number = ? and next_poll_at is not null "
             "and next_poll_at <= ? "
-            "order by (origin = 'contacts' and thread_id is null), next_poll_at limit ?",
+            f"order by {_priority()}, next_poll_at limit ?",
             [channel_number, now, limit],
         )
 
     def due_ahead_of(self, chat: Chat, now: float, exclude_numbers: set[str]) -> int:
         """How many due chats of linked numbers come before this one in the polling order."""
-        speculative = int(chat.origin == "contacts" and chat.thread_id is None)
+        rank = 2 * (chat.hinted_at is None) + (chat.origin == "contacts" and chat.thread_id is None)
         marks = ",".join("?" * len(exclude_numbers))
         skip = f"and c.channel_number not in ({marks}) " if exclude_numbers else ""
         rows = self.query(
             "select count(*) as n from chats c join links l on l.channel_number = c.channel_number "
             "where c.next_poll_at is not null and c.next_poll_at <= ? "
             f"{skip}"
-            "and ((c.origin = 'contacts' and c.thread_id is null) < ? "
-            "or ((c.origin = 'contacts' and c.thread_id is null) = ? and c.next_poll_at < ?))",
-            [now, *sorted(exclude_numbers), speculative, speculative, chat.next_poll_at or 0.0],
+            f"and ({_priority('c.')} < ? or ({_priority('c.')} = ? and c.next_poll_at < ?))",
+            [now, *sorted(exclude_numbers), rank, rank, chat.next_poll_at or 0.0],
         )
         return int(rows[0]["n"])
+
+    def chats_of_customer(self, customer_number: str) -> list[Chat]:
+        """A customer's chats on every number."""
+        return self._all(
+            Chat,
+            "select * from chats where customer_number = ? order by created_at",
+            [customer_number],
+        )
+
+    def bring_forward(self, at: float, horizon: float) -> int:
+        """Make every chat due after `at` but by `horizon` due at `at`; return how many."""
+        with self.write() as db:
+            cursor = db.execute(
+                "update chats set next_poll_at = ? where next_poll_at > ? and next_poll_at <= ?",
+                [at, at, horizon],
+            )
+            return int(cursor.rowcount)
 
     def chats(self, channel_number: str) -> list[Chat]:
         """Every chat of a number."""

@@ -91,7 +91,7 @@ class MessageTable(Db):
         return self._all(
             LoggedMessage,
             "select * from messages where channel_number = ? and customer_number = ? "
-            "and state = 'pending' order by created, recorded_at",
+            "and state = 'pending' order by created, rowid",  # rowid: the order recorded
             [channel_number, customer_number],
         )
 

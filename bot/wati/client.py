@@ -148,7 +148,9 @@ class WatiClient:
         if not isinstance(items, list):
             raise WatiBadResponse("no messages.items list", status_code=200, endpoint=name)
         parsed = [parse_message(item) for item in items]
-        good = sorted((m for m in parsed if m is not None), key=lambda m: m.created)
+        # Wati lists newest first; reversed, a stable sort keeps its order for messages
+        # created in the same millisecond (their ids say nothing about order).
+        good = sorted((m for m in reversed(parsed) if m is not None), key=lambda m: m.created)
         malformed = len(items) - len(good)
         if malformed:
             logger.warning("getMessages: skipped %d malformed item(s)", malformed)

@@ -137,6 +137,22 @@ class Budget:
         """Whether a polling call fits the pace and leaves the reserve untouched."""
         return self.used_total() < self.poll_allowance()
 
+    def pace(self, wanted: float, share: float) -> float:
+        """Seconds between the runs of a recurring polling call that would run every `wanted`.
+
+        `wanted` while at least half the burst allowance is saved up; as the saved calls run
+        out, stretched toward the interval at which the call takes only `share` of the
+        month's even pace, so a small plan is not spent on one kind of call.
+        """
+        now = self._now()
+        seconds = calendar.monthrange(now.year, now.month)[1] * 86400
+        rate = self.monthly_calls * (1 - self.reserve) / seconds
+        sustainable = 1 / max(rate * share, 1e-9)
+        room = (self.poll_allowance() - self.used_total()) / max(1.0, self.burst / 2)
+        if room >= 1 or sustainable <= wanted:
+            return wanted
+        return wanted + (1 - max(0.0, room)) * (sustainable - wanted)
+
     def may_send(self) -> bool:
         """Whether any quota is left for a send."""
         return self.used_total() < self.monthly_calls

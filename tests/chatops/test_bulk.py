@@ -264,3 +264,23 @@ def test_bulk_client_reads_each_list_of_the_recorded_answer(kit: Kit) -> None:
         kit.bridge.wati.send_template_messages(
             "spring_sale", [("447700900124", full)], channel_number=CHANNEL_A, broadcast_name="b2"
         )
+
+
+def test_a_report_of_many_failures_with_long_reasons_fits_slacks_limits(kit: Kit) -> None:
+    template = kit.bridge.wati.get_message_templates()[0]
+    link = kit.bridge.store.link_for_channel(SLACK_A)
+    assert link is not None
+    bulk = Bulk(kit.bridge.wati, kit.bridge.poster, sleep=kit.clock.advance)
+    reason = "Wati refused this number because " + "the reason goes on and on " * 10
+    refused = [(f"4477009{i:05d}", reason) for i in range(100)]
+    kit.slack.clear_calls()
+
+    report = bulk.broadcast(link, template, [], refused, ADMIN)
+
+    assert len(report.failed) == 100
+    [update] = kit.slack.calls_to("chat.update")  # the final report; the stand-in checks limits
+    assert update.ok
+    [message] = [m for m in kit.slack.messages(SLACK_A) if ":loudspeaker:" in m.get("text", "")]
+    sections = [b["text"]["text"] for b in message["blocks"] if b["type"] == "section"]
+    assert len(sections) >= 2 and all(len(text) <= 3000 for text in sections)
+    assert "…and 80 more" in sections[-1]

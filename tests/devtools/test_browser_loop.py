@@ -57,7 +57,7 @@ def test_customer_types_bridge_relays_reply_shows_on_the_page(
     sync_api = pytest.importorskip("playwright.sync_api")
     bridge.store.link(CHANNEL_A, SLACK_A, ADMIN)
     clock.advance(1)
-    bridge.start_jobs(tick=0.25, hint_seconds=0.5, sweep_seconds=60)
+    bridge.start_jobs(tick=0.25)
     with sync_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=executable, args=BROWSER_ARGS)
         try:
@@ -69,6 +69,7 @@ def test_customer_types_bridge_relays_reply_shows_on_the_page(
             page.fill("#text", "Hello from my phone")
             page.click("#send")
             page.wait_for_selector("#messages .msg.in >> text=Hello from my phone")
+            clock.advance(bridge.settings.poll_seconds)  # the next contacts look is due
 
             # The running bridge finds the new customer and opens a thread in Slack.
             def parent() -> dict[str, object] | None:

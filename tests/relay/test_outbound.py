@@ -132,7 +132,7 @@ def test_a_reply_brings_the_outbound_job_forward(
 ) -> None:
     thread = open_chat(linked, sandbox)
     # Every job's interval is an hour: only the reply's kick can make the outbound job run now.
-    linked.start_jobs(tick=3600.0, hint_seconds=3600.0, sweep_seconds=3600.0)
+    linked.start_jobs(tick=3600.0, discovery=False)
     event = say(linked, slack, driver, thread, "Sent without waiting for the next round")
     slack.wait_for(lambda s: s.reactions(SLACK_A, event["ts"]) == ["white_check_mark"])
     assert [m["text"] for m in sandbox.sent_by_api()] == ["Sent without waiting for the next round"]

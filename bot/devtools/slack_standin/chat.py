@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import copy
 
-from bot.devtools.slack_standin.common import ApiError, JSONDict, check_blocks, flag, json_arg
+from bot.devtools.slack_standin.common import (
+    ApiError,
+    JSONDict,
+    check_blocks,
+    check_text,
+    flag,
+    json_arg,
+)
 from bot.devtools.slack_standin.common import required as require
 from bot.devtools.slack_standin.workspace import Channel, Workspace
 
@@ -17,6 +24,7 @@ def post_bot_message(ws: Workspace, channel: Channel, args: JSONDict) -> JSONDic
     metadata = json_arg(args, "metadata", "invalid_metadata_format")
     if not text and not blocks and not attachments:
         raise ApiError("no_text")
+    check_text(text)
     message: JSONDict = {
         "user": ws.bot_user_id,
         "type": "message",
@@ -89,6 +97,7 @@ def update(ws: Workspace, args: JSONDict) -> JSONDict:
     if message.get("bot_id") != ws.bot_id:
         raise ApiError("cant_update_message")
     if "text" in args:
+        check_text(args["text"])
         message["text"] = str(args["text"] or "")
     blocks = json_arg(args, "blocks", "invalid_blocks")
     if blocks is not None:  # absent blocks are kept, as Slack does; [] removes them

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import email.parser
 import email.policy
 import json
 import mimetypes
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
+
+from bot.devtools.slack_standin import limits
 
 JSONDict = dict[str, Any]
 
@@ -123,9 +127,32 @@ def check_blocks(blocks: Any, *, limit: int = 50) -> list[JSONDict]:
         isinstance(b, dict) and isinstance(b.get("type"), str) for b in blocks
     ):
         raise ApiError("invalid_blocks")
-    if len(blocks) > limit:
-        raise ApiError("invalid_blocks", response_metadata={"messages": ["too many blocks"]})
+    with _refusals():
+        limits.check_blocks(blocks, limit=limit)
     return blocks
+
+
+def check_text(text: Any) -> None:
+    """``msg_too_long`` for message text Slack would refuse."""
+    with _refusals():
+        limits.check_text(text)
+
+
+def check_view(view: JSONDict) -> None:
+    """``invalid_arguments`` for a view beyond Slack's limits."""
+    with _refusals():
+        limits.check_view(view)
+
+
+@contextlib.contextmanager
+def _refusals() -> Iterator[None]:
+    """Slack's answer to a broken limit (see bot.devtools.slack_standin.limits)."""
+    try:
+        yield
+    except limits.Refusal as refusal:
+        raise ApiError(
+            refusal.error, response_metadata={"messages": [f"[ERROR] {refusal.message}"]}
+        ) from None
 
 
 def guess_mimetype(name: str) -> str:

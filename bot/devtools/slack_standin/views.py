@@ -6,7 +6,14 @@ import copy
 import secrets
 from typing import Any
 
-from bot.devtools.slack_standin.common import ApiError, JSONDict, check_blocks, json_arg, required
+from bot.devtools.slack_standin.common import (
+    ApiError,
+    JSONDict,
+    check_blocks,
+    check_view,
+    json_arg,
+    required,
+)
 from bot.devtools.slack_standin.workspace import Workspace
 
 
@@ -21,6 +28,7 @@ def _view_arg(args: JSONDict) -> JSONDict:
         raise ApiError("invalid_arguments")
     if view["type"] == "modal" and not view.get("title"):
         raise ApiError("invalid_arguments")
+    check_view(view)
     return view
 
 

@@ -1,0 +1,222 @@
+"""New and changed customers, from Wati's contacts list: one call looks at many chats at once.
+
+getContacts lists the most recently updated contacts first (as the sandbox does; Wati does not
+document the order), with a `lastUpdated` stamp. Its first page, read on the poll cadence, is
+the hint: a contact whose stamp moved wakes its chats ahead of routine polls. Wati does not
+document when `lastUpdated` moves either, so the hint is trusted only as far as it proves
+itself (`Signal`): while it announces every customer message, routine polls of quiet chats
+slow to a safety net; one message it missed and routine polling is back at full pace.
+
+A contact is shared by every number of the account and the page does not say which number the
+customer wrote to: a known customer's change wakes the chats they are in; only when that poll
+finds nothing new are the account's other linked numbers asked (`widen`). A contact never seen
+in conversation wakes a chat on every linked number.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime
+
+from bot.relay.clock import Clock
+from bot.store import Store
+from bot.store.chats import Chat
+from bot.store.db import iso
+from bot.store.links import Link
+from bot.wati.client import WatiClient
+from bot.wati.errors import WatiError, WatiRateLimited
+from bot.wati.limits import Budget, Windows
+from bot.wati.types import Contact
+
+logger = logging.getLogger(__name__)
+
+CONTACTS_PAGE = 100
+HINT_PAGES = 3  # pages read in one look while every contact on them changed since the last
+HINT_SHARE = 0.25  # of the month's even polling pace, once the saved-up calls run low
+SWEEP_SECONDS = 300.0  # one further contacts page, so every contact is looked at over time
+SWEEP_SHARE = 0.05
+KEEP_SLOTS = 2  # getContacts slots left free for name look-ups and the sweep
+CONFIRMATIONS = 3  # hinted polls that found a customer message before the hint is trusted
+GRACE = 5.0  # seconds a new message may take to move its contact's stamp
+
+
+class Signal:
+    """How far the contacts page can be trusted to announce customer messages."""
+
+    def __init__(self) -> None:
+        self.confirmed = 0
+        self.covered_at: float | None = (
+            None  # the last look that saw every change since the one before
+        )
+
+    @property
+    def trusted(self) -> bool:
+        return self.confirmed >= CONFIRMATIONS and self.covered_at is not None
+
+    def confirm(self) -> None:
+        """A hinted poll found the customer's message the hint announced."""
+        self.confirmed += 1
+
+    def check(self, oldest_new: datetime, hinted: bool) -> bool:
+        """A poll found customer messages, the oldest created at `oldest_new`; False when the
+        hint missed them (a complete look after they were written did not announce them)."""
+        if hinted:
+            self.confirm()
+            return True
+        if self.covered_at is not None and oldest_new.timestamp() < self.covered_at - GRACE:
+            if self.trusted:
+                logger.info("contacts page missed a customer message; routine polling resumes")
+            self.confirmed = 0
+            return False
+        return True
+
+
+class Discovery:
+    """Reads the contacts list on the poll cadence and wakes the chats it points at."""
+
+    def __init__(
+        self,
+        store: Store,
+        wati: WatiClient,
+        budget: Budget,
+        windows: Windows,
+        clock: Clock,
+        wake: Callable[[str, str], None],
+        *,
+        poll_seconds: float,
+    ) -> None:
+        self.store = store
+        self.wati = wati
+        self.budget = budget
+        self.windows = windows
+        self.clock = clock
+        self.wake = wake  # (channel number, customer number): make the chat due, hinted
+        self.poll_seconds = poll_seconds
+        self.signal = Signal()
+        self._hint_at = 0.0  # when the next look is due (the first one at once)
+        self._sweep_at = clock() + SWEEP_SECONDS
+        self._widened: dict[str, float] = {}  # customer → when their other numbers were asked
+
+    def trusted(self) -> bool:
+        """Whether the hint is trusted and still being read (a stalled look ends the trust)."""
+        covered = self.signal.covered_at
+        recent = covered is not None and covered > self.clock() - max(60.0, 3 * self.interval())
+        return self.signal.trusted and recent
+
+    def soon(self) -> None:
+        """Look at once (a number was just linked)."""
+        self._hint_at = 0.0
+
+    def soon_pending(self) -> bool:
+        """Whether a look is due at once (none has run since `soon` or the start)."""
+        return self._hint_at == 0.0
+
+    def interval(self) -> float:
+        """Seconds between looks: the poll interval while the month's budget has room."""
+        return self.budget.pace(self.poll_seconds, HINT_SHARE)
+
+    def run(self) -> int:
+        """The scheduler's job: a look when one is due, a sweep page when that is due."""
+        woken = 0
+        now = self.clock()
+        if now >= self._hint_at and self.windows.contacts.free_slots() > KEEP_SLOTS:
+            self._hint_at = now + self.interval()
+            woken += self.discover()
+        if now >= self._sweep_at:
+            self._sweep_at = now + self.budget.pace(SWEEP_SECONDS, SWEEP_SHARE)
+            woken += self.discover(sweep=True)
+        return woken
+
+    def discover(self, *, sweep: bool = False) -> int:
+        """Look for new or changed contacts; wake their chats. Returns how many were woken.
+
+        A look reads the first page, and the next ones while every contact on a page changed
+        (more changes than one page holds); a sweep walks one further page per call, so over
+        time every contact is looked at.
+        """
+        links = self.store.links()
+        if not links:
+            return 0
+        first = int(self.store.get("sweep_page") or "1") if sweep else 1
+        woken = 0
+        for page_number in range(first, first + (1 if sweep else HINT_PAGES)):
+            read_at = self.clock()
+            if not self.budget.may_poll() or not self.windows.contacts.try_acquire():
+                return woken
+            try:
+                page = self.wati.get_contacts(page_size=CONTACTS_PAGE, page_number=page_number)
+            except WatiRateLimited as exc:
+                self.windows.contacts.hold(exc.retry_after or 10.0)
+                return woken
+            except WatiError as exc:
+                self.store.add_error("contacts", f"getContacts failed: {exc.reason}")
+                return woken
+            changed = [n for n in (self._note(c, links) for c in page.items) if n]
+            woken += sum(self._wake(number, links, stamp) for number, stamp in changed)
+            if sweep:
+                self.store.put("sweep_page", str(page_number + 1 if page.has_more else 1))
+                return woken
+            if len(changed) < len(page.items) or not page.has_more:
+                # The page reached contacts seen before unchanged: no change was left unread.
+                self.signal.covered_at = read_at
+                return woken
+        self.signal.covered_at = None  # more changes than the pages read: trust waits
+        return woken
+
+    def _note(self, contact: Contact, links: list[Link]) -> tuple[str, str | None] | None:
+        """Remember a contact; (number, stamp) when it is new or its stamp moved."""
+        number = "".join(ch for ch in (contact.wa_id or contact.phone or "") if ch.isdigit())
+        if not number:
+            return None
+        seen = self.store.contact_seen(number)
+        stamp = iso(contact.last_updated) if contact.last_updated else None
+        changed = seen is None or (stamp is not None and stamp != seen.get("last_updated"))
+        renamed = seen is not None and seen.get("name") != contact.name
+        if not (changed or renamed):
+            return None
+        self.store.save_contact(number, contact.name, stamp)
+        if contact.name:
+            for chat in self.store.chats_of_customer(number):
+                if chat.customer_name != contact.name:
+                    self.store.update_chat(chat.channel_number, number, customer_name=contact.name)
+        return (number, stamp) if changed else None
+
+    def _wake(self, number: str, links: list[Link], stamp: str | None) -> int:
+        """Wake the chats a changed contact points at: those the customer is known to be in,
+        else one on every number linked before the change. (A contact seen for the first time,
+        as every contact is by the first looks and the first sweep, can only have written to
+        a number linked before its stamp; older ones are remembered, not polled.)"""
+        linked = {link.channel_number: link for link in links}
+        known = [
+            c.channel_number
+            for c in self.store.chats_of_customer(number)
+            if c.channel_number in linked and is_known(c)
+        ]
+        targets = known or [
+            n for n, link in linked.items() if stamp is None or stamp >= link.linked_at
+        ]
+        for channel_number in targets:
+            self.wake(channel_number, number)
+        return len(targets)
+
+    def widen(self, customer_number: str, asked: str) -> int:
+        """A hinted poll of a known chat found nothing new: the change may be the customer
+        writing to another linked number. Ask those, at most once per cool-down."""
+        now = self.clock()
+        cooldown = max(60.0, 6 * self.poll_seconds)
+        if now - self._widened.get(customer_number, -1e18) < cooldown:
+            return 0
+        self._widened[customer_number] = now
+        others = [
+            link.channel_number for link in self.store.links() if link.channel_number != asked
+        ]
+        for channel_number in others:
+            self.wake(channel_number, customer_number)
+        return len(others)
+
+
+def is_known(chat: Chat) -> bool:
+    """Whether the customer is known to be in conversation on this chat's number: it has a
+    thread or messages, or the team opened it from Slack (not a speculative contacts wake)."""
+    return chat.thread_id is not None or bool(chat.last_activity_at) or chat.origin != "contacts"

@@ -1,0 +1,146 @@
+"""New and changed customers through Wati's contacts list, over real HTTP (sandbox + Slack stand-in)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from bot.devtools.harness.inproc import ManualClock
+from bot.devtools.harness.world import wait_until
+from bot.devtools.sandbox import Sandbox
+from bot.devtools.slack_driver.driver import SlackDriver
+from bot.devtools.slack_standin.server import SlackStandIn
+from bot.relay.discovery import CONFIRMATIONS
+from bot.relay.polling import SAFETY_NET
+from bot.service import Bridge
+from bot.wati.limits import Budget
+from tests.kit import ADMIN, CHANNEL_A, CHANNEL_B, SLACK_A, SLACK_B
+from tests.relay.kit import CUSTOMER, OTHER
+
+
+def texts(slack: SlackStandIn, channel: str) -> list[str]:
+    return [
+        reply.get("text", "")
+        for parent in slack.messages(channel)
+        if parent.get("thread_ts") or parent.get("metadata")
+        for reply in slack.replies(channel, parent["ts"])[1:]
+    ]
+
+
+def test_the_link_command_starts_a_contacts_look_at_once(
+    bridge: Bridge, sandbox: Sandbox, slack: SlackStandIn, driver: SlackDriver
+) -> None:
+    # The test clock stands still: the cadence alone would never make another look due.
+    bridge.start_jobs(tick=0.1)
+    wait_until(lambda: not bridge.relay.discovery.soon_pending(), 10, "the first (empty) look")
+    before = sandbox.calls("getContacts")
+    prepared = driver.slash_command(
+        "link +1 555 000 0001",
+        user_id=ADMIN,
+        channel_id=SLACK_A,
+        response_url=slack.response_url(channel=SLACK_A),
+    )
+    assert prepared.dispatch(bridge.app).status == 200
+    wait_until(lambda: sandbox.calls("getContacts") > before, 10, "a look after the link")
+    assert bridge.store.link_for_channel(SLACK_A) is not None
+
+
+def test_a_new_customer_is_found_on_the_poll_cadence_not_a_fixed_minute(
+    linked: Bridge, sandbox: Sandbox, slack: SlackStandIn, clock: ManualClock
+) -> None:
+    discovery = linked.relay.discovery
+    assert discovery.interval() == linked.settings.poll_seconds  # an ample budget
+    discovery.run()  # the first look
+    sandbox.customer_says(CHANNEL_A, CUSTOMER, "hello, first time here", name="Ana")
+    calls = sandbox.calls("getContacts")
+    assert discovery.run() == 0  # not due yet: no call
+    assert sandbox.calls("getContacts") == calls
+    clock.advance(linked.settings.poll_seconds)
+    assert discovery.run() == 2  # one interval later: the new contact, on both numbers
+    linked.relay.poll_number(CHANNEL_A)
+    assert texts(slack, SLACK_A) == ["hello, first time here"]
+
+
+def test_the_look_cadence_stretches_as_the_months_calls_run_out(linked: Bridge) -> None:
+    month_start = datetime(2026, 12, 1, 0, 5, tzinfo=UTC)
+    budget = Budget(linked.store, 10_000, now=lambda: month_start)
+    assert budget.pace(10.0, 0.25) == 10.0  # the burst allowance is still saved up
+    for _ in range(budget.burst - 5):
+        budget.record("getContacts")
+    slower = budget.pace(10.0, 0.25)
+    assert slower > 10.0
+    for _ in range(10):
+        budget.record("getContacts")
+    assert budget.pace(10.0, 0.25) > slower  # out of saved calls: toward the month's pace
+
+
+def test_a_known_customers_change_wakes_their_chat_first_and_other_numbers_only_if_needed(
+    linked: Bridge, sandbox: Sandbox, slack: SlackStandIn, clock: ManualClock
+) -> None:
+    sandbox.customer_says(CHANNEL_A, CUSTOMER, "on support")
+    assert linked.relay.discover() == 2  # a customer never seen: both numbers
+    linked.relay.poll_number(CHANNEL_A)
+    linked.relay.poll_number(CHANNEL_B)
+    clock.advance(2)
+    sandbox.customer_says(CHANNEL_A, CUSTOMER, "still on support")
+    assert linked.relay.discover() == 1  # known on A: only A
+    before = sandbox.calls("getMessages")
+    linked.relay.poll_number(CHANNEL_A)
+    linked.relay.poll_number(CHANNEL_B)
+    assert sandbox.calls("getMessages") == before + 1
+    clock.advance(2)
+    sandbox.customer_says(CHANNEL_B, CUSTOMER, "now writing to sales")
+    assert linked.relay.discover() == 1  # still only A: nothing new there...
+    linked.relay.poll_number(CHANNEL_A)
+    linked.relay.poll_number(CHANNEL_B)  # ...so B was asked
+    assert texts(slack, SLACK_A) == ["on support", "still on support"]
+    assert texts(slack, SLACK_B) == ["now writing to sales"]
+
+
+def test_hinted_chats_are_polled_before_routine_ones(
+    linked: Bridge, sandbox: Sandbox, clock: ManualClock
+) -> None:
+    for customer in (CUSTOMER, OTHER):
+        sandbox.customer_says(CHANNEL_A, customer, "hi")
+    linked.relay.discover()
+    for number in (CHANNEL_A, CHANNEL_B):
+        linked.relay.poll_number(number)
+    clock.advance(60)  # both chats are due for a routine poll
+    sandbox.customer_says(CHANNEL_A, OTHER, "again")
+    linked.relay.discover()
+    [first, *_] = linked.store.due_chats(CHANNEL_A, clock(), limit=5)
+    assert first.customer_number == OTHER and first.hinted_at is not None
+
+
+def _stamp_stays(sandbox: Sandbox, customer: str, at: float) -> None:
+    """Make the customer's contact keep an old lastUpdated (a tenant where it does not move)."""
+    with sandbox.state._tx() as db:
+        db.execute("UPDATE contacts SET last_updated = ? WHERE wa_id = ?", (at, customer))
+
+
+def test_a_trusted_hint_slows_routine_polls_and_one_miss_restores_them(
+    linked: Bridge, sandbox: Sandbox, slack: SlackStandIn, clock: ManualClock
+) -> None:
+    relay = linked.relay
+    for k in range(CONFIRMATIONS):
+        clock.advance(2)
+        sandbox.customer_says(CHANNEL_A, CUSTOMER, f"message {k}")
+        relay.discover()
+        relay.poll_number(CHANNEL_A)
+        relay.poll_number(CHANNEL_B)
+    assert relay.discovery.trusted()
+    chat = linked.store.chat(CHANNEL_A, CUSTOMER)
+    assert chat is not None and chat.next_poll_at is not None
+    assert chat.next_poll_at >= clock() + SAFETY_NET  # only a safety net now
+    # A message whose contact stamp does not move: the looks cannot announce it.
+    clock.advance(2)
+    sandbox.customer_says(CHANNEL_A, CUSTOMER, "unannounced")
+    _stamp_stays(sandbox, CUSTOMER, clock() - 2)
+    clock.advance(10)
+    relay.discover()  # a complete look after the message, with nothing changed
+    relay.wake(CHANNEL_A, CUSTOMER)  # a routine poll finds it
+    relay.poll_number(CHANNEL_A)
+    assert texts(slack, SLACK_A)[-1] == "unannounced"
+    assert not relay.discovery.trusted()
+    chat = linked.store.chat(CHANNEL_A, CUSTOMER)
+    assert chat is not None and chat.next_poll_at is not None
+    assert chat.next_poll_at <= clock() + linked.settings.poll_seconds
