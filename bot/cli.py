@@ -127,6 +127,18 @@ def _parser() -> argparse.ArgumentParser:
         "happened.",
     )
     demo.add_argument("--quiet", action="store_true", help="print only the summary")
+    webhooks = sub.add_parser(
+        "webhooks",
+        help="show each linked number's Wati webhook: URL, registration, last event",
+        description="Per linked number: the webhook URL to paste into Wati's dashboard, what the "
+        "bridge registered (with BRIDGE_PUBLIC_URL set), the last event seen and whether polling "
+        "is only the safety net.",
+    )
+    webhooks.add_argument(
+        "--retry",
+        action="store_true",
+        help="forget failed registrations, so the running bridge tries again",
+    )
     return parser
 
 
@@ -183,6 +195,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(exc, file=sys.stderr)
         return 2
+    if args.command == "webhooks":
+        # Beside a running bridge (it reads the database, and holds no bridge lock).
+        from bot.webhooks.registration import show
+
+        return show(settings, retry=args.retry)
     hide_secrets()
     try:
         held = lock.acquire(settings.db_path)

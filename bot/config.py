@@ -16,6 +16,7 @@ from bot.relay.hours import BusinessHours
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 
 _USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
+_WEBHOOK_TOKEN = re.compile(r"^[A-Za-z0-9_-]{16,200}$")
 LOG_FORMATS = ("text", "json")
 SECRETS = ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET", "WATI_ACCESS_TOKEN")
 # With no mode chosen, say what each one needs (Socket Mode first: it is the default).
@@ -68,6 +69,8 @@ class Settings:
     reply_target_minutes: int = 30
     business_hours: BusinessHours | None = None
     assign_on_reply: bool = False
+    public_url: str | None = None
+    webhook_token: str | None = None
 
     @property
     def socket_mode(self) -> bool:
@@ -179,6 +182,22 @@ class Settings:
             except ConfigError as exc:
                 problems.extend(exc.problems)
 
+        public_url = get("BRIDGE_PUBLIC_URL")
+        if public_url is not None:
+            if not _is_http_url(public_url) or urlparse(public_url).query:
+                problems.append(
+                    "BRIDGE_PUBLIC_URL must be the bridge's public base URL, e.g. "
+                    f"https://bridge.example.com, got {public_url!r}"
+                )
+            public_url = public_url.rstrip("/")
+        webhook_token = get("WATI_WEBHOOK_TOKEN")
+        if webhook_token is not None and not _WEBHOOK_TOKEN.match(webhook_token):
+            # It goes into a URL Wati calls: keep it to characters that need no escaping.
+            problems.append(
+                "WATI_WEBHOOK_TOKEN must be 16 to 200 letters, digits, '-' or '_' "
+                "(leave it unset and the bridge makes one)"
+            )
+
         if problems:
             raise ConfigError(problems)
         assert bot_token is not None and endpoint is not None and wati_token is not None
@@ -200,6 +219,8 @@ class Settings:
             reply_target_minutes=int(target),
             business_hours=hours,
             assign_on_reply=assign_on_reply,
+            public_url=public_url,
+            webhook_token=webhook_token,
         )
 
 

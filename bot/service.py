@@ -40,6 +40,7 @@ from bot.store.outbox import ReplyState
 from bot.wati.client import WatiClient
 from bot.wati.limits import Budget, Windows
 from bot.web import METRICS_PATH, make_asgi, metrics_route
+from bot.webhooks.fastpath import FastPath, build_fastpath
 
 logger = logging.getLogger(__name__)
 
@@ -65,6 +66,7 @@ class Bridge:
     command: commands.WatiCommand
     scheduler: BackgroundScheduler
     desk: Desk
+    webhooks: FastPath
     errors: ErrorTally = field(default_factory=ErrorTally)
     _tick: float = 1.0  # seconds between poll rounds of each number
 
@@ -78,10 +80,13 @@ class Bridge:
         self._tick = tick
         self._every(self.sync_jobs, min(2.0, tick * 2), "sync")
         if discovery:
-            self._every(self.relay.discovery.run, tick, "hint", next_run_time=_soon())
+            self._every(self.webhooks.hint, tick, "hint", next_run_time=_soon())
         self._every(self.outbound.process, tick, "outbound")
         self._every(self.outbound.refresh_parents, PARENTS_SECONDS, "parents")
         self._every(self.desk.tick, DESK_SECONDS, "desk", next_run_time=_soon())
+        self._every(self.webhooks.hub.process, tick, "webhooks", next_run_time=_soon())
+        self._every(self.webhooks.reconcile, tick, "reconcile")
+        self._every(self.webhooks.tidy, min(5.0, tick * 5), "webhook-health")
         self.sync_jobs()
         self.scheduler.start()
 
@@ -93,6 +98,7 @@ class Bridge:
 
     def sync_jobs(self) -> None:
         """One poll job per linked number: add jobs for new links, drop those of unlinked ones."""
+        self.webhooks.registrar.sync()  # a number just linked gets its webhook
         wanted = {f"poll:{link.channel_number}": link.channel_number for link in self.store.links()}
         for job in self.scheduler.get_jobs():
             if job.id.startswith("poll:") and job.id not in wanted:
@@ -225,6 +231,18 @@ def build(
         poll_seconds=settings.poll_seconds,
         on_history=feedback.note_history,
     )
+    webhooks = build_fastpath(
+        store,
+        wati,
+        poster,
+        inbound,
+        relay,
+        feedback,
+        the_clock,
+        public_url=settings.public_url,
+        configured_token=settings.webhook_token,
+        run_soon=lambda job_id: _run_soon(scheduler, job_id),
+    )
     app = App(
         client=web,
         signing_secret=settings.slack_signing_secret or "socket-mode",
@@ -265,6 +283,7 @@ def build(
         command,
         scheduler,
         desk,
+        webhooks,
         errors,
     )
 
@@ -303,13 +322,14 @@ def serve_listener(bridge: Bridge, settings: Settings) -> None:
     # closed). A handler that does nothing lets `run` return and clean up.
     signal.signal(signal.SIGTERM, lambda *_: None)
     dispatch = None if settings.socket_mode else bridge.dispatch
-    paths = "GET /healthz, GET /metrics"
+    paths = "GET /healthz, GET /metrics, POST /wati/webhook"
     if dispatch is not None:
         paths = "POST /slack/events, " + paths
     mode = "Socket Mode" if settings.socket_mode else "HTTP mode"
     logger.info("%s; listening on %s:%d (%s)", mode, settings.host, settings.port, paths)
+    routes = {METRICS_PATH: metrics_route(bridge.metrics), **bridge.webhooks.routes}
     uvicorn.run(
-        make_asgi(bridge.health, dispatch, extra={METRICS_PATH: metrics_route(bridge.metrics)}),
+        make_asgi(bridge.health, dispatch, extra=routes),
         host=settings.host,
         port=settings.port,
         log_level="warning",

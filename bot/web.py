@@ -46,7 +46,7 @@ def health_route(health: Health) -> Route:
 
     async def handler(scope: Scope, receive: Receive, send: Send) -> None:
         ok, status = await asyncio.to_thread(health)
-        await _reply(send, 200 if ok else 503, json.dumps(status), "application/json")
+        await reply(send, 200 if ok else 503, json.dumps(status), "application/json")
 
     return Route(frozenset({"GET", "HEAD"}), handler)
 
@@ -57,9 +57,9 @@ def metrics_route(metrics: Callable[[], bytes | None]) -> Route:
     async def handler(scope: Scope, receive: Receive, send: Send) -> None:
         text = await asyncio.to_thread(metrics)
         if text is None:
-            await _reply(send, 503, "database busy", "text/plain")
+            await reply(send, 503, "database busy", "text/plain")
         else:
-            await _reply(send, 200, text.decode(), METRICS_TYPE)
+            await reply(send, 200, text.decode(), METRICS_TYPE)
 
     return Route(frozenset({"GET", "HEAD"}), handler)
 
@@ -68,9 +68,9 @@ def events_route(dispatch: Callable[[BoltRequest], BoltResponse]) -> Route:
     """`POST /slack/events` (HTTP mode): the raw request to Bolt, Bolt's answer back."""
 
     async def handler(scope: Scope, receive: Receive, send: Send) -> None:
-        body = await _read_body(receive)
+        body = await read_body(receive)
         if body is None:
-            await _reply(send, 413, "request too large", "text/plain")
+            await reply(send, 413, "request too large", "text/plain")
             return
         headers: dict[str, list[str]] = {}
         for raw_name, raw_value in scope.get("headers", []):
@@ -108,9 +108,9 @@ def make_asgi(
             return
         route = routes.get(scope["path"])
         if route is None:
-            await _reply(send, 404, "not found", "text/plain")
+            await reply(send, 404, "not found", "text/plain")
         elif scope["method"] not in route.methods:
-            await _reply(send, 405, "method not allowed", "text/plain")
+            await reply(send, 405, "method not allowed", "text/plain")
         else:
             await route.handler(scope, receive, send)
 
@@ -127,21 +127,22 @@ async def _lifespan(receive: Receive, send: Send) -> None:
             return
 
 
-async def _read_body(receive: Receive) -> bytes | None:
+async def read_body(receive: Receive, limit: int = MAX_BODY) -> bytes | None:
+    """The request body; None once it grows past `limit` bytes."""
     chunks: list[bytes] = []
     size = 0
     while True:
         message = await receive()
         chunk = message.get("body", b"")
         size += len(chunk)
-        if size > MAX_BODY:
+        if size > limit:
             return None
         chunks.append(chunk)
         if not message.get("more_body"):
             return b"".join(chunks)
 
 
-async def _reply(send: Send, status: int, body: str, content_type: str) -> None:
+async def reply(send: Send, status: int, body: str, content_type: str) -> None:
     data = body.encode()
     await send(
         {

@@ -181,6 +181,55 @@ def m008_outbox_reopen(db: Database) -> None:
 
 
 @migrations()
+def m012_create_webhooks(db: Database) -> None:
+    # Wati webhook events as they arrived, recorded before the bridge answers 200 (so an event
+    # is never lost to a crash after the answer) and keyed by event type and message id (so
+    # Wati's duplicates and retries are recorded once). The payload is kept only until the
+    # event has been processed.
+    db["webhook_events"].create(
+        {
+            "key": str,
+            "event_type": str,
+            "channel_number": str,
+            "customer_number": str,
+            "wati_id": str,
+            "created": str,
+            "received_at": str,
+            "state": str,
+            "attempts": int,
+            "payload": str,
+            "note": str,
+        },
+        pk="key",
+        defaults={"attempts": 0},
+    )
+    db["webhook_events"].create_index(["state"])
+    db["webhook_events"].create_index(["customer_number", "created"])
+    db["webhook_events"].create_index(["wati_id"])
+    # Per linked number: what the bridge registered with Wati (Wati cannot list or delete
+    # webhooks, so this is the only record), the last event seen and the health of the
+    # number's webhooks.
+    db["webhooks"].create(
+        {
+            "channel_number": str,
+            "webhook_id": str,
+            "url": str,
+            "event_types": str,
+            "registered_at": str,
+            "error": str,
+            "error_kind": str,
+            "tried_at": str,
+            "first_event_at": str,
+            "last_event_at": str,
+            "last_event_type": str,
+            "unhealthy_at": str,
+            "unhealthy_reason": str,
+        },
+        pk="channel_number",
+    )
+
+
+@migrations()
 def m013_desk(db: Database) -> None:
     # Working as a team, per chat (one customer on one number): who owns it (and whether Wati
     # took the assignment), since when the customer has waited for an answer, how many nudges

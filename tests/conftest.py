@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import socket
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import uvicorn
 
 from bot.config import Settings
 from bot.devtools.harness.inproc import ManualClock
@@ -13,6 +17,7 @@ from bot.devtools.sandbox import Sandbox
 from bot.devtools.slack_driver.driver import SlackDriver
 from bot.devtools.slack_standin.server import SlackStandIn
 from bot.service import Bridge, build
+from bot.web import make_asgi
 from tests.kit import ADMIN, AGENT, CHANNEL_A, CHANNEL_B, SIGNING_SECRET, SLACK_A, SLACK_B
 
 
@@ -72,3 +77,20 @@ def bridge(settings: Settings, clock: ManualClock) -> Iterator[Bridge]:
 def driver() -> SlackDriver:
     """Builds signed Slack requests."""
     return SlackDriver(SIGNING_SECRET)
+
+
+@pytest.fixture
+def served(bridge: Bridge) -> Iterator[str]:
+    """The bridge's HTTP listener (Slack events, /healthz, the webhook path) under uvicorn."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    app = make_asgi(bridge.health, bridge.dispatch, extra=bridge.webhooks.routes)
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.01)
+    yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    server.should_exit = True
+    thread.join(timeout=10)

@@ -2,37 +2,12 @@
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
-from collections.abc import Iterator
-
 import httpx
-import pytest
-import uvicorn
 
 from bot.devtools.slack_driver.driver import SlackDriver
 from bot.devtools.slack_standin.server import SlackStandIn
 from bot.service import Bridge
-from bot.web import make_asgi
 from tests.kit import ADMIN, SIGNING_SECRET, SLACK_A
-
-
-@pytest.fixture
-def served(bridge: Bridge) -> Iterator[str]:
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(
-        uvicorn.Config(make_asgi(bridge.health, bridge.dispatch), log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.01)
-    yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    server.should_exit = True
-    thread.join(timeout=10)
 
 
 def test_healthz_reports_the_bridge_state(served: str, bridge: Bridge) -> None:

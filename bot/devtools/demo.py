@@ -42,6 +42,8 @@ from bot.slack.socket_mode import SocketLink
 from bot.store.outbox import Delivery
 from bot.text import phone
 from bot.web import make_asgi
+from bot.webhooks.events import EVENT_TYPES
+from bot.webhooks.registration import webhook_url
 
 NUMBER_SUPPORT, NUMBER_SALES = "15550000001", "15550000002"
 SUPPORT, SALES = "C0DEMOSUPPORT", "C0DEMOSALES"
@@ -196,7 +198,8 @@ def _serve(bridge: Bridge) -> tuple[str, uvicorn.Server]:
     """The bridge's HTTP listener, as `run` serves it in Socket Mode (GET /healthz only)."""
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
-    config = uvicorn.Config(make_asgi(bridge.health), log_level="warning", access_log=False)
+    app = make_asgi(bridge.health, extra=bridge.webhooks.routes)
+    config = uvicorn.Config(app, log_level="warning", access_log=False)
     server = uvicorn.Server(config)
     threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True).start()
     deadline = time.monotonic() + 10
@@ -405,6 +408,33 @@ def _buttons(message: dict[str, Any]) -> str:
     return "  ".join(f"[ {c} ]" for c in captions if c)
 
 
+def _webhooks(d: Demo, base_url: str) -> None:
+    """Wati webhooks: the message is in Slack at once, polling only checks behind them."""
+    d.echo("\n8. Wati webhooks are set up for the sales number")
+    url = webhook_url(base_url, d.bridge.webhooks.token, NUMBER_SALES)
+    d.sandbox.webhooks.add(url, NUMBER_SALES, list(EVENT_TYPES))  # as pasted into Wati
+    d.sandbox.customer_says(NUMBER_SALES, BO, "Is the blue one in stock?")
+    d.step(
+        "the first webhook polls Bo's chat at once and proves webhook ids are history ids",
+        lambda: d.bridge.webhooks.health.ids_match() and d.thread_has(SALES, BO, "blue one"),
+    )
+    said = time.monotonic()
+    message = d.sandbox.customer_says(NUMBER_SALES, BO, "I'd take two, please.")
+    arrived = d.step(
+        "the next message comes straight from the webhook",
+        lambda: d.thread_has(SALES, BO, "take two") and _relayed_by_webhook(d, message),
+    )
+    took = time.monotonic() - said
+    d.step(f"…in Slack {took:.2f} s after Bo wrote", lambda: arrived and took < 1.0)
+
+
+def _relayed_by_webhook(d: Demo, wati_id: str) -> bool:
+    rows = d.bridge.store.query(
+        "select note from webhook_events where wati_id = ? and event_type = 'message'", [wati_id]
+    )
+    return bool(rows) and rows[0]["note"] == "relayed"
+
+
 def _transcript(d: Demo) -> None:
     echo = d.echo
     legend = ", ".join(f":{name}: {meaning}" for name, meaning in LEGEND)
@@ -499,6 +529,7 @@ def main(*, quiet: bool = False, echo: Callable[[str], None] = print) -> int:
         say("wati-bridge demo: a sandbox Wati, a Slack stand-in and the bridge, all on loopback")
         try:
             _script(demo, base_url)
+            _webhooks(demo, base_url)
             _transcript(demo)
         finally:
             link.close()

@@ -22,7 +22,7 @@ from datetime import datetime
 from bot.relay.clock import Clock
 from bot.store import Store
 from bot.store.chats import Chat
-from bot.store.db import iso
+from bot.store.db import iso, parse_iso
 from bot.store.links import Link
 from bot.wati.client import WatiClient
 from bot.wati.errors import WatiError, WatiRateLimited
@@ -85,6 +85,7 @@ class Discovery:
         wake: Callable[[str, str], None],
         *,
         poll_seconds: float,
+        covered: Callable[[str, datetime | None], bool] = lambda number, updated: False,
     ) -> None:
         self.store = store
         self.wati = wati
@@ -93,6 +94,8 @@ class Discovery:
         self.clock = clock
         self.wake = wake  # (channel number, customer number): make the chat due, hinted
         self.poll_seconds = poll_seconds
+        # Whether a webhook already brought the message that moved this contact's stamp.
+        self.covered = covered
         self.signal = Signal()
         self._hint_at = 0.0  # when the next look is due (the first one at once)
         self._sweep_at = clock() + SWEEP_SECONDS
@@ -153,7 +156,11 @@ class Discovery:
                 self.store.add_error("contacts", f"getContacts failed: {exc.reason}")
                 return woken
             changed = [n for n in (self._note(c, links) for c in page.items) if n]
-            woken += sum(self._wake(number, links, stamp) for number, stamp in changed)
+            woken += sum(
+                self._wake(number, links, stamp)
+                for number, stamp in changed
+                if not self.covered(number, parse_iso(stamp))
+            )
             if sweep:
                 self.store.put("sweep_page", str(page_number + 1 if page.has_more else 1))
                 return woken

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import mimetypes
+import threading
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -76,6 +77,8 @@ class Inbound:
         self.clock = clock
         # Items fetched but not yet posted, so a retry need not fetch them again.
         self._items: dict[str, WatiMessage] = {}
+        self._locks: dict[tuple[str, str], threading.Lock] = {}
+        self._locks_lock = threading.Lock()
 
     # -- reading -----------------------------------------------------------------------------
 
@@ -222,12 +225,20 @@ class Inbound:
         """Post the chat's pending messages in order; stop at the first that cannot go now
         (a SlackApiError leaves it and the rest pending, in order)."""
         posted = 0
-        for logged in self.store.pending_messages(chat.channel_number, chat.customer_number):
-            thread = self.threads.ensure(link, chat)
-            self._post(link, thread, logged)
-            self._items.pop(logged.wati_id, None)
-            posted += 1
+        # A poll and a webhook may flush one chat at once: one at a time, or both would post.
+        with self._flush_lock(chat):
+            for logged in self.store.pending_messages(chat.channel_number, chat.customer_number):
+                thread = self.threads.ensure(link, chat)
+                self._post(link, thread, logged)
+                self._items.pop(logged.wati_id, None)
+                posted += 1
         return posted
+
+    def _flush_lock(self, chat: Chat) -> threading.Lock:
+        with self._locks_lock:
+            return self._locks.setdefault(
+                (chat.channel_number, chat.customer_number), threading.Lock()
+            )
 
     def _post(self, link: Link, thread: Thread, logged: LoggedMessage) -> None:
         """Post one pending message (in one or more parts), once."""

@@ -12,7 +12,7 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
@@ -73,12 +73,23 @@ class Poller:
         self.poll_seconds = poll_seconds
         # Every fetched history page goes here too (delivery statuses of replies are read from it).
         self.on_history = on_history
+        # Set when Wati webhooks stand in for polling (bot.webhooks.health.Health): a due chat's
+        # poll may wait longer, and a contact change a webhook explains wakes nothing.
+        self.postpone: Callable[[Chat], float | None] = lambda chat: None
+        self.covered: Callable[[str, datetime | None], bool] = lambda number, updated: False
         self._paced_out = False  # logged once when the monthly pacing starts holding polls
         # Numbers whose job is relaying right now (see the fairness rule in poll_number).
         self._busy: set[str] = set()
         self._busy_lock = threading.Lock()
         self.discovery = Discovery(
-            store, wati, budget, windows, clock, self._hinted, poll_seconds=poll_seconds
+            store,
+            wati,
+            budget,
+            windows,
+            clock,
+            self._hinted,
+            poll_seconds=poll_seconds,
+            covered=lambda number, updated: self.covered(number, updated),
         )
 
     # -- scheduling --------------------------------------------------------------------------
@@ -139,6 +150,9 @@ class Poller:
             return report
         while due := self.store.due_chats(channel_number, self.clock(), limit=1):
             chat = due[0]
+            if (later := self.postpone(chat)) is not None:
+                self._set(chat, next_poll_at=later)
+                continue
             if not self._may_take(chat, channel_number):
                 break
             # Claim the chat: it is no longer due while this round works on it (a crash

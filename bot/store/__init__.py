@@ -20,9 +20,19 @@ from bot.store.links import LinkTable
 from bot.store.messages import MessageTable
 from bot.store.outbox import OutboxTable
 from bot.store.saved import SavedTable
+from bot.store.webhooks import WebhookTable
 
 
-class Store(LinkTable, ChatTable, MessageTable, OutboxTable, LedgerTable, DeskTable, SavedTable):
+class Store(
+    LinkTable,
+    ChatTable,
+    MessageTable,
+    OutboxTable,
+    LedgerTable,
+    DeskTable,
+    SavedTable,
+    WebhookTable,
+):
     """All reads and writes of the bridge's state."""
 
 

@@ -502,6 +502,36 @@ class WatiClient:
         name = "updateContactAttributesForMultiContacts"
         self._write(name, self._url(name), payload)
 
+    # -- webhooks (a v2 exception: Wati can create them only, never list or delete) ----------
+
+    def register_webhook(
+        self, channel_number: str, url: str, event_types: Sequence[str]
+    ) -> str | None:
+        """Create one enabled webhook for a channel number; return its id when Wati gives one.
+
+        Over the tenant's cap Wati answers HTTP 400 "Number of Webhooks exceed limitation"
+        (WatiRejected); plans without webhooks refuse the call another way (see
+        bot.webhooks.registration for the words shown to people).
+        """
+        name = "webhookEndpoints"
+        payload = [
+            {
+                "phoneNumber": _digits(channel_number, "channel_number"),
+                "url": url,
+                "status": 1,
+                "eventTypes": list(event_types),
+            }
+        ]
+        response = self._call(
+            name, "POST", f"{self._base}/api/v2/webhookEndpoints", json_body=payload, write=True
+        )
+        body = json_object(name, response, write=True, allow_empty=True)
+        if body.get("ok") is False:
+            raise WatiRejected(error_text(body.get("error")) or "refused", endpoint=name)
+        result = body.get("result")
+        first = result[0] if isinstance(result, list) and result else result
+        return opt_str(first.get("id")) if isinstance(first, dict) else None
+
     # -- plumbing ------------------------------------------------------------------------------
 
     def _url(self, path: str) -> str:

@@ -15,6 +15,7 @@ from .base import store_media
 from .faults import Faults, RateLimiter
 from .server import SandboxServer
 from .state import State
+from .webhooks import Webhooks
 
 
 class Sandbox:
@@ -53,6 +54,7 @@ class Sandbox:
         self.stopping = threading.Event()
         self._clock = clock
         self._offset = 0.0
+        self.webhooks = Webhooks(lambda: self.state, self.now, tenant_id)
         self._server: SandboxServer | None = None
         self._thread: threading.Thread | None = None
         self._open()
@@ -66,6 +68,7 @@ class Sandbox:
         if previous is not None:  # what a test set survives a restart
             self.api.spam_limit = previous.spam_limit
             self.api.not_on_whatsapp = previous.not_on_whatsapp
+        self.state.on_insert = self.webhooks.inserted
         self._closed = False
 
     # -- lifecycle ------------------------------------------------------------------------
@@ -86,11 +89,13 @@ class Sandbox:
             daemon=True,
         )
         self._thread.start()
+        self.webhooks.start()
         return self
 
     def stop(self) -> None:
         """Stop serving and close the database (start() opens it again)."""
         self.stopping.set()
+        self.webhooks.stop()
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()

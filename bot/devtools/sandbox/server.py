@@ -169,12 +169,16 @@ class Handler(BaseHTTPRequestHandler):
             endpoint = "phoneNumbers"
         elif parts == ["api", "ext", "v3", "channels"]:
             endpoint = "channels"  # v3 lives at the host root; the token names the tenant
+        elif parts == [sandbox.tenant_id, "api", "v2", "webhookEndpoints"]:
+            endpoint = "webhookEndpoints"  # a v2 exception (webhooks.py)
         firewall = sandbox.faults.take(endpoint or "*", kinds=("cloudflare",))
         if firewall is not None:
             # Cloudflare answers before Wati sees the call: no route, token or quota check.
             self._send(cloudflare_page())
             return
-        status = sandbox.api.route(endpoint, method, arg is not None) if endpoint else 404
+        status = 200 if endpoint == "webhookEndpoints" else 404
+        if endpoint and endpoint != "webhookEndpoints":
+            status = sandbox.api.route(endpoint, method, arg is not None)
         if status != 200:
             self._send(Reply(status, b"", "text/plain"))
             return
@@ -217,7 +221,10 @@ class Handler(BaseHTTPRequestHandler):
             return
         content_type = self.headers.get("Content-Type", "")
         request = Request(method, endpoint, arg or "", query, content_type, body)
-        reply = sandbox.api.handle(request)
+        if endpoint == "webhookEndpoints":
+            reply = sandbox.webhooks.handle(request)
+        else:
+            reply = sandbox.api.handle(request)
         if fault is not None and fault.kind == "hold_after" and fault.gate is not None:
             fault.gate.block(sandbox.stopping)  # processed; the answer waits
         if fault is not None and fault.kind == "reset_after":

@@ -80,6 +80,7 @@ class State:
     ) -> None:
         self.now = now
         self.status_delays = status_delays
+        self.on_insert: Callable[[dict[str, Any]], None] | None = None
         self.team_id = hashlib.sha1(tenant_id.encode()).hexdigest()[:24]
         self._lock = threading.RLock()
         self._db = sqlite3.connect(str(path), check_same_thread=False)
@@ -264,6 +265,8 @@ class State:
             names = ", ".join(row)
             marks = ", ".join("?" for _ in row)
             db.execute(f"INSERT INTO messages ({names}) VALUES ({marks})", tuple(row.values()))
+            if self.on_insert is not None:
+                self.on_insert(row)  # webhooks.Webhooks: the events this row makes
             return message_id
 
     def ticket(

@@ -1,0 +1,98 @@
+"""The webhook fast path as one piece for the composition root: built once, jobs to schedule."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+
+from bot.relay.clock import Clock
+from bot.relay.delivery import Feedback
+from bot.relay.inbound import Inbound
+from bot.relay.polling import Poller
+from bot.slack.poster import SlackPoster
+from bot.store import Store
+from bot.store.chats import Chat
+from bot.store.db import iso
+from bot.wati.client import WatiClient
+from bot.wati.types import WatiMessage
+from bot.web import Route
+from bot.webhooks.health import Health
+from bot.webhooks.hub import Hub
+from bot.webhooks.receiver import WEBHOOK_PATH, Handler, make_receiver
+from bot.webhooks.registration import Registrar, webhook_token
+
+KEEP_EVENTS = timedelta(days=2)  # Wati retries an event for a day: its key is kept longer
+
+
+@dataclass
+class FastPath:
+    """Receiver, hub, health and registration of Wati webhooks, wired to the relay."""
+
+    store: Store
+    poller: Poller
+    health: Health
+    hub: Hub
+    registrar: Registrar
+    token: str
+    receiver: Handler
+
+    @property
+    def routes(self) -> dict[str, Route]:
+        """The listener's route for webhooks (POST only)."""
+        return {WEBHOOK_PATH: Route(frozenset({"POST"}), self.receiver)}
+
+    def hint(self) -> None:
+        """Discovery's contacts looks on their cadence, unless healthy webhooks stand in."""
+        if not self.health.all_healthy():
+            self.poller.discovery.run()
+
+    def reconcile(self) -> None:
+        """While webhooks are healthy: a look at the contacts page every few poll intervals."""
+        if self.health.look_due():
+            self.poller.discover()
+
+    def tidy(self) -> None:
+        """Judge what polls found, and forget old processed events."""
+        self.health.check()
+        self.store.prune_webhook_events(iso(self.health.clock.now() - KEEP_EVENTS))
+
+
+def build_fastpath(
+    store: Store,
+    wati: WatiClient,
+    poster: SlackPoster,
+    inbound: Inbound,
+    poller: Poller,
+    feedback: Feedback,
+    clock: Clock,
+    *,
+    public_url: str | None,
+    configured_token: str | None,
+    run_soon: Callable[[str], None],
+) -> FastPath:
+    """Wire the fast path; `run_soon(job_id)` brings a scheduler job forward."""
+    health = Health(store, clock, poller.poll_seconds)
+    before = poller.on_history
+
+    def on_history(chat: Chat, items: list[WatiMessage]) -> None:
+        health.note_history(chat, items)  # before the poll records them: what is new?
+        if before is not None:
+            before(chat, items)
+
+    poller.on_history = on_history
+    poller.postpone = health.postpone
+    poller.covered = health.covered
+    hub = Hub(
+        store,
+        inbound,
+        poller,
+        feedback,
+        health,
+        clock,
+        poll_now=lambda number: run_soon(f"poll:{number}"),
+    )
+    token = webhook_token(store, configured_token)
+    registrar = Registrar(store, wati, poster, clock, public_url=public_url, token=token)
+    receiver = make_receiver(token, store, lambda: run_soon("webhooks"))
+    return FastPath(store, poller, health, hub, registrar, token, receiver)

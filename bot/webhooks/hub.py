@@ -1,0 +1,165 @@
+"""What each recorded webhook event does, once, in the order the events arrived.
+
+- A customer's `message` (or a business-side `sessionMessageSent_v2` / `templateMessageSent_v2`)
+  goes through the same record-before-post path as a polled message, under its Wati id, when
+  webhook ids are known to be history ids; otherwise it wakes that one chat's poll at once.
+  The bridge's own sends are told apart exactly as in a poll (`Inbound._record`).
+- `newContactMessageReceived` opens the chat and polls it at once.
+- `sentMessageDELIVERED_v2` / `READ_v2` / `FAILED_v2` move the reply's reaction through
+  `Feedback.note_history`, as a history page would, without waiting for a poll. A status can
+  beat the send's own answer; it waits (a few rounds) for the reply to be on record.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any
+
+from slack_sdk.errors import SlackApiError
+
+from bot.relay.clock import Clock
+from bot.relay.delivery import Feedback
+from bot.relay.inbound import Inbound
+from bot.relay.polling import Poller
+from bot.store import Store
+from bot.store.links import Link
+from bot.store.webhooks import WebhookEvent
+from bot.wati.errors import WatiError
+from bot.webhooks.events import Kind, as_item, kind_of
+from bot.webhooks.health import Health
+
+logger = logging.getLogger(__name__)
+
+STATUS_TRIES = 20  # rounds a status waits for its reply to be on record
+
+
+class Hub:
+    """Processes recorded webhook events (the scheduler's `webhooks` job calls `process`)."""
+
+    def __init__(
+        self,
+        store: Store,
+        inbound: Inbound,
+        poller: Poller,
+        feedback: Feedback,
+        health: Health,
+        clock: Clock,
+        *,
+        poll_now: Callable[[str], None] = lambda number: None,
+    ) -> None:
+        self.store = store
+        self.inbound = inbound
+        self.poller = poller
+        self.feedback = feedback
+        self.health = health
+        self.clock = clock
+        self.poll_now = poll_now  # runs a number's poll job at once
+
+    def process(self) -> int:
+        """Handle every pending event; return how many were settled."""
+        settled = 0
+        for event in self.store.pending_webhook_events():
+            try:
+                payload = json.loads(event.payload or "{}")
+                outcome = self._handle(event, payload)
+            except (ValueError, KeyError, TypeError) as exc:
+                logger.warning("webhook %s unusable: %s", event.event_type, type(exc).__name__)
+                outcome = ("ignored", "unusable")
+            if outcome is None:
+                continue  # waits for another round
+            self.store.finish_webhook_event(event.key, *outcome)
+            settled += 1
+        return settled
+
+    def _handle(self, event: WebhookEvent, payload: dict[str, Any]) -> tuple[str, str] | None:
+        kind = kind_of(event.event_type)
+        if kind is Kind.STATUS:
+            return self._status(event, payload)
+        if event.customer_number is None:
+            return ("ignored", "no customer phone number")
+        links = self._links(event)
+        if not links:
+            return ("ignored", "number not linked")
+        for link in links:
+            self.health.note_event(link.channel_number, event.event_type)
+        if kind is Kind.NEW_CONTACT:
+            name = payload.get("senderName")
+            for link in links:
+                self._wake(link, event.customer_number, name if isinstance(name, str) else None)
+            return ("done", "new contact polled")
+        if len(links) == 1 and self.health.ids_match():
+            return self._relay(links[0], event, payload)
+        for link in links:
+            self._wake(link, event.customer_number)
+        # One number: a poll will say whether this id is in the history (see Health).
+        return ("woke", "poll woken") if len(links) == 1 else ("done", "polls woken")
+
+    def _links(self, event: WebhookEvent) -> list[Link]:
+        """The number the event is for; every linked number when it does not say."""
+        if event.channel_number is not None:
+            link = self.store.link_for_number(event.channel_number)
+            return [link] if link is not None else []
+        return self.store.links()
+
+    def _wake(self, link: Link, customer: str, name: str | None = None) -> None:
+        chat = self.poller.wake(link.channel_number, customer, origin="webhook")
+        if name and not chat.customer_name:
+            self.store.update_chat(link.channel_number, customer, customer_name=name)
+        self.poll_now(link.channel_number)
+
+    def _relay(self, link: Link, event: WebhookEvent, payload: dict[str, Any]) -> tuple[str, str]:
+        """The message itself, through the record-before-post path, under its Wati id."""
+        item = as_item(payload)
+        customer = event.customer_number
+        assert customer is not None
+        if item is None:
+            self._wake(link, customer)
+            return ("done", "unreadable message: poll woken")
+        chat = self.store.chat(link.channel_number, customer)
+        if chat is None:
+            # A new chat gets one poll soon after, for anything around its first message.
+            soon = self.clock() + 4 * self.poller.poll_seconds
+            chat = self.store.ensure_chat(
+                link.channel_number, customer, origin="webhook", next_poll_at=soon
+            )
+        changes = self.inbound.record_all(link, chat, [item])
+        if changes:
+            self.store.update_chat(link.channel_number, customer, **changes)
+        try:
+            self.inbound.flush_pending(link, replace(chat, **changes))
+        except (SlackApiError, WatiError) as exc:
+            # The message is on record as pending: the chat's next poll posts it.
+            logger.warning("webhook message not posted yet (%s): poll woken", type(exc).__name__)
+            self.poller.wake(link.channel_number, customer, origin="webhook")
+            return ("done", "recorded; posting left to a poll")
+        return ("done", "relayed")
+
+    def _status(self, event: WebhookEvent, payload: dict[str, Any]) -> tuple[str, str] | None:
+        """Move a reply's delivery mark, as a history page showing this status would."""
+        item = as_item(payload)
+        if item is None or event.wati_id is None:
+            return ("ignored", "unreadable status")
+        local = [item.local_message_id] if item.local_message_id else []
+        parts = self.store.parts_matching([event.wati_id], local)
+        if not parts:
+            # The send's answer may have had no id: the reply knows it from its echo.
+            reply = self.store.reply_by_wati_id(event.wati_id)
+            found = self.store.reply_parts(reply.id) if reply is not None else []
+            if len(found) == 1:
+                self.store.set_part_delivery(found[0], found[0].delivery, event.wati_id)
+                parts = found
+        if not parts:
+            if event.attempts + 1 >= STATUS_TRIES:
+                return ("ignored", "not a reply of the bridge")
+            self.store.retry_webhook_event(event.key, event.attempts + 1)
+            return None
+        job = self.store.reply_job(parts[0].reply_id)
+        chat = self.store.chat(job.channel_number, job.customer_number) if job else None
+        if job is None or chat is None:
+            return ("ignored", "reply without a chat")
+        self.health.note_event(job.channel_number, event.event_type)
+        self.feedback.note_history(chat, [item])
+        return ("done", f"delivery {item.status}")
