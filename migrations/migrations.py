@@ -173,6 +173,14 @@ def m007_outbox_progress(db: Database) -> None:
 
 
 @migrations()
+def m008_outbox_reopen(db: Database) -> None:
+    # A reply refused with "Ticket has been expired." inside the 24 hours can be sent again
+    # after the chat is reopened in Wati ("Reopen and send"); set until that reopen is done,
+    # so the reopen and the send happen once, in the outbox's own round.
+    db["outbox"].add_column("reopen", int, not_null_default=0)
+
+
+@migrations()
 def m012_create_webhooks(db: Database) -> None:
     # Wati webhook events as they arrived, recorded before the bridge answers 200 (so an event
     # is never lost to a crash after the answer) and keyed by event type and message id (so

@@ -7,9 +7,11 @@ import math
 from bot.wati.errors import (
     WatiAuthError,
     WatiBadResponse,
+    WatiBlocked,
     WatiError,
     WatiRateLimited,
     WatiRejected,
+    WatiTicketClosed,
     WatiUnavailable,
     WatiWindowClosed,
 )
@@ -30,9 +32,20 @@ def explain(exc: Exception) -> str:
             "Wati refused the bridge's access token or its permissions; an admin should run "
             "`wati-bridge doctor` and check WATI_ACCESS_TOKEN"
         )
+    if isinstance(exc, WatiBlocked):
+        return (
+            "Wati's firewall (Cloudflare) refused the bridge's connection, before Wati looked at "
+            "the token; an admin should run `wati-bridge doctor`"
+        )
     if isinstance(exc, WatiRateLimited):
         wait = f"in {math.ceil(exc.retry_after)} seconds" if exc.retry_after else "in a minute"
         return f"Wati is rate-limiting the bridge right now (or the monthly quota is spent); try again {wait}"
+    if isinstance(exc, WatiTicketClosed):
+        return (
+            "Wati says this conversation is closed (“Ticket has been expired.”): the chat was "
+            "solved or closed in Wati, or the 24-hour window closed; reopen it, or send an "
+            "approved template"
+        )
     if isinstance(exc, WatiWindowClosed):
         return (
             "the customer's 24-hour reply window is closed, so WhatsApp only accepts an "

@@ -1,4 +1,5 @@
-"""Bolt listeners for thread replies and the Retry button; the work is in `bot.relay.outbound`.
+"""Bolt listeners for thread replies and the Retry and Reopen and send buttons; the work is in
+`bot.relay.outbound`.
 
 Every `message` event lands here (Bolt runs only the first matching listener, so this one
 also acknowledges the subtypes the bridge ignores: joins, topic changes and the like). The
@@ -38,8 +39,8 @@ TOLD_LIMIT = 10_000  # replies whose authors were told "not sent yet", remembere
 
 
 def register(app: App, outbound: Outbound, owners: Owners | None = None) -> None:
-    """Bind the message listener and the Retry button to the app (with `owners`, a reply may
-    make its author the conversation's owner: BRIDGE_ASSIGN_ON_REPLY)."""
+    """Bind the message listener and the Retry and Reopen and send buttons to the app (with
+    `owners`, a reply may make its author the conversation's owner: BRIDGE_ASSIGN_ON_REPLY)."""
 
     told: set[tuple[str, str]] = set()  # (channel, ts): authors told already (no repeats)
 
@@ -70,9 +71,8 @@ def register(app: App, outbound: Outbound, owners: Owners | None = None) -> None
             if owners is not None and intake.reply_id is not None:
                 owners.claim_reply(intake.reply_id)
 
-    @app.action(blocks.RETRY)
-    def handle_retry(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
-        ack()
+    def again(body: dict[str, Any], client: WebClient, *, reopen: bool) -> None:
+        """Retry, or Reopen and send: the button's value is the reply id."""
         action = (body.get("actions") or [{}])[0]
         user = str((body.get("user") or {}).get("id") or "")
         channel = str((body.get("channel") or {}).get("id") or "")
@@ -81,22 +81,39 @@ def register(app: App, outbound: Outbound, owners: Owners | None = None) -> None
         digits = isinstance(value, str) and value.isascii() and value.isdigit()
         reply_id = int(value) if digits and len(value) <= 19 else 0
         if not 0 < reply_id <= MAX_REPLY_ID:
-            logger.warning("Retry clicked with a bad value")
+            logger.warning("%s clicked with a bad value", "Reopen" if reopen else "Retry")
             return
-        if not outbound.retry(reply_id, slack_channel_id=channel):
+        queue = outbound.reopen_and_send if reopen else outbound.retry
+        if not queue(reply_id, slack_channel_id=channel):
+            what = "to be reopened and sent" if reopen else "for a retry"
             text = (
-                "That reply is not waiting for a retry here: it was already retried or sent, "
-                "or it belongs to another channel."
+                f"That reply is not waiting {what} here: it was already retried, reopened or "
+                "sent, or it belongs to another channel."
             )
             _tell(client, channel, user, message.get("thread_ts"), text)
             return
         outbound.kick()
         if message.get("ts"):
-            done = f":arrows_counterclockwise: <@{user}> pressed Retry: sending the reply again."
+            done = (
+                f":arrows_counterclockwise: <@{user}> pressed Reopen and send: reopening the "
+                "chat in Wati and sending the reply."
+                if reopen
+                else f":arrows_counterclockwise: <@{user}> pressed Retry: sending the reply again."
+            )
             try:
                 client.chat_update(channel=channel, ts=message["ts"], **blocks.notice(done))
             except SlackApiError as exc:
-                logger.warning("retry notice not updated: %s", exc.response.get("error"))
+                logger.warning("notice not updated: %s", exc.response.get("error"))
+
+    @app.action(blocks.RETRY)
+    def handle_retry(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+        ack()
+        again(body, client, reopen=False)
+
+    @app.action(blocks.REOPEN_SEND)
+    def handle_reopen_send(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+        ack()
+        again(body, client, reopen=True)
 
 
 def _not_recorded(

@@ -62,6 +62,9 @@ def forward(current: str | None, seen: str | None) -> str | None:
 
 
 HARMLESS = {"already_reacted", "no_reaction"}
+# Why a reply Wati answered "Ticket has been expired." is blocked (the outbox keeps it as the
+# reply's error, which is how a notice shown again knows to offer Reopen and send).
+TICKET_CLOSED = "Wati says this conversation is closed (“Ticket has been expired.”)"
 
 _STATE_MARKS: dict[str, str] = {
     ReplyState.NOTE: NOTE_MARK,
@@ -140,7 +143,7 @@ class Feedback:
             if unexplained:
                 reason = job.error or "no reason was recorded"
                 if job.state == ReplyState.BLOCKED:
-                    self.notice(job, self._blocked_text(job, reason), offer_template=True)
+                    self._blocked_notice(job, reason)
                 else:
                     link = self.store.link_for_channel(job.slack_channel_id)
                     retry = link is not None and link.channel_number == job.channel_number
@@ -153,7 +156,13 @@ class Feedback:
     # -- notices -----------------------------------------------------------------------------
 
     def notice(
-        self, job: Job, text: str, *, retry: bool = False, offer_template: bool = False
+        self,
+        job: Job,
+        text: str,
+        *,
+        retry: bool = False,
+        offer_template: bool = False,
+        offer_reopen: bool = False,
     ) -> None:
         """Post a notice about the reply in its thread (best effort: Slack may refuse).
 
@@ -167,6 +176,7 @@ class Feedback:
             text,
             retry_reply_id=job.id if retry else None,
             offer_template=job.thread_id if offer_template else None,
+            reopen_reply_id=job.id if offer_reopen else None,
         )
         try:
             ts = self.poster.post(job.slack_channel_id, thread_ts=thread.thread_ts, **message)
@@ -185,9 +195,10 @@ class Feedback:
         self.notice(job, self._failed_text(job, reason, retry), retry=retry)
 
     def blocked(self, job: Job, reason: str) -> None:
-        """A reply outside the 24-hour window: 🔒 and a notice offering a template."""
+        """A reply Wati will not take as a session message: 🔒 and a notice offering a template
+        (and, for a closed ticket inside the 24 hours, Reopen and send)."""
         self.show(job.id, BLOCKED_MARK)
-        self.notice(job, self._blocked_text(job, reason), offer_template=True)
+        self._blocked_notice(job, reason)
         thread = self.store.thread(job.thread_id)
         chat = self.store.chat(job.channel_number, job.customer_number)
         if thread is not None and chat is not None:
@@ -198,12 +209,25 @@ class Feedback:
         text = f":x: <@{job.user_id}> your reply was not sent to WhatsApp: {escape(reason)}."
         return text + (" Press *Retry* to send it again." if retry else "")
 
-    @staticmethod
-    def _blocked_text(job: Job, reason: str) -> str:
-        return (
-            f":lock: <@{job.user_id}> your reply was not sent: {escape(reason)}. WhatsApp only "
-            "lets a business write first with an approved template: use *Send template*."
-        )
+    def _blocked_notice(self, job: Job, reason: str) -> None:
+        chat = self.store.chat(job.channel_number, job.customer_number)
+        last_inbound = parse_iso(chat.last_inbound_at) if chat else None
+        # "Ticket has been expired." does not say whether the ticket or the window closed:
+        # while the 24 hours by the customer's last message run, reopening may be enough.
+        reopen = reason == TICKET_CLOSED and window.is_open(last_inbound, self.threads.clock.now())
+        if reopen:
+            text = (
+                f":lock: <@{job.user_id}> your reply was not sent: {escape(reason)}: the chat "
+                "was solved or closed in Wati (its chatbot may have closed it), or the 24-hour "
+                "window closed. *Reopen and send* reopens the chat in Wati and sends this "
+                "reply; *Send template* sends an approved template instead."
+            )
+        else:
+            text = (
+                f":lock: <@{job.user_id}> your reply was not sent: {escape(reason)}. WhatsApp "
+                "only lets a business write first with an approved template: use *Send template*."
+            )
+        self.notice(job, text, offer_template=True, offer_reopen=reopen)
 
     # -- delivery statuses from Wati's history ------------------------------------------------
 

@@ -138,7 +138,7 @@ class Inbound:
         changes: dict[str, Any] = {}
         for item in items:
             try:
-                direction = self._record(chat, item, cutoff)
+                direction = self._record(link, chat, item, cutoff)
             except (KeyError, TypeError, ValueError) as exc:
                 logger.warning("unusable Wati item %s skipped: %s", item.id, type(exc).__name__)
                 self.store.add_error(link.channel_number, f"unusable Wati item {item.id} skipped")
@@ -151,7 +151,9 @@ class Inbound:
                 changes["last_inbound_at"] = iso(item.created)
         return changes
 
-    def _record(self, chat: Chat, item: WatiMessage, cutoff: datetime | None) -> str | None:
+    def _record(
+        self, link: Link, chat: Chat, item: WatiMessage, cutoff: datetime | None
+    ) -> str | None:
         """Record one item; return its direction when it is part of the conversation."""
 
         def log(direction: str, state: str) -> None:
@@ -170,6 +172,13 @@ class Inbound:
         if item.owner and self._is_ours(chat, item):
             log("out", "ours")
             return None
+        if item.template and not self._has_thread(link, chat):
+            # A broadcast or a template sent from Wati to someone with no conversation here
+            # yet: not the customer's words, and not worth a thread of its own.
+            log("mirror", "skipped")
+            return None
+        # Business-side items (operators, bots, templates: see `parse_message`) are mirrored
+        # and never move the customer's 24-hour window.
         direction = "mirror" if item.owner else "in"
         if cutoff is not None and item.created < cutoff:
             # History from before the link (or before the backfill horizon) is not relayed.
@@ -178,6 +187,12 @@ class Inbound:
             log(direction, "pending")
             self._items[item.id] = item
         return direction
+
+    def _has_thread(self, link: Link, chat: Chat) -> bool:
+        thread = self.store.current_thread(chat.channel_number, chat.customer_number)
+        return bool(
+            thread and thread.slack_channel_id == link.slack_channel_id and thread.thread_ts
+        )
 
     def _is_ours(self, chat: Chat, item: WatiMessage) -> bool:
         """Whether a business-side message was sent by the bridge (so it is not echoed)."""
@@ -240,11 +255,15 @@ class Inbound:
             by = (item.operator_name or "a teammate") if logged.direction == "mirror" else None
             if rendered.media_path:
                 if not done:
-                    message = blocks.relayed_message(logged.wati_id, rendered.text, mirrored_by=by)
+                    message = blocks.relayed_message(
+                        logged.wati_id, rendered.text, mirrored_by=by, template=item.template
+                    )
                     self._post_media(link, thread, logged, rendered.media_path, message)
                 ts = ts or "file"
             else:
-                parts = blocks.relayed_parts(logged.wati_id, rendered.text, mirrored_by=by)
+                parts = blocks.relayed_parts(
+                    logged.wati_id, rendered.text, mirrored_by=by, template=item.template
+                )
                 for k, message in enumerate(parts, start=1):
                     if k in done:
                         continue

@@ -329,6 +329,24 @@ class Outbound:
         self.feedback.show(reply_id, QUEUED_MARK, while_state=(ReplyState.QUEUED,))
         return True
 
+    def reopen_and_send(self, reply_id: int, *, slack_channel_id: str) -> bool:
+        """Queue a blocked reply to go after the chat is reopened in Wati ("Reopen and send").
+
+        One statement moves it from `blocked`, so a double click or Slack's retry of the
+        action queues it once; the sender reopens (updateChatStatus OPEN) and sends it in the
+        outbox's own round, like any reply. Only from the reply's own channel, as Retry.
+        """
+        job = self.store.reply_job(reply_id)
+        if job is None or job.slack_channel_id != slack_channel_id:
+            logger.warning("Reopen of reply %d refused: not pressed in its channel", reply_id)
+            return False
+        fields = {"state": ReplyState.QUEUED, "error": None, "next_try_at": None, "reopen": 1}
+        if not self.store.move_reply(reply_id, (ReplyState.BLOCKED,), **fields, attempts=0):
+            return False
+        logger.info("reply %d queued to go after a reopen", reply_id)
+        self.feedback.show(reply_id, QUEUED_MARK, while_state=(ReplyState.QUEUED,))
+        return True
+
     # -- statuses and thread parents (the Relay and the scheduler call these) ---------------------
 
     def note_history(self, chat: Chat, items: list[WatiMessage]) -> None:

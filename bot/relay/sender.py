@@ -20,7 +20,14 @@ from urllib.parse import urlsplit
 from bot.config import Settings
 from bot.relay import window
 from bot.relay.clock import Clock
-from bot.relay.delivery import DELIVERY_MARKS, QUEUED_MARK, Feedback, forward, window_reason
+from bot.relay.delivery import (
+    DELIVERY_MARKS,
+    QUEUED_MARK,
+    TICKET_CLOSED,
+    Feedback,
+    forward,
+    window_reason,
+)
 from bot.slack.reader import MAX_FILE_BYTES, DownloadRefused, SlackNames, download_file
 from bot.store import Store
 from bot.store.db import iso, parse_iso
@@ -34,6 +41,7 @@ from bot.wati.errors import (
     WatiError,
     WatiRateLimited,
     WatiRejected,
+    WatiTicketClosed,
     WatiUnavailable,
     WatiWindowClosed,
     error_kind,
@@ -108,6 +116,8 @@ class Sender:
         last_inbound = parse_iso(chat.last_inbound_at) if chat else None
         if not window.is_open(last_inbound, self.clock.now()):
             return self._block(job, window_reason(last_inbound, job.channel_number))
+        if job.reopen and not self._reopen(job):
+            return None
         job = self._prepare(job)
         pieces = self._plan(job)
         if not pieces:
@@ -153,6 +163,11 @@ class Sender:
             self.feedback.show(job.id, QUEUED_MARK)
             logger.warning("reply %d: Wati rate limit, next try in %.0f s", job.id, wait)
             return False
+        except WatiTicketClosed:
+            # The chat's ticket closed (solved, or closed by Wati's chatbot) or the window
+            # did: the answer does not say which. Inside the 24 hours a reopen may do.
+            self._block(job, TICKET_CLOSED)
+            return False
         except WatiWindowClosed:
             self._block(job, "Wati says the 24-hour reply window is closed")
             return False
@@ -183,6 +198,36 @@ class Sender:
             return False
         wati_local = local_id if piece.kind == "text" else result.local_message_id
         self._record_part(job, k, piece.kind, result.message_id, wati_local, Delivery.SENT)
+        return True
+
+    def _reopen(self, job: Job) -> bool:
+        """ "Reopen and send": set the chat OPEN in Wati first, once; False when the reply
+        stops here (state already set)."""
+        try:
+            self.wati.update_chat_status(
+                job.customer_number, "OPEN", channel_number=job.channel_number
+            )
+        except WatiRateLimited as exc:
+            wait = exc.retry_after if exc.retry_after is not None else RATE_WAIT
+            self.store.update_reply(job.id, next_try_at=self.clock() + wait)
+            return False
+        except (WatiUnavailable, WatiBadResponse) as exc:
+            # Setting OPEN twice is harmless, so a lost answer is simply asked again.
+            if job.attempts + 1 < MAX_ATTEMPTS:
+                wait = RETRY_WAIT * (job.attempts + 1)
+                self.store.update_reply(
+                    job.id, attempts=job.attempts + 1, next_try_at=self.clock() + wait
+                )
+                return False
+            self.store.update_reply(job.id, reopen=0)
+            self._fail(job, f"Wati did not reopen the conversation ({exc.reason})", "reopen_failed")
+            return False
+        except WatiError as exc:
+            self.store.update_reply(job.id, reopen=0)
+            self._fail(job, f"Wati did not reopen the conversation ({exc.reason})", "reopen_failed")
+            return False
+        self.store.update_reply(job.id, reopen=0)
+        logger.info("reply %d: conversation reopened in Wati", job.id)
         return True
 
     def _call_wati(
@@ -355,7 +400,7 @@ class Sender:
 
     def _block(self, job: Job, reason: str) -> None:
         self.store.update_reply(job.id, state=ReplyState.BLOCKED, error=reason, next_try_at=None)
-        logger.info("reply %d blocked (reason: window_closed)", job.id)
+        logger.info("reply %d blocked (reason: window_closed or ticket_closed)", job.id)
         self.feedback.blocked(job, reason)
 
 

@@ -22,6 +22,7 @@ REOPEN = "wati_reopen"
 SEND_TEMPLATE = "wati_send_template"
 CONTACT = "wati_contact"
 RETRY = "wati_retry"
+REOPEN_SEND = "wati_reopen_send"
 ASSIGN_ME = "wati_assign_me"
 SAVED_REPLY = "wati_saved_reply"
 
@@ -133,14 +134,22 @@ def thread_parent(
 
 
 def relayed_message(
-    wati_id: str, text: str, *, mirrored_by: str | None = None, part: int = 1
+    wati_id: str,
+    text: str,
+    *,
+    mirrored_by: str | None = None,
+    part: int = 1,
+    template: bool = False,
 ) -> dict[str, Any]:
-    """A customer message (or a teammate's send from Wati's inbox) posted into the thread.
+    """A customer message (or a teammate's send or a template from Wati) posted into the
+    thread.
 
     `part` numbers the posts of a text too long for one (see `relayed_parts`); the metadata
     carries it so that a recovery after a crash posts only the parts that are missing.
     """
-    if mirrored_by is not None and part == 1:
+    if template and part == 1:
+        text = f":outbox_tray: _Template sent from Wati_\n{text}"
+    elif mirrored_by is not None and part == 1:
         from bot.text.formatting import escape
 
         who = escape(limits.cut(mirrored_by, limits.NAME))
@@ -157,11 +166,11 @@ def relayed_message(
 
 
 def relayed_parts(
-    wati_id: str, text: str, *, mirrored_by: str | None = None
+    wati_id: str, text: str, *, mirrored_by: str | None = None, template: bool = False
 ) -> list[dict[str, Any]]:
     """A relayed message as one post, or several in order when its text is too long for one."""
     return [
-        relayed_message(wati_id, chunk, mirrored_by=mirrored_by, part=k)
+        relayed_message(wati_id, chunk, mirrored_by=mirrored_by, part=k, template=template)
         for k, chunk in enumerate(limits.split(text), start=1)
     ]
 
@@ -188,9 +197,13 @@ def unshown_notice(wati_id: str, part: int, *, what: str, error: str, where: str
 
 
 def notice(
-    text: str, *, retry_reply_id: int | None = None, offer_template: int | None = None
+    text: str,
+    *,
+    retry_reply_id: int | None = None,
+    offer_template: int | None = None,
+    reopen_reply_id: int | None = None,
 ) -> dict[str, Any]:
-    """A bridge notice in a thread, optionally with a Retry or Send template button."""
+    """A bridge notice in a thread, optionally with Retry, Reopen and send, Send template."""
     # A long notice (a broadcast report listing failures) takes several sections.
     blocks: list[dict[str, Any]] = [
         limits.section(part) for part in limits.split(text, limits.SECTION_TEXT)
@@ -198,6 +211,9 @@ def notice(
     buttons = []
     if retry_reply_id is not None:
         buttons.append(_button({"text": "Retry", "action_id": RETRY}, str(retry_reply_id)))
+    if reopen_reply_id is not None:
+        spec = {"text": "Reopen and send", "action_id": REOPEN_SEND, "style": "primary"}
+        buttons.append(_button(spec, str(reopen_reply_id)))
     if offer_template is not None:
         buttons.append(
             _button({"text": "Send template", "action_id": SEND_TEMPLATE}, str(offer_template))

@@ -20,7 +20,8 @@ class ReplyState(StrEnum):
     """Where a reply is: queued → sending → sent | failed | blocked | unknown.
 
     `unknown`: the send's answer was lost (a crash, a timeout); Wati's history settles it before
-    any resend. `blocked`: the 24-hour window is closed. Also `note` (an internal note, kept in
+    any resend. `blocked`: the 24-hour window is closed, or Wati said the chat's ticket expired
+    (`reopen` then sends it after updateChatStatus OPEN). Also `note` (an internal note, kept in
     Slack) and `cancelled` (deleted in Slack before it went).
     """
 
@@ -77,6 +78,9 @@ class Job(Reply):
     prepared: int = 0
     reaction: str | None = None
     notice_ts: str | None = None
+    # m008: reopen the chat in Wati before the next send ("Reopen and send" on a reply Wati
+    # refused with "Ticket has been expired."); cleared once the reopen is done.
+    reopen: int = 0
 
 
 @dataclass(frozen=True)

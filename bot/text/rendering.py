@@ -95,7 +95,7 @@ def render_item(item: Mapping[str, Any]) -> RenderedItem:
 
     if event == "broadcastMessage" or kind == "template":
         body = _str(item.get("finalText")) or text
-        name = _first(item, "templateName", "template_name")
+        name = _first(item, "templateName", "template_name") or _named_template(item)
         label = f"[template: {escape(_one_line(name))}]" if name else "[template message]"
         return RenderedItem(whatsapp_to_slack(body) if body.strip() else label, None, "template")
     if not kind and event == "ticket":
@@ -113,6 +113,12 @@ def render_item(item: Mapping[str, Any]) -> RenderedItem:
     return RenderedItem(
         _plus_text(f"[unsupported message type: {shown}]", text), None, "unsupported"
     )
+
+
+def _named_template(item: Mapping[str, Any]) -> str:
+    """Live tenants name a broadcast's template only inside `eventDescription`."""
+    found = re.search(r'"([^"]{1,200})"\s+template', _first(item, "eventDescription"))
+    return found.group(1) if found else ""
 
 
 def _is_file_reference(value: str) -> bool:
@@ -212,7 +218,9 @@ def _interactive(item: Mapping[str, Any], text: str) -> str:
 
 def _reaction(item: Mapping[str, Any], text: str) -> str:
     reaction = {**_mapping(item.get("data")), **_mapping(item.get("reaction"))}
-    if symbol := _first(reaction, "emoji", "reaction") or text.strip():
+    # Live tenants put the emoji in `reactionMessage.text` (wati-recorded.md §1).
+    recorded = _first(item.get("reactionMessage"), "text")
+    if symbol := recorded or _first(reaction, "emoji", "reaction") or text.strip():
         return f"{escape(_one_line(symbol, 20))} _reacted to a message_"
     return "_removed a reaction_"
 

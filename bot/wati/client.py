@@ -424,6 +424,8 @@ class WatiClient:
         body = json_object(name, response, write=True)
         check_accepted(name, body)
         failures = _receiver_failures(body.get("receivers"))
+        # Live tenants answer without `receivers`: the refused numbers are under `errors`.
+        failures.update(_listed_failures(body.get("errors"), numbers, failures))
         return BulkSendResult(
             accepted=[n for n in numbers if n not in failures],
             failed=[(n, failures[n]) for n in numbers if n in failures],
@@ -624,6 +626,49 @@ def _receiver_failures(receivers: object) -> dict[str, str]:
         elif reason:
             failures[number] = reason
     return failures
+
+
+# `errors` keys of the v1 bulk answer, and the reason each one means.
+_LISTED_ERRORS = (
+    ("invalidWhatsappNumbers", "Wati says it is not a valid WhatsApp number"),
+    ("invalidCustomParameters", "Wati refused its template parameters"),
+)
+
+
+def _listed_failures(
+    errors: object, sent: Sequence[str], known: Mapping[str, str]
+) -> dict[str, str]:
+    """Per-number failures from `errors`: the recorded dict of lists, or a list of
+    `{whatsappNumber, error}`. Numbers are matched to the ones sent by their digits (and by
+    their ending when Wati drops or adds a country prefix)."""
+    found: dict[str, str] = {}
+
+    def add(raw: object, reason: str) -> None:
+        entry = raw if isinstance(raw, dict) else {}
+        number = _digits_or_none(
+            raw if not isinstance(raw, dict) else entry.get("whatsappNumber") or entry.get("waId")
+        )
+        detail = error_text(entry.get("error")) if entry else ""
+        match = _match_number(number, sent) if number else None
+        if match is not None and match not in known and match not in found:
+            found[match] = detail or reason
+
+    if isinstance(errors, dict):
+        for key, reason in _LISTED_ERRORS:
+            listed = errors.get(key)
+            for raw in listed if isinstance(listed, list) else []:
+                add(raw, reason)
+    elif isinstance(errors, list):
+        for raw in errors:
+            add(raw, "refused by Wati")
+    return found
+
+
+def _match_number(number: str, sent: Sequence[str]) -> str | None:
+    if number in sent:
+        return number
+    close = [n for n in sent if len(number) >= 7 and (n.endswith(number) or number.endswith(n))]
+    return close[0] if len(close) == 1 else None
 
 
 def _template_payload(template_name: str, broadcast_name: str, channel: str) -> dict[str, Any]:

@@ -4,9 +4,12 @@ Error tree (catch at the level you care about):
 
     WatiError
     ├── WatiAuthError        401/403: bad token or missing permission
-    ├── WatiRateLimited      429: rate limit or monthly quota (retry_after when Wati says)
+    ├── WatiRateLimited      429: rate limit or monthly quota (retry_after when Wati says); also
+    │                        a 200 refusal that means "slow down" (the spam limit)
     ├── WatiRejected         Wati refused the call (HTTP 200 with a failure body, or another 4xx)
     │   └── WatiWindowClosed a session send outside the 24-hour window, where it can be told
+    │       └── WatiTicketClosed  "Ticket has been expired.": the window closed or the chat was
+    │                        closed or solved (also inside 24 h); the answer does not say which
     ├── WatiUnavailable      5xx, timeout or connection error (maybe_sent for writes)
     │   └── WatiBlocked      Cloudflare, in front of Wati, refused the request (403, not the token)
     └── WatiBadResponse      malformed JSON or an unexpected shape
@@ -38,6 +41,9 @@ _WINDOW_HINTS = (
     "131047",
     "invalid conversation",
 )
+# A 200 refusal meaning "slow down" (live tenants: a spam limit above ~30 messages a minute).
+_SLOW_DOWN_HINTS = ("spam", "too many", "slow down", "rate limit")
+_TICKET_EXPIRED = "ticket has been expired"
 
 
 class WatiError(Exception):
@@ -77,6 +83,17 @@ class WatiWindowClosed(WatiRejected):
     """A session send was refused because the customer's 24-hour window is closed."""
 
 
+class WatiTicketClosed(WatiWindowClosed):
+    """Wati's "Ticket has been expired.": a template is needed, or the chat reopened when the
+    24 hours by the customer's last message still run (Wati's chatbot may have closed it)."""
+
+    def __init__(
+        self, reason: str, *, ticket_status: str | None, status_code: int | None, endpoint: str
+    ) -> None:
+        super().__init__(reason, status_code=status_code, endpoint=endpoint)
+        self.ticket_status = ticket_status
+
+
 class _MaybeSent(WatiError):
     """A failure after which a write may or may not have happened (`maybe_sent`)."""
 
@@ -111,6 +128,7 @@ def error_kind(exc: WatiError) -> str:
         (WatiBlocked, "firewall"),
         (WatiAuthError, "auth"),
         (WatiRateLimited, "rate_limited"),
+        (WatiTicketClosed, "ticket_closed"),
         (WatiWindowClosed, "window_closed"),
         (WatiRejected, "rejected"),
         (WatiUnavailable, "unavailable"),
@@ -207,13 +225,25 @@ def check_accepted(
         body.get("ok") is False or body.get("result") is False or status_string.upper() == "FAILED"
     )
     if failed:
+        errors = body.get("errors")
         reason = (
             opt_str(message.get("failedDetail"))
             or opt_str(body.get("info"))
             or opt_str(body.get("message"))
             or error_text(body.get("error"))
+            or (error_text(errors.get("error")) if isinstance(errors, dict) else "")
             or "rejected by Wati"
         )
+        if session and (_TICKET_EXPIRED in reason.lower() or "ticketStatus" in body):
+            raise WatiTicketClosed(
+                reason,
+                ticket_status=opt_str(body.get("ticketStatus")),
+                status_code=200,
+                endpoint=name,
+            )
+        if any(word in reason.lower() for word in _SLOW_DOWN_HINTS):
+            # Nothing was done: like a 429, the caller waits and tries again.
+            raise WatiRateLimited(reason, retry_after=None, status_code=200, endpoint=name)
         code = opt_str(message.get("failedCode")) or opt_str(body.get("failedCode"))
         hint = f"{reason} {code}" if code else reason
         raise _rejection(reason, 200, name, session, hint=hint)

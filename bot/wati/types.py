@@ -33,6 +33,10 @@ class WatiMessage:
     failed_detail: str | None
     conversation_id: str | None
     raw: Mapping[str, Any] = field(repr=False, compare=False, hash=False)
+    # A template or broadcast (sent by the business, whatever `owner` says); its name when
+    # Wati gives one (live tenants name it only inside `eventDescription`).
+    template: bool = False
+    template_name: str | None = None
 
 
 @dataclass(frozen=True)
@@ -172,10 +176,32 @@ def _from_unix(number: float) -> datetime | None:
         return None
 
 
-def _owner(value: object) -> bool:
+_TEMPLATE_NAMED = re.compile(r'"([^"]{1,512})"\s+template')
+
+
+def _business(item: Mapping[str, Any], event_type: str, kind: str) -> bool:
+    """Whether the business (an operator, the bot, the API, a broadcast) sent the item.
+
+    Only an explicit `owner: false` is the customer's. Live tenants send templates and
+    broadcasts with no `owner` at all (wati-recorded.md §1): taken as the customer's words they
+    would be posted as such and open a 24-hour window that does not exist.
+    """
+    if event_type == "broadcastMessage" or kind == "template":
+        return True
+    value = item.get("owner")
     if isinstance(value, str):
-        return value.strip().lower() == "true"
-    return value is True or value == 1
+        return value.strip().lower() not in ("false", "0")
+    if isinstance(value, bool) or isinstance(value, int):
+        return bool(value)
+    return True  # missing or null: no clear customer origin
+
+
+def _template_name(item: Mapping[str, Any]) -> str | None:
+    named = opt_str(item.get("templateName"))
+    if named is None:
+        found = _TEMPLATE_NAMED.search(opt_str(item.get("eventDescription")) or "")
+        named = found.group(1) if found else None
+    return named
 
 
 def parse_message(item: object) -> WatiMessage | None:
@@ -191,20 +217,24 @@ def parse_message(item: object) -> WatiMessage | None:
     if event_type == "broadcastMessage":
         text = item.get("finalText") or text
     status = opt_str(item.get("statusString"))
+    kind = opt_str(item.get("type")) or ""
+    template = event_type == "broadcastMessage" or kind.lower() == "template"
     return WatiMessage(
         id=message_id,
         created=created,
         event_type=event_type,
-        type=opt_str(item.get("type")) or "",
+        type=kind,
         text=text if isinstance(text, str) else None,
         data=opt_str(item.get("data")),
-        owner=_owner(item.get("owner")),
+        owner=_business(item, event_type, kind.lower()),
         status=status.upper() if status else None,
         operator_name=opt_str(item.get("operatorName")),
         local_message_id=opt_str(item.get("localMessageId")),
         failed_detail=opt_str(item.get("failedDetail")),
         conversation_id=opt_str(item.get("conversationId")),
         raw=item,
+        template=template,
+        template_name=_template_name(item) if template else None,
     )
 
 

@@ -9,6 +9,7 @@ import pytest
 from bot.chatops.bulk import Bulk, broadcast_name
 from bot.chatops.recipients import attribute_rows, recipients, render
 from bot.slack import modals
+from bot.wati.errors import WatiRejected
 from tests.chatops.kit import CHANNEL_A, CHANNEL_B, CUSTOMER, SLACK_A, Kit, answer, files
 from tests.kit import ADMIN, AGENT
 
@@ -227,6 +228,42 @@ def test_long_broadcast_waits_out_the_rate_limit_and_updates_progress_sparingly(
     assert (report.accepted, report.failed) == (400, [])
     assert kit.sandbox.calls("sendTemplateMessages") == 41  # one refused with 429, then retried
     assert len(kit.slack.calls_to("chat.update")) == 21  # every 2nd chunk, then the report
+
+
+def test_numbers_wati_refuses_are_reported_each_with_watis_reason(kit: Kit) -> None:
+    # Live tenants answer `result: true` and list the refused numbers under `errors`, with
+    # no `receivers`: a partial failure that must not count as accepted.
+    kit.sandbox.not_on_whatsapp("447700900125")
+    view = _broadcast_modal(kit)
+    csv = _csv(kit, "phone,name,order_number\n+44 7700 900124,Bo,1\n+44 7700 900125,Cy,2\n")
+
+    kit.submit(view, {modals.TEMPLATE: "order_update", **BLANK, modals.CSV: files(csv)})
+
+    assert [s["customer"] for s in kit.sandbox.sent_by_api(CHANNEL_A)] == ["447700900124"]
+    report = _report(kit)
+    assert "1 accepted by Wati, 1 failed (of 2 recipient(s))" in report
+    assert "+44 7700 900125: Wati says it is not a valid WhatsApp number" in report
+
+
+def test_bulk_client_reads_each_list_of_the_recorded_answer(kit: Kit) -> None:
+    kit.sandbox.not_on_whatsapp("447700900126")
+    full = {"name": "Ana", "order_number": "7"}
+    result = kit.bridge.wati.send_template_messages(
+        "order_update",
+        [("447700900124", full), ("447700900125", {"name": "Bo"}), ("447700900126", full)],
+        channel_number=CHANNEL_A,
+        broadcast_name="b1",
+    )
+    assert result.accepted == ["447700900124"]
+    assert result.failed == [
+        ("447700900125", "Wati refused its template parameters"),
+        ("447700900126", "Wati says it is not a valid WhatsApp number"),
+    ]
+    # A request refused whole: `result: false`, the reason under `errors.error`.
+    with pytest.raises(WatiRejected, match="not approved"):
+        kit.bridge.wati.send_template_messages(
+            "spring_sale", [("447700900124", full)], channel_number=CHANNEL_A, broadcast_name="b2"
+        )
 
 
 def test_a_report_of_many_failures_with_long_reasons_fits_slacks_limits(kit: Kit) -> None:

@@ -114,7 +114,8 @@ def test_get_messages_items_have_watis_shape(sandbox: Sandbox, wati: httpx.Clien
     message_id = sandbox.customer_says(SALES, ANA, "Hi, is my order shipped?", name="Ana Lima")
     body = history(wati, ANA)
     assert body["result"] == "success"
-    assert body["messages"]["total"] == 2
+    assert body["messages"]["grandTotal"] == 2 and body["messages"]["total"] == 1
+    assert {"pageNumber", "pageSize", "lastId", "sortBy"} <= set(body["messages"])
     assert set(body["link"]) >= {"pageNumber", "pageSize", "total"}
     item, ticket = body["messages"]["items"]
     assert MESSAGE_FIELDS <= set(item)
@@ -126,9 +127,11 @@ def test_get_messages_items_have_watis_shape(sandbox: Sandbox, wati: httpx.Clien
     assert abs(int(item["timestamp"]) - sandbox.now()) < 5
     assert item["eventType"] == "message" and item["type"] == "text"
     assert item["text"] == "Hi, is my order shipped?"
-    assert item["owner"] is False and item["statusString"] == "READ"
+    assert item["owner"] is False and item["statusString"] == "SENT"  # as live tenants say
     assert item["whatsappMessageId"] is None  # history carries no wamid
     assert ticket["eventType"] == "ticket" and "Ana Lima" in ticket["eventDescription"]
+    assert ticket["type"] == 0 and "owner" not in ticket and "text" not in ticket
+    assert {"actor", "assignee", "topicname"} <= set(ticket)
     assert ticket["conversationId"] == item["conversationId"]
 
 
@@ -171,7 +174,7 @@ def test_pages_are_newest_first_and_one_based(sandbox: Sandbox, wati: httpx.Clie
     seen: list[str] = []
     for page in (1, 2, 3):
         body = history(wati, ANA, pageSize=10, pageNumber=page)
-        assert body["messages"]["total"] == 26  # 25 messages and the opening ticket row
+        assert body["messages"]["grandTotal"] == 26  # 25 messages and the opening ticket row
         assert body["link"]["pageNumber"] == page
         seen += [item["id"] for item in body["messages"]["items"]]
     assert len(seen) == 26
@@ -230,30 +233,62 @@ def test_session_message_refusals(sandbox: Sandbox, wati: httpx.Client) -> None:
     assert len(sandbox.sent_by_api()) == 1
 
 
+EXPIRED = {"result": False, "message": "Ticket has been expired.", "ticketStatus": "CLOSED"}
+
+
 def test_the_24_hour_window(sandbox: Sandbox, wati: httpx.Client) -> None:
-    never = say(wati, BO, "hello?")
-    assert never["ok"] is False and never["message"]["statusString"] == "FAILED"
+    assert say(wati, BO, "hello?") == {"result": False, "info": "Invalid Conversation"}
     sandbox.customer_says(SALES, ANA, "hi")
     sandbox.advance(24 * 3600 - 1)
     assert say(wati, ANA, "still open")["ok"] is True
     sandbox.advance(2)
-    closed = say(wati, ANA, "too late")
-    assert closed == {
-        "ok": False,
-        "result": "success",
-        "message": {
-            "whatsappMessageId": None,
-            "status": 0,
-            "statusString": "FAILED",
-            "failedDetail": closed["message"]["failedDetail"],
-            "failedCode": 131047,
-        },
-    }
-    assert "24 hours" in closed["message"]["failedDetail"]
+    assert say(wati, ANA, "too late") == EXPIRED  # HTTP 200, as live tenants answer
     assert [m["text"] for m in sandbox.sent_by_api()] == ["still open"]
     assert "too late" not in [i.get("text") for i in sandbox.messages(SALES, ANA)]
     sandbox.customer_says(SALES, ANA, "back again")
     assert say(wati, ANA, "welcome back")["ok"] is True
+
+
+def test_a_solved_or_bot_closed_chat_refuses_inside_the_24_hours(
+    sandbox: Sandbox, wati: httpx.Client
+) -> None:
+    sandbox.customer_says(SALES, ANA, "hi")
+    sandbox.close_chat(SALES, ANA)  # Wati's chatbot closes it a minute later
+    assert say(wati, ANA, "are you there?") == EXPIRED
+    assert sandbox.window_open(SALES, ANA) and sandbox.chat_status(SALES, ANA) == "SOLVED"
+    [closed] = [i for i in history(wati, ANA)["messages"]["items"] if i["eventType"] == "ticket"][
+        :1
+    ]
+    assert closed["type"] == 1 and closed["actor"] == "Bot"
+    assert closed["eventDescription"] == "The chat has been solved"
+    files = {"file": ("a.jpg", b"bytes", "image/jpeg")}
+    assert wati.post(f"/sendSessionFile/{ANA}", files=files).json() == EXPIRED
+    reopen = {"whatsappNumber": ANA, "ticketStatus": "OPEN", "channelPhoneNumber": SALES}
+    assert wati.post("/updateChatStatus", json=reopen).json() == {"result": True}
+    assert say(wati, ANA, "back to you")["ok"] is True
+    # Solved through the API (Slack's Resolve button), the same answer.
+    wati.post("/updateChatStatus", json={**reopen, "ticketStatus": "SOLVED"})
+    assert say(wati, ANA, "one more") == EXPIRED
+    assert [m["text"] for m in sandbox.sent_by_api()] == ["back to you"]
+
+
+def test_a_chat_opened_by_a_template_answers_broadcast(
+    sandbox: Sandbox, wati: httpx.Client
+) -> None:
+    assert template(wati, BO, ORDER_UPDATE).json()["result"] is True
+    assert say(wati, BO, "free text") == {**EXPIRED, "ticketStatus": "BROADCAST"}
+
+
+def test_spam_limit_refuses_in_a_200_body(sandbox: Sandbox, wati: httpx.Client) -> None:
+    sandbox.spam_limit = 3
+    sandbox.customer_says(SALES, ANA, "hi")
+    assert all(say(wati, ANA, f"n{n}")["ok"] for n in range(3))
+    refused = say(wati, ANA, "n3")
+    assert refused["result"] is False and "spam" in refused["info"].lower()
+    assert say(wati, ANA, "other number", channel=SUPPORT)["result"] is False  # no chat there
+    sandbox.advance(61)
+    assert say(wati, ANA, "later")["ok"] is True
+    assert len(sandbox.sent_by_api()) == 4
 
 
 def test_status_moves_sent_delivered_read(sandbox: Sandbox, wati: httpx.Client) -> None:
@@ -292,7 +327,8 @@ def test_external_clock_drives_everything(tmp_path: Path) -> None:
         assert sandbox.sent_by_api()[0]["status"] == "DELIVERED"
         now[0] += 24 * 3600
         assert sandbox.sent_by_api()[0]["status"] == "READ"
-        assert not httpx.post(url, params={"messageText": "b"}, headers=auth).json()["ok"]
+        late = httpx.post(url, params={"messageText": "b"}, headers=auth).json()
+        assert late["result"] is False and late["message"] == "Ticket has been expired."
 
 
 def test_operator_messages_are_owner_true_but_not_api(sandbox: Sandbox, wati: httpx.Client) -> None:
@@ -342,7 +378,7 @@ def test_session_file_kinds_and_window(sandbox: Sandbox, wati: httpx.Client) -> 
         files = {"file": (name, b"bytes", mime)}
         return wati.post(f"/sendSessionFile/{number}", files=files).json()
 
-    assert send(ANA, "a.jpg", "image/jpeg")["message"]["statusString"] == "FAILED"
+    assert send(ANA, "a.jpg", "image/jpeg") == {"result": False, "info": "Invalid Conversation"}
     sandbox.customer_says(SALES, ANA, "hi")
     for name, mime, kind in (
         ("a.jpg", "image/jpeg", "image"),
@@ -380,12 +416,14 @@ def test_template_works_outside_the_window(sandbox: Sandbox, wati: httpx.Client)
     assert body["contact"]["wAid"] == BO and body["contact"]["contactStatus"] == "VALID"
     assert sandbox.contact(BO) is not None
     item = history(wati, BO, channel=SUPPORT)["messages"]["items"][0]
-    assert item["eventType"] == "broadcastMessage" and item["owner"] is True
+    # As on live tenants: no owner, no templateName; the name only in eventDescription.
+    assert item["eventType"] == "broadcastMessage" and "owner" not in item
+    assert item["templateName"] is None and '"order_update"' in item["eventDescription"]
     assert item["finalText"] == "Hello Bo, your order 1001 has shipped."
     assert item["id"] == body["model"]["ids"][0] and item["statusString"] == "SENT"
     [sent] = sandbox.sent_by_api()
     assert (sent["channel"], sent["templateName"]) == (SUPPORT, "order_update")
-    assert say(wati, BO, "free text", channel=SUPPORT)["ok"] is False  # still no window
+    assert say(wati, BO, "free text", channel=SUPPORT)["result"] is False  # still no window
     # the window closed long ago: templates still go out
     sandbox.customer_says(SALES, ANA, "hi")
     sandbox.advance(3 * 24 * 3600)
@@ -425,26 +463,30 @@ def test_template_default_channel_and_custom_templates(
 
 def test_bulk_template_send(sandbox: Sandbox, wati: httpx.Client) -> None:
     good = [{"name": "name", "value": "Ana"}, {"name": "order_number", "value": "7"}]
-    response = wati.post(
-        "/sendTemplateMessages",
-        json={
-            "template_name": "order_update",
-            "broadcast_name": "bulk_1",
-            "channel_number": SUPPORT,
-            "receivers": [
-                {"whatsappNumber": ANA, "customParams": good},
-                {"whatsappNumber": "12-34", "customParams": good},
-                {"whatsappNumber": BO, "customParams": good[:1]},
-            ],
+    request = {
+        "template_name": "order_update",
+        "broadcast_name": "bulk_1",
+        "channel_number": SUPPORT,
+        "receivers": [
+            {"whatsappNumber": ANA, "customParams": good},
+            {"whatsappNumber": "12-34", "customParams": good},
+            {"whatsappNumber": BO, "customParams": good[:1]},
+        ],
+    }
+    response = wati.post("/sendTemplateMessages", json=request)
+    # The recorded v1 answer: no receivers, the refused numbers under errors.
+    assert response.status_code == 200
+    assert response.json() == {
+        "result": True,
+        "errors": {
+            "error": None,
+            "invalidWhatsappNumbers": ["12-34"],
+            "invalidCustomParameters": [BO],
         },
-    )
-    body = response.json()
-    assert response.status_code == 200 and body["result"] is True
-    assert [e["whatsappNumber"] for e in body["errors"]] == ["12-34", BO]
-    first, second, third = body["receivers"]
-    assert first["waId"] == ANA and first["localMessageId"] and first["errors"] == []
-    assert second["isValidWhatsAppNumber"] is False and third["errors"]
+    }
     assert [(m["customer"], m["channel"]) for m in sandbox.sent_by_api()] == [(ANA, SUPPORT)]
+    unknown = wati.post("/sendTemplateMessages", json={**request, "template_name": "nope"})
+    assert unknown.json()["result"] is False and "nope" in unknown.json()["errors"]["error"]
     no_receivers = wati.post("/sendTemplateMessages", json={"template_name": "order_update"})
     assert no_receivers.status_code == 400
 

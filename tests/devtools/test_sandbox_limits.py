@@ -202,9 +202,13 @@ def test_every_fault_kind_over_http(sandbox: Sandbox, wati: httpx.Client, kind: 
         assert kind in ("reset", "reset_after")
     else:
         assert kind not in ("reset", "reset_after")
-        expected = {"500": 500, "429": 429}.get(kind, 200)
+        expected = {"500": 500, "429": 429, "cloudflare": 403}.get(kind, 200)
         assert response.status_code == expected
-        if kind == "malformed":
+        if kind == "cloudflare":
+            assert response.headers["content-type"].startswith("text/html")
+            assert "error code: 1010" in response.text and "Cloudflare" in response.text
+            assert sandbox.calls() == 0  # refused before Wati counts anything
+        elif kind == "malformed":
             with pytest.raises(ValueError):
                 response.json()
         elif kind == "slow":

@@ -87,10 +87,15 @@ def notices(slack: SlackStandIn, thread: Thread, action_id: str) -> list[dict[st
 
 
 def click(
-    bridge: Bridge, driver: SlackDriver, message: dict[str, Any], channel: str, user: str = AGENT
+    bridge: Bridge,
+    driver: SlackDriver,
+    message: dict[str, Any],
+    channel: str,
+    user: str = AGENT,
+    action_id: str = blocks.RETRY,
 ) -> BoltResponse:
-    """Press the Retry button of a notice."""
-    prepared = driver.block_action(blocks.RETRY, user_id=user, channel_id=channel, message=message)
+    """Press a button of a notice (Retry unless told otherwise)."""
+    prepared = driver.block_action(action_id, user_id=user, channel_id=channel, message=message)
     return deliver(bridge, prepared)
 
 

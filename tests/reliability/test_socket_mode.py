@@ -183,6 +183,18 @@ def test_commands_and_buttons_over_the_socket(world: World, flow: Traffic) -> No
     world.slack.wait_for(
         lambda s: any(said in str(m.get("text")) for m in s.replies(SLACK_A, parent["ts"])), 15
     )
+    # Reopen it: Wati refuses session messages to a solved chat, and later tests reply here.
+    reopened = next(m for m in world.slack.messages(SLACK_A) if m["ts"] == parent["ts"])
+    again = world.post(
+        world.driver.block_action(
+            blocks.REOPEN, user_id=AGENT, channel_id=SLACK_A, message=reopened
+        )
+    )
+    assert again is not None and again.status_code == 200
+    said = f"<@{AGENT}> reopened this conversation"
+    world.slack.wait_for(
+        lambda s: any(said in str(m.get("text")) for m in s.replies(SLACK_A, parent["ts"])), 15
+    )
 
 
 def test_reconnects_after_refresh_requested_and_a_dropped_connection(

@@ -2,24 +2,28 @@
 
 Shapes follow wati-api.md. Where it marks a shape [unverified], the sandbox answers like this:
 
-- getMessages: ``{"result": "success", "messages": {"items": [...newest first...], "total": N},
-  "link": {"pageNumber", "pageSize", "total", "prevPage", "nextPage"}}``; ``pageNumber`` is
+- getMessages: ``{"result": "success", "messages": {"items": [...newest first...], "pageNumber",
+  "pageSize", "total", "grandTotal", "lastId", "sortBy"}, "link": {"pageNumber", "pageSize",
+  "total", "prevPage", "nextPage"}}``; items as recorded (wati-recorded.md §1: templates
+  and broadcasts without ``owner``, ticket rows with an integer ``type``, reactions); ``pageNumber`` is
   1-based (0 or less is read as 1). Optional ``from`` / ``to`` (``YYYY-MM-DD HH:MM:SS``, UTC)
   filter on ``created``. No conversation on that number: 200 ``{"result": false, "info": ...}``.
-- sendSessionMessage outside the 24-hour window (or with no inbound message ever): 200
-  ``{"ok": false, "result": "success", "message": {"whatsappMessageId": null, "status": 0,
-  "statusString": "FAILED", "failedDetail": "...", "failedCode": 131047}}``. Nothing is stored.
-  sendSessionFile answers the same way. ``channelPhoneNumber`` is read from the query, then
-  from a JSON body.
+- sendSessionMessage outside the 24-hour window, or to a chat that is solved (also inside the
+  24 hours, e.g. closed by Wati's chatbot): 200 ``{"result": false, "message": "Ticket has been
+  expired.", "ticketStatus": "CLOSED"}`` (wati-recorded.md §2); ``"BROADCAST"`` when only a
+  template was ever sent; no conversation at all: ``{"result": false, "info": "Invalid
+  Conversation"}``; more than ``spam_limit`` session sends on one number within a minute: a
+  200 ``result: false`` spam-limit refusal. Nothing is stored. sendSessionFile answers the same
+  way. ``channelPhoneNumber`` is read from the query, then from a JSON body.
 - sendSessionFile success: ``{"result": "<message id>"}``.
 - sendTemplateMessage: the 2024 v1 shape; ``model.ids`` holds the new message id. Unknown,
   unapproved template or unknown channel: 200 ``{"result": false, "info": ...}``. Missing
   fields or template parameters: HTTP 400 with an ASP.NET-style problem body
   ``{"title", "status": 400, "errors": {field: [messages]}}``. ``channel_number`` wins over
   ``channelNumber`` when both are sent. JSON field names bind case-insensitively.
-- sendTemplateMessages: ``{"result": true, "errors": [{"whatsappNumber", "error"}],
-  "receivers": [{"waId", "localMessageId", "isValidWhatsAppNumber", "errors": [...]}]}``;
-  ``result`` is true whenever the request itself is valid, per-receiver failures are listed.
+- sendTemplateMessages (as recorded): ``{"result": true, "errors": {"error": null,
+  "invalidWhatsappNumbers": [...], "invalidCustomParameters": [...]}}`` with no ``receivers``;
+  a refused request is ``result: false`` with the reason in ``errors.error``.
 - getMessageTemplates: ``{"result": "success", "messageTemplates": [...], "link": {...}}``.
 - updateChatStatus: ``{"result": true}``; bad status / no conversation: ``result`` false + ``info``.
 - getContacts: ``{"result": "success", "contact_list": [...most recently updated first...],
@@ -41,11 +45,11 @@ from email.message import Message
 from email.parser import BytesParser
 
 from . import shapes
+from .account import AccountEndpoints
 from .base import (
     BadRequest,
     Reply,
     Request,
-    failed,
     json_reply,
     no,
     page_link,
@@ -55,20 +59,18 @@ from .base import (
     store_media,
 )
 from .contacts import filter_contacts
+from .operators import Operators
 from .state import TICKET_STATUSES, State
 from .templates import TemplateEndpoints
 
 MAX_TEXT = 4096
-WINDOW_CLOSED = (
-    "Message failed to send because more than 24 hours have passed since the customer "
-    "last replied to this number."
-)
 MEDIA_LIMITS = {"image": 5, "video": 16, "audio": 16, "document": 100}  # MB, as WhatsApp
 
 
-class WatiApi(TemplateEndpoints):
+class WatiApi(TemplateEndpoints, AccountEndpoints):
     def __init__(self, state: State, channels: list[str]) -> None:
         super().__init__(state, channels)
+        self.operators = Operators(state)
         self.routes: dict[str, tuple[str, bool, Callable[[Request], Reply]]] = {
             "getMessages": ("GET", True, self.get_messages),
             "sendSessionMessage": ("POST", True, self.send_session_message),
@@ -82,6 +84,9 @@ class WatiApi(TemplateEndpoints):
             "updateContactAttributes": ("POST", True, self.update_contact_attributes),
             "updateContactAttributesForMultiContacts": ("POST", False, self.update_multi),
             "getMedia": ("GET", False, self.get_media),
+            "assignOperator": ("POST", False, self.assign_operator),
+            "phoneNumbers": ("GET", False, self.phone_numbers),  # /api/v2/whatsapp/phoneNumbers
+            "channels": ("GET", False, self.channels_v3),  # /api/ext/v3/channels, no tenant
         }
 
     def route(self, endpoint: str, method: str, has_arg: bool) -> int:
@@ -124,12 +129,20 @@ class WatiApi(TemplateEndpoints):
             until=until,
         )
         items = [self.state.item_json(row) for row in rows]
+        # As recorded: `messages.total` is not the item count (here: chat rows, tickets left
+        # out); `grandTotal` and `link.total` count every row.
+        chat_rows = total - self.state.ticket_rows(channel, number, since=since, until=until)
+        messages = {
+            "items": items,
+            "pageNumber": page,
+            "pageSize": size,
+            "total": chat_rows,
+            "grandTotal": total,
+            "lastId": None,
+            "sortBy": 0,
+        }
         return json_reply(
-            {
-                "result": "success",
-                "messages": {"items": items, "total": total},
-                "link": page_link(page, size, total),
-            }
+            {"result": "success", "messages": messages, "link": page_link(page, size, total)}
         )
 
     def send_session_message(self, request: Request) -> Reply:
@@ -145,8 +158,9 @@ class WatiApi(TemplateEndpoints):
             return no("message text can not be empty")
         if len(text) > MAX_TEXT:
             return no(f"message text is too long: {len(text)} characters (at most {MAX_TEXT})")
-        if self._window_closed(channel, number):
-            return failed(WINDOW_CLOSED, 131047)
+        refusal = self._session_refusal(channel, number)
+        if refusal is not None:
+            return refusal
         local_id = query.get("localMessageId") or shapes.new_local_id()
         wamid = shapes.new_wamid()
         message_id = self.state.insert(
@@ -195,8 +209,9 @@ class WatiApi(TemplateEndpoints):
         kind = shapes.media_kind(content_type)
         if len(content) > MEDIA_LIMITS[kind] * 1024 * 1024:
             return no(f"{kind} is larger than {MEDIA_LIMITS[kind]} MB")
-        if self._window_closed(channel, number):
-            return failed(WINDOW_CLOSED, 131047)
+        refusal = self._session_refusal(channel, number)
+        if refusal is not None:
+            return refusal
         path = store_media(self.state, str(part["filename"]), content, content_type)
         message_id = self.state.insert(
             channel,

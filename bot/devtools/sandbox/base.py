@@ -30,6 +30,9 @@ class Reply:
     headers: dict[str, str] = field(default_factory=dict)
 
 
+SPAM_WINDOW = 60.0
+
+
 def json_reply(payload: Any, status: int = 200) -> Reply:
     return Reply(status, json.dumps(payload).encode())
 
@@ -50,15 +53,13 @@ def pick(body: dict[str, Any], *names: str) -> Any:
     return None
 
 
-def failed(detail: str, code: int | None) -> Reply:
-    message = {
-        "whatsappMessageId": None,
-        "status": 0,
-        "statusString": "FAILED",
-        "failedDetail": detail,
-        "failedCode": code,
-    }
-    return json_reply({"ok": False, "result": "success", "message": message})
+TICKET_EXPIRED = "Ticket has been expired."
+SPAM_LIMITED = "Spam limit reached: too many messages in a short time, please slow down"
+
+
+def expired(ticket_status: str) -> Reply:
+    """Live tenants' answer to a session send on a closed window or a closed/solved chat."""
+    return json_reply({"result": False, "message": TICKET_EXPIRED, "ticketStatus": ticket_status})
 
 
 def no(info: str, **more: Any) -> Reply:
@@ -106,6 +107,11 @@ class Endpoints:
     def __init__(self, state: State, channels: list[str]) -> None:
         self.state = state
         self.channels = channels
+        # Session sends per channel number allowed in any SPAM_WINDOW seconds (live tenants
+        # refuse "above about 30 messages a minute sustained" with a 200 body).
+        self.spam_limit = 30
+        # Well-formed numbers that have no WhatsApp account: templates to them are refused.
+        self.not_on_whatsapp: set[str] = set()
 
     def _body(self, request: Request) -> dict[str, Any]:
         if not request.body.strip():
@@ -125,8 +131,24 @@ class Endpoints:
         text = str(value)
         return text if text in self.channels else None
 
-    def _window_closed(self, channel: str, number: str) -> bool:
-        return not self.state.window_open(self.state.conversation(channel, number))
+    def _session_refusal(self, channel: str, number: str) -> Reply | None:
+        """Why a session message or file cannot go now (wati-recorded.md §2), or None.
+
+        A chat with no customer message yet (opened by a template) answers with ticketStatus
+        BROADCAST; a closed window or a solved chat (by the API, the dashboard or Wati's
+        chatbot, even inside the 24 hours) with CLOSED. Either way nothing is stored.
+        """
+        conv = self.state.conversation(channel, number)
+        if conv is None:
+            return no("Invalid Conversation")
+        if conv["last_inbound"] is None:
+            return expired("BROADCAST")
+        if conv["status"] == "SOLVED" or not self.state.window_open(conv):
+            return expired("CLOSED")
+        since = self.state.now() - SPAM_WINDOW
+        if self.state.session_sends_since(channel, since) >= self.spam_limit:
+            return no(SPAM_LIMITED)
+        return None
 
 
 def store_media(state: State, filename: str, content: bytes, content_type: str) -> str:

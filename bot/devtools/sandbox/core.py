@@ -13,7 +13,6 @@ from . import shapes
 from .api import WatiApi
 from .base import store_media
 from .faults import Faults, RateLimiter
-from .operators import Operators
 from .server import SandboxServer
 from .state import State
 from .webhooks import Webhooks
@@ -64,10 +63,12 @@ class Sandbox:
         self.state = State(
             self.db_path, now=self.now, tenant_id=self.tenant_id, status_delays=self.status_delays
         )
+        previous = getattr(self, "api", None)
         self.api = WatiApi(self.state, self.channels)
+        if previous is not None:  # what a test set survives a restart
+            self.api.spam_limit = previous.spam_limit
+            self.api.not_on_whatsapp = previous.not_on_whatsapp
         self.state.on_insert = self.webhooks.inserted
-        self.operators = Operators(self.state, self.channels)
-        self.api.routes["assignOperator"] = ("POST", False, self.operators.assign_operator)
         self._closed = False
 
     # -- lifecycle ------------------------------------------------------------------------
@@ -158,14 +159,6 @@ class Sandbox:
             raise ValueError(f"bad customer number {customer!r}: 7 to 15 digits")
         return number
 
-    def add_operator(self, email: str, name: str) -> None:
-        """An operator of the account (assignOperator accepts only these e-mails)."""
-        self.operators.add(email, name)
-
-    def assignee(self, channel: str, customer: str) -> str | None:
-        """The e-mail the chat is assigned to (None: the bot, or never assigned)."""
-        return self.operators.assignee(shapes.normalise(channel), shapes.normalise(customer))
-
     def customer_says(
         self,
         channel: str,
@@ -216,6 +209,55 @@ class Sandbox:
     def operator_says(self, channel: str, customer: str, text: str) -> str:
         """A teammate typing in Wati's own inbox: owner true, not via the API."""
         return self.state.operator_says(self._channel(channel), self._customer(customer), text)
+
+    def customer_reacts(
+        self, channel: str, customer: str, emoji: str, to: str | None = None
+    ) -> str:
+        """The customer reacts to message `to` (a Wati id; the newest by default).
+
+        As recorded: `type: "reaction"`, `text: null`, the emoji in `reactionMessage.text` and
+        the WhatsApp id of the message reacted to in `reactionMessage.key.id`.
+        """
+        channel, customer = self._channel(channel), self._customer(customer)
+        rows, _ = self.state.history(channel, customer, newest_first=True)
+        chat = [r for r in rows if r["event_type"] != "ticket"]
+        target = next((r for r in chat if to in (None, r["id"])), None)
+        if target is None:
+            raise ValueError("there is no message to react to")
+        key = target["whatsapp_message_id"] or f"wamid.{target['id']}"
+        reaction = {"reactionMessage": {"text": emoji, "key": {"id": key}}}
+        return self.state.customer_says(
+            channel, customer, None, name=None, type="reaction", data=None, extra=reaction
+        )
+
+    def close_chat(self, channel: str, customer: str, *, by: str = "Bot") -> None:
+        """Wati's chatbot (or a teammate in Wati, `by`) closes the chat: solved, even inside
+        the 24 hours, so session sends get "Ticket has been expired." until it is reopened."""
+        channel, customer = self._channel(channel), self._customer(customer)
+        if not self.state.set_status(channel, customer, "SOLVED", by=by):
+            raise KeyError(f"no conversation between {channel} and {customer}")
+
+    def not_on_whatsapp(self, *numbers: str) -> None:
+        """These numbers have no WhatsApp account: template sends to them are refused (the
+        bulk answer lists them under `errors.invalidWhatsappNumbers`)."""
+        self.api.not_on_whatsapp.update(shapes.normalise(n) for n in numbers)
+
+    def add_operator(self, email: str, name: str) -> None:
+        """An operator of the account (assignOperator accepts only these e-mails)."""
+        self.api.operators.put(email, name)
+
+    def assignee(self, channel: str, customer: str) -> str | None:
+        """The e-mail the chat is assigned to (None: the bot, or never assigned)."""
+        return self.api.operators.assignee(shapes.normalise(channel), shapes.normalise(customer))
+
+    @property
+    def spam_limit(self) -> int:
+        """Session sends per number a minute before the spam-limit refusal."""
+        return self.api.spam_limit
+
+    @spam_limit.setter
+    def spam_limit(self, value: int) -> None:
+        self.api.spam_limit = value
 
     # -- looking at the state ---------------------------------------------------------------
 

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import math
+import secrets
 import threading
 from collections import deque
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
+
+from .base import Reply
 
 # "500", "429", "reset" and "reject" (HTTP 200 with result false, Wati's refusal shape)
 # answer before the request is processed (nothing happens);
@@ -15,7 +18,9 @@ from typing import Any
 # "malformed" processes the request, then answers 200 with its JSON body cut short;
 # "reset_after" processes the request, then drops the connection without answering
 # (the write was accepted but the client cannot know: Wati's "don't retry blindly" case).
-KINDS = ("500", "429", "slow", "malformed", "reset", "reset_after", "reject")
+# "cloudflare" is Wati's firewall refusing the client: HTTP 403 with Cloudflare's HTML page
+# ("error code: 1010", wati-recorded.md §3), before routing, the token or the quota.
+KINDS = ("500", "429", "slow", "malformed", "reset", "reset_after", "reject", "cloudflare")
 # Holds (`Faults.hold`, Python only: they need a release) keep a call waiting until released,
 # so a test can kill the client while the call is in flight: "hold" before processing (on
 # release the connection is dropped and nothing happened), "hold_after" after processing (on
@@ -101,10 +106,14 @@ class Faults:
         with self._lock:
             self._pending.clear()
 
-    def take(self, endpoint: str) -> Fault | None:
-        """Consume one use of the first fault matching `endpoint`."""
+    def take(self, endpoint: str, kinds: tuple[str, ...] | None = None) -> Fault | None:
+        """Consume one use of the first fault matching `endpoint` (and one of `kinds`)."""
         with self._lock:
             for fault in self._pending:
+                if kinds is not None and fault.kind not in kinds:
+                    continue
+                if kinds is None and fault.kind == "cloudflare":
+                    continue  # taken before routing, see server.py
                 if fault.endpoint in (endpoint, "*"):
                     fault.count -= 1
                     if fault.count == 0:
@@ -115,6 +124,33 @@ class Faults:
     def pending(self) -> list[dict[str, Any]]:
         with self._lock:
             return [fault.as_dict() for fault in self._pending]
+
+
+CLOUDFLARE_PAGE = """<!DOCTYPE html>
+<html lang="en-US">
+<head><title>Access denied | live-mt-server.wati.io used Cloudflare to restrict access</title>
+<meta charset="UTF-8" /></head>
+<body>
+<div id="cf-wrapper">
+  <h1><span class="cf-error-type">Error</span> <span class="cf-error-code">1010</span></h1>
+  <h2 class="cf-subheadline">Access denied</h2>
+  <p>The owner of this website (live-mt-server.wati.io) has banned your access based on your
+  browser's signature (%(ray)s).</p>
+  <p>error code: 1010</p>
+  <div class="cf-footer">Cloudflare Ray ID: <strong>%(ray)s</strong> &bull;
+  Performance &amp; security by Cloudflare</div>
+</div>
+</body>
+</html>
+"""
+
+
+def cloudflare_page() -> Reply:
+    """Cloudflare's 403 for a client signature it bans."""
+    ray = secrets.token_hex(8)
+    headers = {"Server": "cloudflare", "CF-RAY": f"{ray}-FRA"}
+    body = (CLOUDFLARE_PAGE % {"ray": ray}).encode()
+    return Reply(403, body, "text/html; charset=UTF-8", headers)
 
 
 # endpoint -> (shared bucket, calls allowed per window); wati-api.md §5.2, Growth plan.

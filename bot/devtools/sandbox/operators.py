@@ -1,49 +1,59 @@
-"""assignOperator, the smallest stand-in until the sandbox's own account endpoints land.
+"""The account's operators and who each chat is assigned to (for assignOperator).
 
-``POST {tenant}/api/v1/assignOperator?whatsappNumber=&email=`` (query, wati-api.md §3.8),
-optional ``channelPhoneNumber`` (the default number otherwise): ``{"result": true}``; no
-``email``: the chat goes back to the bot; an e-mail that is not one of the account's
-operators: 200 ``{"result": false, "info": "Operator not found"}``; no such chat: ``result``
-false with ``info``. Operators and assignments live in memory (a restart forgets them).
+Kept beside `State`, in the same SQLite file and under its lock.
 """
 
 from __future__ import annotations
 
-import threading
-
-from . import render, shapes
-from .base import Endpoints, Reply, Request, json_reply, no
+from . import render
 from .state import State
 
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS operators (email TEXT PRIMARY KEY, name TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS assignments (
+    channel TEXT NOT NULL, customer TEXT NOT NULL, email TEXT, PRIMARY KEY (channel, customer)
+);
+"""
 
-class Operators(Endpoints):
-    """The account's operators (by e-mail) and which chat each one is assigned."""
 
-    def __init__(self, state: State, channels: list[str]) -> None:
-        super().__init__(state, channels)
-        self._lock = threading.Lock()
-        self._operators = {render.OPERATOR_EMAIL: render.OPERATOR_NAME}
-        self._assigned: dict[tuple[str, str], str | None] = {}
+class Operators:
+    """Operators by e-mail (case-insensitive); one seeded, as a tenant has its owner."""
 
-    def add(self, email: str, name: str) -> None:
-        with self._lock:
-            self._operators[email.strip().lower()] = name
+    def __init__(self, state: State) -> None:
+        self.state = state
+        with state.transaction() as db:
+            db.executescript(SCHEMA)
+            if db.execute("SELECT COUNT(*) FROM operators").fetchone()[0] == 0:
+                self.put(render.OPERATOR_EMAIL, render.OPERATOR_NAME)
+
+    def put(self, email: str, name: str) -> None:
+        with self.state.transaction() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO operators (email, name) VALUES (?, ?)",
+                (email.lower(), name),
+            )
+
+    def known(self, email: str) -> bool:
+        with self.state.transaction() as db:
+            row = db.execute("SELECT 1 FROM operators WHERE email = ?", (email.lower(),)).fetchone()
+            return row is not None
+
+    def assign(self, channel: str, customer: str, email: str | None, by: str) -> None:
+        """Give the chat to an operator (None: back to the bot), with a ticket row."""
+        with self.state.transaction() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO assignments (channel, customer, email) VALUES (?,?,?)",
+                (channel, customer, email),
+            )
+            who = email or "Bot"
+            self.state.ticket(
+                channel, customer, f"The chat has been assigned to {who}", actor=by, assignee=email
+            )
 
     def assignee(self, channel: str, customer: str) -> str | None:
-        with self._lock:
-            return self._assigned.get((channel, customer))
-
-    def assign_operator(self, request: Request) -> Reply:
-        query = request.query
-        number = shapes.normalise(query.get("whatsappNumber", ""))
-        channel = self._channel(query.get("channelPhoneNumber"))
-        if channel is None:
-            return no("Invalid channel phone number")
-        if not shapes.valid_number(number) or self.state.conversation(channel, number) is None:
-            return no("Conversation not found")
-        email = (query.get("email") or "").strip().lower() or None
-        with self._lock:
-            if email is not None and email not in self._operators:
-                return no("Operator not found")
-            self._assigned[(channel, number)] = email
-        return json_reply({"result": True})
+        with self.state.transaction() as db:
+            row = db.execute(
+                "SELECT email FROM assignments WHERE channel = ? AND customer = ?",
+                (channel, customer),
+            ).fetchone()
+            return None if row is None or row[0] is None else str(row[0])

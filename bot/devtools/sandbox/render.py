@@ -13,9 +13,10 @@ OPERATOR_EMAIL = "operator@sandbox.invalid"
 
 
 def status_of(row: sqlite3.Row, now: float, delays: tuple[float, float]) -> str:
-    """Customers' messages read READ; the business's move SENT -> DELIVERED -> READ with time."""
+    """Customers' messages stay SENT (as on live tenants); the business's move SENT ->
+    DELIVERED -> READ with time."""
     if not row["owner"]:
-        return "READ"
+        return "SENT"
     elapsed = now - row["clock"]
     delivered, read = delays
     if elapsed >= max(delivered, read):
@@ -24,7 +25,7 @@ def status_of(row: sqlite3.Row, now: float, delays: tuple[float, float]) -> str:
 
 
 def item_json(row: sqlite3.Row, status: str) -> dict[str, Any]:
-    """A history item as getMessages returns it (wati-api.md §3.1)."""
+    """A history item as a live tenant's getMessages returns it (wati-recorded.md §1)."""
     common: dict[str, Any] = {
         "id": row["id"],
         "created": shapes.iso(row["created"]),
@@ -33,23 +34,29 @@ def item_json(row: sqlite3.Row, status: str) -> dict[str, Any]:
         "ticketId": row["ticket_id"],
         "eventType": row["event_type"],
     }
+    extra = json.loads(row["extra"]) if row["extra"] else {}
     if row["event_type"] == "ticket":
-        return {**common, "eventDescription": row["text"], "actor": None}
-    if row["event_type"] == "broadcastMessage":
+        # An integer `type` (1: the chat was solved or closed, 0: anything else), not chat
+        # content; `actor` is who did it ("Bot" for Wati's chatbot).
         return {
             **common,
-            "type": "template",
+            "type": int(extra.get("type", 0)),
+            "actor": extra.get("actor"),
+            "assignee": extra.get("assignee"),
+            "topicname": "",
+            "eventDescription": row["text"],
+        }
+    if row["event_type"] == "broadcastMessage":
+        # Live tenants send no `owner` here and a null `templateName`: the template is named
+        # only in `eventDescription`.
+        return {
+            **common,
+            "templateName": None,
+            "eventDescription": (
+                f'Broadcast message with using "{row["template_name"]}" template was sent'
+            ),
             "finalText": row["text"],
-            "data": None,
-            "templateId": row["template_id"],
-            "templateName": row["template_name"],
-            "broadcastName": row["broadcast_name"],
-            "owner": True,
             "statusString": status,
-            "operatorName": None,
-            "localMessageId": row["local_message_id"],
-            "failedDetail": None,
-            "failedCode": None,
         }
     operator = row["source"] == "operator"
     item = {
@@ -72,8 +79,7 @@ def item_json(row: sqlite3.Row, status: str) -> dict[str, Any]:
         "interactiveButtonReply": None,
         "listReply": None,
     }
-    if row["extra"]:
-        item.update(json.loads(row["extra"]))
+    item.update(extra)
     return item
 
 

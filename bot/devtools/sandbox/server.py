@@ -1,14 +1,19 @@
 """HTTP for the sandbox: Wati's v1 API under `/{tenant}/api/v1/...`, the phone page at `/`,
 and the token-free control routes under `/_sandbox/` (loopback clients only).
 
-Order of checks for a Wati call: route (404/405), token (401, empty body), monthly quota (429,
+Order of checks for a Wati call: an injected "cloudflare" fault (403 HTML page, before anything
+else, as Wati's firewall answers), route (404/405), token (401, empty body), monthly quota (429,
 not counted), count the call, injected fault, rate limit (429 + Retry-After), the endpoint.
+Besides v1 under `/{tenant}/api/v1/`, `/{tenant}/api/v2/whatsapp/phoneNumbers` and the v3
+`/api/ext/v3/channels` (host root) are served.
 
 Control routes (JSON in and out):
   GET    /_sandbox/api/state                       channels, known customers, the clock
   GET    /_sandbox/api/conversation?channel=&customer=   a chat, oldest first, with statuses
   POST   /_sandbox/api/say       {channel, customer, text, name?, type?, data?}   the customer
   POST   /_sandbox/api/operator  {channel, customer, text}   a teammate in Wati's own inbox
+  POST   /_sandbox/api/react     {channel, customer, emoji, to?}   the customer reacts
+  POST   /_sandbox/api/close     {channel, customer, by?}   Wati's chatbot closes the chat
   POST   /_sandbox/api/file?channel=&customer=&name=&caption=&filename=   raw bytes: a
          customer's photo or document (Content-Type from the request)
   GET    /_sandbox/api/media?fileName=data/...      a stored file, no token
@@ -33,6 +38,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from .base import Reply, Request, json_reply
+from .faults import cloudflare_page
 
 if TYPE_CHECKING:
     from .core import Sandbox
@@ -159,8 +165,17 @@ class Handler(BaseHTTPRequestHandler):
                 endpoint = ""
         elif parts == [sandbox.tenant_id, "api", "file", "showFile"]:
             endpoint = "getMedia"
+        elif parts == [sandbox.tenant_id, "api", "v2", "whatsapp", "phoneNumbers"]:
+            endpoint = "phoneNumbers"
+        elif parts == ["api", "ext", "v3", "channels"]:
+            endpoint = "channels"  # v3 lives at the host root; the token names the tenant
         elif parts == [sandbox.tenant_id, "api", "v2", "webhookEndpoints"]:
             endpoint = "webhookEndpoints"  # a v2 exception (webhooks.py)
+        firewall = sandbox.faults.take(endpoint or "*", kinds=("cloudflare",))
+        if firewall is not None:
+            # Cloudflare answers before Wati sees the call: no route, token or quota check.
+            self._send(cloudflare_page())
+            return
         status = 200 if endpoint == "webhookEndpoints" else 404
         if endpoint and endpoint != "webhookEndpoints":
             status = sandbox.api.route(endpoint, method, arg is not None)
@@ -269,6 +284,21 @@ class Handler(BaseHTTPRequestHandler):
                 str(payload["channel"]), str(payload["customer"]), str(payload["text"])
             )
             return json_reply({"id": message_id})
+        if route == ("POST", "/_sandbox/api/react"):
+            message_id = sandbox.customer_reacts(
+                str(payload["channel"]),
+                str(payload["customer"]),
+                str(payload["emoji"]),
+                str(payload["to"]) if payload.get("to") else None,
+            )
+            return json_reply({"id": message_id})
+        if route == ("POST", "/_sandbox/api/close"):
+            sandbox.close_chat(
+                str(payload["channel"]),
+                str(payload["customer"]),
+                by=str(payload.get("by") or "Bot"),
+            )
+            return json_reply({"status": "SOLVED"})
         if route == ("GET", "/_sandbox/api/sent"):
             return json_reply(sandbox.sent_by_api(query.get("channel") or None))
         if route == ("POST", "/_sandbox/api/advance"):

@@ -14,7 +14,7 @@ import json
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -96,6 +96,11 @@ class State:
     def close(self) -> None:
         with self._lock:
             self._db.close()
+
+    def transaction(self) -> AbstractContextManager[sqlite3.Connection]:
+        """The connection under the lock, committed on leaving (for the sandbox's other
+        tables, e.g. `operators.Operators`)."""
+        return self._tx()
 
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
@@ -196,7 +201,7 @@ class State:
                 " VALUES (?,?,?,?,?)",
                 (channel, customer, shapes.new_id(now), shapes.new_id(now), "OPEN"),
             )
-            self._ticket(channel, customer, f"Conversation opened by {by}")
+            self.ticket(channel, customer, f"Conversation opened by {by}", actor=by)
             row = self.conversation(channel, customer)
             assert row is not None
             return row
@@ -215,7 +220,10 @@ class State:
                 " WHERE channel = ? AND customer = ?",
                 (status, ticket, channel, customer),
             )
-            self._ticket(channel, customer, f"Chat status changed to {status} by {by}")
+            if status == "SOLVED":
+                self.ticket(channel, customer, "The chat has been solved", type=1, actor=by)
+            else:
+                self.ticket(channel, customer, f"Chat status changed to {status}", actor=by)
             return True
 
     def window_open(self, row: Row | None) -> bool:
@@ -261,16 +269,27 @@ class State:
                 self.on_insert(row)  # webhooks.Webhooks: the events this row makes
             return message_id
 
-    def _ticket(self, channel: str, customer: str, description: str) -> str:
+    def ticket(
+        self,
+        channel: str,
+        customer: str,
+        description: str,
+        *,
+        type: int = 0,
+        actor: str | None = None,
+        assignee: str | None = None,
+    ) -> str:
+        """A ticket row: not chat content; its integer `type` and the actor go in `extra`."""
+        extra = {"type": type, "actor": actor, "assignee": assignee}
         return self.insert(
-            channel, customer, event_type="ticket", text=description, source="system"
+            channel, customer, event_type="ticket", text=description, source="system", extra=extra
         )
 
     def customer_says(
         self,
         channel: str,
         customer: str,
-        text: str,
+        text: str | None,
         *,
         name: str | None,
         type: str,
@@ -349,12 +368,38 @@ class State:
             )
             return rows, int(total)
 
+    def ticket_rows(
+        self, channel: str, customer: str, *, since: float | None, until: float | None
+    ) -> int:
+        with self._tx() as db:
+            (count,) = db.execute(
+                "SELECT COUNT(*) FROM messages WHERE channel = ? AND customer = ?"
+                " AND event_type = 'ticket' AND created >= ? AND created <= ?",
+                (
+                    channel,
+                    customer,
+                    since if since is not None else float("-inf"),
+                    until if until is not None else float("inf"),
+                ),
+            ).fetchone()
+            return int(count)
+
     def api_rows(self, channel: str | None) -> list[Row]:
         with self._tx() as db:
             query = "SELECT * FROM messages WHERE source = 'api'"
             if channel is None:
                 return list(db.execute(query + " ORDER BY seq"))
             return list(db.execute(query + " AND channel = ? ORDER BY seq", (channel,)))
+
+    def session_sends_since(self, channel: str, since: float) -> int:
+        """Session messages and files the API sent from `channel` since `since`."""
+        with self._tx() as db:
+            (count,) = db.execute(
+                "SELECT COUNT(*) FROM messages WHERE channel = ? AND source = 'api'"
+                " AND event_type = 'message' AND clock >= ?",
+                (channel, since),
+            ).fetchone()
+            return int(count)
 
     def status_of(self, row: Row) -> str:
         return render.status_of(row, self.now(), self.status_delays)

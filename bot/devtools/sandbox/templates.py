@@ -22,6 +22,10 @@ from .state import Row
 
 
 class TemplateEndpoints(Endpoints):
+    def _on_whatsapp(self, number: str) -> bool:
+        """A well-formed number with a WhatsApp account (`Sandbox.not_on_whatsapp` says not)."""
+        return shapes.valid_number(number) and number not in self.not_on_whatsapp
+
     def _template(self, body: dict[str, Any]) -> tuple[Row | None, str, Reply | None]:
         """The approved template and channel named in a send body, or a refusal."""
         name = pick(body, "template_name")
@@ -71,7 +75,7 @@ class TemplateEndpoints(Endpoints):
         if refusal is not None or template is None:
             assert refusal is not None
             return refusal
-        if not isinstance(number, str) or not shapes.valid_number(number):
+        if not isinstance(number, str) or not self._on_whatsapp(number):
             return no("Invalid WhatsApp number", validWhatsAppNumber=False)
         values = {p["name"]: p["value"] for p in params}
         missing = self._missing(template, values)
@@ -95,6 +99,8 @@ class TemplateEndpoints(Endpoints):
         )
 
     def send_template_messages(self, request: Request) -> Reply:
+        """The v1 bulk send as live tenants answer it: no `receivers`, only the refused
+        numbers under `errors` (wati-recorded.md §2)."""
         body = self._body(request)
         receivers = body.get("receivers")
         if not isinstance(receivers, list) or not receivers:
@@ -102,40 +108,30 @@ class TemplateEndpoints(Endpoints):
         template, channel, refusal = self._template(body)
         if refusal is not None or template is None:
             assert refusal is not None
-            return refusal
-        errors: list[dict[str, str]] = []
-        results: list[dict[str, Any]] = []
+            return _bulk_refusal(refusal)
+        invalid_numbers: list[str] = []
+        invalid_params: list[str] = []
+        broadcast = str(pick(body, "broadcast_name"))
         for receiver in receivers:
             receiver = receiver if isinstance(receiver, dict) else {}
             number = str(pick(receiver, "whatsappNumber") or "")
-            problem, message_id = "", None
             try:
-                values = {
-                    p["name"]: p["value"] for p in parse_params(receiver.get("customParams"), "")
-                }
+                params = parse_params(receiver.get("customParams"), "")
+                values = {p["name"]: p["value"] for p in params}
             except BadRequest:
-                values, problem = {}, "customParams must be a list of {name, value}"
-            if not shapes.valid_number(number):
-                problem = "Invalid WhatsApp number"
-            elif not problem and self._missing(template, values):
-                problem = (
-                    f"Missing value for template parameter '{self._missing(template, values)[0]}'"
-                )
-            if problem:
-                errors.append({"whatsappNumber": number, "error": problem})
+                values = None
+            if not self._on_whatsapp(number):
+                invalid_numbers.append(number)
+            elif values is None or self._missing(template, values):
+                invalid_params.append(number)
             else:
-                broadcast = str(pick(body, "broadcast_name"))
-                message_id = self._send_template(template, channel, number, values, broadcast)
-            row = self.state.message(message_id) if message_id else None
-            results.append(
-                {
-                    "waId": number,
-                    "localMessageId": row["local_message_id"] if row else None,
-                    "isValidWhatsAppNumber": shapes.valid_number(number),
-                    "errors": [problem] if problem else [],
-                }
-            )
-        return json_reply({"result": True, "errors": errors, "receivers": results})
+                self._send_template(template, channel, number, values, broadcast)
+        errors = {
+            "error": None,
+            "invalidWhatsappNumbers": invalid_numbers,
+            "invalidCustomParameters": invalid_params,
+        }
+        return json_reply({"result": True, "errors": errors})
 
     def get_message_templates(self, request: Request) -> Reply:
         size, page = paging(request.query)
@@ -167,3 +163,10 @@ class TemplateEndpoints(Endpoints):
                 "link": page_link(page, size, len(rows)),
             }
         )
+
+
+def _bulk_refusal(refusal: Reply) -> Reply:
+    """A whole bulk request refused: `result: false`, the reason under `errors.error`."""
+    info = json.loads(refusal.body).get("info")
+    errors = {"error": info, "invalidWhatsappNumbers": [], "invalidCustomParameters": []}
+    return json_reply({"result": False, "errors": errors})

@@ -1,0 +1,93 @@
+"""The account's numbers (v2 phoneNumbers, v3 channels) and assignOperator.
+
+Shapes, where wati-recorded.md §5 leaves them open (the fields are not recorded):
+
+- ``GET {tenant}/api/v2/whatsapp/phoneNumbers``: a bare JSON list, every number of the account
+  including the default one (the first): ``[{"phoneNumber", "phoneNumberId", "wabaId",
+  "channelName", "channelType", "bmId", "isDefault"}]``, numbers as digits (wati-api.md §2).
+- ``GET /api/ext/v3/channels?page_number=&page_size=`` (host root, no tenant segment):
+  ``{"channels": [{"id", "name", "channel": "Whatsapp"}]}`` as the v3 spec has it, which names
+  no phone number and **leaves out the default channel**. Missing paging: 400 ``{"code",
+  "message", "timestamp"}``.
+- ``POST {tenant}/api/v1/assignOperator?whatsappNumber=&email=`` (query, wati-api.md §3.8),
+  optional ``channelPhoneNumber`` (default number otherwise): ``{"result": true}``; no
+  ``email``: back to the bot; an e-mail that is not one of the account's operators: 200
+  ``{"result": false, "info": "Operator not found"}``; no such chat: ``result`` false +
+  ``info``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime
+
+from . import shapes
+from .base import Endpoints, Reply, Request, json_reply, no
+from .operators import Operators
+
+CHANNEL_PLATFORM = "Whatsapp"
+
+
+def _stable_id(*parts: str, length: int = 24) -> str:
+    return hashlib.sha1(":".join(parts).encode()).hexdigest()[:length]
+
+
+class AccountEndpoints(Endpoints):
+    operators: Operators
+
+    def phone_numbers(self, request: Request) -> Reply:
+        waba = _stable_id("waba", self.state.team_id, length=15)
+        numbers = [
+            {
+                "phoneNumber": number,
+                "phoneNumberId": _stable_id("number", number, length=15),
+                "wabaId": waba,
+                "channelName": self.channel_name(number),
+                "channelType": CHANNEL_PLATFORM,
+                "bmId": _stable_id("bm", self.state.team_id, length=15),
+                "isDefault": index == 0,
+            }
+            for index, number in enumerate(self.channels)
+        ]
+        return json_reply(numbers)
+
+    def channels_v3(self, request: Request) -> Reply:
+        try:
+            page = int(request.query["page_number"])
+            size = int(request.query["page_size"])
+        except (KeyError, ValueError):
+            return _v3_error(400, "page_number and page_size are required whole numbers")
+        if page < 1 or not 1 <= size <= 100:
+            return _v3_error(400, "page_number must be 1 or more and page_size 1 to 100")
+        listed = [
+            {
+                "id": _stable_id("channel", number),
+                "name": self.channel_name(number),
+                "channel": CHANNEL_PLATFORM,
+            }
+            for number in self.channels[1:]  # the spec: "except for the default channel"
+        ]
+        return json_reply({"channels": listed[(page - 1) * size : page * size]})
+
+    def channel_name(self, number: str) -> str:
+        """The custom name a tenant gives a number ("Support"); here `Number <n>`."""
+        return f"Number {self.channels.index(number) + 1}"
+
+    def assign_operator(self, request: Request) -> Reply:
+        query = request.query
+        number = shapes.normalise(query.get("whatsappNumber", ""))
+        channel = self._channel(query.get("channelPhoneNumber"))
+        if channel is None:
+            return no("Invalid channel phone number")
+        if not shapes.valid_number(number) or self.state.conversation(channel, number) is None:
+            return no("Conversation not found")
+        email = (query.get("email") or "").strip() or None
+        if email is not None and not self.operators.known(email):
+            return no("Operator not found")
+        self.operators.assign(channel, number, email.lower() if email else None, by="API")
+        return json_reply({"result": True})
+
+
+def _v3_error(status: int, message: str) -> Reply:
+    stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return json_reply({"code": status, "message": message, "timestamp": stamp}, status)
