@@ -44,7 +44,8 @@ from bot.watch import Watch
 from bot.wati.client import WatiClient
 from bot.wati.limits import Budget, Windows
 from bot.web import METRICS_PATH, make_asgi, metrics_route
-from bot.webhooks.fastpath import FastPath, build_fastpath
+from bot.webhooks.fastpath import FastPath, build_fastpath, poll_hooks
+from bot.webhooks.health import Health as WebhookHealth
 
 logger = logging.getLogger(__name__)
 
@@ -260,6 +261,7 @@ def build(
         wake=lambda channel, customer: wake(channel, customer, the_clock()),
         run_soon=lambda: _run_soon(scheduler, "outbound"),
     )
+    webhook_health = WebhookHealth(store, the_clock, settings.poll_seconds)
     relay = Poller(
         store,
         wati,
@@ -268,7 +270,7 @@ def build(
         windows,
         the_clock,
         poll_seconds=settings.poll_seconds,
-        on_history=feedback.note_history,
+        **poll_hooks(webhook_health, feedback.note_history),
     )
     webhooks = build_fastpath(
         store,
@@ -277,6 +279,7 @@ def build(
         inbound,
         relay,
         feedback,
+        webhook_health,
         the_clock,
         public_url=settings.public_url,
         configured_token=settings.webhook_token,

@@ -63,6 +63,8 @@ class Poller:
         *,
         poll_seconds: float = 10.0,
         on_history: Callable[[Chat, list[WatiMessage]], None] | None = None,
+        postpone: Callable[[Chat], float | None] = lambda chat: None,
+        covered: Callable[[str, datetime | None], bool] = lambda number, updated: False,
     ) -> None:
         self.store = store
         self.wati = wati
@@ -73,10 +75,11 @@ class Poller:
         self.poll_seconds = poll_seconds
         # Every fetched history page goes here too (delivery statuses of replies are read from it).
         self.on_history = on_history
-        # Set when Wati webhooks stand in for polling (bot.webhooks.health.Health): a due chat's
-        # poll may wait longer, and a contact change a webhook explains wakes nothing.
-        self.postpone: Callable[[Chat], float | None] = lambda chat: None
-        self.covered: Callable[[str, datetime | None], bool] = lambda number, updated: False
+        # From Wati webhooks' health (bot.webhooks.health.Health): while webhooks stand in for
+        # polling a due chat's poll may wait longer, and a contact change a webhook explains
+        # wakes nothing.
+        self.postpone = postpone
+        self.covered = covered
         self._paced_out = False  # logged once when the monthly pacing starts holding polls
         # Numbers whose job is relaying right now (see the fairness rule in poll_number).
         self._busy: set[str] = set()
@@ -89,7 +92,7 @@ class Poller:
             clock,
             self._hinted,
             poll_seconds=poll_seconds,
-            covered=lambda number, updated: self.covered(number, updated),
+            covered=covered,
         )
 
     # -- scheduling --------------------------------------------------------------------------

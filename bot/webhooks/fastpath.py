@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from bot.relay.clock import Clock
 from bot.relay.delivery import Feedback
@@ -21,6 +22,8 @@ from bot.webhooks.health import Health
 from bot.webhooks.hub import Hub
 from bot.webhooks.receiver import WEBHOOK_PATH, Handler, make_receiver
 from bot.webhooks.registration import Registrar, webhook_token
+
+HistoryHook = Callable[[Chat, list[WatiMessage]], None]
 
 KEEP_EVENTS = timedelta(days=2)  # Wati retries an event for a day: its key is kept longer
 
@@ -58,6 +61,16 @@ class FastPath:
         self.store.prune_webhook_events(iso(self.health.clock.now() - KEEP_EVENTS))
 
 
+def poll_hooks(health: Health, on_history: HistoryHook) -> dict[str, Any]:
+    """The Poller's keyword arguments through which webhooks' health steers polling."""
+
+    def both(chat: Chat, items: list[WatiMessage]) -> None:
+        health.note_history(chat, items)  # before the poll records them: what is new?
+        on_history(chat, items)
+
+    return {"on_history": both, "postpone": health.postpone, "covered": health.covered}
+
+
 def build_fastpath(
     store: Store,
     wati: WatiClient,
@@ -65,24 +78,15 @@ def build_fastpath(
     inbound: Inbound,
     poller: Poller,
     feedback: Feedback,
+    health: Health,
     clock: Clock,
     *,
     public_url: str | None,
     configured_token: str | None,
     run_soon: Callable[[str], None],
 ) -> FastPath:
-    """Wire the fast path; `run_soon(job_id)` brings a scheduler job forward."""
-    health = Health(store, clock, poller.poll_seconds)
-    before = poller.on_history
-
-    def on_history(chat: Chat, items: list[WatiMessage]) -> None:
-        health.note_history(chat, items)  # before the poll records them: what is new?
-        if before is not None:
-            before(chat, items)
-
-    poller.on_history = on_history
-    poller.postpone = health.postpone
-    poller.covered = health.covered
+    """Wire the fast path around the poller built with `health`'s hooks (see `poll_hooks`);
+    `run_soon(job_id)` brings a scheduler job forward."""
     hub = Hub(
         store,
         inbound,
