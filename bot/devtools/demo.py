@@ -410,7 +410,7 @@ def _buttons(message: dict[str, Any]) -> str:
 
 def _webhooks(d: Demo, base_url: str) -> None:
     """Wati webhooks: the message is in Slack at once, polling only checks behind them."""
-    d.echo("\n8. Wati webhooks are set up for the sales number")
+    d.echo("\n9. Wati webhooks are set up for the sales number")
     url = webhook_url(base_url, d.bridge.webhooks.token, NUMBER_SALES)
     d.sandbox.webhooks.add(url, NUMBER_SALES, list(EVENT_TYPES))  # as pasted into Wati
     d.sandbox.customer_says(NUMBER_SALES, BO, "Is the blue one in stock?")
@@ -466,7 +466,9 @@ def _transcript(d: Demo) -> None:
         for item in d.sandbox.messages(number, customer):
             if item.get("eventType") == "ticket":
                 continue
-            arrow = "business → " if item.get("owner") else "customer → "
+            # As on live Wati: only a message row with `owner: false` is the customer's.
+            customer_said = item.get("eventType") == "message" and item.get("owner") is False
+            arrow = "customer → " if customer_said else "business → "
             text = str(item.get("text") or item.get("finalText") or "")
             for line in _wrapped(arrow, f"{text} ({item.get('statusString')})", 4):
                 echo(line)
