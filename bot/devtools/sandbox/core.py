@@ -9,6 +9,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from ..loopback import Serving
 from . import shapes
 from .api import WatiApi
 from .base import store_media
@@ -56,7 +57,7 @@ class Sandbox:
         self._offset = 0.0
         self.webhooks = Webhooks(lambda: self.state, self.now, tenant_id)
         self._server: SandboxServer | None = None
-        self._thread: threading.Thread | None = None
+        self._serving: Serving | None = None
         self._open()
 
     def _open(self) -> None:
@@ -82,13 +83,7 @@ class Sandbox:
         self.stopping.clear()
         self._server = SandboxServer((self.host, self.port), self)
         self.port = self._server.server_address[1]
-        self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.05},
-            name=f"wati-sandbox-{self.port}",
-            daemon=True,
-        )
-        self._thread.start()
+        self._serving = Serving(self._server, f"wati-sandbox-{self.port}", poll_interval=0.05)
         self.webhooks.start()
         return self
 
@@ -96,13 +91,10 @@ class Sandbox:
         """Stop serving and close the database (start() opens it again)."""
         self.stopping.set()
         self.webhooks.stop()
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
+        if self._serving is not None:
+            self._serving.stop()
+            self._serving = None
+        self._server = None
         if not self._closed:
             self.state.close()
             self._closed = True

@@ -5,7 +5,6 @@ from __future__ import annotations
 import copy
 import secrets
 import sys
-import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -13,6 +12,7 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import urlsplit
 
+from bot.devtools.loopback import Serving
 from bot.devtools.slack_standin import files, responses
 from bot.devtools.slack_standin.api import WebApi
 from bot.devtools.slack_standin.common import DEFAULT_SCOPES, JSONDict, Reply, text_reply
@@ -69,7 +69,7 @@ class SlackStandIn(Inspection):
         """Socket Mode: envelopes to the app over a WebSocket (see ``socket_mode``)."""
         self._api = WebApi(self._ws, {"apps.connections.open": self.socket.open_connection})
         self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
+        self._serving: Serving | None = None
         bot = self._ws.add_user_record(
             bot_user_id, name="wati-bridge", real_name="WhatsApp Bridge", is_bot=True
         )
@@ -91,14 +91,7 @@ class SlackStandIn(Inspection):
         self.port = server.server_address[1]
         self._ws.url = self.url
         self.socket.start()
-        # A short poll interval keeps stop() quick (shutdown waits for the next poll).
-        self._thread = threading.Thread(
-            target=server.serve_forever,
-            kwargs={"poll_interval": 0.02},
-            name=f"slack-standin-{self.port}",
-            daemon=True,
-        )
-        self._thread.start()
+        self._serving = Serving(server, f"slack-standin-{self.port}", poll_interval=0.02)
         return self
 
     def stop(self) -> None:
@@ -108,12 +101,10 @@ class SlackStandIn(Inspection):
         if self._server is None:
             return
         self.socket.stop()
-        self._server.shutdown()
-        self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
+        if self._serving is not None:
+            self._serving.stop()
         self._server = None
-        self._thread = None
+        self._serving = None
 
     def __enter__(self) -> SlackStandIn:
         return self.start()
