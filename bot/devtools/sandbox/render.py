@@ -84,12 +84,16 @@ def item_json(row: sqlite3.Row, status: str) -> dict[str, Any]:
 
 
 def contact_json(row: sqlite3.Row, team_id: str) -> dict[str, Any]:
+    # A customer who hides their number (wati-recorded.md §6.1): `wAid` empty, `phone` null,
+    # so a reader meets both readings of "no phone"; `bsuid`, `username` and `id` identify them.
     return {
         "id": row["id"],
-        "wAid": row["wa_id"],
+        "wAid": row["phone"] or "",
         "firstName": shapes.first_name(row["name"]),
         "fullName": row["name"],
-        "phone": row["wa_id"],
+        "phone": row["phone"] or None,
+        "bsuid": row["bsuid"],
+        "username": row["username"],
         "source": None,
         "contactStatus": "VALID",
         "photo": None,

@@ -5,7 +5,7 @@ Order of checks for a Wati call: an injected "cloudflare" fault (403 HTML page, 
 else, as Wati's firewall answers), route (404/405), token (401, empty body), monthly quota (429,
 not counted), count the call, injected fault, rate limit (429 + Retry-After), the endpoint.
 Besides v1 under `/{tenant}/api/v1/`, `/{tenant}/api/v2/whatsapp/phoneNumbers` and the v3
-`/api/ext/v3/channels` (host root) are served.
+`/api/ext/v3/channels` and `/api/ext/v3/conversations` (host root) are served.
 
 Control routes (JSON in and out):
   GET    /_sandbox/api/state                       channels, known customers, the clock
@@ -169,6 +169,8 @@ class Handler(BaseHTTPRequestHandler):
             endpoint = "phoneNumbers"
         elif parts == ["api", "ext", "v3", "channels"]:
             endpoint = "channels"  # v3 lives at the host root; the token names the tenant
+        elif parts == ["api", "ext", "v3", "conversations"]:
+            endpoint = "conversations"
         elif parts == [sandbox.tenant_id, "api", "v2", "webhookEndpoints"]:
             endpoint = "webhookEndpoints"  # a v2 exception (webhooks.py)
         firewall = sandbox.faults.take(endpoint or "*", kinds=("cloudflare",))
