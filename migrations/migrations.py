@@ -280,3 +280,16 @@ def m011_chat_hints(db: Database) -> None:
     # are polled before routine ones, and whether the poll found anything tells the poller
     # how far to trust the contacts page as a signal.
     db["chats"].add_column("hinted_at", float)
+
+
+@migrations()
+def m014_customer_identity(db: Database) -> None:
+    # Who the customer of a chat is, as Wati says it (2026: customers may hide their number).
+    # `customer_number` stays the chat's key: the phone number (digits) when Wati gave one when
+    # the chat was opened, else the BSUID. Beside it: the phone number (also one that appears
+    # later for a BSUID customer), the BSUID, the WhatsApp username and Wati's contact id.
+    for name in ("customer_phone", "customer_bsuid", "customer_username", "wati_contact_id"):
+        db["chats"].add_column(name, str)
+    db.execute("update chats set customer_phone = customer_number")
+    db["chats"].create_index(["customer_bsuid"])
+    db["chats"].create_index(["customer_phone"])

@@ -15,6 +15,7 @@ from slack_sdk.errors import SlackApiError
 from bot.chatops.desk import Desk
 from bot.chatops.errors import ChatOpsError
 from bot.chatops.operations import ChatOps, Conversation, label
+from bot.customers import identity
 from bot.listeners.commands import Invocation, WatiCommand
 from bot.listeners.refusals import answers_refusals, told, where
 from bot.listeners.submissions import TAMPERED, _accepted, _refuse
@@ -187,7 +188,7 @@ def _register_subcommands(command: WatiCommand, ops: ChatOps, desk: Desk) -> Non
                 "Which customer? Give their number, e.g. `/wati assign @sam +44 7700 900123`."
             )
         try:
-            number = phone.normalise(" ".join(words))
+            number = identity.parse_key(" ".join(words))
         except phone.InvalidNumber as exc:
             raise ChatOpsError(str(exc)) from None
         thread = ops.store.current_thread(link.channel_number, number)

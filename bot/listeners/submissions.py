@@ -19,6 +19,7 @@ from bot.chatops.bulk import BulkReport
 from bot.chatops.errors import ChatOpsError
 from bot.chatops.operations import WINDOW_CLOSED, ChatOps, Conversation, Sent
 from bot.chatops.recipients import ATTRIBUTE_NAME, attribute_rows, failure_lines, recipients
+from bot.customers import identity
 from bot.listeners.commands import WatiCommand
 from bot.listeners.refusals import told
 from bot.listeners.surface import Surface, is_member, read_csv_file, tell
@@ -112,7 +113,7 @@ def register(app: App, ops: ChatOps, surface: Surface, command: WatiCommand) -> 
                     meta["thread"], link.slack_channel_id
                 ).chat.customer_number
             else:
-                customer = phone.normalise(str(meta.get("number")))
+                customer = identity.parse_key(str(meta.get("number")))
         except modals.BadMetadata:
             _refuse(ack, TAMPERED)
             return
@@ -212,7 +213,7 @@ def register(app: App, ops: ChatOps, surface: Surface, command: WatiCommand) -> 
         try:
             meta = modals.load_meta(view.get("private_metadata"), "contact")
             link = ops.linked(str(meta.get("channel")))
-            number = phone.normalise(str(meta.get("number")))
+            number = identity.parse_key(str(meta.get("number")))
             thread_ts = None
             if meta.get("thread") is not None:
                 conv = ops.conversation(meta["thread"], link.slack_channel_id)

@@ -11,6 +11,9 @@ A contact is shared by every number of the account and the page does not say whi
 customer wrote to: a known customer's change wakes the chats they are in; only when that poll
 finds nothing new are the account's other linked numbers asked (`widen`). A contact never seen
 in conversation wakes a chat on every linked number.
+
+A contact is filed under Wati's identity of the customer (`bot.customers.identity`): the phone
+number, else the BSUID. One with neither is a logged warning and a health reason.
 """
 
 from __future__ import annotations
@@ -19,6 +22,8 @@ import logging
 from collections.abc import Callable
 from datetime import datetime
 
+from bot.customers import identity
+from bot.customers.identity import Customer
 from bot.relay.clock import Clock
 from bot.store import Store
 from bot.store.chats import Chat
@@ -39,6 +44,7 @@ SWEEP_SHARE = 0.05
 KEEP_SLOTS = 2  # getContacts slots left free for name look-ups and the sweep
 CONFIRMATIONS = 3  # hinted polls that found a customer message before the hint is trusted
 GRACE = 5.0  # seconds a new message may take to move its contact's stamp
+UNIDENTIFIED_KEY = "unidentified_contacts"  # kv: how many contacts the bridge cannot follow
 
 
 class Signal:
@@ -100,6 +106,7 @@ class Discovery:
         self._hint_at = 0.0  # when the next look is due (the first one at once)
         self._sweep_at = clock() + SWEEP_SECONDS
         self._widened: dict[str, float] = {}  # customer → when their other numbers were asked
+        self._unidentified: set[str] = set()  # Wati contact ids with no phone and no BSUID
 
     def trusted(self) -> bool:
         """Whether the hint is trusted and still being read (a stalled look ends the trust)."""
@@ -155,12 +162,12 @@ class Discovery:
             except WatiError as exc:
                 self.store.add_error("contacts", f"getContacts failed: {exc.reason}")
                 return woken
-            changed = [n for n in (self._note(c, links) for c in page.items) if n]
-            woken += sum(
-                self._wake(number, links, stamp)
-                for number, stamp in changed
-                if not self.covered(number, parse_iso(stamp))
-            )
+            changed = [n for n in (self._note(c) for c in page.items) if n]
+            for number, stamp, customer in changed:
+                if not self.covered(number, parse_iso(stamp)):
+                    woken += self._wake(number, links, stamp)
+                self.store.note_customer(number, customer.columns())
+            self._count_unidentified()
             if sweep:
                 self.store.put("sweep_page", str(page_number + 1 if page.has_more else 1))
                 return woken
@@ -171,11 +178,19 @@ class Discovery:
         self.signal.covered_at = None  # more changes than the pages read: trust waits
         return woken
 
-    def _note(self, contact: Contact, links: list[Link]) -> tuple[str, str | None] | None:
-        """Remember a contact; (number, stamp) when it is new or its stamp moved."""
-        number = "".join(ch for ch in (contact.wa_id or contact.phone or "") if ch.isdigit())
-        if not number:
+    def _note(self, contact: Contact) -> tuple[str, str | None, Customer] | None:
+        """Remember a contact; (key, stamp, identity) when it is new or its stamp moved."""
+        customer = identity.from_contact(contact)
+        number = (
+            self.store.customer_key(
+                phone=customer.phone, bsuid=customer.bsuid, contact_id=customer.contact_id
+            )
+            or customer.key
+        )
+        if number is None:
+            self._unidentifiable(contact)
             return None
+        self._unidentified.discard(contact.id)
         seen = self.store.contact_seen(number)
         stamp = iso(contact.last_updated) if contact.last_updated else None
         changed = seen is None or (stamp is not None and stamp != seen.get("last_updated"))
@@ -187,7 +202,23 @@ class Discovery:
             for chat in self.store.chats_of_customer(number):
                 if chat.customer_name != contact.name:
                     self.store.update_chat(chat.channel_number, number, customer_name=contact.name)
-        return (number, stamp) if changed else None
+        return (number, stamp, customer) if changed else None
+
+    def _unidentifiable(self, contact: Contact) -> None:
+        """A contact with neither a phone number nor a BSUID: its messages cannot be asked
+        for. Said once per contact, without any identifier, and kept as a health reason."""
+        if contact.id not in self._unidentified:
+            self._unidentified.add(contact.id)
+            logger.warning(
+                "a Wati contact has no phone number and no BSUID: its messages cannot be "
+                "fetched (%d such contacts)",
+                len(self._unidentified),
+            )
+
+    def _count_unidentified(self) -> None:
+        count = str(len(self._unidentified))
+        if self.store.get(UNIDENTIFIED_KEY) != count:
+            self.store.put(UNIDENTIFIED_KEY, count)
 
     def _wake(self, number: str, links: list[Link], stamp: str | None) -> int:
         """Wake the chats a changed contact points at: those the customer is known to be in,

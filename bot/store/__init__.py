@@ -14,6 +14,7 @@ from pathlib import Path
 from sqlite_utils import Database
 
 from bot.store.chats import ChatTable
+from bot.store.customers import CustomerTable
 from bot.store.db import BUSY_TIMEOUT_MS
 from bot.store.desk import DeskTable
 from bot.store.health import HealthTable
@@ -28,6 +29,7 @@ from bot.store.webhooks import WebhookTable
 class Store(
     LinkTable,
     ChatTable,
+    CustomerTable,
     MessageTable,
     OutboxTable,
     LedgerTable,

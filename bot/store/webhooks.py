@@ -87,6 +87,15 @@ class WebhookTable(Db):
             [limit],
         )
 
+    def webhook_event(self, key: str) -> WebhookEvent | None:
+        """One recorded event by its key."""
+        return self._one(WebhookEvent, "select * from webhook_events where key = ?", [key])
+
+    def set_webhook_customer(self, key: str, customer_number: str) -> None:
+        """File an event under the chat key its customer has (a BSUID chat's phone event)."""
+        with self.write() as db:
+            db.table("webhook_events").update(key, {"customer_number": customer_number})
+
     def finish_webhook_event(self, key: str, state: str, note: str | None = None) -> None:
         """An event is processed: its outcome is kept, its payload (message text) is not."""
         with self.write() as db:
@@ -129,7 +138,8 @@ class WebhookTable(Db):
         """When the newest message that a webhook brought from or to this customer was created."""
         rows = self.query(
             "select max(created) as newest from webhook_events where customer_number = ? "
-            "and event_type in ('message', 'sessionMessageSent_v2', 'templateMessageSent_v2')",
+            "and event_type in ('message', 'message_bsuid', 'sessionMessageSent_v2', "
+            "'templateMessageSent_v2')",
             [customer_number],
         )
         return rows[0]["newest"] if rows else None

@@ -52,6 +52,9 @@ MAX_TEXT_LENGTH = 4096
 CHAT_STATUSES = frozenset({"OPEN", "SOLVED", "PENDING", "BLOCK"})
 
 _SEPARATORS = re.compile(r"[\s+\-().]")
+_PHONE_LIKE = re.compile(r"^[\d\s+\-().]+$")
+# A BSUID (`US.13491208655302741918`) or a Wati contact id (24 hex characters).
+_CUSTOMER_ID = re.compile(r"^(?:[A-Za-z]{2}\.\d{4,40}|[0-9a-fA-F]{24})$")
 _BEARER = re.compile(r"^\s*bearer(\s+|$)", re.IGNORECASE)
 _SUCCESS_WORDS = frozenset({"success", "true", "ok"})
 
@@ -134,8 +137,9 @@ class WatiClient:
     def get_messages(
         self, wa_number: str, *, channel_number: str, page_size: int = 50, page_number: int = 1
     ) -> MessagePage:
-        """Fetch one page of a contact's history on one channel number, oldest item first."""
-        number = _digits(wa_number, "wa_number")
+        """Fetch one page of a contact's history on one channel number, oldest item first.
+        `wa_number`: a phone number, a BSUID or a Wati contact id (see `_customer`)."""
+        number = _customer(wa_number)
         params: Params = {"channelPhoneNumber": _digits(channel_number, "channel_number")}
         params.update(_page(page_size, page_number))
         name = "getMessages"
@@ -294,7 +298,7 @@ class WatiClient:
         local_message_id: str | None = None,
     ) -> SendResult:
         """Send free text inside the 24-hour window; success means accepted by Wati."""
-        number = _digits(wa_number, "wa_number")
+        number = _customer(wa_number)
         channel = _digits(channel_number, "channel_number")
         if not text.strip():
             raise ValueError("message text is empty")
@@ -331,7 +335,7 @@ class WatiClient:
         caption: str | None = None,
     ) -> SendResult:
         """Send a file inside the 24-hour window; success means accepted by Wati."""
-        number = _digits(wa_number, "wa_number")
+        number = _customer(wa_number)
         params: Params = {"channelPhoneNumber": _digits(channel_number, "channel_number")}
         if caption:
             params["caption"] = caption
@@ -370,17 +374,23 @@ class WatiClient:
         channel_number: str,
         broadcast_name: str,
     ) -> TemplateSendResult:
-        """Send an approved template to one number; success means accepted by Wati."""
-        number = _digits(wa_number, "wa_number")
+        """Send an approved template to one customer; success means accepted by Wati. A
+        customer known only by a BSUID or contact id goes in the body's `target` (§6.1)."""
+        number = _customer(wa_number)
         channel = _digits(channel_number, "channel_number")
         payload = _template_payload(template_name, broadcast_name, channel)
         payload["parameters"] = _template_params(parameters)
+        query: Params = {}
+        if number.isdigit():
+            query["whatsappNumber"] = number
+        else:
+            payload["target"] = number
         name = "sendTemplateMessage"
         response = self._call(
             name,
             "POST",
             self._url("sendTemplateMessage"),
-            params={"whatsappNumber": number},
+            params=query,
             json_body=payload,
             write=True,
         )
@@ -440,7 +450,7 @@ class WatiClient:
         if ticket_status not in CHAT_STATUSES:
             raise ValueError(f"status must be one of {', '.join(sorted(CHAT_STATUSES))}")
         payload = {
-            "whatsappNumber": _digits(wa_number, "wa_number"),
+            "whatsappNumber": _customer(wa_number),
             "ticketStatus": ticket_status,
             "channelPhoneNumber": _digits(channel_number, "channel_number"),
         }
@@ -454,7 +464,7 @@ class WatiClient:
         account's operators is refused with HTTP 200 and `result: false` (WatiRejected).
         """
         params: Params = {
-            "whatsappNumber": _digits(wa_number, "wa_number"),
+            "whatsappNumber": _customer(wa_number),
             "channelPhoneNumber": _digits(channel_number, "channel_number"),
         }
         if email is not None:
@@ -480,7 +490,7 @@ class WatiClient:
     @_observed
     def update_contact_attributes(self, wa_number: str, custom_params: Mapping[str, str]) -> None:
         """Set custom attributes on one contact."""
-        number = _digits(wa_number, "wa_number")
+        number = _customer(wa_number)
         if not custom_params:
             raise ValueError("no attributes to update")
         payload = {"customParams": _attributes(custom_params)}
@@ -721,6 +731,16 @@ def _digits(value: str, what: str) -> str:
         # The number itself is left out: phone numbers are personal data and may reach logs.
         raise ValueError(f"{what} is not a phone number (digits with country code)")
     return digits
+
+
+def _customer(value: str) -> str:
+    """Who a v1 call is about: a phone number (as digits), or a BSUID or Wati contact id as
+    given (Wati's path parameters accept all three, wati-recorded.md §6.1). Never the digits
+    picked out of some other identifier."""
+    text = value.strip()
+    if _CUSTOMER_ID.match(text) and not _PHONE_LIKE.match(text):
+        return text
+    return _digits(text, "wa_number")
 
 
 def _digits_or_none(value: object) -> str | None:

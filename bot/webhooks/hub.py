@@ -20,6 +20,8 @@ from typing import Any
 
 from slack_sdk.errors import SlackApiError
 
+from bot.customers import identity
+from bot.customers.identity import Customer
 from bot.relay.clock import Clock
 from bot.relay.delivery import Feedback
 from bot.relay.inbound import Inbound
@@ -28,12 +30,13 @@ from bot.store import Store
 from bot.store.links import Link
 from bot.store.webhooks import WebhookEvent
 from bot.wati.errors import WatiError
-from bot.webhooks.events import Kind, as_item, kind_of
+from bot.webhooks.events import BSUID_SUFFIX, Kind, as_item, kind_of
 from bot.webhooks.health import Health
 
 logger = logging.getLogger(__name__)
 
 STATUS_TRIES = 20  # rounds a status waits for its reply to be on record
+TWIN_ROUNDS = 3  # rounds a BSUID-only event waits for its phone-keyed twin
 
 
 class Hub:
@@ -78,24 +81,60 @@ class Hub:
         kind = kind_of(event.event_type)
         if kind is Kind.STATUS:
             return self._status(event, payload)
-        if event.customer_number is None:
-            return ("ignored", "no customer phone number")
+        customer = identity.from_payload(payload)
+        if customer.key is None:
+            logger.warning("webhook %s names no phone number and no BSUID", event.event_type)
+            return ("ignored", "no customer identity")
+        key = self.store.customer_key(
+            phone=customer.phone, bsuid=customer.bsuid, contact_id=customer.contact_id
+        )
+        if key is None and customer.phone is None:
+            waited = self._twin_first(event)
+            if waited is not None:
+                return waited
+        key = key or customer.key
+        if key != event.customer_number:
+            self.store.set_webhook_customer(event.key, key)
+            event = replace(event, customer_number=key)
+        outcome = self._route(kind, event, key, customer, payload)
+        self.store.note_customer(key, customer.columns())  # the chat may be new
+        return outcome
+
+    def _route(
+        self, kind: Kind, event: WebhookEvent, key: str, customer: Customer, payload: dict[str, Any]
+    ) -> tuple[str, str]:
+        """A customer's event, filed under their chat key: relayed, or a poll woken."""
         links = self._links(event)
         if not links:
             return ("ignored", "number not linked")
         for link in links:
             self.health.note_event(link.channel_number, event.event_type)
         if kind is Kind.NEW_CONTACT:
-            name = payload.get("senderName")
             for link in links:
-                self._wake(link, event.customer_number, name if isinstance(name, str) else None)
+                self._wake(link, key, customer.label)
             return ("done", "new contact polled")
         if len(links) == 1 and self.health.ids_match():
             return self._relay(links[0], event, payload)
         for link in links:
-            self._wake(link, event.customer_number)
+            self._wake(link, key)
         # One number: a poll will say whether this id is in the history (see Health).
         return ("woke", "poll woken") if len(links) == 1 else ("done", "polls woken")
+
+    def _twin_first(self, event: WebhookEvent) -> tuple[str, str] | None:
+        """A BSUID-only event for a BSUID the bridge does not know: its phone-keyed twin (the
+        same Wati id) may say the phone number the customer is filed under. Wait a round or
+        two for it; the twin itself, when already here, is the one that counts."""
+        if not event.event_type.endswith(BSUID_SUFFIX) or self.store.contact_seen(
+            event.customer_number or ""
+        ):
+            return None  # a customer the contacts list showed without a phone: no twin comes
+        twin = f"{event.event_type.removesuffix(BSUID_SUFFIX)}:{event.wati_id}"
+        if self.store.webhook_event(twin) is not None:
+            return ("done", "twin of a phone-keyed event")
+        if event.attempts + 1 < TWIN_ROUNDS:
+            self.store.retry_webhook_event(event.key, event.attempts + 1)
+            return None
+        return None
 
     def _links(self, event: WebhookEvent) -> list[Link]:
         """The number the event is for; every linked number when it does not say."""
@@ -122,9 +161,12 @@ class Hub:
         if chat is None:
             # A new chat gets one poll soon after, for anything around its first message.
             soon = self.clock() + 4 * self.poller.poll_seconds
-            chat = self.store.ensure_chat(
+            self.store.ensure_chat(
                 link.channel_number, customer, origin="webhook", next_poll_at=soon
             )
+            self.store.note_customer(customer, identity.from_payload(payload).columns())
+            chat = self.store.chat(link.channel_number, customer)
+            assert chat is not None
         changes = self.inbound.record_all(link, chat, [item])
         if changes:
             self.store.update_chat(link.channel_number, customer, **changes)

@@ -13,7 +13,8 @@
   `channelPhoneNumber` is in message events only with probability `channel_in_payload`.
 - Any non-2xx (or no answer) is retried every `retry_seconds` of sandbox time (Wati: 10
   minutes), up to 144 tries; after 100 failures in a row the webhook turns defective (status 2).
-- `drop(n)` loses the next n events (Wati misses some); `jitter` seconds of random delay per
+- `drop(n)` loses the next n events (Wati misses some; a message and its `_bsuid` twin count
+  as one); `jitter` seconds of random delay per
   event lets them overtake each other; `fail_next()` makes WhatsApp fail the next business
   message (its history item and `sentMessageFAILED_v2` say why).
 """
@@ -272,8 +273,10 @@ class Webhooks:
             twin["eventType"] = f"{payload['eventType']}_bsuid"
             pair.append(twin)
         self.rng.shuffle(pair)
+        if any(self._wanted(channel, one) for one in pair) and self._take_drop(pair[0]):
+            return  # Wati missed the message: neither twin comes
         for one in pair:
-            self._send(channel, one)
+            self._send(channel, one, droppable=False)
 
     def _twins(self, channel: str, payload: dict[str, Any], at: float | None = None) -> None:
         v1 = {k: v for k, v in payload.items() if k != "localMessageId"}
@@ -283,16 +286,32 @@ class Webhooks:
         for one in pair:
             self._send(channel, one, at)
 
-    def _send(self, channel: str, payload: dict[str, Any], at: float | None = None) -> None:
+    def _wanted(self, channel: str, payload: dict[str, Any]) -> list[Hook]:
         with self._cond:
-            hooks = [
-                h for h in self.hooks if h.channel == channel and h.wants(payload["eventType"])
-            ]
+            return [h for h in self.hooks if h.channel == channel and h.wants(payload["eventType"])]
+
+    def _take_drop(self, payload: dict[str, Any]) -> bool:
+        """Whether this event is one of those `drop` asked to lose (counted once)."""
+        with self._cond:
+            if self._drops <= 0:
+                return False
+            self._drops -= 1
+            self.log.append((payload["eventType"], str(payload.get("id")), -1, 0))
+            return True
+
+    def _send(
+        self,
+        channel: str,
+        payload: dict[str, Any],
+        at: float | None = None,
+        *,
+        droppable: bool = True,
+    ) -> None:
+        with self._cond:
+            hooks = self._wanted(channel, payload)
             if not hooks:
                 return  # nobody asked for it: neither sent nor dropped
-            if self._drops > 0:
-                self._drops -= 1
-                self.log.append((payload["eventType"], str(payload.get("id")), -1, 0))
+            if droppable and self._take_drop(payload):
                 return
             due = (at if at is not None else self.now()) + self.rng.random() * self.jitter
             for hook in hooks:
