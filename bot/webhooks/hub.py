@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import replace
+from datetime import timedelta
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
@@ -27,6 +29,7 @@ from bot.relay.delivery import Feedback
 from bot.relay.inbound import Inbound
 from bot.relay.polling import Poller
 from bot.store import Store
+from bot.store.db import iso, utcnow
 from bot.store.links import Link
 from bot.store.webhooks import WebhookEvent
 from bot.wati.errors import WatiError
@@ -37,6 +40,8 @@ logger = logging.getLogger(__name__)
 
 STATUS_TRIES = 20  # rounds a status waits for its reply to be on record
 TWIN_ROUNDS = 3  # rounds a BSUID-only event waits for its phone-keyed twin
+REORDER = 1.0  # seconds a webhook's message waits for an earlier one overtaken on the way
+AWAITED = timedelta(minutes=10)  # a sent part without a Wati id may still learn it from a status
 
 
 class Hub:
@@ -60,6 +65,7 @@ class Hub:
         self.health = health
         self.clock = clock
         self.poll_now = poll_now  # runs a number's poll job at once
+        self._held: dict[str, float] = {}  # event key -> when first recorded (monotonic)
 
     def process(self) -> int:
         """Handle every pending event; return how many were settled."""
@@ -102,7 +108,7 @@ class Hub:
 
     def _route(
         self, kind: Kind, event: WebhookEvent, key: str, customer: Customer, payload: dict[str, Any]
-    ) -> tuple[str, str]:
+    ) -> tuple[str, str] | None:
         """A customer's event, filed under their chat key: relayed, or a poll woken."""
         links = self._links(event)
         if not links:
@@ -119,6 +125,10 @@ class Hub:
             self._wake(link, key)
         # One number: a poll will say whether this id is in the history (see Health).
         return ("woke", "poll woken") if len(links) == 1 else ("done", "polls woken")
+
+    def holding(self) -> bool:
+        """Whether recorded messages wait out the reordering moment (see `_relay`)."""
+        return bool(self._held)
 
     def _twin_first(self, event: WebhookEvent) -> tuple[str, str] | None:
         """A BSUID-only event for a BSUID the bridge does not know: its phone-keyed twin (the
@@ -149,7 +159,9 @@ class Hub:
             self.store.update_chat(link.channel_number, customer, customer_name=name)
         self.poll_now(link.channel_number)
 
-    def _relay(self, link: Link, event: WebhookEvent, payload: dict[str, Any]) -> tuple[str, str]:
+    def _relay(
+        self, link: Link, event: WebhookEvent, payload: dict[str, Any]
+    ) -> tuple[str, str] | None:
         """The message itself, through the record-before-post path, under its Wati id."""
         item = as_item(payload)
         customer = event.customer_number
@@ -170,8 +182,16 @@ class Hub:
         changes = self.inbound.record_all(link, chat, [item])
         if changes:
             self.store.update_chat(link.channel_number, customer, **changes)
+        # On record now; posted a moment later, so that an earlier message whose webhook
+        # comes a little late is posted first (pending messages go out in Wati's order).
+        # Real time: it bounds how far webhooks overtake each other on the wire.
+        first = self._held.setdefault(event.key, time.monotonic())
+        if time.monotonic() - first < REORDER:
+            return None
+        self._held.pop(event.key, None)
+        chat = self.store.chat(link.channel_number, customer) or chat
         try:
-            self.inbound.flush_pending(link, replace(chat, **changes))
+            self.inbound.flush_pending(link, chat, until=iso(item.created))
         except (SlackApiError, WatiError) as exc:
             # The message is on record as pending: the chat's next poll posts it.
             logger.warning("webhook message not posted yet (%s): poll woken", type(exc).__name__)
@@ -194,7 +214,10 @@ class Hub:
                 self.store.set_part_delivery(found[0], found[0].delivery, event.wati_id)
                 parts = found
         if not parts:
-            if event.attempts + 1 >= STATUS_TRIES:
+            recent = iso(utcnow() - AWAITED)  # parts' sent_at is wall-clock time
+            if event.attempts + 1 >= STATUS_TRIES or not self.store.sends_awaiting_ids(recent):
+                # Nothing of the bridge's could still be this (a broadcast from Wati's
+                # dashboard sends thousands): settled now, never left to block the queue.
                 return ("ignored", "not a reply of the bridge")
             self.store.retry_webhook_event(event.key, event.attempts + 1)
             return None
