@@ -22,16 +22,18 @@ import logging
 from collections.abc import Callable
 from datetime import datetime
 
+from bot.base.clock import Clock
 from bot.customers import identity
 from bot.customers.identity import Customer
-from bot.relay.clock import Clock
+from bot.relay.budget import Budget
 from bot.store import Store
 from bot.store.chats import Chat
+from bot.store.customers import UNIDENTIFIED_KEY
 from bot.store.db import iso, parse_iso
 from bot.store.links import Link
 from bot.wati.client import WatiClient
 from bot.wati.errors import WatiError, WatiRateLimited
-from bot.wati.limits import Budget, Windows
+from bot.wati.limits import Windows
 from bot.wati.types import Contact
 
 logger = logging.getLogger(__name__)
@@ -44,7 +46,6 @@ SWEEP_SHARE = 0.05
 KEEP_SLOTS = 2  # getContacts slots left free for name look-ups and the sweep
 CONFIRMATIONS = 3  # hinted polls that found a customer message before the hint is trusted
 GRACE = 5.0  # seconds a new message may take to move its contact's stamp
-UNIDENTIFIED_KEY = "unidentified_contacts"  # kv: how many contacts the bridge cannot follow
 
 
 class Signal:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bot.store.db import Db
 
+UNIDENTIFIED_KEY = "unidentified_contacts"  # kv: contacts with neither phone nor BSUID
 IDENTITY_COLUMNS = ("customer_phone", "customer_bsuid", "customer_username", "wati_contact_id")
 
 
