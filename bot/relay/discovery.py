@@ -26,6 +26,7 @@ from bot.base.clock import Clock
 from bot.customers import identity
 from bot.customers.identity import Customer
 from bot.relay.budget import Budget
+from bot.relay.newcomers import Newcomers
 from bot.store import Store
 from bot.store.chats import Chat
 from bot.store.customers import UNIDENTIFIED_KEY
@@ -108,6 +109,7 @@ class Discovery:
         self._sweep_at = clock() + SWEEP_SECONDS
         self._widened: dict[str, float] = {}  # customer → when their other numbers were asked
         self._unidentified: set[str] = set()  # Wati contact ids with no phone and no BSUID
+        self.newcomers = Newcomers(store=store, wati=wati, budget=budget)
 
     def trusted(self) -> bool:
         """Whether the hint is trusted and still being read (a stalled look ends the trust)."""
@@ -150,6 +152,7 @@ class Discovery:
         if not links:
             return 0
         first = int(self.store.get("sweep_page") or "1") if sweep else 1
+        self.newcomers.begin_look()
         woken = 0
         for page_number in range(first, first + (1 if sweep else HINT_PAGES)):
             read_at = self.clock()
@@ -166,7 +169,7 @@ class Discovery:
             changed = [n for n in (self._note(c) for c in page.items) if n]
             for number, stamp, customer in changed:
                 if not self.covered(number, parse_iso(stamp)):
-                    woken += self._wake(number, links, stamp)
+                    woken += self._wake(number, links, stamp, customer)
                 self.store.note_customer(number, customer.columns())
             self._count_unidentified()
             if sweep:
@@ -221,23 +224,30 @@ class Discovery:
         if self.store.get(UNIDENTIFIED_KEY) != count:
             self.store.put(UNIDENTIFIED_KEY, count)
 
-    def _wake(self, number: str, links: list[Link], stamp: str | None) -> int:
+    def _wake(self, number: str, links: list[Link], stamp: str | None, customer: Customer) -> int:
         """Wake the chats a changed contact points at: those the customer is known to be in,
-        else one on every number linked before the change. (A contact seen for the first time,
-        as every contact is by the first looks and the first sweep, can only have written to
-        a number linked before its stamp; older ones are remembered, not polled.)"""
+        else, for a new customer, the number v3's list names or the likeliest of the numbers
+        linked before the change (`Newcomers`; the next is asked when that poll finds nothing).
+        (A contact seen for the first time, as every contact is by the first looks and the
+        first sweep, can only have written to a number linked before its stamp.)"""
         linked = {link.channel_number: link for link in links}
         known = [
             c.channel_number
             for c in self.store.chats_of_customer(number)
             if c.channel_number in linked and is_known(c)
         ]
-        targets = known or [
-            n for n, link in linked.items() if stamp is None or stamp >= link.linked_at
-        ]
+        candidates = [n for n, link in linked.items() if stamp is None or stamp >= link.linked_at]
+        targets = known or self.newcomers.plan(number, customer, candidates)
         for channel_number in targets:
             self.wake(channel_number, number)
         return len(targets)
+
+    def ask_next(self, customer_number: str) -> bool:
+        """A new customer's likeliest number had nothing: ask the next one, if any is left."""
+        number = self.newcomers.next_number(customer_number)
+        if number is not None:
+            self.wake(number, customer_number)
+        return number is not None
 
     def widen(self, customer_number: str, asked: str) -> int:
         """A hinted poll of a known chat found nothing new: the change may be the customer
