@@ -25,6 +25,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import httpx
 import uvicorn
 from inbound import _pct, _post_times  # bench/ is on the path when run as a script
 
@@ -112,7 +113,7 @@ def workload(
     posted = _post_times(slack)
     lat = [posted[i] - t for i, t in sent.items() if i in posted]
     calls = sandbox.calls() - calls_before
-    healthy = sum(bridge.webhooks.health.healthy(n) for n in NUMBERS)
+    healthy = sum(bridge.webhooks.trust.healthy(n) for n in NUMBERS)
     bridge.shutdown()
     server.should_exit = True
     slack.stop()
@@ -125,6 +126,54 @@ def workload(
         "calls": calls,
         "healthy": healthy,
     }
+
+
+def storm(tmp: Path, *, receipts: int) -> float:
+    """Seconds from a new customer's message to Slack, right after `receipts` delivery
+    receipts for messages the bridge did not send (a broadcast from Wati's dashboard)."""
+    tmp.mkdir(parents=True, exist_ok=True)
+    sandbox = Sandbox(tmp / "sandbox.db", channels=(NUMBER,), status_delays=(1.0, 2.0)).start()
+    sandbox.monthly_quota = 10**9
+    slack = SlackStandIn()
+    slack.add_channel(CHANNEL, "wa-1")
+    slack.start()
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    env = _env(tmp, sandbox, slack)
+    env["BRIDGE_PUBLIC_URL"] = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    bridge = build(Settings.from_env(env), slack_min_interval=1.0)
+    server = _serve(bridge, sock)
+    bridge.store.link(NUMBER, CHANNEL, "UBENCH")
+    time.sleep(0.01)
+    bridge.start_jobs(tick=0.5)
+    while not sandbox.webhooks.hooks:
+        time.sleep(0.05)
+    first = sandbox.customer_says(NUMBER, _customer(0), "hello", name="Ana")
+    while first not in _post_times(slack) or not bridge.webhooks.trust.ids_match():
+        time.sleep(0.1)  # the first message's poll proved webhook ids are history ids
+    url = sandbox.webhooks.hooks[0].url
+    with httpx.Client(timeout=10) as client:
+        for k in range(receipts):
+            client.post(
+                url,
+                json={
+                    "eventType": ("sentMessageDELIVERED_v2", "sentMessageREAD_v2")[k % 2],
+                    "id": f"{k:024x}",
+                    "conversationId": "c" * 24,
+                    "timestamp": str(int(time.time())),
+                },
+            )
+    new = sandbox.customer_says(NUMBER, _customer(1), "first time here", name="Bo")
+    said = time.time()
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and new not in _post_times(slack):
+        time.sleep(0.05)
+    seconds = _post_times(slack).get(new, float("inf")) - said
+    bridge.shutdown()
+    server.should_exit = True
+    slack.stop()
+    sandbox.stop()
+    return seconds
 
 
 def idle_hour(tmp: Path, *, webhooks: bool, contacts: int, quiet_chats: int) -> dict[str, Any]:
@@ -161,7 +210,7 @@ def idle_hour(tmp: Path, *, webhooks: bool, contacts: int, quiet_chats: int) -> 
         store.update_chat(NUMBER, c, last_activity_at=last, empty_polls=20)
     if webhooks:
         # The number's webhooks have been delivering (and their ids were proven) before.
-        bridge.webhooks.health.note_event(NUMBER, "message")
+        bridge.webhooks.trust.note_event(NUMBER, "message")
         store.put("webhook_ids", "same")
         now[0] += 601  # the last event was a while ago: the hour is quiet
     bridge.poller.discover()  # bootstrap look (not counted)
@@ -189,8 +238,13 @@ def idle_hour(tmp: Path, *, webhooks: bool, contacts: int, quiet_chats: int) -> 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smaller counts, for a smoke run")
+    parser.add_argument("--storm", action="store_true", help="only the receipt storm")
     args = parser.parse_args()
     q = args.quick
+    if args.storm:
+        with tempfile.TemporaryDirectory() as tmp_name:
+            _print_storm(Path(tmp_name), runs=1 if q else 3)
+        return 0
     chats, seconds = (5, 20) if q else (10, 60)
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
@@ -219,7 +273,19 @@ def main() -> int:
             r = idle_hour(tmp / f"i{int(mode)}", webhooks=mode, contacts=n, quiet_chats=200)
             name = "webhooks healthy " if mode else "polling only     "
             print(f"  {name}: {r['calls']} Wati calls", flush=True)
+        _print_storm(tmp, runs=1 if q else 3)
     return 0
+
+
+def _print_storm(tmp: Path, *, runs: int) -> None:
+    waits = [storm(tmp / f"storm{r}", receipts=2_000) for r in range(runs)]
+    print(
+        f"receipt storm: a new customer's message after 2,000 unmatched receipts reached Slack "
+        f"in a median {statistics.median(waits):.1f} s ({runs} runs: "
+        + ", ".join(f"{w:.1f}" for w in waits)
+        + " s)",
+        flush=True,
+    )
 
 
 if __name__ == "__main__":

@@ -61,13 +61,10 @@ class AccountEndpoints(Endpoints):
         return json_reply(numbers)
 
     def channels_v3(self, request: Request) -> Reply:
-        try:
-            page = int(request.query["page_number"])
-            size = int(request.query["page_size"])
-        except (KeyError, ValueError):
-            return _v3_error(400, "page_number and page_size are required whole numbers")
-        if page < 1 or not 1 <= size <= 100:
-            return _v3_error(400, "page_number must be 1 or more and page_size 1 to 100")
+        paging = _v3_paging(request)
+        if isinstance(paging, Reply):
+            return paging
+        page, size = paging
         listed = [
             {
                 "id": _stable_id("channel", number),
@@ -83,13 +80,10 @@ class AccountEndpoints(Endpoints):
         (404 or 403, `v3_conversations`) on tenants that do not serve it."""
         if self.v3_conversations != 200:
             return _v3_error(self.v3_conversations, "Not available on this plan")
-        try:
-            page = int(request.query["page_number"])
-            size = int(request.query["page_size"])
-        except (KeyError, ValueError):
-            return _v3_error(400, "page_number and page_size are required whole numbers")
-        if page < 1 or not 1 <= size <= 100:
-            return _v3_error(400, "page_number must be 1 or more and page_size 1 to 100")
+        paging = _v3_paging(request)
+        if isinstance(paging, Reply):
+            return paging
+        page, size = paging
         wanted = shapes.normalise(request.query.get("channel", ""))
         rows = [r for r in self.state.conversations_by_news() if wanted in ("", r["channel"])]
         listed = [self._conversation_v3(row) for row in rows[(page - 1) * size : page * size]]
@@ -132,6 +126,18 @@ class AccountEndpoints(Endpoints):
             return no("Operator not found")
         self.operators.assign(channel, number, email.lower() if email else None, by="API")
         return json_reply({"result": True})
+
+
+def _v3_paging(request: Request) -> tuple[int, int] | Reply:
+    """v3's required paging (page_number >= 1, page_size 1 to 100), or its 400 answer."""
+    try:
+        page = int(request.query["page_number"])
+        size = int(request.query["page_size"])
+    except (KeyError, ValueError):
+        return _v3_error(400, "page_number and page_size are required whole numbers")
+    if page < 1 or not 1 <= size <= 100:
+        return _v3_error(400, "page_number must be 1 or more and page_size 1 to 100")
+    return page, size
 
 
 def _v3_error(status: int, message: str) -> Reply:
