@@ -20,13 +20,12 @@ from slack_bolt import App, BoltContext
 from slack_bolt.request import BoltRequest
 from slack_bolt.response import BoltResponse
 
+from bot import listeners
 from bot.alerts import Alerts
+from bot.chatops import services as chatops
 from bot.chatops.desk import Desk
-from bot.chatops.operations import ChatOps
 from bot.config import Settings
 from bot.health import Code, Health
-from bot.listeners import actions, commands, replies
-from bot.listeners import desk as desk_listeners
 from bot.metrics import BridgeCollector, ErrorTally, exposition
 from bot.relay.clock import Clock
 from bot.relay.delivery import Feedback
@@ -68,7 +67,7 @@ class Bridge:
     relay: Poller
     outbound: Outbound
     app: App
-    command: commands.WatiCommand
+    services: chatops.Services
     scheduler: BackgroundScheduler
     watch: Watch
     desk: Desk
@@ -291,19 +290,22 @@ def build(
         process_before_response=process_before_response,
         logger=quiet_logger("bot.bolt"),  # Bolt quotes request bodies: held back
     )
-    command = commands.WatiCommand(
-        store,
-        budget,
-        settings.admins,
+    services = chatops.build(
+        settings=settings,
+        store=store,
+        wati=wati,
+        poster=poster,
+        threads=threads,
+        outbound=outbound,
+        names=names,
+        budget=budget,
+        windows=windows,
+        clock=the_clock,
+        wake=relay.wake,
         health=health,
         on_link=lambda number: _linked(relay, scheduler),
     )
-    commands.register(app, command)
-    ops = ChatOps(store, wati, poster, threads, relay.wake, windows, the_clock)
-    desk = Desk.build(ops, outbound, names, budget, settings, the_clock)
-    replies.register(app, outbound, desk.owners)
-    actions.register(app, ops, command, names)
-    desk_listeners.register(app, command, ops, desk)
+    listeners.register(app, services)
 
     @app.middleware
     def count_slack_errors(context: BoltContext, next: Callable[[], None]) -> None:
@@ -326,7 +328,7 @@ def build(
         relay,
         outbound,
         app,
-        command,
+        services,
         scheduler,
         Watch(
             health,
@@ -342,7 +344,7 @@ def build(
             ),
             stale_after=settings.stale_after,
         ),
-        desk,
+        services.desk,
         webhooks,
         errors,
     )

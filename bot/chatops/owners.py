@@ -15,8 +15,8 @@ from dataclasses import dataclass
 
 from slack_sdk.errors import SlackApiError
 
+from bot.chatops.conversations import Conversation
 from bot.chatops.errors import ChatOpsError, explain
-from bot.chatops.operations import Conversation
 from bot.relay.clock import Clock
 from bot.relay.threads import Threads
 from bot.slack.poster import SlackPoster
