@@ -1,7 +1,7 @@
 """Forwarding a Slack message to a customer (the "Send to WhatsApp" message shortcut).
 
 The forward is posted in the customer's thread as a note naming who forwarded it, and that
-note is handed to the outbox (`Outbound.queue_posted`): it reaches the customer exactly like a
+note is handed to the outbox (`Outbound.receive`, as the teammate's, its text prepared): it reaches the customer exactly like a
 typed reply — the same window and budget checks, the same marks, Retry when Wati refuses —
 and there is no second way of sending to a customer.
 """
@@ -21,7 +21,7 @@ from bot.chatops.conversations import (
 )
 from bot.chatops.errors import ChatOpsError
 from bot.chatops.notes import ThreadNotes
-from bot.relay.outbound import Outbound
+from bot.relay.outbound import QUEUED, Outbound
 from bot.wati.client import MAX_TEXT_LENGTH
 
 logger = logging.getLogger(__name__)
@@ -57,7 +57,19 @@ class Forwarding:
         note_ts = self.notes.post(
             thread, f":arrow_right_hook: <@{user_id}> forwarded a message{origin}:\n{quote(text)}"
         )
-        intake = self.outbound.queue_posted(thread, note_ts, user_id, text)
+        post = {
+            "type": "message",
+            "channel": thread.slack_channel_id,
+            "user": user_id,
+            "text": text,
+            "ts": note_ts,
+            "thread_ts": thread.thread_ts,
+        }
+        intake = self.outbound.receive(post, prepared=True)
+        if intake.verdict != QUEUED:  # the channel was unlinked meanwhile
+            said = intake.tell or "This conversation can no longer be answered from here."
+            self.notes.edit(thread, note_ts, f":x: {said}")
+            return Sent(False, thread, note_ts, said)
         self.outbound.acknowledge(intake)
         self.outbound.kick()
         logger.info("forward by %s queued as reply %s", user_id, intake.reply_id)

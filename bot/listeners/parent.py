@@ -30,22 +30,27 @@ def clicked(body: dict[str, Any], services: Services) -> tuple[Conversation, str
     return services.conversations.conversation(value, channel), user
 
 
+def change_status(
+    body: dict[str, Any], client: WebClient, services: Services, *, resolve: bool
+) -> None:
+    """Resolve or Reopen; a click that changes nothing (done already) is told why."""
+    conv, user = clicked(body, services)
+    change = services.status.resolve if resolve else services.status.reopen
+    changed, said = change(conv, user)
+    if not changed:
+        surface.tell(client, conv.link.slack_channel_id, user, said)
+
+
 @answers_refusals
 def handle_resolve(ack: Ack, body: dict[str, Any], client: WebClient, services: Services) -> None:
     ack()
-    conv, user = clicked(body, services)
-    changed, said = services.status.resolve(conv, user)
-    if not changed:
-        surface.tell(client, conv.link.slack_channel_id, user, said)
+    change_status(body, client, services, resolve=True)
 
 
 @answers_refusals
 def handle_reopen(ack: Ack, body: dict[str, Any], client: WebClient, services: Services) -> None:
     ack()
-    conv, user = clicked(body, services)
-    changed, said = services.status.reopen(conv, user)
-    if not changed:
-        surface.tell(client, conv.link.slack_channel_id, user, said)
+    change_status(body, client, services, resolve=False)
 
 
 @answers_refusals

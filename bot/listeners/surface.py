@@ -183,20 +183,6 @@ def template_view(
         }
     text = modals.dump_meta(**meta)
     if callback_id == modals.NEW_CHAT_VIEW:
-        links = [
-            (link.channel_number, channel_label(services, link))
-            for link in services.conversations.links()
-        ]
-        initial = values.get(modals.LINKED) or (links[0][0] if len(links) == 1 else None)
-        head = [
-            modals.linked_select(links, initial),
-            modals.text_input(
-                modals.NUMBER,
-                "Customer's WhatsApp number",
-                initial=values.get(modals.NUMBER),
-                placeholder="+44 7700 900123",
-            ),
-        ]
         intro = (
             "WhatsApp lets a business write first only with an approved template. The "
             "conversation opens as a thread in the chosen number's channel."
@@ -209,7 +195,7 @@ def template_view(
             templates=templates,
             selected=chosen,
             prefill=prefill,
-            head=head,
+            head=_new_chat_head(services, values),
         )
     link = services.conversations.linked(str(meta.get("channel")))
     via = phone.display(link.channel_number)
@@ -248,6 +234,24 @@ def template_view(
         selected=chosen,
         prefill=prefill,
     )
+
+
+def _new_chat_head(services: Services, values: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The new-chat form's first fields: which linked number, and the customer's number."""
+    links = [
+        (link.channel_number, channel_label(services, link))
+        for link in services.conversations.links()
+    ]
+    initial = values.get(modals.LINKED) or (links[0][0] if len(links) == 1 else None)
+    return [
+        modals.linked_select(links, initial),
+        modals.text_input(
+            modals.NUMBER,
+            "Customer's WhatsApp number",
+            initial=values.get(modals.NUMBER),
+            placeholder="+44 7700 900123",
+        ),
+    ]
 
 
 # -- forwarding ------------------------------------------------------------------------

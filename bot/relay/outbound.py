@@ -30,7 +30,7 @@ from bot.slack.reader import SlackNames
 from bot.store import Store
 from bot.store.chats import Chat, Thread
 from bot.store.db import iso, utcnow
-from bot.store.outbox import Job, Reply, ReplyState
+from bot.store.outbox import Job, ReplyState
 from bot.text import phone
 from bot.text.formatting import internal_note
 from bot.wati.client import WatiClient
@@ -115,11 +115,14 @@ class Outbound:
 
     # -- intake (called by the Bolt listener; fast, sends nothing) ------------------------------
 
-    def receive(self, event: Mapping[str, Any], *, event_id: str | None = None) -> Intake:
+    def receive(
+        self, event: Mapping[str, Any], *, event_id: str | None = None, prepared: bool = False
+    ) -> Intake:
         """Record a thread reply for sending (or as a note); everything else is ignored.
 
         Only database work: the listener calls this before Slack is answered (a reply Slack
-        got 200 for is never delivered again, so it must be on record by then).
+        got 200 for is never delivered again, so it must be on record by then). `prepared`:
+        the text is WhatsApp's already and never a note (a forward the bridge posted).
         """
         subtype = event.get("subtype")
         if subtype in ("message_changed", "message_deleted"):
@@ -146,17 +149,25 @@ class Outbound:
         shared = event.get("files")
         shared = shared if isinstance(shared, list) else []
         files = [_file_ref(f) for f in shared if isinstance(f, Mapping)]
-        note = internal_note(text, self.settings.note_prefix)
+        note = None if prepared else internal_note(text, self.settings.note_prefix)
         if note is None and not text.strip() and not files:
             return Intake(IGNORED)
-        reply, created = self._enqueue(
-            thread,
-            str(ts),
-            str(user),
-            text,
+        reply, created = self.store.enqueue_reply(
+            slack_channel_id=channel,
+            slack_ts=str(ts),
             event_id=event_id,
+            thread_id=thread.id,
+            channel_number=thread.channel_number,
+            customer_number=thread.customer_number,
+            user_id=str(user),
+            body=text,
             files=json.dumps(files) if files and note is None else None,
+            local_message_id=uuid.uuid4().hex,
             state=ReplyState.NOTE if note is not None else ReplyState.QUEUED,
+            prepared=int(prepared),
+            # "" = no mark shown yet: rows the outbound owns have a non-null `reaction`, so
+            # `Feedback.reconcile` can show their outcome even if every reaction call failed.
+            reaction="",
         )
         if event_id:
             self.store.first_sighting(event_id)
@@ -168,46 +179,6 @@ class Outbound:
             return Intake(NOTE, reply.id)
         logger.info("reply %d queued in thread %d", reply.id, thread.id)
         return Intake(QUEUED, reply.id)
-
-    def queue_posted(self, thread: Thread, slack_ts: str, user_id: str, text: str) -> Intake:
-        """Queue a message the bridge posted in a thread for a teammate (a forward), its text
-        already in WhatsApp's formatting: it goes out like a typed reply (the same checks,
-        marks and Retry), at most once per post."""
-        reply, created = self._enqueue(thread, slack_ts, user_id, text, prepared=1)
-        if not created:
-            return Intake(DUPLICATE, reply.id)
-        logger.info("reply %d queued in thread %d for a teammate", reply.id, thread.id)
-        return Intake(QUEUED, reply.id)
-
-    def _enqueue(
-        self,
-        thread: Thread,
-        slack_ts: str,
-        user_id: str,
-        body: str,
-        *,
-        event_id: str | None = None,
-        files: str | None = None,
-        state: str = ReplyState.QUEUED,
-        prepared: int = 0,
-    ) -> tuple[Reply, bool]:
-        return self.store.enqueue_reply(
-            slack_channel_id=thread.slack_channel_id,
-            slack_ts=slack_ts,
-            event_id=event_id,
-            thread_id=thread.id,
-            channel_number=thread.channel_number,
-            customer_number=thread.customer_number,
-            user_id=user_id,
-            body=body,
-            files=files,
-            local_message_id=uuid.uuid4().hex,
-            state=state,
-            prepared=prepared,
-            # "" = no mark shown yet: rows the outbound owns have a non-null `reaction`, so
-            # `Feedback.reconcile` can show their outcome even if every reaction call failed.
-            reaction="",
-        )
 
     def acknowledge(self, intake: Intake) -> None:
         """Show a new reply's first mark (📝 note, ⏳ queued).
