@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from bot.chatops.errors import ChatOpsError
 from bot.relay import window
-from bot.relay.clock import Clock
+from bot.base.clock import Clock
 from bot.relay.threads import Threads
 from bot.slack import blocks
 from bot.store import Store

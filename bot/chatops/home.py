@@ -18,8 +18,8 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.chatops.waiting import duration
-from bot.relay.clock import Clock
-from bot.relay.hours import BusinessHours, waited
+from bot.base.clock import Clock
+from bot.base.hours import BusinessHours, waited
 from bot.slack import blocks, team_views
 from bot.slack.reader import SlackNames
 from bot.store import Store
@@ -27,7 +27,7 @@ from bot.store.db import parse_iso
 from bot.store.desk import QueueRow
 from bot.store.links import Link
 from bot.text import phone
-from bot.wati.limits import Budget
+from bot.relay.budget import Budget
 
 logger = logging.getLogger(__name__)
 

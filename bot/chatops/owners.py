@@ -17,7 +17,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.chatops.conversations import Conversation
 from bot.chatops.errors import ChatOpsError, explain
-from bot.relay.clock import Clock
+from bot.base.clock import Clock
 from bot.relay.threads import Threads
 from bot.slack.poster import SlackPoster
 from bot.slack.reader import SlackNames

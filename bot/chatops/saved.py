@@ -21,7 +21,7 @@ from datetime import timedelta
 from bot.chatops.conversations import Conversation
 from bot.chatops.errors import ChatOpsError
 from bot.chatops.owners import Owners
-from bot.relay.clock import Clock
+from bot.base.clock import Clock
 from bot.relay.outbound import IGNORED, Outbound
 from bot.slack import team_views
 from bot.slack.poster import SlackPoster, metadata_of

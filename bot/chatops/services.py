@@ -24,8 +24,8 @@ from bot.chatops.status import ChatStatus
 from bot.chatops.templates import Templates
 from bot.chatops.waiting import WaitingClock
 from bot.config import Settings
-from bot.health import Health
-from bot.relay.clock import Clock
+from bot.ops.health import Health
+from bot.base.clock import Clock
 from bot.relay.outbound import Outbound
 from bot.relay.threads import Threads
 from bot.slack.poster import SlackPoster
@@ -33,7 +33,8 @@ from bot.slack.reader import SlackNames
 from bot.store import Store
 from bot.store.chats import Chat
 from bot.wati.client import WatiClient
-from bot.wati.limits import Budget, Windows
+from bot.relay.budget import Budget
+from bot.wati.limits import Windows
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ import threading
 from bot.chatops.conversations import Conversation, label
 from bot.chatops.errors import ChatOpsError, explain
 from bot.chatops.notes import ThreadNotes
-from bot.relay.clock import Clock
+from bot.base.clock import Clock
 from bot.relay.threads import Threads
 from bot.store import Store
 from bot.store.db import iso

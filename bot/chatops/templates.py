@@ -20,7 +20,7 @@ from bot.chatops.bulk import broadcast_name
 from bot.chatops.conversations import Sent, label, quote
 from bot.chatops.errors import ChatOpsError, explain
 from bot.chatops.notes import ThreadNotes
-from bot.relay.clock import Clock
+from bot.base.clock import Clock
 from bot.relay.threads import Threads
 from bot.store import Store
 from bot.store.chats import Chat, Thread

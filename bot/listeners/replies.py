@@ -27,7 +27,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.chatops.services import Services
-from bot.health import database_problem
+from bot.ops.health import database_problem
 from bot.relay.outbound import Intake
 from bot.relay.sender import QUEUED
 from bot.slack import blocks

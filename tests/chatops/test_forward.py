@@ -66,8 +66,8 @@ def test_forward_sends_the_message_from_the_conversations_number(kit: Kit) -> No
     assert sent["localMessageId"] == f"{reply.local_message_id}.0"  # its first (only) part
     assert reply.body == TEXT and reply.user_id == AGENT
     # No echo of the forwarded text on the next poll.
-    kit.bridge.relay.wake(CHANNEL_A, CUSTOMER)
-    kit.bridge.relay.poll_number(CHANNEL_A)
+    kit.bridge.poller.wake(CHANNEL_A, CUSTOMER)
+    kit.bridge.poller.poll_number(CHANNEL_A)
     assert kit.thread_texts(thread) == texts
     assert "Forwarded to Ana Lima" in kit.told(SLACK_A)[-1]
 
