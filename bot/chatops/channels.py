@@ -9,11 +9,11 @@ from datetime import UTC, datetime
 
 from bot.chatops import numbers
 from bot.ops.health import Health
+from bot.relay.budget import Budget
 from bot.store import Store
 from bot.store.links import Link
 from bot.text import phone
 from bot.wati.client import WatiClient
-from bot.relay.budget import Budget
 from bot.wati.types import AccountNumber
 
 logger = logging.getLogger(__name__)

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bot.base.clock import Clock
 from bot.chatops.errors import ChatOpsError
 from bot.relay import window
-from bot.base.clock import Clock
 from bot.relay.threads import Threads
 from bot.slack import blocks
 from bot.store import Store

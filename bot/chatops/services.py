@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from bot.base.clock import Clock
 from bot.chatops.bulk import Bulk
 from bot.chatops.channels import Channels
 from bot.chatops.conversations import Conversations
@@ -25,7 +26,7 @@ from bot.chatops.templates import Templates
 from bot.chatops.waiting import WaitingClock
 from bot.config import Settings
 from bot.ops.health import Health
-from bot.base.clock import Clock
+from bot.relay.budget import Budget
 from bot.relay.outbound import Outbound
 from bot.relay.threads import Threads
 from bot.slack.poster import SlackPoster
@@ -33,7 +34,6 @@ from bot.slack.reader import SlackNames
 from bot.store import Store
 from bot.store.chats import Chat
 from bot.wati.client import WatiClient
-from bot.relay.budget import Budget
 from bot.wati.limits import Windows
 
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import logging
 import threading
 
+from bot.base.clock import Clock
 from bot.chatops.conversations import Conversation, label
 from bot.chatops.errors import ChatOpsError, explain
 from bot.chatops.notes import ThreadNotes
-from bot.base.clock import Clock
 from bot.relay.threads import Threads
 from bot.store import Store
 from bot.store.db import iso

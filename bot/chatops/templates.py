@@ -16,11 +16,11 @@ from collections.abc import Callable, Mapping
 
 from slack_sdk.errors import SlackApiError
 
+from bot.base.clock import Clock
 from bot.chatops.bulk import broadcast_name
 from bot.chatops.conversations import Sent, label, quote
 from bot.chatops.errors import ChatOpsError, explain
 from bot.chatops.notes import ThreadNotes
-from bot.base.clock import Clock
 from bot.relay.threads import Threads
 from bot.store import Store
 from bot.store.chats import Chat, Thread
