@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 
 from bot.store import Store
 
-# Endpoints Wati limits to 10 calls per 10 s (wati-api.md §5.2).
+# Endpoints Wati limits to 10 calls per 10 s (docs/WATI.md#rate-limits-and-quota).
 LIMITED_ENDPOINTS = ("getMessages", "getContacts", "addContact")
 
 

@@ -1,16 +1,16 @@
 """The Wati v1 endpoints: request in, `Reply` out. No sockets here (see server.py).
 
-Shapes follow wati-api.md. Where it marks a shape [unverified], the sandbox answers like this:
+Shapes follow docs/WATI.md. Where it says a shape is assumed, the sandbox answers like this:
 
 - getMessages: ``{"result": "success", "messages": {"items": [...newest first...], "pageNumber",
   "pageSize", "total", "grandTotal", "lastId", "sortBy"}, "link": {"pageNumber", "pageSize",
-  "total", "prevPage", "nextPage"}}``; items as recorded (wati-recorded.md §1: templates
+  "total", "prevPage", "nextPage"}}``; items as recorded (docs/WATI.md#history-items: templates
   and broadcasts without ``owner``, ticket rows with an integer ``type``, reactions); ``pageNumber`` is
   1-based (0 or less is read as 1). Optional ``from`` / ``to`` (``YYYY-MM-DD HH:MM:SS``, UTC)
   filter on ``created``. No conversation on that number: 200 ``{"result": false, "info": ...}``.
 - sendSessionMessage outside the 24-hour window, or to a chat that is solved (also inside the
   24 hours, e.g. closed by Wati's chatbot): 200 ``{"result": false, "message": "Ticket has been
-  expired.", "ticketStatus": "CLOSED"}`` (wati-recorded.md §2); ``"BROADCAST"`` when only a
+  expired.", "ticketStatus": "CLOSED"}`` (docs/WATI.md#refusals); ``"BROADCAST"`` when only a
   template was ever sent; no conversation at all: ``{"result": false, "info": "Invalid
   Conversation"}``; more than ``spam_limit`` session sends on one number within a minute: a
   200 ``result: false`` spam-limit refusal. Nothing is stored. sendSessionFile answers the same

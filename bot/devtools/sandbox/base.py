@@ -185,7 +185,7 @@ class Endpoints:
         return text if text in self.channels else None
 
     def _session_refusal(self, channel: str, number: str) -> Reply | None:
-        """Why a session message or file cannot go now (wati-recorded.md §2), or None.
+        """Why a session message or file cannot go now (docs/WATI.md#refusals), or None.
 
         A chat with no customer message yet (opened by a template) answers with ticketStatus
         BROADCAST; a closed window or a solved chat (by the API, the dashboard or Wati's
