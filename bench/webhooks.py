@@ -176,8 +176,11 @@ def storm(tmp: Path, *, receipts: int) -> float:
     return seconds
 
 
-def idle_hour(tmp: Path, *, webhooks: bool, contacts: int, quiet_chats: int) -> dict[str, Any]:
-    """One simulated idle hour (virtual time): many contacts, some quiet chats, no traffic."""
+def idle_hour(
+    tmp: Path, *, webhooks: bool, contacts: int, quiet_chats: int, hours: int = 1
+) -> dict[str, Any]:
+    """Simulated idle hours (virtual time): many contacts, some quiet chats, no traffic; the
+    calls of each hour in `per_hour`, their sum in `calls`."""
     tmp.mkdir(parents=True, exist_ok=True)
     now = [datetime(2026, 12, 1, tzinfo=UTC).timestamp()]
 
@@ -215,10 +218,11 @@ def idle_hour(tmp: Path, *, webhooks: bool, contacts: int, quiet_chats: int) -> 
         now[0] += 601  # the last event was a while ago: the hour is quiet
     bridge.poller.discover()  # bootstrap look (not counted)
     fast = bridge.webhooks
-    before = sandbox.calls()
+    first = before = sandbox.calls()
     start = clock()
     next_hint, next_sweep = start + 60, start + 300
-    while clock() < start + 3600:
+    per_hour: list[int] = []
+    while clock() < start + 3600 * hours:
         now[0] += 1
         bridge.poller.poll_number(NUMBER)
         fast.reconcile()
@@ -228,19 +232,27 @@ def idle_hour(tmp: Path, *, webhooks: bool, contacts: int, quiet_chats: int) -> 
         if clock() >= next_sweep:
             bridge.poller.discover(sweep=True)
             next_sweep += 300
-    calls = sandbox.calls() - before
+        if (clock() - start) % 3600 == 0:
+            per_hour.append(sandbox.calls() - before)
+            before = sandbox.calls()
+    calls = sandbox.calls() - first
     bridge.shutdown()
     slack.stop()
     sandbox.stop()
-    return {"contacts": contacts, "quiet_chats": quiet_chats, "calls": calls}
+    return {"contacts": contacts, "quiet_chats": quiet_chats, "calls": calls, "per_hour": per_hour}
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smaller counts, for a smoke run")
     parser.add_argument("--storm", action="store_true", help="only the receipt storm")
+    parser.add_argument("--idle", action="store_true", help="only the three idle hours")
     args = parser.parse_args()
     q = args.quick
+    if args.idle:
+        with tempfile.TemporaryDirectory() as tmp_name:
+            _print_idle(Path(tmp_name))
+        return 0
     if args.storm:
         with tempfile.TemporaryDirectory() as tmp_name:
             _print_storm(Path(tmp_name), runs=1 if q else 3)
@@ -275,6 +287,23 @@ def main() -> int:
             print(f"  {name}: {r['calls']} Wati calls", flush=True)
         _print_storm(tmp, runs=1 if q else 3)
     return 0
+
+
+def _print_idle(tmp: Path) -> None:
+    """Each of three idle hours, at 1,000 and at 10,000 contacts, both modes."""
+    for contacts in (1_000, 10_000):
+        print(f"three idle hours, {contacts:,} contacts, 200 quiet chats:", flush=True)
+        for mode in (False, True):
+            r = idle_hour(
+                tmp / f"idle{contacts}-{int(mode)}",
+                webhooks=mode,
+                contacts=contacts,
+                quiet_chats=200,
+                hours=3,
+            )
+            name = "webhooks healthy " if mode else "polling only     "
+            hours = ", ".join(str(n) for n in r["per_hour"])
+            print(f"  {name}: Wati calls in hours 1-3: {hours}", flush=True)
 
 
 def _print_storm(tmp: Path, *, runs: int) -> None:
