@@ -210,19 +210,21 @@ class Discovery:
 
     def _unidentifiable(self, contact: Contact) -> None:
         """A contact with neither a phone number nor a BSUID: its messages cannot be asked
-        for. Said once per contact, without any identifier, and kept as a health reason."""
-        if contact.id not in self._unidentified:
-            self._unidentified.add(contact.id)
-            logger.warning(
-                "a Wati contact has no phone number and no BSUID: its messages cannot be "
-                "fetched (%d such contacts)",
-                len(self._unidentified),
-            )
+        for. Counted (logged without any identifier, and kept as a health reason)."""
+        self._unidentified.add(contact.id)
 
     def _count_unidentified(self) -> None:
+        """After a page: said once each time the number of such contacts changes."""
         count = str(len(self._unidentified))
-        if self.store.get(UNIDENTIFIED_KEY) != count:
-            self.store.put(UNIDENTIFIED_KEY, count)
+        if self.store.get(UNIDENTIFIED_KEY) == count:
+            return
+        self.store.put(UNIDENTIFIED_KEY, count)
+        if self._unidentified:
+            logger.warning(
+                "%s Wati contact(s) have no phone number and no BSUID: their messages "
+                "cannot be fetched",
+                count,
+            )
 
     def _wake(self, number: str, links: list[Link], stamp: str | None, customer: Customer) -> int:
         """Wake the chats a changed contact points at: those the customer is known to be in,

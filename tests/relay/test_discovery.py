@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime
 
 import pytest
@@ -184,3 +185,26 @@ def test_with_v3_a_new_customer_costs_no_getmessages_on_other_numbers(
     assert texts(slack, SLACK_B) == ["hello sales"]
     assert sandbox.calls("getMessages") == before + 1
     assert sandbox.calls("conversations") == 1
+
+
+def test_a_contact_with_no_identity_is_a_warning_and_a_health_reason(
+    linked: Bridge, sandbox: Sandbox, caplog: pytest.LogCaptureFixture
+) -> None:
+    sandbox.customer_says(CHANNEL_A, CUSTOMER, "a customer Wati names")
+    hidden = sandbox.phoneless("no_one")
+    sandbox.customer_says(CHANNEL_A, hidden, "a customer Wati gives no identity")
+    with sandbox.state.transaction() as db:  # Wati lists them with neither phone nor BSUID
+        db.execute("UPDATE contacts SET bsuid = '', username = NULL WHERE wa_id = ?", (hidden,))
+    with caplog.at_level(logging.WARNING):
+        assert linked.poller.discover() == 1  # the named customer only
+    warned = [r.getMessage() for r in caplog.records if "no BSUID" in r.getMessage()]
+    assert warned == [
+        "1 Wati contact(s) have no phone number and no BSUID: their messages cannot be fetched"
+    ]
+    assert hidden not in warned[0] and "no_one" not in warned[0]
+    linked.watch.check()
+    reasons = linked.watch.health.report()["reasons"]
+    assert "customer_unidentified" in reasons
+    with caplog.at_level(logging.WARNING):
+        linked.poller.discover()  # the same contact again: not said twice
+    assert len([r for r in caplog.records if "no BSUID" in r.getMessage()]) == 1
