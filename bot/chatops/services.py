@@ -18,6 +18,7 @@ from bot.chatops.desk import Desk
 from bot.chatops.directory import Directory
 from bot.chatops.forwarding import Forwarding
 from bot.chatops.home import Home
+from bot.chatops.marks import ParentMarks
 from bot.chatops.notes import ThreadNotes
 from bot.chatops.owners import Owners
 from bot.chatops.saved import SavedReplies
@@ -90,6 +91,7 @@ def build(
             hours=settings.business_hours,
         ),
         home=Home(store, budget, poster.client, names, clock, hours=settings.business_hours),
+        marks=ParentMarks(store=store, threads=threads),
     )
     return Services(
         conversations=conversations,
