@@ -1,5 +1,5 @@
 """Marks a teammate puts on a conversation from its thread parent, kept on the chat's desk
-row (`store.desk.DeskChat`) and shown by the parent (`slack.blocks.thread_parent`)."""
+row (`store.desk_chats.DeskChat`) and shown by the parent (`slack.blocks.thread_parent`)."""
 
 from __future__ import annotations
 

@@ -7,7 +7,7 @@ work through a chat-op service. Refusals reach the clicker as ephemeral words.
 
 A new parent button is a row of `slack.blocks.PARENT_BUTTONS` (and what the parent shows of
 its state, from the desk row it is handed), a handler here with its row of `BUTTONS`, and,
-when it keeps state, a column of `store.desk.DeskChat` that the handler sets through
+when it keeps state, a column of `store.desk_chats.DeskChat` that the handler sets through
 `services.desk.marks` (plus its migration).
 """
 

@@ -40,7 +40,7 @@ PARENT_BUTTONS: tuple[tuple[str, str, str | None, str], ...] = (
 
 
 class ParentDesk(Protocol):
-    """What a parent shows of the conversation's desk row (`store.desk.DeskChat`): the state
+    """What a parent shows of the conversation's desk row (`store.desk_chats.DeskChat`): the state
     the parent's buttons change lives there, and the whole row is handed to `thread_parent`."""
 
     @property

@@ -15,7 +15,7 @@ from sqlite_utils import Database
 
 from bot.store.chats import ChatTable
 from bot.store.db import BUSY_TIMEOUT_MS
-from bot.store.desk import DeskTable
+from bot.store.desk_chats import DeskTable
 from bot.store.health import HealthTable
 from bot.store.ledger import LedgerTable
 from bot.store.links import LinkTable
