@@ -12,7 +12,7 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
@@ -55,56 +55,41 @@ class Poller:
 
     def __init__(
         self,
+        *,
         store: Store,
         wati: WatiClient,
         inbound: Inbound,
+        discovery: Discovery,
         budget: Budget,
         windows: Windows,
         clock: Clock,
-        *,
         poll_seconds: float = 10.0,
         on_history: Callable[[Chat, list[WatiMessage]], None] | None = None,
         postpone: Callable[[Chat], float | None] = lambda chat: None,
-        covered: Callable[[str, datetime | None], bool] = lambda number, updated: False,
     ) -> None:
         self.store = store
         self.wati = wati
         self.inbound = inbound
+        self.discovery = discovery
         self.budget = budget
         self.windows = windows
         self.clock = clock
         self.poll_seconds = poll_seconds
         # Every fetched history page goes here too (delivery statuses of replies are read from it).
         self.on_history = on_history
-        # From Wati webhooks' health (bot.webhooks.trust.WebhookTrust): while webhooks stand in for
-        # polling a due chat's poll may wait longer, and a contact change a webhook explains
-        # wakes nothing.
+        # From the trust in Wati webhooks (bot.webhooks.trust.WebhookTrust): while webhooks
+        # stand in for polling a due chat's poll may wait longer.
         self.postpone = postpone
-        self.covered = covered
         self._paced_out = False  # logged once when the monthly pacing starts holding polls
         # Numbers whose job is relaying right now (see the fairness rule in poll_number).
         self._busy: set[str] = set()
         self._busy_lock = threading.Lock()
-        self.discovery = Discovery(
-            store,
-            wati,
-            budget,
-            windows,
-            clock,
-            self._hinted,
-            poll_seconds=poll_seconds,
-            covered=covered,
-        )
 
     # -- scheduling --------------------------------------------------------------------------
 
     def wake(self, channel_number: str, customer_number: str, origin: str = "slack") -> Chat:
         """Poll this chat as soon as the limits allow (a new customer, or a reply just sent)."""
         return self.store.wake_chat(channel_number, customer_number, self.clock(), origin)
-
-    def _hinted(self, channel_number: str, customer_number: str) -> None:
-        """A contacts-page change points at this chat: poll it before routine polls."""
-        self.store.wake_chat(channel_number, customer_number, self.clock(), "contacts", hinted=True)
 
     def _next_poll(self, chat: Chat, found_new: bool) -> dict[str, Any]:
         empty = 0 if found_new else chat.empty_polls + 1

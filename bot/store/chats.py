@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from bot.store.db import Db, iso, utcnow
+from bot.store.db import Db, iso
 
 
 @dataclass(frozen=True)
@@ -80,7 +80,7 @@ class ChatTable(Db):
                     "customer_name": name,
                     "next_poll_at": next_poll_at,
                     "origin": origin,
-                    "created_at": iso(utcnow()),
+                    "created_at": iso(self.clock.now()),
                 },
                 ignore=True,
             )
@@ -215,7 +215,7 @@ class ChatTable(Db):
                     "customer_number": customer_number,
                     "slack_channel_id": slack_channel_id,
                     "state": "opening",
-                    "opened_at": iso(utcnow()),
+                    "opened_at": iso(self.clock.now()),
                     "previous_thread_id": previous_thread_id,
                 }
             )

@@ -41,13 +41,13 @@ class Hub:
 
     def __init__(
         self,
+        *,
         store: Store,
         inbound: Inbound,
         poller: Poller,
         feedback: Feedback,
         trust: WebhookTrust,
         clock: Clock,
-        *,
         poll_now: Callable[[str], None] = lambda number: None,
     ) -> None:
         self.store = store
