@@ -25,7 +25,7 @@ from bot.relay.threads import Threads
 from bot.slack import blocks
 from bot.slack.poster import SlackPoster, metadata_of, refusal_of
 from bot.store import Store
-from bot.store.chats import Chat, Thread
+from bot.store.chats import Chat, ChatUpdate, Thread
 from bot.store.db import iso, parse_iso
 from bot.store.links import Link
 from bot.store.messages import LoggedMessage
@@ -131,12 +131,12 @@ class Inbound:
         """Messages older than this are not relayed: the link time, or the backfill horizon."""
         return parse_iso(self.store.get(f"relay_since:{link.channel_number}") or link.linked_at)
 
-    def record_all(self, link: Link, chat: Chat, items: list[WatiMessage]) -> dict[str, Any]:
+    def record_all(self, link: Link, chat: Chat, items: list[WatiMessage]) -> ChatUpdate:
         """Record each new item (pending when it goes to Slack, else skipped or ours); return
         the chat's columns that change with them, for the caller's single chat write."""
         cutoff = self.cutoff(link)
         last_inbound = parse_iso(chat.last_inbound_at)
-        changes: dict[str, Any] = {}
+        changes = ChatUpdate()
         for item in items:
             try:
                 direction = self._record(link, chat, item, cutoff)
@@ -146,10 +146,10 @@ class Inbound:
                 continue
             if direction is None:
                 continue
-            changes["last_activity_at"] = iso(self.clock.now())
+            changes = changes.then(ChatUpdate(last_activity_at=iso(self.clock.now())))
             if direction == "in" and (last_inbound is None or item.created > last_inbound):
                 last_inbound = item.created
-                changes["last_inbound_at"] = iso(item.created)
+                changes = changes.then(ChatUpdate(last_inbound_at=iso(item.created)))
         return changes
 
     def _record(
