@@ -18,9 +18,9 @@ from slack_bolt.request import BoltRequest
 from slack_bolt.response import BoltResponse
 
 from bot.base.clock import Clock
+from bot.chatops import services as chatops
 from bot.chatops.desk import Desk
 from bot.config import Settings
-from bot.listeners import commands
 from bot.ops.health import Code
 from bot.ops.metrics import BridgeCollector, ErrorTally, exposition
 from bot.ops.watch import Watch
@@ -56,7 +56,7 @@ class Bridge:
     poller: Poller
     outbound: Outbound
     app: App
-    command: commands.WatiCommand
+    services: chatops.Services
     scheduler: BackgroundScheduler
     watch: Watch
     desk: Desk

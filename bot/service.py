@@ -16,13 +16,11 @@ from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 from slack_bolt import App, BoltContext
 
+from bot import listeners
 from bot.base.clock import Clock
 from bot.bridge import Bridge, linked, run_soon
-from bot.chatops.desk import Desk
-from bot.chatops.operations import ChatOps
+from bot.chatops import services as chatops
 from bot.config import Settings
-from bot.listeners import actions, commands, replies
-from bot.listeners import desk as desk_listeners
 from bot.ops.alerts import Alerts
 from bot.ops.health import Health
 from bot.ops.metrics import ErrorTally
@@ -157,19 +155,22 @@ def build(
         process_before_response=process_before_response,
         logger=quiet_logger("bot.bolt"),  # Bolt quotes request bodies: held back
     )
-    command = commands.WatiCommand(
-        store,
-        budget,
-        settings.admins,
+    services = chatops.build(
+        settings=settings,
+        store=store,
+        wati=wati,
+        poster=poster,
+        threads=threads,
+        outbound=outbound,
+        names=names,
+        budget=budget,
+        windows=windows,
+        clock=the_clock,
+        wake=poller.wake,
         health=health,
         on_link=lambda number: linked(poller, scheduler),
     )
-    commands.register(app, command)
-    ops = ChatOps(store, wati, poster, threads, poller.wake, windows, the_clock)
-    desk = Desk.build(ops, outbound, names, budget, settings, the_clock)
-    replies.register(app, outbound, desk.owners)
-    actions.register(app, ops, command, names)
-    desk_listeners.register(app, command, ops, desk)
+    listeners.register(app, services)
 
     @app.middleware
     def count_slack_errors(context: BoltContext, next: Callable[[], None]) -> None:
@@ -200,7 +201,7 @@ def build(
         poller=poller,
         outbound=outbound,
         app=app,
-        command=command,
+        services=services,
         scheduler=scheduler,
         watch=Watch(
             health=health,
@@ -209,7 +210,7 @@ def build(
             alerts=alerts,
             stale_after=settings.stale_after,
         ),
-        desk=desk,
+        desk=services.desk,
         webhooks=webhooks,
         errors=errors,
     )

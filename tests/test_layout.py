@@ -16,16 +16,6 @@ MAX_MODULE = 400
 MAX_CLASS = 300
 MAX_LISTENER_FUNCTION = 80
 
-# Oversized pieces another branch of issue 18 is splitting as this lands; each line goes once
-# that branch is merged (the test then holds them to the limits like everything else).
-PENDING = {
-    "wati/client.py": "WatiClient is split by call family on r-wati (issue 18)",
-    "wati/client.py:WatiClient": "WatiClient is split by call family on r-wati (issue 18)",
-    "chatops/operations.py": "ChatOps is split by concept on r-listeners (issue 18)",
-    "chatops/operations.py:ChatOps": "ChatOps is split by concept on r-listeners (issue 18)",
-    "listeners": "listeners become module-level handlers on r-listeners (issue 18)",
-}
-
 
 def _core_modules() -> list[Path]:
     return sorted(p for p in BOT.rglob("*.py") if "devtools" not in p.relative_to(BOT).parts)
@@ -40,15 +30,8 @@ def _span(node: ast.AST) -> int:
     return node.end_lineno - node.lineno + 1  # type: ignore[attr-defined]  # every stmt has one
 
 
-def _pending(key: str) -> list[pytest.MarkDecorator]:
-    reason = PENDING.get(key)
-    return [pytest.mark.xfail(reason=reason, strict=False)] if reason else []
-
-
 def _module_cases() -> list[object]:
-    return [
-        pytest.param(path, id=_name(path), marks=_pending(_name(path))) for path in _core_modules()
-    ]
+    return [pytest.param(path, id=_name(path)) for path in _core_modules()]
 
 
 def _class_cases() -> list[object]:
@@ -57,7 +40,7 @@ def _class_cases() -> list[object]:
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.ClassDef):
                 key = f"{_name(path)}:{node.name}"
-                cases.append(pytest.param(key, _span(node), id=key, marks=_pending(key)))
+                cases.append(pytest.param(key, _span(node), id=key))
     return cases
 
 
@@ -88,6 +71,5 @@ def _long_listener_functions() -> list[str]:
     return long
 
 
-@pytest.mark.xfail("listeners" in PENDING, reason=PENDING.get("listeners", ""), strict=False)
 def test_no_listener_function_is_over_80_lines() -> None:
     assert _long_listener_functions() == []
