@@ -164,7 +164,11 @@ class Bridge:
         with self.store.available(timeout=2.0) as free:
             if not free:
                 return None  # the scrape fails (503) and Prometheus tries again next interval
-            return exposition(BridgeCollector(self.store, self.budget, self.errors))
+            return exposition(
+                BridgeCollector(
+                    store=self.store, budget=self.budget, errors=self.errors, clock=self.clock
+                )
+            )
 
     def dispatch(self, request: BoltRequest) -> BoltResponse:
         """Hand one HTTP request to Bolt."""
@@ -179,7 +183,8 @@ class Bridge:
 
 
 def soon() -> datetime:
-    """Now, as a job's next run time."""
+    """Now, as a job's next run time (APScheduler keeps its own wall-clock time, not the
+    bridge's `Clock`: a test's hand-moved clock must not delay or skip real job runs)."""
     return datetime.now(UTC)
 
 

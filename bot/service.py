@@ -229,7 +229,7 @@ def run(settings: Settings) -> int:
         logger.info("bridge started with %d linked number(s)", len(bridge.store.links()))
         if settings.socket_mode:
             assert settings.slack_app_token is not None
-            link = SocketLink(bridge.app, settings.slack_app_token)
+            link = SocketLink(app=bridge.app, app_token=settings.slack_app_token)
             if link.open() is not None:
                 return 2
             bridge.watch.socket_connected = lambda: link is not None and link.connected
