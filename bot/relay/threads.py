@@ -35,6 +35,7 @@ class Threads:
 
     def __init__(
         self,
+        *,
         store: Store,
         poster: SlackPoster,
         wati: WatiClient,
