@@ -85,22 +85,21 @@ class Discovery:
 
     def __init__(
         self,
+        *,
         store: Store,
         wati: WatiClient,
         budget: Budget,
         windows: Windows,
         clock: Clock,
-        wake: Callable[[str, str], None],
-        *,
         poll_seconds: float,
         covered: Callable[[str, datetime | None], bool] = lambda number, updated: False,
+        newcomers: Newcomers,
     ) -> None:
         self.store = store
         self.wati = wati
         self.budget = budget
         self.windows = windows
         self.clock = clock
-        self.wake = wake  # (channel number, customer number): make the chat due, hinted
         self.poll_seconds = poll_seconds
         # Whether a webhook already brought the message that moved this contact's stamp.
         self.covered = covered
@@ -109,13 +108,17 @@ class Discovery:
         self._sweep_at = clock() + SWEEP_SECONDS
         self._widened: dict[str, float] = {}  # customer → when their other numbers were asked
         self._unidentified: set[str] = set()  # Wati contact ids with no phone and no BSUID
-        self.newcomers = Newcomers(store=store, wati=wati, budget=budget)
+        self.newcomers = newcomers  # which number a new customer wrote to
 
     def trusted(self) -> bool:
         """Whether the hint is trusted and still being read (a stalled look ends the trust)."""
         covered = self.signal.covered_at
         recent = covered is not None and covered > self.clock() - max(60.0, 3 * self.interval())
         return self.signal.trusted and recent
+
+    def _hint(self, channel_number: str, customer_number: str) -> None:
+        """A contacts-page change points at this chat: poll it before routine polls."""
+        self.store.wake_chat(channel_number, customer_number, self.clock(), "contacts", hinted=True)
 
     def soon(self) -> None:
         """Look at once (a number was just linked)."""
@@ -241,14 +244,14 @@ class Discovery:
         candidates = [n for n, link in linked.items() if stamp is None or stamp >= link.linked_at]
         targets = known or self.newcomers.plan(number, customer, candidates)
         for channel_number in targets:
-            self.wake(channel_number, number)
+            self._hint(channel_number, number)
         return len(targets)
 
     def ask_next(self, customer_number: str) -> bool:
         """A new customer's likeliest number had nothing: ask the next one, if any is left."""
         number = self.newcomers.next_number(customer_number)
         if number is not None:
-            self.wake(number, customer_number)
+            self._hint(number, customer_number)
         return number is not None
 
     def widen(self, customer_number: str, asked: str) -> int:
@@ -263,7 +266,7 @@ class Discovery:
             link.channel_number for link in self.store.links() if link.channel_number != asked
         ]
         for channel_number in others:
-            self.wake(channel_number, customer_number)
+            self._hint(channel_number, customer_number)
         return len(others)
 
 

@@ -29,7 +29,7 @@ from bot.relay.delivery import Feedback
 from bot.relay.inbound import Inbound
 from bot.relay.polling import Poller
 from bot.store import Store
-from bot.store.db import iso, utcnow
+from bot.store.db import iso
 from bot.store.links import Link
 from bot.store.webhooks import WebhookEvent
 from bot.wati.errors import WatiError
@@ -49,13 +49,13 @@ class Hub:
 
     def __init__(
         self,
+        *,
         store: Store,
         inbound: Inbound,
         poller: Poller,
         feedback: Feedback,
         trust: WebhookTrust,
         clock: Clock,
-        *,
         poll_now: Callable[[str], None] = lambda number: None,
     ) -> None:
         self.store = store
@@ -180,8 +180,7 @@ class Hub:
             chat = self.store.chat(link.channel_number, customer)
             assert chat is not None
         changes = self.inbound.record_all(link, chat, [item])
-        if changes:
-            self.store.update_chat(link.channel_number, customer, **changes)
+        self.store.save_poll(chat, changes)
         # On record now; posted a moment later, so that an earlier message whose webhook
         # comes a little late is posted first (pending messages go out in Wati's order).
         # Real time: it bounds how far webhooks overtake each other on the wire.
@@ -189,7 +188,7 @@ class Hub:
         if time.monotonic() - first < REORDER:
             return None
         self._held.pop(event.key, None)
-        chat = self.store.chat(link.channel_number, customer) or chat
+        chat = self.store.chat(link.channel_number, customer) or changes.applied(chat)
         try:
             self.inbound.flush_pending(link, chat, until=iso(item.created))
         except (SlackApiError, WatiError) as exc:
@@ -214,7 +213,7 @@ class Hub:
                 self.store.set_part_delivery(found[0], found[0].delivery, event.wati_id)
                 parts = found
         if not parts:
-            recent = iso(utcnow() - AWAITED)  # parts' sent_at is wall-clock time
+            recent = iso(self.clock.now() - AWAITED)  # parts' sent_at is on the same clock
             if event.attempts + 1 >= STATUS_TRIES or not self.store.sends_awaiting_ids(recent):
                 # Nothing of the bridge's could still be this (a broadcast from Wati's
                 # dashboard sends thousands): settled now, never left to block the queue.
