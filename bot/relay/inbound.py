@@ -129,7 +129,7 @@ class Inbound:
 
     def cutoff(self, link: Link) -> datetime | None:
         """Messages older than this are not relayed: the link time, or the backfill horizon."""
-        return parse_iso(self.store.get(f"relay_since:{link.channel_number}") or link.linked_at)
+        return self.store.relay_since(link)
 
     def record_all(self, link: Link, chat: Chat, items: list[WatiMessage]) -> ChatUpdate:
         """Record each new item (pending when it goes to Slack, else skipped or ours); return
