@@ -242,3 +242,18 @@ def test_a_first_look_at_an_old_contact_leaves_its_quiet_chat_alone(
     assert relay.discover() == 1
     relay.poll_number(CHANNEL_A)
     assert texts(slack, SLACK_A)[-1] == "a new question"
+
+
+def test_a_contact_older_than_every_link_costs_no_call_but_the_look(
+    linked: Bridge, sandbox: Sandbox, clock: ManualClock
+) -> None:
+    # The sweep meets every contact once; one whose last change predates the links cannot
+    # have written to them since: neither v3's list nor any history is asked for it.
+    sandbox.customer_says(CHANNEL_A, OTHER, "long before the link")
+    _stamp_stays(sandbox, OTHER, clock() - 86400)
+    before = sandbox.calls()
+    assert linked.poller.discover() == 0
+    linked.poller.poll_number(CHANNEL_A)
+    linked.poller.poll_number(CHANNEL_B)
+    assert sandbox.calls() == before + 1  # the contacts page alone
+    assert sandbox.calls("conversations") == 0
