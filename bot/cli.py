@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import socket
 import sqlite3
 import sys
 from collections.abc import Sequence
@@ -72,7 +73,9 @@ def _parser() -> argparse.ArgumentParser:
         help="run the bridge (Socket Mode when SLACK_APP_TOKEN is set, else HTTP mode)",
         description="Run the bridge. Socket Mode when SLACK_APP_TOKEN is set; otherwise HTTP mode "
         "serving POST /slack/events, GET /healthz and GET /metrics on HOST:PORT. One bridge per "
-        "database: a second one on the same BRIDGE_DB exits with status 2.",
+        "database: a second one on the same BRIDGE_DB exits with status 2. Exit statuses: 0 "
+        "stopped; 1 Slack or Wati could not be reached (worth a retry); 2 a problem a restart "
+        "cannot fix (configuration, a port in use, a refused token), found before any call.",
     )
     migrate = command(
         "migrate",
@@ -185,14 +188,23 @@ def _command(args: argparse.Namespace, env: dict[str, str]) -> int:
         return doctor.report(doctor.diagnose(env))
     if args.command == "sandbox":
         from bot.devtools.sandbox import serve
+        from bot.web import bind_problem
 
-        serve(
-            args.db,
-            host=args.host,
-            port=args.port,
-            token=args.token,
-            channels=args.channels or ["15550000001", "15550000002"],
-        )
+        try:
+            serve(
+                args.db,
+                host=args.host,
+                port=args.port,
+                token=args.token,
+                channels=args.channels or ["15550000001", "15550000002"],
+            )
+        except OSError as exc:
+            # A busy port or a host that is not this machine's: one line, never a traceback.
+            problem = bind_problem(
+                args.host, args.port, exc, host_name="--host", port_name="--port"
+            )
+            print(f"wati-bridge: sandbox: {problem}", file=sys.stderr)
+            return 2
         return 0
     if args.command == "demo":
         from bot.devtools import demo
@@ -224,23 +236,35 @@ def _command(args: argparse.Namespace, env: dict[str, str]) -> int:
             file=sys.stderr,
         )
         return 2
+    listener: socket.socket | None = None
     try:
         # The database first: it is local, so a file the bridge cannot use is named at once
         # (StoreUnavailable: one line, exit 2) before any network check.
         from bot.store import open_store
 
         open_store(settings.db_path, writable=True).close()
+        if args.command == "run":
+            # The port next, bound and held: still nothing has called Wati or Slack.
+            from bot.web import ListenError, bind
+
+            try:
+                listener = bind(settings.host, settings.port)
+            except ListenError as exc:
+                print(f"wati-bridge: {exc}", file=sys.stderr)
+                return 2
         status = _preflight(settings)
         if status:
             return status
-        if args.command == "backfill":
+        if listener is None:
             from bot.backfill import backfill
 
             return backfill(settings, days=args.days)
         from bot import service
 
-        return service.run(settings)
+        return service.run(settings, listener)
     finally:
+        if listener is not None:
+            listener.close()
         held.release()
 
 

@@ -26,6 +26,7 @@ from bot.wati.errors import (
     WatiRateLimited,
     WatiUnavailable,
 )
+from bot.web import ListenError, bind
 
 # The bot scopes the code uses; manifest.yml lists the same (a test holds them together).
 BOT_SCOPES = frozenset(
@@ -118,7 +119,10 @@ def diagnose(
     token = settings.wati_access_token if settings else raw.get("WATI_ACCESS_TOKEN", "")
     if endpoint and token and _usable_url(endpoint):
         findings.append(check_wati(endpoint, token, wati_transport, timeout))
-    findings.append(check_db(settings.db_path if settings else db_path_from_env(env)))
+    db_path = settings.db_path if settings else db_path_from_env(env)
+    findings.append(check_db(db_path))
+    if settings is not None:
+        findings.append(check_port(settings.host, settings.port, db_path))
     return findings
 
 
@@ -339,6 +343,21 @@ def check_db(path: str) -> Finding:
             "point BRIDGE_DB at a file in a folder the bridge's user can write",
         )
     return Finding("database", True, f"{path} does not exist yet; `run` will create it")
+
+
+def check_port(host: str, port: int, db_path: str) -> Finding:
+    """Whether `run` could listen on HOST:PORT: bound and let go at once, as `run` binds first."""
+    try:
+        bind(host, port).close()
+    except ListenError as exc:
+        running = lock.holder(db_path)
+        if running and "already in use" in str(exc):
+            # Most likely the running bridge itself; doctor beside it is a normal use.
+            pid = running.get("pid")
+            return Finding("port", True, f"{host}:{port} is in use, by the bridge (pid {pid})")
+        problem, _, fix = str(exc).partition(" — fix: ")
+        return Finding("port", False, problem, fix)
+    return Finding("port", True, f"{host}:{port} is free for the listener")
 
 
 def report(findings: list[Finding], echo: Callable[[str], None] = print) -> int:

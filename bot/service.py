@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import logging
 import signal
+import socket
 import sqlite3
 import time
 from collections.abc import Callable
@@ -348,11 +349,12 @@ def build(
     )
 
 
-def run(settings: Settings) -> int:
+def run(settings: Settings, listener: socket.socket) -> int:
     """`wati-bridge run`: Socket Mode with an app token, HTTP mode otherwise. Blocks.
 
-    Both modes serve the HTTP listener on HOST:PORT (`/healthz`; `/slack/events` in HTTP
-    mode) until SIGTERM. Exit 2 when Slack refuses the app-level token at start.
+    Both modes serve the HTTP listener (`/healthz`; `/slack/events` in HTTP mode) on
+    `listener`, the socket `cli` bound to HOST:PORT before anything called Wati or Slack,
+    until SIGTERM. Exit 2 when Slack refuses the app-level token at start.
     """
     bridge = build(settings)
     link: SocketLink | None = None
@@ -365,7 +367,7 @@ def run(settings: Settings) -> int:
             if link.open() is not None:
                 return 2
             bridge.watch.socket_connected = lambda: link is not None and link.connected
-        serve_listener(bridge, settings)
+        serve_listener(bridge, settings, listener)
     finally:
         if link is not None:
             link.close()
@@ -373,8 +375,8 @@ def run(settings: Settings) -> int:
     return 0
 
 
-def serve_listener(bridge: Bridge, settings: Settings) -> None:
-    """Serve the HTTP listener on HOST:PORT until SIGTERM (or Ctrl-C)."""
+def serve_listener(bridge: Bridge, settings: Settings, listener: socket.socket) -> None:
+    """Serve the HTTP listener on the bound socket until SIGTERM (or Ctrl-C)."""
     import uvicorn
 
     # uvicorn shuts down gracefully on SIGTERM, then raises the signal again with the
@@ -387,12 +389,10 @@ def serve_listener(bridge: Bridge, settings: Settings) -> None:
     if dispatch is not None:
         paths = "POST /slack/events, " + paths
     mode = "Socket Mode" if settings.socket_mode else "HTTP mode"
-    logger.info("%s; listening on %s:%d (%s)", mode, settings.host, settings.port, paths)
+    port = listener.getsockname()[1]
+    logger.info("%s; listening on %s:%d (%s)", mode, settings.host, port, paths)
     routes = {METRICS_PATH: metrics_route(bridge.metrics), **bridge.webhooks.routes}
-    uvicorn.run(
-        make_asgi(bridge.health, dispatch, extra=routes),
-        host=settings.host,
-        port=settings.port,
-        log_level="warning",
-        access_log=False,
+    config = uvicorn.Config(
+        make_asgi(bridge.health, dispatch, extra=routes), log_level="warning", access_log=False
     )
+    uvicorn.Server(config).run(sockets=[listener])

@@ -11,7 +11,9 @@ event loop.
 from __future__ import annotations
 
 import asyncio
+import errno
 import json
+import socket
 from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from dataclasses import dataclass
 from typing import Any
@@ -31,6 +33,60 @@ HEALTH_PATH = "/healthz"
 METRICS_PATH = "/metrics"
 METRICS_TYPE = "text/plain; version=0.0.4; charset=utf-8"  # Prometheus's text format
 MAX_BODY = 1_000_000  # Slack payloads are far smaller; anything bigger is not Slack
+
+
+class ListenError(Exception):
+    """HOST:PORT cannot be listened on; the message names it and the fix, in one line."""
+
+
+def bind(host: str, port: int) -> socket.socket:
+    """Bind and listen on HOST:PORT now, before anything calls Wati or Slack.
+
+    A port taken by another program or a HOST that is not this machine's is a problem a restart
+    cannot fix: finding it first keeps a supervisor's restarts from spending Wati's monthly
+    quota on starts that were going to fail anyway. uvicorn then serves on this very socket.
+    """
+    listener: socket.socket | None = None
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+        family, kind, proto, _, address = infos[0]
+        listener = socket.socket(family, kind, proto)
+        # What uvicorn does too: a restart need not wait for the old connections' TIME_WAIT.
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(address)
+        listener.listen(2048)
+    except (OSError, UnicodeError) as exc:
+        if listener is not None:
+            listener.close()
+        raise ListenError(bind_problem(host, port, exc)) from exc
+    return listener
+
+
+def bind_problem(
+    host: str, port: int, exc: Exception, *, host_name: str = "HOST", port_name: str = "PORT"
+) -> str:
+    """One line naming what is wrong with host:port and the setting that fixes it."""
+    where = f"{host}:{port}"
+    number = exc.errno if isinstance(exc, OSError) else None
+    if isinstance(exc, socket.gaierror | UnicodeError) or number == errno.EADDRNOTAVAIL:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        return (
+            f"{host_name} {host[:100]!r} is not an address of this machine ({reason}) — fix: set "
+            f"{host_name} to 0.0.0.0 (every interface), 127.0.0.1 (this machine only, behind a "
+            "proxy) or one of this machine's addresses"
+        )
+    if number == errno.EADDRINUSE:
+        return (
+            f"port {port} on {host} is already in use (another program, or another bridge, "
+            f"listens on {where}) — fix: stop that program or set {port_name} to a free port"
+        )
+    if number == errno.EACCES:
+        return (
+            f"not allowed to listen on {where} (ports below 1024 need privileges) — fix: set "
+            f"{port_name} to 1024 or above and let a reverse proxy serve 443"
+        )
+    reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+    return f"cannot listen on {where} ({reason}) — fix: set {host_name} and {port_name} to a free address"
 
 
 @dataclass(frozen=True)
