@@ -17,6 +17,8 @@ from bot.config import (
     hide_secrets,
     log_format_from_env,
     read_environ,
+    stray_note,
+    unknown_names,
 )
 from bot.logs import formatter
 from bot.store import lock
@@ -218,6 +220,9 @@ def _command(args: argparse.Namespace, env: dict[str, str]) -> int:
     except ConfigError as exc:
         print(exc, file=sys.stderr)
         return 2
+    for name, closest in unknown_names(env):
+        if closest is None:  # a close one is a typo, refused by from_env
+            logging.getLogger("bot.cli").warning("%s", stray_note(name))
     if args.command == "webhooks":
         # Beside a running bridge (it reads the database, and holds no bridge lock).
         from bot.webhooks.registration import show

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import sqlite3
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -14,7 +15,14 @@ import httpx
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.config import MODE_HINT, ConfigError, Settings, db_path_from_env
+from bot.config import (
+    MODE_HINT,
+    ConfigError,
+    Settings,
+    db_path_from_env,
+    stray_note,
+    unknown_names,
+)
 from bot.slack.socket_mode import refusal_hint
 from bot.store import lock
 from bot.store.files import pending_migrations
@@ -50,6 +58,7 @@ _QUIET = logging.getLogger("bot.doctor.slack_sdk")
 _QUIET.setLevel(logging.CRITICAL)
 _QUIET.propagate = False
 
+_NAME_ONLY = re.compile(r"^[A-Z][A-Z0-9_]*$")
 CONFIG = 2  # exit status: the configuration is wrong
 UNREACHABLE = 1  # exit status: a host could not be reached or refused us for a reason of its own
 
@@ -97,9 +106,17 @@ def diagnose(
             if problem == MODE_HINT:
                 continue  # the slack mode check below says it, mode by mode
             # Each problem reads "what is wrong: what to do" when config knows what to do.
-            problem, _, fix = problem.partition(": ")
-            fix = fix or "set it in the environment or in .env"
+            detail, _, fix = problem.partition(": ")
+            if not fix or _NAME_ONLY.match(detail):
+                # "NAME: what is wrong" names no fix: the whole line is the problem.
+                detail, fix = problem, "set it in the environment or in .env"
+            problem = detail
             findings.append(Finding("configuration", False, problem, fix))
+    findings.extend(
+        Finding("configuration", True, stray_note(name))
+        for name, closest in unknown_names(env)
+        if closest is None
+    )
     raw = {k: v.strip() for k, v in env.items()}
     bot_token = raw.get("SLACK_BOT_TOKEN") or ""
     api_url = (
