@@ -108,6 +108,7 @@ class Settings:
     alert_after: float = 300.0
     stale_after: float = 900.0
     check_seconds: float = 30.0
+    wati_outage: float = 120.0  # Wati answering 5xx or nothing this long makes the bridge unhealthy
     reply_target_minutes: int = 30
     business_hours: BusinessHours | None = None
     assign_on_reply: bool = False
@@ -244,6 +245,14 @@ class Settings:
             3600,
             problems,
         )
+        wati_outage = _number(
+            get("BRIDGE_WATI_OUTAGE_SECONDS"),
+            "BRIDGE_WATI_OUTAGE_SECONDS",
+            120,
+            1,
+            86400,
+            problems,
+        )
         if get("BRIDGE_LOG_FORMAT") is not None:
             try:
                 log_format_from_env(env)
@@ -290,6 +299,7 @@ class Settings:
             alert_after=float(alert_after),
             stale_after=float(stale_after),
             check_seconds=float(check_seconds),
+            wati_outage=float(wati_outage),
             public_url=public_url,
             webhook_token=webhook_token,
         )

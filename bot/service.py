@@ -25,6 +25,7 @@ from bot.alerts import Alerts
 from bot.chatops.desk import Desk
 from bot.chatops.operations import ChatOps
 from bot.config import Settings
+from bot.consumers import Deliveries
 from bot.health import Code, Health
 from bot.listeners import actions, commands, replies
 from bot.listeners import desk as desk_listeners
@@ -217,7 +218,10 @@ def build(
     slack_min_interval: float | None = None,
 ) -> Bridge:
     """Wire every object from the settings (tests pass loopback URLs and a clock)."""
-    health = Health(clock)
+    health = Health(clock, wati_outage=settings.wati_outage)
+    # Events take seconds to arrive; a reply missing for longer than two health rounds (and
+    # 10 s) was given to another connection. The condition ends after 15 quiet minutes.
+    deliveries = Deliveries(grace=max(10.0, 2 * settings.check_seconds), window=900.0, clock=clock)
     store = open_store(settings.db_path, writable=True)
     store.on_write = health.wrote
     budget = Budget(store, settings.wati_monthly_calls)
@@ -311,6 +315,11 @@ def build(
         context["client"] = observed(context.client, errors.slack, on_answer=health.slack_answered)
         next()
 
+    @app.middleware
+    def note_deliveries(body: dict[str, Any], next: Callable[[], None]) -> None:
+        deliveries.received(body.get("event"))
+        next()
+
     @app.error
     def handle_error(error: Exception, body: dict[str, Any]) -> None:
         logger.error("listener failed: %s", type(error).__name__, exc_info=error)
@@ -342,6 +351,7 @@ def build(
                 clock=clock,
             ),
             stale_after=settings.stale_after,
+            deliveries=deliveries,
         ),
         desk,
         webhooks,

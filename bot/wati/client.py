@@ -562,19 +562,10 @@ class WatiClient:
             self._on_call(name)
         try:
             response = self._http.request(method, url, params=params, json=json_body, files=files)
-        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
-            # The request never left this machine, so even a write certainly did not happen.
-            raise WatiUnavailable(
-                f"could not connect ({type(exc).__name__})", maybe_sent=False, endpoint=name
-            ) from exc
-        except httpx.TimeoutException as exc:
-            raise WatiUnavailable(
-                f"timed out ({type(exc).__name__})", maybe_sent=write, endpoint=name
-            ) from exc
         except httpx.TransportError as exc:
-            raise WatiUnavailable(
-                f"connection failed ({type(exc).__name__})", maybe_sent=write, endpoint=name
-            ) from exc
+            error = _unavailable(name, exc, write)
+            self._answered(name, error)  # no answer is an answer too (health: Wati down)
+            raise error from exc
         logger.debug("wati %s -> HTTP %d", name, response.status_code)
         try:
             raise_for_status(name, response, write=write, session=session)
@@ -587,6 +578,17 @@ class WatiClient:
     def _answered(self, name: str, error: WatiError | None) -> None:
         if self._on_answer is not None:
             self._on_answer(name, error)
+
+
+def _unavailable(name: str, exc: httpx.TransportError, write: bool) -> WatiUnavailable:
+    """What a failed connection means for the call, a write's fate included."""
+    kind = type(exc).__name__
+    if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout):
+        # The request never left this machine, so even a write certainly did not happen.
+        return WatiUnavailable(f"could not connect ({kind})", maybe_sent=False, endpoint=name)
+    if isinstance(exc, httpx.TimeoutException):
+        return WatiUnavailable(f"timed out ({kind})", maybe_sent=write, endpoint=name)
+    return WatiUnavailable(f"connection failed ({kind})", maybe_sent=write, endpoint=name)
 
 
 def _json(response: httpx.Response) -> object:
