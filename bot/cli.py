@@ -107,7 +107,9 @@ def _parser() -> argparse.ArgumentParser:
         description="Relay recent history of every known chat of the linked numbers into Slack "
         "(for a first run, or after a long outage).",
     )
-    backfill.add_argument("--days", type=float, default=3.0, help="how far back (default 3 days)")
+    backfill.add_argument(
+        "--days", type=_days, default=3.0, help="how far back, up to 365 (default 3 days)"
+    )
     sandbox = command(
         "sandbox",
         help="run a local Wati stand-in with a customer-phone web page",
@@ -145,6 +147,17 @@ def _parser() -> argparse.ArgumentParser:
         help="forget failed registrations, so the running bridge tries again",
     )
     return parser
+
+
+def _days(text: str) -> float:
+    """--days: a number of days above 0, a year at most."""
+    try:
+        days = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of days") from None
+    if not 0 < days <= 365:
+        raise argparse.ArgumentTypeError(f"must be more than 0 and at most 365, got {text}")
+    return days
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -303,7 +316,10 @@ def _backup(db_path: str, target: str) -> int:
 
     try:
         info = backup(db_path, target)
-    except (OSError, ValueError, sqlite3.Error) as exc:
+    except ValueError as exc:  # a target that cannot be right: trying again will not help
+        print(f"wati-bridge: backup refused: {exc}", file=sys.stderr)
+        return 2
+    except (OSError, sqlite3.Error) as exc:
         print(f"wati-bridge: backup of {db_path} failed: {exc}", file=sys.stderr)
         return 1
     print(

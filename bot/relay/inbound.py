@@ -124,6 +124,40 @@ class Inbound:
         new.sort(key=lambda m: m.created)
         return Fetched(new, history, calls)
 
+    def fetch_back(self, chat: Chat, since: datetime) -> Fetched:
+        """Every message of the chat back to `since`, known or not (backfill reaching back
+        past what polling already read); NoSlot when the rate window stays full."""
+        history: list[WatiMessage] = []
+        calls = 0
+        for page_number in range(1, MAX_PAGES + 1):
+            if not self.windows.messages.acquire(timeout=60):
+                raise NoSlot
+            page = self.wati.get_messages(
+                chat.customer_number,
+                channel_number=chat.channel_number,
+                page_size=PAGE_SIZE,
+                page_number=page_number,
+            )
+            calls += 1
+            history.extend(page.items)
+            oldest = page.items[0].created if page.items else None
+            if not page.has_more or (oldest and oldest < since):
+                break
+        history.sort(key=lambda m: m.created)
+        return Fetched([m for m in history if m.created >= since], history, calls)
+
+    def revive(self, item: WatiMessage) -> bool:
+        """A message left out because it predated the link (or an earlier backfill's horizon)
+        goes to Slack after all; False when it was left out for another reason or is done."""
+        logged = self.store.logged(item.id)
+        if logged is None or logged.state != "skipped" or logged.error is not None:
+            return False
+        if logged.direction not in ("in", "mirror"):
+            return False  # events and the like are never relayed
+        self.store.update_message(item.id, state="pending")
+        self._items[item.id] = item
+        return True
+
     # -- recording ---------------------------------------------------------------------------
 
     def cutoff(self, link: Link) -> datetime | None:
