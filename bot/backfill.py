@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 
 from bot.config import Settings
 from bot.relay.discovery import CONTACTS_PAGE
-from bot.relay.inbound import NoSlot
+from bot.relay.inbound import MAX_PAGES, PAGE_SIZE, NoSlot
 from bot.relay.polling import Poller, PollReport
 from bot.service import build
 from bot.store.chats import Chat
@@ -22,6 +22,7 @@ from bot.store.db import iso
 from bot.store.links import Link
 from bot.text import phone
 from bot.wati.errors import WatiError
+from bot.wati.types import WatiMessage
 
 
 @dataclass
@@ -113,14 +114,43 @@ def _customers(
 
 def _reach_back(relay: Poller, link: Link, chat: Chat, since: datetime, report: PollReport) -> int:
     """Read the chat back to `since` past what is on record; relay what was left out."""
-    inbound = relay.inbound
-    fetched = inbound.fetch_back(chat, since)
-    report.calls += fetched.calls
-    unread = [m for m in fetched.new if relay.store.logged(m.id) is None]
-    inbound.record_all(link, chat, unread)
-    for item in fetched.new:
-        inbound.revive(item)
+    inbound, store = relay.inbound, relay.store
+    history = _history_since(relay, chat, since, report)
+    inbound.record_all(link, chat, [m for m in history if store.logged(m.id) is None])
+    for item in history:
+        logged = store.logged(item.id)
+        # Left out for predating the link (or an earlier horizon), not for another reason.
+        if (
+            logged is not None
+            and logged.state == "skipped"
+            and logged.error is None
+            and logged.direction in ("in", "mirror")
+        ):
+            store.update_message(item.id, state="pending")
+            inbound.keep(item)
     return inbound.flush_pending(link, chat)
+
+
+def _history_since(
+    relay: Poller, chat: Chat, since: datetime, report: PollReport
+) -> list[WatiMessage]:
+    """Every message of the chat back to `since`, known or not, oldest first."""
+    history: list[WatiMessage] = []
+    for page_number in range(1, MAX_PAGES + 1):
+        if page_number > 1 and not relay.windows.messages.acquire(timeout=60):
+            raise NoSlot
+        page = relay.wati.get_messages(
+            chat.customer_number,
+            channel_number=chat.channel_number,
+            page_size=PAGE_SIZE,
+            page_number=page_number,
+        )
+        report.calls += 1
+        history.extend(page.items)
+        oldest = page.items[0].created if page.items else None
+        if not page.has_more or (oldest and oldest < since):
+            break
+    return sorted((m for m in history if m.created >= since), key=lambda m: m.created)
 
 
 def _summary(

@@ -42,6 +42,7 @@ BOT_SCOPES = frozenset(
         "channels:history",
         "channels:read",
         "chat:write",
+        "chat:write.customize",  # customers' posts under their own name and avatar
         "commands",
         "files:read",
         "files:write",

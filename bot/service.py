@@ -40,6 +40,7 @@ from bot.slack.poster import SlackPoster, make_web_client, observed
 from bot.slack.quiet import quiet_logger
 from bot.slack.reader import SlackNames
 from bot.slack.socket_mode import SocketLink
+from bot.slack.speaker import Customizing
 from bot.store import Store, open_store
 from bot.store.outbox import ReplyState
 from bot.watch import Watch
@@ -249,7 +250,7 @@ def build(
     windows = Windows()
     scheduler = BackgroundScheduler(executors={"default": ThreadPoolExecutor(50)}, timezone="UTC")
     threads = Threads(store, poster, wati, budget, windows, the_clock)
-    inbound = Inbound(store, wati, poster, threads, windows, the_clock)
+    inbound = Inbound(store, wati, poster, threads, windows, the_clock, customized=Customizing(web))
     names = SlackNames(web)
     wake = functools.partial(store.wake_chat, origin="slack")
     feedback = Feedback(store, poster, threads)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import mimetypes
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -22,8 +23,9 @@ from slack_sdk.errors import SlackApiError
 
 from bot.relay.clock import Clock
 from bot.relay.threads import Threads
-from bot.slack import blocks
+from bot.slack import blocks, speaker
 from bot.slack.poster import SlackPoster, metadata_of, refusal_of
+from bot.slack.speaker import Speaker
 from bot.store import Store
 from bot.store.chats import Chat, Thread
 from bot.store.db import iso, parse_iso
@@ -68,8 +70,11 @@ class Inbound:
         threads: Threads,
         windows: Windows,
         clock: Clock,
+        *,
+        customized: Callable[[], bool],
     ) -> None:
         self.store = store
+        self.customized = customized  # whether posts may carry the speaker's name and icon
         self.wati = wati
         self.poster = poster
         self.threads = threads
@@ -124,39 +129,9 @@ class Inbound:
         new.sort(key=lambda m: m.created)
         return Fetched(new, history, calls)
 
-    def fetch_back(self, chat: Chat, since: datetime) -> Fetched:
-        """Every message of the chat back to `since`, known or not (backfill reaching back
-        past what polling already read); NoSlot when the rate window stays full."""
-        history: list[WatiMessage] = []
-        calls = 0
-        for page_number in range(1, MAX_PAGES + 1):
-            if not self.windows.messages.acquire(timeout=60):
-                raise NoSlot
-            page = self.wati.get_messages(
-                chat.customer_number,
-                channel_number=chat.channel_number,
-                page_size=PAGE_SIZE,
-                page_number=page_number,
-            )
-            calls += 1
-            history.extend(page.items)
-            oldest = page.items[0].created if page.items else None
-            if not page.has_more or (oldest and oldest < since):
-                break
-        history.sort(key=lambda m: m.created)
-        return Fetched([m for m in history if m.created >= since], history, calls)
-
-    def revive(self, item: WatiMessage) -> bool:
-        """A message left out because it predated the link (or an earlier backfill's horizon)
-        goes to Slack after all; False when it was left out for another reason or is done."""
-        logged = self.store.logged(item.id)
-        if logged is None or logged.state != "skipped" or logged.error is not None:
-            return False
-        if logged.direction not in ("in", "mirror"):
-            return False  # events and the like are never relayed
-        self.store.update_message(item.id, state="pending")
+    def keep(self, item: WatiMessage) -> None:
+        """Hold a fetched item for posting (backfill marks old ones pending again)."""
         self._items[item.id] = item
-        return True
 
     # -- recording ---------------------------------------------------------------------------
 
@@ -263,7 +238,9 @@ class Inbound:
         with self._flush_lock(chat):
             for logged in self.store.pending_messages(chat.channel_number, chat.customer_number):
                 thread = self.threads.ensure(link, chat)
-                self._post(link, thread, logged)
+                named = self.store.chat(chat.channel_number, chat.customer_number) or chat
+                who = speaker.customer(named.customer_name, named.customer_number)
+                self._post(link, thread, logged, who)
                 self._items.pop(logged.wati_id, None)
                 posted += 1
         return posted
@@ -274,8 +251,8 @@ class Inbound:
                 (chat.channel_number, chat.customer_number), threading.Lock()
             )
 
-    def _post(self, link: Link, thread: Thread, logged: LoggedMessage) -> None:
-        """Post one pending message (in one or more parts), once."""
+    def _post(self, link: Link, thread: Thread, logged: LoggedMessage, customer: Speaker) -> None:
+        """Post one pending message (in one or more parts), once, as the one who wrote it."""
         assert thread.thread_ts is not None
         done = self._find_in_thread(link, thread, logged.wati_id) if logged.attempts else {}
         self.store.update_message(logged.wati_id, attempts=logged.attempts + 1, thread_id=thread.id)
@@ -287,20 +264,25 @@ class Inbound:
         if item is not None:
             rendered = render_item(item.raw)
             by = (item.operator_name or "a teammate") if logged.direction == "mirror" else None
+            who = customer if logged.direction == "in" else speaker.teammate(item.operator_name)
             if rendered.media_path:
                 if not done:
                     message = blocks.relayed_message(
                         logged.wati_id, rendered.text, mirrored_by=by, template=item.template
                     )
+                    # An upload's comment cannot carry a username: it names the speaker.
+                    message = speaker.decorate(message, who, customized=False)
                     self._post_media(link, thread, logged, rendered.media_path, message)
                 ts = ts or "file"
             else:
                 parts = blocks.relayed_parts(
                     logged.wati_id, rendered.text, mirrored_by=by, template=item.template
                 )
+                customized = self.customized()
                 for k, message in enumerate(parts, start=1):
                     if k in done:
                         continue
+                    message = speaker.decorate(message, who, customized=customized)
                     posted, refused = self._post_part(link, thread, logged, k, message)
                     ts, error = ts or posted, error or refused
         self.store.update_message(logged.wati_id, state="posted", slack_ts=ts, error=error)
