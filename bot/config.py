@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import os
 import re
 from collections.abc import Mapping, MutableMapping
@@ -12,50 +11,30 @@ from urllib.parse import urlparse
 
 from dotenv import dotenv_values
 
+from bot.envnames import (
+    KNOWN_NAMES,
+    endpoint_mistake,
+    stray_note,
+    typo_problem,
+    unknown_names,
+)
 from bot.relay.hours import BusinessHours
 
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
+# Re-exported: the list of every variable lives in bot.envnames, read by nothing else.
+__all__ = ["KNOWN_NAMES", "stray_note", "unknown_names"]
 
-# Every variable the bridge reads: the one list. An unknown SLACK_*, WATI_* or BRIDGE_* name is
-# most likely a typo of one of these (tests/test_config.py holds the list and the code together).
-KNOWN_NAMES = frozenset(
-    {
-        "SLACK_BOT_TOKEN",
-        "SLACK_APP_TOKEN",
-        "SLACK_SIGNING_SECRET",
-        "SLACK_API_URL",
-        "WATI_API_ENDPOINT",
-        "WATI_ACCESS_TOKEN",
-        "WATI_WEBHOOK_TOKEN",
-        "BRIDGE_DB",
-        "BRIDGE_POLL_SECONDS",
-        "BRIDGE_WATI_MONTHLY_CALLS",
-        "BRIDGE_ADMINS",
-        "BRIDGE_PUBLIC_URL",
-        "BRIDGE_LOG_FORMAT",
-        "BRIDGE_REPLY_TARGET_MINUTES",
-        "BRIDGE_BUSINESS_HOURS",
-        "BRIDGE_ASSIGN_ON_REPLY",
-        "BRIDGE_RETENTION_DAYS",
-        "BRIDGE_RATING_TEMPLATE",
-        "BRIDGE_NOTE_PREFIX",
-        "BRIDGE_AGENT_PREFIX",
-        "BRIDGE_HEALTH_ALERT_SECONDS",
-        "BRIDGE_HEALTH_STALE_SECONDS",
-        "BRIDGE_HEALTH_CHECK_SECONDS",
-        "BRIDGE_WATI_OUTAGE_SECONDS",
-        "BRIDGE_METRICS_TOKEN",
-        "HOST",
-        "PORT",
-        "WATI_BRIDGE_TEST_REFUSE_WRITES_FLAG",  # the tests' simulated full disk (bot.store)
-    }
-)
-CHECKED_PREFIXES = ("SLACK_", "WATI_", "BRIDGE_")
 
 _USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 _WEBHOOK_TOKEN = re.compile(r"^[A-Za-z0-9_-]{16,200}$")
 LOG_FORMATS = ("text", "json")
-SECRETS = ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET", "WATI_ACCESS_TOKEN")
+SECRETS = (
+    "SLACK_BOT_TOKEN",
+    "SLACK_APP_TOKEN",
+    "SLACK_SIGNING_SECRET",
+    "WATI_ACCESS_TOKEN",
+    "BRIDGE_METRICS_TOKEN",
+)
 # With no mode chosen, say what each one needs (Socket Mode first: it is the default).
 MODE_HINT = (
     "Slack mode not set: for Socket Mode (the default, no public URL needed) set "
@@ -114,6 +93,7 @@ class Settings:
     assign_on_reply: bool = False
     public_url: str | None = None
     webhook_token: str | None = None
+    metrics_token: str | None = None  # lets other machines read /metrics and /healthz's details
 
     @property
     def socket_mode(self) -> bool:
@@ -275,6 +255,13 @@ class Settings:
                 "(leave it unset and the bridge makes one)"
             )
 
+        metrics_token = get("BRIDGE_METRICS_TOKEN")
+        if metrics_token is not None and not _WEBHOOK_TOKEN.match(metrics_token):
+            problems.append(
+                "BRIDGE_METRICS_TOKEN must be 16 to 200 letters, digits, '-' or '_' "
+                "(e.g. the output of: openssl rand -hex 24)"
+            )
+
         if problems:
             raise ConfigError(problems)
         assert bot_token is not None and endpoint is not None and wati_token is not None
@@ -302,54 +289,8 @@ class Settings:
             wati_outage=float(wati_outage),
             public_url=public_url,
             webhook_token=webhook_token,
+            metrics_token=metrics_token,
         )
-
-
-def unknown_names(env: Mapping[str, str]) -> list[tuple[str, str | None]]:
-    """Each SLACK_*, WATI_* or BRIDGE_* name the bridge does not know, with the closest known one.
-
-    A close match is a typo that leaves the intended setting unset (a configuration problem);
-    a name with no close match may belong to another program sharing the environment, and is
-    only named (a warning at start, a line in doctor).
-    """
-    found: list[tuple[str, str | None]] = []
-    for name in sorted(env):
-        if name.startswith(CHECKED_PREFIXES) and name not in KNOWN_NAMES:
-            close = difflib.get_close_matches(name, KNOWN_NAMES, n=1, cutoff=0.75)
-            found.append((name, close[0] if close else None))
-    return found
-
-
-def typo_problem(name: str, closest: str) -> str:
-    return f"{name} is not a setting of wati-bridge: did you mean {closest}? Rename it"
-
-
-def stray_note(name: str) -> str:
-    return f"{name} is not a setting of wati-bridge and is ignored (another program's?)"
-
-
-def endpoint_mistake(endpoint: str) -> str | None:
-    """The exact fix for a WATI_API_ENDPOINT that is a URL but not the API Endpoint."""
-    parsed = urlparse(endpoint)
-    path = parsed.path.rstrip("/")
-    base = f"{parsed.scheme}://{parsed.netloc}"
-    if "/api/" in path + "/":
-        # Copied from an example request: the bridge adds /api/v1/… itself.
-        fixed = base + path[: (path + "/").index("/api/")]
-        return f"WATI_API_ENDPOINT ends in {path[path.index('/api') :]!r}: set it to {fixed!r}"
-    if parsed.query or parsed.fragment:
-        return f"WATI_API_ENDPOINT has a '?' or '#' part: set it to {base + path!r}"
-    if parsed.netloc.lower() in ("app.wati.io", "www.wati.io", "wati.io"):
-        return (
-            f"WATI_API_ENDPOINT is Wati's website ({parsed.netloc}), not the API: copy the API "
-            "Endpoint from Wati's API Docs page (https://live-mt-server.wati.io/123456)"
-        )
-    if parsed.netloc.lower().endswith(".wati.io") and not path:
-        return (
-            f"WATI_API_ENDPOINT has no tenant id after {parsed.netloc}: copy the whole API "
-            "Endpoint from Wati's API Docs page, e.g. https://live-mt-server.wati.io/123456"
-        )
-    return None
 
 
 def db_path_from_env(env: Mapping[str, str]) -> str:

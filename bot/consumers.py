@@ -23,6 +23,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+from slack_bolt import App
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
@@ -49,6 +50,14 @@ class Deliveries:
     def listening_from(self, moment: float) -> None:
         """Events before `moment` had no connection here to arrive on (a reconnect)."""
         self.started = max(self.started, moment)
+
+    def register(self, app: App) -> None:
+        """Note every event Bolt hands on (after its own checks, before the listeners)."""
+
+        @app.middleware
+        def note_deliveries(body: dict[str, Any], next: Callable[[], None]) -> None:
+            self.received(body.get("event"))
+            next()
 
     def received(self, event: Mapping[str, Any] | None) -> None:
         """A Slack event arrived here (every kind comes through; only messages are kept)."""

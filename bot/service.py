@@ -316,10 +316,7 @@ def build(
         context["client"] = observed(context.client, errors.slack, on_answer=health.slack_answered)
         next()
 
-    @app.middleware
-    def note_deliveries(body: dict[str, Any], next: Callable[[], None]) -> None:
-        deliveries.received(body.get("event"))
-        next()
+    deliveries.register(app)
 
     @app.error
     def handle_error(error: Exception, body: dict[str, Any]) -> None:
@@ -402,8 +399,8 @@ def serve_listener(bridge: Bridge, settings: Settings, listener: socket.socket) 
     mode = "Socket Mode" if settings.socket_mode else "HTTP mode"
     port = listener.getsockname()[1]
     logger.info("%s; listening on %s:%d (%s)", mode, settings.host, port, paths)
-    routes = {METRICS_PATH: metrics_route(bridge.metrics), **bridge.webhooks.routes}
-    config = uvicorn.Config(
-        make_asgi(bridge.health, dispatch, extra=routes), log_level="warning", access_log=False
-    )
+    token = settings.metrics_token
+    routes = {METRICS_PATH: metrics_route(bridge.metrics, token), **bridge.webhooks.routes}
+    asgi = make_asgi(bridge.health, dispatch, extra=routes, token=token)
+    config = uvicorn.Config(asgi, log_level="warning", access_log=False)
     uvicorn.Server(config).run(sockets=[listener])

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import hmac
+import ipaddress
 import json
 import socket
 from collections.abc import Awaitable, Callable, Mapping, MutableMapping
@@ -32,6 +34,10 @@ EVENTS_PATH = "/slack/events"
 HEALTH_PATH = "/healthz"
 METRICS_PATH = "/metrics"
 METRICS_TYPE = "text/plain; version=0.0.4; charset=utf-8"  # Prometheus's text format
+METRICS_REFUSED = (
+    "/metrics is answered to this machine only; from elsewhere set BRIDGE_METRICS_TOKEN and "
+    "send 'Authorization: Bearer <token>'"
+)
 MAX_BODY = 1_000_000  # Slack payloads are far smaller; anything bigger is not Slack
 
 
@@ -97,20 +103,49 @@ class Route:
     handler: ASGIApp
 
 
-def health_route(health: Health) -> Route:
-    """`GET /healthz`: 200 with the state when healthy, 503 otherwise."""
+def private(scope: Scope, token: str | None) -> bool:
+    """Whether a request may read the bridge's internals (/metrics, /healthz's details).
+
+    From this machine (loopback, and not relayed by a reverse proxy, which says so in a
+    Forwarded or X-Forwarded-For header), or anywhere with `Authorization: Bearer <token>`
+    when BRIDGE_METRICS_TOKEN is set: what the bridge's numbers say (links, backlog, Wati's
+    quota, errors) is nobody else's business, as GitLab keeps its metrics to localhost.
+    """
+    headers = {name.lower(): value for name, value in scope.get("headers", [])}
+    if token is not None:
+        given = headers.get(b"authorization", b"").decode("latin-1")
+        if hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
+            return True
+    if b"forwarded" in headers or b"x-forwarded-for" in headers:
+        return False
+    client = scope.get("client")
+    try:
+        return client is not None and ipaddress.ip_address(client[0]).is_loopback
+    except ValueError:
+        return False
+
+
+def health_route(health: Health, token: str | None = None) -> Route:
+    """`GET /healthz`: 200 with the state when healthy, 503 otherwise; to other machines (a
+    load balancer, an uptime monitor) only the status and the reasons' codes."""
 
     async def handler(scope: Scope, receive: Receive, send: Send) -> None:
         ok, status = await asyncio.to_thread(health)
+        if not private(scope, token):
+            status = {"status": status.get("status"), "reasons": status.get("reasons", [])}
         await reply(send, 200 if ok else 503, json.dumps(status), "application/json")
 
     return Route(frozenset({"GET", "HEAD"}), handler)
 
 
-def metrics_route(metrics: Callable[[], bytes | None]) -> Route:
-    """`GET /metrics`: Prometheus's text format; 503 while the database is held elsewhere."""
+def metrics_route(metrics: Callable[[], bytes | None], token: str | None = None) -> Route:
+    """`GET /metrics`: Prometheus's text format; 503 while the database is held elsewhere; 403
+    unless `private`."""
 
     async def handler(scope: Scope, receive: Receive, send: Send) -> None:
+        if not private(scope, token):
+            await reply(send, 403, METRICS_REFUSED, "text/plain")
+            return
         text = await asyncio.to_thread(metrics)
         if text is None:
             await reply(send, 503, "database busy", "text/plain")
@@ -149,9 +184,10 @@ def make_asgi(
     dispatch: Callable[[BoltRequest], BoltResponse] | None = None,
     *,
     extra: Mapping[str, Route] | None = None,
+    token: str | None = None,
 ) -> ASGIApp:
     """The listener's ASGI app: /healthz, /slack/events when `dispatch` is given, and `extra`."""
-    routes: dict[str, Route] = {HEALTH_PATH: health_route(health)}
+    routes: dict[str, Route] = {HEALTH_PATH: health_route(health, token)}
     if dispatch is not None:
         routes[EVENTS_PATH] = events_route(dispatch)
     routes.update(extra or {})
