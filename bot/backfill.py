@@ -35,20 +35,20 @@ class NumberReport:
     errors: int = 0
 
 
-def run_backfill(relay: Poller, *, days: float, echo: Callable[[str], None] = print) -> PollReport:
-    """Find the customers active in the last `days` and relay their messages since then.
+def run_backfill(poller: Poller, *, days: float, echo: Callable[[str], None] = print) -> PollReport:
+    """Find the customers active in the last `days` and poller their messages since then.
 
     Customers come from the chats the bridge already knows and from every page of Wati's
     contacts whose lastUpdated falls inside the period. Wati's limits are respected: each
     call waits for a free slot in the rolling window.
     """
-    store = relay.store
+    store = poller.store
     links = store.links()
     if not links:
         echo("No linked numbers: link a channel with /wati link <number> first.")
         return PollReport()
-    since = relay.clock.now() - timedelta(days=days)
-    customers = _customers(relay, links, since, echo)
+    since = poller.clock.now() - timedelta(days=days)
+    customers = _customers(poller, links, since, echo)
     report = PollReport()
     total = len(customers) * len(links)
     done = 0
@@ -58,16 +58,16 @@ def run_backfill(relay: Poller, *, days: float, echo: Callable[[str], None] = pr
         store.put(f"relay_since:{link.channel_number}", iso(since))
         try:
             for number in sorted(customers):
-                chat = relay.wake(link.channel_number, number, origin="backfill")
-                if not relay.windows.messages.acquire(timeout=60):
+                chat = poller.wake(link.channel_number, number, origin="backfill")
+                if not poller.windows.messages.acquire(timeout=60):
                     echo("Wati kept us waiting too long for getMessages; stopping here.")
                     _summary(links, per_number, echo)
                     report.errors += 1
                     return report
                 before = report.errors
-                mine.relayed += relay.poll_chat(link, chat, report)
+                mine.relayed += poller.poll_chat(link, chat, report)
                 try:
-                    earlier = _reach_back(relay, link, chat, since, report)
+                    earlier = _reach_back(poller, link, chat, since, report)
                 except (NoSlot, WatiError) as exc:
                     reason = exc.reason if isinstance(exc, WatiError) else "rate window full"
                     echo(f"  one conversation's earlier history not read: {reason}")
@@ -87,17 +87,17 @@ def run_backfill(relay: Poller, *, days: float, echo: Callable[[str], None] = pr
 
 
 def _customers(
-    relay: Poller, links: list[Link], since: datetime, echo: Callable[[str], None]
+    poller: Poller, links: list[Link], since: datetime, echo: Callable[[str], None]
 ) -> set[str]:
-    store = relay.store
+    store = poller.store
     customers = {c.customer_number for link in links for c in store.chats(link.channel_number)}
     page_number = 1
     while True:
-        if not relay.windows.contacts.acquire(timeout=60):
+        if not poller.windows.contacts.acquire(timeout=60):
             echo("Wati kept us waiting too long for getContacts; continuing with what we have.")
             break
         try:
-            page = relay.wati.get_contacts(page_size=CONTACTS_PAGE, page_number=page_number)
+            page = poller.wati.get_contacts(page_size=CONTACTS_PAGE, page_number=page_number)
         except WatiError as exc:
             echo(f"getContacts failed on page {page_number}: {exc.reason}; continuing.")
             break
@@ -112,10 +112,10 @@ def _customers(
     return customers
 
 
-def _reach_back(relay: Poller, link: Link, chat: Chat, since: datetime, report: PollReport) -> int:
-    """Read the chat back to `since` past what is on record; relay what was left out."""
-    inbound, store = relay.inbound, relay.store
-    history = _history_since(relay, chat, since, report)
+def _reach_back(poller: Poller, link: Link, chat: Chat, since: datetime, report: PollReport) -> int:
+    """Read the chat back to `since` past what is on record; poller what was left out."""
+    inbound, store = poller.inbound, poller.store
+    history = _history_since(poller, chat, since, report)
     inbound.record_all(link, chat, [m for m in history if store.logged(m.id) is None])
     for item in history:
         logged = store.logged(item.id)
@@ -132,14 +132,14 @@ def _reach_back(relay: Poller, link: Link, chat: Chat, since: datetime, report: 
 
 
 def _history_since(
-    relay: Poller, chat: Chat, since: datetime, report: PollReport
+    poller: Poller, chat: Chat, since: datetime, report: PollReport
 ) -> list[WatiMessage]:
     """Every message of the chat back to `since`, known or not, oldest first."""
     history: list[WatiMessage] = []
     for page_number in range(1, MAX_PAGES + 1):
-        if page_number > 1 and not relay.windows.messages.acquire(timeout=60):
+        if page_number > 1 and not poller.windows.messages.acquire(timeout=60):
             raise NoSlot
-        page = relay.wati.get_messages(
+        page = poller.wati.get_messages(
             chat.customer_number,
             channel_number=chat.channel_number,
             page_size=PAGE_SIZE,
@@ -173,7 +173,7 @@ def backfill(settings: Settings, *, days: float) -> int:
     """CLI entry: build the bridge, backfill, exit 0 when no errors."""
     bridge = build(settings)
     try:
-        report = run_backfill(bridge.relay, days=days)
+        report = run_backfill(bridge.poller, days=days)
     finally:
         bridge.shutdown()
     return 0 if report.errors == 0 else 1

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 import bot.config
+from bot.base.hours import BusinessHours
 from bot.config import KNOWN_NAMES, ConfigError, Settings
-from bot.relay.hours import BusinessHours
 from tests.kit import cli
 
 GOOD = {

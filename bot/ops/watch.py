@@ -5,7 +5,7 @@ A quiet bridge makes few calls, so some conditions would start or end unseen: ev
 still post in each linked channel (conversations.info), writes a heartbeat (a database that
 takes no writes shows at once, and shows when it takes them again), measures the oldest
 waiting message, reads the Socket Mode connection's state, and looks for teammates' replies
-Slack gave to another connection (`bot.consumers`). Then `Alerts` tells whom it must.
+Slack gave to another connection (`bot.ops.consumers`). Then `Alerts` tells whom it must.
 """
 
 from __future__ import annotations
@@ -18,9 +18,9 @@ from datetime import UTC, datetime
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.alerts import Alerts
-from bot.consumers import Deliveries
-from bot.health import CHANNEL_ERRORS, Code, Health
+from bot.ops.alerts import Alerts
+from bot.ops.consumers import Deliveries
+from bot.ops.health import CHANNEL_ERRORS, Code, Health
 from bot.store import Store
 from bot.store.links import Link
 
