@@ -8,6 +8,7 @@ import socket
 import sqlite3
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from bot import __version__
 from bot.config import (
@@ -134,7 +135,7 @@ def _parser() -> argparse.ArgumentParser:
         "happened.",
     )
     demo.add_argument("--quiet", action="store_true", help="print only the summary")
-    webhooks = sub.add_parser(
+    webhooks = command(
         "webhooks",
         help="show each linked number's Wati webhook: URL, registration, last event",
         description="Per linked number: the webhook URL to paste into Wati's dashboard, what the "
@@ -242,6 +243,15 @@ def _command(args: argparse.Namespace, env: dict[str, str]) -> int:
 
         return show(settings, retry=args.retry)
     hide_secrets()
+    folder = Path(settings.db_path).absolute().parent
+    if not folder.exists() and not any(p.is_file() for p in folder.parents):
+        # A typo in the path would otherwise start an empty bridge in a new folder.
+        print(
+            f"wati-bridge: the folder of BRIDGE_DB ({folder}) does not exist — fix: correct "
+            "BRIDGE_DB, or create the folder if a new database there is what you want",
+            file=sys.stderr,
+        )
+        return 2
     try:
         held = lock.acquire(settings.db_path)
     except lock.DatabaseLocked as exc:

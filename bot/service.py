@@ -372,14 +372,15 @@ def run(settings: Settings, listener: socket.socket) -> int:
     bridge = build(settings)
     link: SocketLink | None = None
     try:
-        bridge.start_jobs()
-        logger.info("bridge started with %d linked number(s)", len(bridge.store.links()))
         if settings.socket_mode:
+            # Before any job: a refused app token (exit 2) then costs no poll of Wati.
             assert settings.slack_app_token is not None
             link = SocketLink(bridge.app, settings.slack_app_token)
             if link.open() is not None:
                 return 2
             bridge.watch.socket_connected = lambda: link is not None and link.connected
+        bridge.start_jobs()
+        logger.info("bridge started with %d linked number(s)", len(bridge.store.links()))
         serve_listener(bridge, settings, listener)
     finally:
         if link is not None:

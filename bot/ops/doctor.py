@@ -255,7 +255,9 @@ def _check_app_token(token: str, api_url: str, timeout: float) -> Finding:
             refusal_hint("not_allowed_token_type"),
         )
     client = WebClient(
-        base_url=api_url if api_url.endswith("/") else api_url + "/", timeout=int(timeout)
+        base_url=api_url if api_url.endswith("/") else api_url + "/",
+        timeout=int(timeout),
+        logger=_QUIET,  # the finding says what went wrong, once
     )
     try:
         client.apps_connections_open(app_token=token)
@@ -352,6 +354,13 @@ def check_db(path: str) -> Finding:
         state = f"{len(pending)} migration(s) to apply at start" if pending else "up to date"
         who = f"; a bridge is running on it (pid {running.get('pid')})" if running else ""
         return Finding("database", True, f"{path} is writable, {state}{who}")
+    if not target.absolute().parent.exists():
+        return Finding(
+            "database",
+            False,
+            f"{path}: its folder {target.absolute().parent} does not exist (a typo in BRIDGE_DB?)",
+            "correct BRIDGE_DB, or create the folder if a new database there is what you want",
+        )
     folder = next((p for p in target.absolute().parents if p.exists()), Path("/"))
     if not os.access(folder, os.W_OK | os.X_OK):
         return Finding(
