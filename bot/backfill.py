@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 
 from bot.config import Settings
 from bot.relay.discovery import CONTACTS_PAGE
-from bot.relay.inbound import MAX_PAGES, PAGE_SIZE, NoSlot
+from bot.relay.inbound import NoSlot
 from bot.relay.polling import Poller, PollReport
 from bot.service import build
 from bot.store.chats import Chat
@@ -22,7 +22,6 @@ from bot.store.db import iso
 from bot.store.links import Link
 from bot.text import phone
 from bot.wati.errors import WatiError
-from bot.wati.types import WatiMessage
 
 
 @dataclass
@@ -36,7 +35,7 @@ class NumberReport:
 
 
 def run_backfill(poller: Poller, *, days: float, echo: Callable[[str], None] = print) -> PollReport:
-    """Find the customers active in the last `days` and poller their messages since then.
+    """Find the customers active in the last `days` and relay their messages since then.
 
     Customers come from the chats the bridge already knows and from every page of Wati's
     contacts whose lastUpdated falls inside the period. Wati's limits are respected: each
@@ -113,9 +112,11 @@ def _customers(
 
 
 def _reach_back(poller: Poller, link: Link, chat: Chat, since: datetime, report: PollReport) -> int:
-    """Read the chat back to `since` past what is on record; poller what was left out."""
+    """Read the chat back to `since` past what is on record; relay what was left out."""
     inbound, store = poller.inbound, poller.store
-    history = _history_since(poller, chat, since, report)
+    fetched = inbound.fetch_new(chat, since, past_known=True)
+    report.calls += fetched.calls
+    history = sorted((m for m in fetched.history if m.created >= since), key=lambda m: m.created)
     inbound.record_all(link, chat, [m for m in history if store.logged(m.id) is None])
     for item in history:
         logged = store.logged(item.id)
@@ -129,28 +130,6 @@ def _reach_back(poller: Poller, link: Link, chat: Chat, since: datetime, report:
             store.update_message(item.id, state="pending")
             inbound.keep(item)
     return inbound.flush_pending(link, chat)
-
-
-def _history_since(
-    poller: Poller, chat: Chat, since: datetime, report: PollReport
-) -> list[WatiMessage]:
-    """Every message of the chat back to `since`, known or not, oldest first."""
-    history: list[WatiMessage] = []
-    for page_number in range(1, MAX_PAGES + 1):
-        if page_number > 1 and not poller.windows.messages.acquire(timeout=60):
-            raise NoSlot
-        page = poller.wati.get_messages(
-            chat.customer_number,
-            channel_number=chat.channel_number,
-            page_size=PAGE_SIZE,
-            page_number=page_number,
-        )
-        report.calls += 1
-        history.extend(page.items)
-        oldest = page.items[0].created if page.items else None
-        if not page.has_more or (oldest and oldest < since):
-            break
-    return sorted((m for m in history if m.created >= since), key=lambda m: m.created)
 
 
 def _summary(

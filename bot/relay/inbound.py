@@ -25,7 +25,6 @@ from bot.base.clock import Clock
 from bot.relay.threads import Threads
 from bot.slack import blocks, speaker
 from bot.slack.poster import SlackPoster, metadata_of, refusal_of
-from bot.slack.speaker import Speaker
 from bot.store import Store
 from bot.store.chats import Chat, Thread
 from bot.store.db import iso, parse_iso
@@ -87,9 +86,11 @@ class Inbound:
 
     # -- reading -----------------------------------------------------------------------------
 
-    def fetch_new(self, chat: Chat, cutoff: datetime | None = None) -> Fetched:
-        """Page back until a known message shows up, the history reaches `cutoff` (the link
-        time or the backfill horizon: older messages are not relayed) or it ends.
+    def fetch_new(
+        self, chat: Chat, cutoff: datetime | None = None, past_known: bool = False
+    ) -> Fetched:
+        """Page back until a known message shows up (unless `past_known`: backfill), the history
+        reaches `cutoff` (the link time or the backfill horizon) or it ends.
 
         However many pages it takes: a chat never seen before may have a long history (a
         chatbot flow, an outage). Either every page needed is read, or nothing is taken
@@ -116,7 +117,8 @@ class Inbound:
             known = self.store.known_ids([m.id for m in page.items])
             pages.append([item for item in page.items if item.id not in known])
             oldest = page.items[0].created if page.items else None
-            if known or not page.has_more or (cutoff and oldest and oldest < cutoff):
+            stop = (known and not past_known) or not page.has_more
+            if stop or (cutoff and oldest and oldest < cutoff):
                 break
         else:
             self.store.add_error(
@@ -130,8 +132,7 @@ class Inbound:
         return Fetched(new, history, calls)
 
     def keep(self, item: WatiMessage) -> None:
-        """Hold a fetched item for posting (backfill marks old ones pending again)."""
-        self._items[item.id] = item
+        self._items[item.id] = item  # backfill: an old item pending again, to post
 
     # -- recording ---------------------------------------------------------------------------
 
@@ -238,8 +239,8 @@ class Inbound:
         with self._flush_lock(chat):
             for logged in self.store.pending_messages(chat.channel_number, chat.customer_number):
                 thread = self.threads.ensure(link, chat)
-                named = self.store.chat(chat.channel_number, chat.customer_number) or chat
-                who = speaker.customer(named.customer_name, named.customer_number)
+                now = self.store.chat(chat.channel_number, chat.customer_number) or chat
+                who = speaker.customer(now.customer_name, now.customer_number)
                 self._post(link, thread, logged, who)
                 self._items.pop(logged.wati_id, None)
                 posted += 1
@@ -251,7 +252,9 @@ class Inbound:
                 (chat.channel_number, chat.customer_number), threading.Lock()
             )
 
-    def _post(self, link: Link, thread: Thread, logged: LoggedMessage, customer: Speaker) -> None:
+    def _post(
+        self, link: Link, thread: Thread, logged: LoggedMessage, customer: speaker.Speaker
+    ) -> None:
         """Post one pending message (in one or more parts), once, as the one who wrote it."""
         assert thread.thread_ts is not None
         done = self._find_in_thread(link, thread, logged.wati_id) if logged.attempts else {}
@@ -270,8 +273,7 @@ class Inbound:
                     message = blocks.relayed_message(
                         logged.wati_id, rendered.text, mirrored_by=by, template=item.template
                     )
-                    # An upload's comment cannot carry a username: it names the speaker.
-                    message = speaker.decorate(message, who, customized=False)
+                    message = speaker.decorate(message, who, customized=False)  # see speaker
                     self._post_media(link, thread, logged, rendered.media_path, message)
                 ts = ts or "file"
             else:

@@ -7,7 +7,8 @@ Slack shows a post's `username` and `icon_emoji` only when the app holds `chat:w
 says who spoke in its first line instead. Whether the workspace granted it is read from
 auth.test's scope header, once an hour (`Customizing`).
 
-Every path that posts a message on someone's behalf (text, media, whatever comes next) calls
+A file upload cannot carry a username, so its comment always names the speaker. Every path
+that posts a message on someone's behalf (text, media, whatever comes next) calls
 `decorate` on the message before posting it.
 """
 
