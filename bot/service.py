@@ -224,9 +224,7 @@ def build(
 ) -> Bridge:
     """Wire every object from the settings (tests pass loopback URLs and a clock)."""
     health = Health(clock, wati_outage=settings.wati_outage)
-    # Events take seconds to arrive; a reply missing for longer than two health rounds (and
-    # 10 s) was given to another connection. The condition ends after 15 quiet minutes.
-    deliveries = Deliveries(grace=max(10.0, 2 * settings.check_seconds), window=900.0, clock=clock)
+    deliveries = Deliveries.for_checks(settings.check_seconds, clock=clock)
     store = open_store(settings.db_path, writable=True)
     store.on_write = health.wrote
     budget = Budget(store, settings.wati_monthly_calls)

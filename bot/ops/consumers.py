@@ -47,6 +47,12 @@ class Deliveries:
         self._looked: dict[tuple[str, str], str] = {}  # thread -> latest reply looked at
         self._missed: dict[tuple[str, str], float] = {}  # (channel, ts) -> the message's time
 
+    @classmethod
+    def for_checks(cls, check_seconds: float, *, clock: Callable[[], float]) -> Deliveries:
+        """Events take seconds to arrive: a reply missing for longer than two health rounds (and
+        10 s) was given to another connection. The condition ends after 15 quiet minutes."""
+        return cls(grace=max(10.0, 2 * check_seconds), window=900.0, clock=clock)
+
     def listening_from(self, moment: float) -> None:
         """Events before `moment` had no connection here to arrive on (a reconnect)."""
         self.started = max(self.started, moment)
