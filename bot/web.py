@@ -28,7 +28,7 @@ Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
-Health = Callable[[], tuple[bool, dict[str, Any]]]
+HealthReport = Callable[[], tuple[bool, dict[str, Any]]]  # what /healthz serves: (ok, body)
 
 EVENTS_PATH = "/slack/events"
 HEALTH_PATH = "/healthz"
@@ -125,7 +125,7 @@ def private(scope: Scope, token: str | None) -> bool:
         return False
 
 
-def health_route(health: Health, token: str | None = None) -> Route:
+def health_route(health: HealthReport, token: str | None = None) -> Route:
     """`GET /healthz`: 200 with the state when healthy, 503 otherwise; to other machines (a
     load balancer, an uptime monitor) only the status and the reasons' codes."""
 
@@ -180,7 +180,7 @@ def events_route(dispatch: Callable[[BoltRequest], BoltResponse]) -> Route:
 
 
 def make_asgi(
-    health: Health,
+    health: HealthReport,
     dispatch: Callable[[BoltRequest], BoltResponse] | None = None,
     *,
     extra: Mapping[str, Route] | None = None,

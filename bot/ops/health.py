@@ -174,7 +174,7 @@ class Health:
     """The bridge's active conditions, from the observers below and the checks of `bot.ops.watch`."""
 
     def __init__(
-        self, clock: Callable[[], float] = time.time, *, wati_outage: float = WATI_OUTAGE
+        self, *, clock: Callable[[], float] = time.time, wati_outage: float = WATI_OUTAGE
     ) -> None:
         self.clock = clock
         self.wati_outage = wati_outage
