@@ -255,11 +255,10 @@ class Inbound:
                 parts = blocks.relayed_parts(
                     logged.wati_id, rendered.text, mirrored_by=by, template=item.template
                 )
-                customized = self.customized()
                 for k, message in enumerate(parts, start=1):
                     if k in done:
                         continue
-                    message = speaker.decorate(message, who, customized=customized)
+                    message = speaker.decorate(message, who, customized=self.customized())
                     posted, refused = self._post_part(link, thread, logged, k, message)
                     ts, error = ts or posted, error or refused
         self.store.update_message(logged.wati_id, state="posted", slack_ts=ts, error=error)
