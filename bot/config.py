@@ -16,6 +16,7 @@ from bot.relay.hours import BusinessHours
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 
 _USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
+_TEMPLATE_NAME = re.compile(r"^[A-Za-z0-9_]{1,512}$")
 _WEBHOOK_TOKEN = re.compile(r"^[A-Za-z0-9_-]{16,200}$")
 LOG_FORMATS = ("text", "json")
 SECRETS = ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET", "WATI_ACCESS_TOKEN")
@@ -76,6 +77,8 @@ class Settings:
     assign_on_reply: bool = False
     public_url: str | None = None
     webhook_token: str | None = None
+    # The approved template that asks for a rating outside the 24-hour window (bot.survey).
+    rating_template: str | None = None
 
     @property
     def socket_mode(self) -> bool:
@@ -226,6 +229,12 @@ class Settings:
                 "WATI_WEBHOOK_TOKEN must be 16 to 200 letters, digits, '-' or '_' "
                 "(leave it unset and the bridge makes one)"
             )
+        rating_template = (get("BRIDGE_RATING_TEMPLATE") or "").strip() or None
+        if rating_template is not None and not _TEMPLATE_NAME.match(rating_template):
+            problems.append(
+                "BRIDGE_RATING_TEMPLATE must be a Wati template name (letters, digits and '_'), "
+                f"got {rating_template!r}"
+            )
 
         if problems:
             raise ConfigError(problems)
@@ -253,6 +262,7 @@ class Settings:
             check_seconds=float(check_seconds),
             public_url=public_url,
             webhook_token=webhook_token,
+            rating_template=rating_template,
         )
 
 

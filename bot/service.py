@@ -25,7 +25,8 @@ from bot.chatops.desk import Desk
 from bot.chatops.operations import ChatOps
 from bot.config import Settings
 from bot.health import Code, Health
-from bot.listeners import actions, commands, replies
+from bot.insights.spend import Spend
+from bot.listeners import actions, commands, replies, survey
 from bot.listeners import desk as desk_listeners
 from bot.metrics import BridgeCollector, ErrorTally, exposition
 from bot.relay.clock import Clock
@@ -40,6 +41,8 @@ from bot.slack.reader import SlackNames
 from bot.slack.socket_mode import SocketLink
 from bot.store import Store, open_store
 from bot.store.outbox import ReplyState
+from bot.survey.answers import Answers
+from bot.survey.asking import Surveys
 from bot.watch import Watch
 from bot.wati.client import WatiClient
 from bot.wati.limits import Budget, Windows
@@ -73,6 +76,7 @@ class Bridge:
     watch: Watch
     desk: Desk
     webhooks: FastPath
+    surveys: Surveys
     errors: ErrorTally = field(default_factory=ErrorTally)
     _tick: float = 1.0  # seconds between poll rounds of each number
 
@@ -91,6 +95,7 @@ class Bridge:
         self._every(self.outbound.refresh_parents, PARENTS_SECONDS, "parents")
         self._every(self.watch.check, self.settings.check_seconds, "health", next_run_time=_soon())
         self._every(self.desk.tick, DESK_SECONDS, "desk", next_run_time=_soon())
+        self._every(self.surveys.settle, tick, "surveys")
         self._every(self.webhooks.hub.process, tick, "webhooks", next_run_time=_soon())
         self._every(self.webhooks.reconcile, tick, "reconcile")
         self._every(self.webhooks.tidy, min(5.0, tick * 5), "webhook-health")
@@ -221,6 +226,7 @@ def build(
     store.on_write = health.wrote
     budget = Budget(store, settings.wati_monthly_calls)
     errors = ErrorTally()
+    the_clock = Clock(clock)
     wati = WatiClient(
         settings.wati_api_endpoint,
         settings.wati_access_token,
@@ -228,6 +234,7 @@ def build(
         on_call=budget.record,
         on_error=errors.wati,
         on_answer=health.wati_answered,
+        on_sent=Spend(store=store, now=the_clock.now).count,
     )
     web = make_web_client(
         settings.slack_bot_token,
@@ -240,11 +247,11 @@ def build(
         if slack_min_interval is None
         else SlackPoster(web, min_interval=slack_min_interval)
     )
-    the_clock = Clock(clock)
     windows = Windows()
     scheduler = BackgroundScheduler(executors={"default": ThreadPoolExecutor(50)}, timezone="UTC")
     threads = Threads(store, poster, wati, budget, windows, the_clock)
-    inbound = Inbound(store, wati, poster, threads, windows, the_clock)
+    answers = Answers(store=store, clock=the_clock)
+    inbound = Inbound(store, wati, poster, threads, windows, the_clock, is_answer=answers.take)
     names = SlackNames(web)
     wake = functools.partial(store.wake_chat, origin="slack")
     feedback = Feedback(store, poster, threads)
@@ -304,6 +311,8 @@ def build(
     replies.register(app, outbound, desk.owners)
     actions.register(app, ops, command, names)
     desk_listeners.register(app, command, ops, desk)
+    surveys = Surveys.over(ops, template_name=settings.rating_template)
+    survey.register(app, ops, surveys)
 
     @app.middleware
     def count_slack_errors(context: BoltContext, next: Callable[[], None]) -> None:
@@ -344,6 +353,7 @@ def build(
         ),
         desk,
         webhooks,
+        surveys,
         errors,
     )
 

@@ -136,6 +136,7 @@ class Threads:
             previous_link = self.permalink(previous) if previous else None
         last = parse_iso(chat.last_inbound_at)
         desk = self.store.desk_chat(thread.channel_number, thread.customer_number)
+        survey = self.store.survey(thread.id)
         return blocks.thread_parent(
             thread_id=thread.id,
             channel_number=thread.channel_number,
@@ -149,6 +150,7 @@ class Threads:
             owner_id=desk.owner_id,
             owner_in_wati=bool(desk.owner_in_wati),
             waiting_since=parse_iso(desk.waiting_since),
+            rating=survey.rating if survey else None,
         )
 
     def redraw(self, thread: Thread, chat: Chat | None = None) -> bool:

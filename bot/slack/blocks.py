@@ -25,6 +25,7 @@ RETRY = "wati_retry"
 REOPEN_SEND = "wati_reopen_send"
 ASSIGN_ME = "wati_assign_me"
 SAVED_REPLY = "wati_saved_reply"
+RESOLVE_RATE = "wati_resolve_rate"
 
 
 def _slack_date(moment: datetime) -> str:
@@ -83,6 +84,7 @@ def thread_parent(
     owner_id: str | None = None,
     owner_in_wati: bool = True,
     waiting_since: datetime | None = None,
+    rating: int | None = None,
 ) -> dict[str, Any]:
     """The parent message of a conversation thread, with its buttons and metadata."""
     from bot.text.formatting import escape
@@ -94,6 +96,8 @@ def thread_parent(
     if status_by:
         status += f" · changed by <@{status_by}>"
     context = [status, window_line(window_closes, window_open)]
+    if rating is not None:
+        context.append(f":star: Rated {rating}/5 by the customer")
     if state != "resolved":
         context.extend(desk_lines(owner_id, owner_in_wati, waiting_since))
     if previous_link:
@@ -103,7 +107,10 @@ def thread_parent(
         if state == "resolved"
         else {"text": "Resolve", "action_id": RESOLVE, "style": "primary"}
     )
-    buttons = [toggle, {"text": "Send template", "action_id": SEND_TEMPLATE}]
+    buttons = [toggle]
+    if state != "resolved":
+        buttons.append({"text": "Resolve and ask for a rating", "action_id": RESOLVE_RATE})
+    buttons.append({"text": "Send template", "action_id": SEND_TEMPLATE})
     buttons.append({"text": "Contact", "action_id": CONTACT})
     if state != "resolved":
         buttons.append({"text": "Assign to me", "action_id": ASSIGN_ME})

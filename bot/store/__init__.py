@@ -22,6 +22,7 @@ from bot.store.links import LinkTable
 from bot.store.messages import MessageTable
 from bot.store.outbox import OutboxTable
 from bot.store.saved import SavedTable
+from bot.store.surveys import SurveyTable
 from bot.store.webhooks import WebhookTable
 
 
@@ -35,6 +36,7 @@ class Store(
     SavedTable,
     WebhookTable,
     HealthTable,
+    SurveyTable,
 ):
     """All reads and writes of the bridge's state."""
 

@@ -94,6 +94,7 @@ class WatiClient:
         on_call: Callable[[str], None] | None = None,
         on_error: Callable[[str, str], None] | None = None,
         on_answer: Callable[[str, WatiError | None], None] | None = None,
+        on_sent: Callable[[str, str, int], None] | None = None,
     ) -> None:
         base = endpoint.strip().rstrip("/")
         origin = _origin(base) if base.startswith(("https://", "http://")) else None
@@ -107,6 +108,9 @@ class WatiClient:
         self._on_call = on_call
         self._on_error = on_error
         self._on_answer = on_answer  # told how each call ended (health watches for 401/403)
+        # Told (channel number, "session" or "template", how many) when Wati accepted messages:
+        # what WhatsApp charges for, counted at the one place every send passes.
+        self._on_sent = on_sent
         self._http = httpx.Client(
             headers={"Authorization": f"Bearer {token}", "User-Agent": "wati-bridge"},
             timeout=httpx.Timeout(timeout),
@@ -317,7 +321,47 @@ class WatiClient:
         )
         body = json_object(name, response, write=True)
         check_accepted(name, body, session=True, require_flag=True)
+        self._sent(channel, "session")
         return _send_result(body, local_message_id)
+
+    @_observed
+    def send_interactive_buttons(
+        self, wa_number: str, body: str, buttons: Sequence[str], *, channel_number: str
+    ) -> SendResult:
+        """Send WhatsApp reply buttons (v3 interactive, `Channel:Phone` target) in the window.
+
+        A tenant without v3 interactive messages answers 403 or 404: WatiRejected(status 403 or
+        404), which is not reported as a token problem (the caller falls back to plain text).
+        """
+        number = _digits(wa_number, "wa_number")
+        channel = _digits(channel_number, "channel_number")
+        scheme, host, port = self._origin
+        payload = {
+            "target": f"{channel}:{number}",
+            "type": "buttons",
+            "button_message": {"body": body, "buttons": [{"text": b} for b in buttons]},
+        }
+        name = "sendInteractiveMessage"
+        try:
+            response = self._call(
+                name,
+                "POST",
+                f"{scheme}://{host}:{port}/api/ext/v3/conversations/messages/interactive",
+                json_body=payload,
+                write=True,
+                session=True,
+                optional=True,
+            )
+        except WatiAuthError as exc:
+            if exc.status_code != 403:
+                raise
+            raise WatiRejected(exc.reason, status_code=403, endpoint=name) from exc
+        answer = json_object(name, response, write=True)
+        check_accepted(name, answer, session=True, require_flag=True)
+        self._sent(channel, "session")
+        message = answer.get("message")
+        message = message if isinstance(message, dict) else {}
+        return SendResult(opt_str(message.get("id")), None, None, None)
 
     @_observed
     def send_session_file(
@@ -332,7 +376,8 @@ class WatiClient:
     ) -> SendResult:
         """Send a file inside the 24-hour window; success means accepted by Wati."""
         number = _digits(wa_number, "wa_number")
-        params: Params = {"channelPhoneNumber": _digits(channel_number, "channel_number")}
+        channel = _digits(channel_number, "channel_number")
+        params: Params = {"channelPhoneNumber": channel}
         if caption:
             params["caption"] = caption
         if not content:
@@ -350,6 +395,7 @@ class WatiClient:
         )
         body = json_object(name, response, write=True)
         check_accepted(name, body, session=True, require_flag=True)
+        self._sent(channel, "session")
         result = _send_result(body, None)
         # One client saw {"result": "<message id>"} from this endpoint.
         flag = body.get("result")
@@ -391,6 +437,7 @@ class WatiClient:
         first = first if isinstance(first, dict) else {}
         if body.get("validWhatsAppNumber") is False or first.get("isValidWhatsAppNumber") is False:
             raise WatiRejected("not a valid WhatsApp number", status_code=200, endpoint=name)
+        self._sent(channel, "template")
         return TemplateSendResult(
             ok=True,
             whatsapp_number=_digits_or_none(body.get("phone_number")) or number,
@@ -426,6 +473,7 @@ class WatiClient:
         failures = _receiver_failures(body.get("receivers"))
         # Live tenants answer without `receivers`: the refused numbers are under `errors`.
         failures.update(_listed_failures(body.get("errors"), numbers, failures))
+        self._sent(channel, "template", sum(1 for n in numbers if n not in failures))
         return BulkSendResult(
             accepted=[n for n in numbers if n not in failures],
             failed=[(n, failures[n]) for n in numbers if n in failures],
@@ -557,6 +605,7 @@ class WatiClient:
         files: dict[str, tuple[str, bytes, str]] | None = None,
         write: bool = False,
         session: bool = False,
+        optional: bool = False,
     ) -> httpx.Response:
         if self._on_call is not None:
             self._on_call(name)
@@ -579,10 +628,16 @@ class WatiClient:
         try:
             raise_for_status(name, response, write=write, session=session)
         except WatiError as exc:
-            self._answered(name, exc)
+            # An optional feature the tenant lacks (403/404) says nothing about the token.
+            if not (optional and exc.status_code in (403, 404)):
+                self._answered(name, exc)
             raise
         self._answered(name, None)
         return response
+
+    def _sent(self, channel_number: str, kind: str, count: int = 1) -> None:
+        if self._on_sent is not None and count:
+            self._on_sent(channel_number, kind, count)
 
     def _answered(self, name: str, error: WatiError | None) -> None:
         if self._on_answer is not None:

@@ -59,6 +59,7 @@ from .base import (
     store_media,
 )
 from .contacts import filter_contacts
+from .interactive import InteractiveEndpoints
 from .operators import Operators
 from .state import TICKET_STATUSES, State
 from .templates import TemplateEndpoints
@@ -67,7 +68,7 @@ MAX_TEXT = 4096
 MEDIA_LIMITS = {"image": 5, "video": 16, "audio": 16, "document": 100}  # MB, as WhatsApp
 
 
-class WatiApi(TemplateEndpoints, AccountEndpoints):
+class WatiApi(TemplateEndpoints, AccountEndpoints, InteractiveEndpoints):
     def __init__(self, state: State, channels: list[str]) -> None:
         super().__init__(state, channels)
         self.operators = Operators(state)
@@ -87,6 +88,8 @@ class WatiApi(TemplateEndpoints, AccountEndpoints):
             "assignOperator": ("POST", False, self.assign_operator),
             "phoneNumbers": ("GET", False, self.phone_numbers),  # /api/v2/whatsapp/phoneNumbers
             "channels": ("GET", False, self.channels_v3),  # /api/ext/v3/channels, no tenant
+            # /api/ext/v3/conversations/messages/interactive (interactive.py)
+            "sendInteractiveMessage": ("POST", False, self.send_interactive),
         }
 
     def route(self, endpoint: str, method: str, has_arg: bool) -> int:

@@ -69,6 +69,7 @@ class Sandbox:
         if previous is not None:  # what a test set survives a restart
             self.api.spam_limit = previous.spam_limit
             self.api.not_on_whatsapp = previous.not_on_whatsapp
+            self.api.interactive = previous.interactive
         self.state.on_insert = self.webhooks.inserted
         self._closed = False
 
@@ -171,6 +172,12 @@ class Sandbox:
             type=type,
             data=data,
             extra=extra,
+        )
+
+    def customer_taps(self, channel: str, customer: str, text: str) -> str:
+        """The customer taps a reply button: a text message with only the button's text."""
+        return self.customer_says(
+            channel, customer, text, extra={"interactiveButtonReply": {"title": text}}
         )
 
     def add_media(self, path: str, content: bytes, content_type: str) -> str:

@@ -11,6 +11,7 @@ Control routes (JSON in and out):
   GET    /_sandbox/api/state                       channels, known customers, the clock
   GET    /_sandbox/api/conversation?channel=&customer=   a chat, oldest first, with statuses
   POST   /_sandbox/api/say       {channel, customer, text, name?, type?, data?}   the customer
+  POST   /_sandbox/api/tap       {channel, customer, text}   the customer taps a reply button
   POST   /_sandbox/api/operator  {channel, customer, text}   a teammate in Wati's own inbox
   POST   /_sandbox/api/react     {channel, customer, emoji, to?}   the customer reacts
   POST   /_sandbox/api/close     {channel, customer, by?}   Wati's chatbot closes the chat
@@ -169,6 +170,8 @@ class Handler(BaseHTTPRequestHandler):
             endpoint = "phoneNumbers"
         elif parts == ["api", "ext", "v3", "channels"]:
             endpoint = "channels"  # v3 lives at the host root; the token names the tenant
+        elif parts == ["api", "ext", "v3", "conversations", "messages", "interactive"]:
+            endpoint = "sendInteractiveMessage"
         elif parts == [sandbox.tenant_id, "api", "v2", "webhookEndpoints"]:
             endpoint = "webhookEndpoints"  # a v2 exception (webhooks.py)
         firewall = sandbox.faults.take(endpoint or "*", kinds=("cloudflare",))
@@ -277,6 +280,11 @@ class Handler(BaseHTTPRequestHandler):
                 name=str(payload["name"]) if payload.get("name") else None,
                 type=str(payload.get("type") or "text"),
                 data=str(payload["data"]) if payload.get("data") else None,
+            )
+            return json_reply({"id": message_id})
+        if route == ("POST", "/_sandbox/api/tap"):
+            message_id = sandbox.customer_taps(
+                str(payload["channel"]), str(payload["customer"]), str(payload["text"])
             )
             return json_reply({"id": message_id})
         if route == ("POST", "/_sandbox/api/operator"):
