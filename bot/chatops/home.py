@@ -18,6 +18,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.chatops.waiting import duration
+from bot.insights import spend
 from bot.relay.clock import Clock
 from bot.relay.hours import BusinessHours, waited
 from bot.slack import blocks, desk_views
@@ -139,13 +140,15 @@ class Home:
         opened = _grouped(self.store.queue_open(numbers, desk_views.HOME_ROWS))
         backlogs = self.store.backlogs()
         quota = self.budget.summary()
+        sent = spend.this_month(self.store, self.clock.now())
         queues = [
             desk_views.NumberQueue(
                 title=self._title(link),
                 waiting=self._section(waiting.get(link.channel_number, []), self._waited),
                 mine=self._section(mine.get(link.channel_number, []), self._waited),
                 open=self._section(opened.get(link.channel_number, []), _owner),
-                health=self._health(link, backlogs.get(link.channel_number, 0), quota),
+                health=self._health(link, backlogs.get(link.channel_number, 0), quota)
+                + f"\n:outbox_tray: This month: {sent.get(link.channel_number, spend.Usage()).line()}",
             )
             for link in links
         ]

@@ -14,7 +14,9 @@ from slack_sdk.errors import SlackApiError
 
 from bot.chatops.errors import ChatOpsError
 from bot.health import Health
+from bot.insights import spend
 from bot.store import Store
+from bot.store.db import utcnow
 from bot.store.links import LinkConflict
 from bot.text import phone
 from bot.wati.limits import Budget
@@ -200,6 +202,8 @@ class WatiCommand:
             last = self.store.get(f"last_poll_ok:{number}")
             lines.append(f"*Last successful poll:* {_when(last)}")
             lines.append(f"*Waiting to be posted:* {self.store.backlog(number)}")
+            usage = spend.this_month(self.store, utcnow()).get(number, spend.Usage())
+            lines.append(f"*Sent this month:* {usage.line()}")
             errors = self.store.recent_errors(number, limit=3)
             if errors:
                 lines.append("*Recent errors:*")

@@ -103,7 +103,11 @@ class Surveys:
         thread = self.store.thread(conv.thread.id) or conv.thread
         if thread.state == "resolved" or not thread.thread_ts:
             raise ChatOpsError("This conversation is resolved already; no rating was asked.")
-        last = parse_iso(conv.chat.last_inbound_at)
+        recorded = self.store.last_inbound(thread.channel_number, thread.customer_number)
+        last = max(
+            (t for t in (parse_iso(conv.chat.last_inbound_at), parse_iso(recorded)) if t),
+            default=None,
+        )
         in_window = window.is_open(last, self.clock.now())
         if not in_window and not self.template_name:
             raise ChatOpsError(NO_TEMPLATE)
@@ -126,11 +130,19 @@ class Surveys:
     def _ask(self, conv: Conversation, thread: Thread, user_id: str, in_window: bool) -> str:
         """Send the question; returns how it went. ChatOpsError when nothing went out."""
         assert thread.thread_ts is not None
-        note_ts = self.poster.post(
-            thread.slack_channel_id,
-            thread_ts=thread.thread_ts,
-            **blocks.notice(f":star: <@{user_id}> is asking the customer for a rating…"),
-        )
+        try:
+            note_ts = self.poster.post(
+                thread.slack_channel_id,
+                thread_ts=thread.thread_ts,
+                **blocks.notice(f":star: <@{user_id}> is asking the customer for a rating…"),
+            )
+        except SlackApiError as exc:
+            # Nothing went out: the question may be asked again.
+            error = exc.response.get("error")
+            self.store.update_survey(thread.id, state="failed", error=f"Slack: {error}")
+            raise ChatOpsError(
+                f"Slack refused the thread note (`{error}`), so no rating was asked."
+            ) from exc
         reply, _ = self.store.enqueue_reply(
             slack_channel_id=thread.slack_channel_id,
             slack_ts=note_ts,
@@ -247,9 +259,9 @@ class Surveys:
     def _edit(self, thread: Thread, ts: str, text: str) -> None:
         try:
             self.poster.update(thread.slack_channel_id, ts, **blocks.notice(text))
-        except Exception as exc:  # noqa: BLE001 - the note is a courtesy; the state is stored
+        except SlackApiError as exc:  # the note is a courtesy; the state is stored
             logger.warning(
-                "rating note in thread %d not updated: %s", thread.id, type(exc).__name__
+                "rating note in thread %d not updated: %s", thread.id, exc.response.get("error")
             )
 
     # -- answers -----------------------------------------------------------------------------
