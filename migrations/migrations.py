@@ -303,12 +303,15 @@ def m018_surveys_and_sends(db: Database) -> None:
             "answered_at": str,
             "answer_wati_id": str,
             "settled": int,
+            "reply_id": int,  # the question's outbox row (it is no reply to the customer)
         },
         pk="thread_id",
         not_null={"channel_number", "customer_number", "state", "asked_at"},
         defaults={"settled": 1},
     )
     db["surveys"].create_index(["channel_number", "customer_number", "state"])
+    # The week's picture reads each thread's first reply (bot.insights.week).
+    db["outbox"].create_index(["thread_id", "created_at"])
     # What WhatsApp charges for: messages Wati accepted per number and calendar month (UTC),
     # by kind ("session": free text, files, buttons; "template"). Counted when Wati says yes.
     db["sends"].create(

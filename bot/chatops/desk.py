@@ -13,6 +13,7 @@ from bot.chatops.owners import Owners
 from bot.chatops.saved import SavedReplies
 from bot.chatops.waiting import WaitingClock
 from bot.config import Settings
+from bot.insights.picture import WeekPicture
 from bot.relay.clock import Clock
 from bot.relay.outbound import Outbound
 from bot.slack.reader import SlackNames
@@ -61,8 +62,17 @@ class Desk:
             target_minutes=settings.reply_target_minutes,
             hours=settings.business_hours,
         )
+        picture = WeekPicture(
+            store=ops.store, client=ops.poster.client, clock=clock, hours=settings.business_hours
+        )
         home = Home(
-            ops.store, budget, ops.poster.client, names, clock, hours=settings.business_hours
+            ops.store,
+            budget,
+            ops.poster.client,
+            names,
+            clock,
+            hours=settings.business_hours,
+            picture=picture,
         )
         return cls(owners, saved, waiting, home)
 

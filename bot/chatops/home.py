@@ -19,6 +19,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.chatops.waiting import duration
 from bot.insights import spend
+from bot.insights.picture import WeekPicture
 from bot.relay.clock import Clock
 from bot.relay.hours import BusinessHours, waited
 from bot.slack import blocks, desk_views
@@ -100,6 +101,7 @@ class Home:
         *,
         hours: BusinessHours | None,
         members: Members | None = None,
+        picture: WeekPicture | None = None,
     ) -> None:
         self.store = store
         self.budget = budget
@@ -108,6 +110,7 @@ class Home:
         self.clock = clock
         self.hours = hours
         self.members = members or Members(client)
+        self.picture = picture
         self._workspace: str | None = None
 
     def warm(self) -> None:
@@ -117,6 +120,8 @@ class Home:
         for channel in channels:
             self.names.channel(channel)  # cached an hour: the titles cost no call
         self.workspace_url()
+        if self.picture is not None:
+            self.picture.refresh()
 
     def workspace_url(self) -> str:
         """The workspace's base URL (https://team.slack.com/), asked once."""
@@ -158,7 +163,10 @@ class Home:
                 "You are not in any channel linked to a WhatsApp number. Join one to see its "
                 "customers here; an admin links a channel with `/wati link <number>`."
             )
-        return desk_views.home_view(queues, self.clock.now(), note)
+        view = desk_views.home_view(queues, self.clock.now(), note)
+        if self.picture is not None:
+            view["blocks"].extend(self.picture.blocks(numbers))
+        return view
 
     def _title(self, link: Link) -> str:
         name = self.names.channel(link.slack_channel_id)

@@ -24,6 +24,7 @@ from bot.store.outbox import OutboxTable
 from bot.store.saved import SavedTable
 from bot.store.surveys import SurveyTable
 from bot.store.webhooks import WebhookTable
+from bot.store.weekly import WeeklyTable
 
 
 class Store(
@@ -37,6 +38,7 @@ class Store(
     WebhookTable,
     HealthTable,
     SurveyTable,
+    WeeklyTable,
 ):
     """All reads and writes of the bridge's state."""
 

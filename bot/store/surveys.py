@@ -24,6 +24,7 @@ class Survey:
     answered_at: str | None = None
     answer_wati_id: str | None = None
     settled: int = 1
+    reply_id: int | None = None
 
 
 class SurveyTable(Db):

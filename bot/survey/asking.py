@@ -156,6 +156,7 @@ class Surveys:
             state=ReplyState.SENT,
             local_message_id=uuid.uuid4().hex,
         )
+        self.store.update_survey(thread.id, reply_id=reply.id)
         try:
             via = self._send(conv, reply, in_window)
         except (WatiError, ChatOpsError) as exc:

@@ -8,6 +8,7 @@ number in `/wati status`, on the Home tab and in /metrics."""
 from __future__ import annotations
 
 import json
+import struct
 import threading
 from pathlib import Path
 from typing import Any
@@ -94,6 +95,40 @@ def _sent(world: World, channel: str, customer: str) -> list[dict[str, Any]]:
 def _rated(world: World, channel: str, customer: str, stars: int) -> bool:
     parent = _parent(world, channel, customer)
     return parent is not None and f"Rated {stars}/5" in _text(parent)
+
+
+def _png_text(png: bytes) -> dict[str, str]:
+    """The PNG's tEXt chunks (keyword → text), read by hand from its chunk list."""
+    found, at = {}, 8
+    while at < len(png):
+        length = struct.unpack(">I", png[at : at + 4])[0]
+        kind, data = png[at + 4 : at + 8], png[at + 8 : at + 8 + length]
+        if kind == b"tEXt":
+            key, _, value = data.partition(b"\0")
+            found[key.decode("latin-1")] = value.decode("latin-1")
+        at += 12 + length
+    return found
+
+
+def _check_chart(world: World, tab: dict[str, Any]) -> None:
+    """The Home tab's chart: a PNG of a sane size, drawn from the scenario's figures."""
+    [image] = [b for b in tab["blocks"] if b["type"] == "image"]
+    png = world.slack.file_content(image["slack_file"]["id"])
+    assert png is not None and png[:8] == b"\x89PNG\r\n\x1a\n"
+    width, height = struct.unpack(">II", png[16:24])
+    assert 600 <= width <= 2000 and 200 <= height <= 2000 and len(png) < 1_000_000
+    rows = json.loads(_png_text(png)["Description"])
+    a_week, b_week = rows["+1 555-000-0001"][-1], rows["+1 555-000-0002"][-1]
+    # Number A: Ana's two threads and Bo's, two resolved, rated 5 and 4; one reply (Ana's
+    # second thread): the rating questions are not replies.
+    assert (a_week["opened"], a_week["resolved"], a_week["ratings"]) == (3, 2, 2)
+    assert a_week["rating"] == 4.5 and a_week["reply_median"] is not None
+    assert a_week["reply_median"] == a_week["reply_p90"]
+    assert (b_week["opened"], b_week["resolved"], b_week["ratings"]) == (1, 1, 1)
+    assert b_week["rating"] == 3.0 and b_week["reply_median"] is None
+    assert all(w["opened"] == 0 for w in rows["+1 555-000-0001"][:-1])
+    shown = json.dumps(tab["blocks"], ensure_ascii=False)
+    assert "*+1 555-000-0001*, last 7 days: 3 opened, 2 resolved" in shown
 
 
 def _status(world: World, channel: str) -> str:
@@ -209,4 +244,5 @@ def test_ratings_and_monthly_sends_through_the_real_process(tmp_path: Path, mode
         tab = [v for v in world.slack.views if v["type"] == "home"][-1]
         shown = json.dumps(tab["blocks"], ensure_ascii=False)
         assert a_line in shown and b_line in shown
+        _check_chart(world, tab)
         assert world.bridge is not None and world.bridge.stop() == 0
