@@ -22,9 +22,9 @@ from typing import Any
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from bot.base.clock import Clock
+from bot.base.hours import BusinessHours
 from bot.insights import chart, week
-from bot.relay.clock import Clock
-from bot.relay.hours import BusinessHours
 from bot.slack import limits
 from bot.store import Store
 from bot.text import phone

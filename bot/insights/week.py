@@ -12,7 +12,7 @@ import statistics
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from bot.relay.hours import BusinessHours, waited
+from bot.base.hours import BusinessHours, waited
 from bot.store import Store
 from bot.store.db import iso, parse_iso
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bot.relay.clock import Clock
+from bot.base.clock import Clock
 from bot.store import Store
 from bot.store.chats import Chat
 from bot.store.db import iso, parse_iso

@@ -19,11 +19,11 @@ from collections.abc import Callable
 
 from slack_sdk.errors import SlackApiError
 
+from bot.base.clock import Clock
 from bot.chatops.errors import ChatOpsError, explain
 from bot.chatops.operations import ChatOps, Conversation
 from bot.chatops.recipients import render
 from bot.relay import window
-from bot.relay.clock import Clock
 from bot.relay.threads import Threads
 from bot.slack import blocks
 from bot.slack.poster import SlackPoster

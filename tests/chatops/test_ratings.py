@@ -16,8 +16,8 @@ DAY = 24 * 3600
 
 
 def _poll(kit: Kit) -> None:
-    kit.bridge.relay.wake(CHANNEL_A, CUSTOMER)
-    kit.bridge.relay.poll_number(CHANNEL_A)
+    kit.bridge.poller.wake(CHANNEL_A, CUSTOMER)
+    kit.bridge.poller.poll_number(CHANNEL_A)
 
 
 def test_outside_the_window_the_rating_template_goes_without_trying_buttons(kit: Kit) -> None:

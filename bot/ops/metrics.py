@@ -19,8 +19,8 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 
 from bot.insights import spend
+from bot.relay.budget import Budget
 from bot.store import Store, stats
-from bot.wati.limits import Budget
 
 OUTBOX_STATES = ("queued", "sending", "unknown", "sent", "failed", "blocked")
 
