@@ -1,10 +1,11 @@
 """The picture of the last weeks on the Home tab: the chart, uploaded to Slack once per change,
 and the same figures as text beside it (for screen readers).
 
-Drawing and uploading take a second or more, so the Home tab never waits for them: the desk job
-calls `refresh`, which recomputes the figures (a few queries) when the picture is older than
-`ttl` and draws and uploads a new chart only when the figures changed. A Home tab opened before
-any picture exists gets one built then, once. The chart is uploaded without a channel
+Drawing and uploading take seconds, so the Home tab does not wait for them: the desk job calls
+`refresh`, which makes the picture of every linked number ahead of time, recomputes the figures
+(a few queries) of a picture older than `ttl`, and draws and uploads a new chart only when they
+changed. A Home tab showing another set of numbers (a teammate in some of the channels) gets its
+picture built at its first opening, once. The chart is uploaded without a channel
 (`files.getUploadURLExternal` + `files.completeUploadExternal`, as slack-sdk's
 `files_upload_v2` does) and shown through an image block's `slack_file`.
 """
@@ -89,8 +90,12 @@ class WeekPicture:
         return found
 
     def refresh(self) -> None:
-        """Rebuild the pictures older than `ttl` (the desk job calls this)."""
+        """Rebuild the pictures older than `ttl`, and make the one of every linked number (what
+        a teammate in all the channels sees) if there is none yet. The desk job calls this."""
         links = {link.channel_number for link in self.store.links()}
+        everyone = tuple(sorted(links))
+        if everyone and everyone not in self._pictures:
+            self._build(everyone)
         for key, picture in list(self._pictures.items()):
             if not set(key) <= links:
                 self._pictures.pop(key, None)  # a number was unlinked
