@@ -20,18 +20,17 @@ from collections.abc import Callable
 from slack_sdk.errors import SlackApiError
 
 from bot.base.clock import Clock
+from bot.chatops.conversations import Conversation
 from bot.chatops.errors import ChatOpsError, explain
-from bot.chatops.operations import ChatOps, Conversation
-from bot.chatops.recipients import render
+from bot.chatops.notes import ThreadNotes
 from bot.relay import window
 from bot.relay.threads import Threads
-from bot.slack import blocks
-from bot.slack.poster import SlackPoster
 from bot.store import Store
 from bot.store.chats import Chat, Thread
 from bot.store.db import iso, parse_iso
 from bot.store.outbox import Reply, ReplyState
 from bot.survey import wording
+from bot.text.templates import render
 from bot.wati.client import WatiClient
 from bot.wati.errors import (
     WatiBadResponse,
@@ -63,7 +62,7 @@ class Surveys:
         *,
         store: Store,
         wati: WatiClient,
-        poster: SlackPoster,
+        notes: ThreadNotes,
         threads: Threads,
         clock: Clock,
         resolve: Callable[[Conversation, str], tuple[bool, str]],
@@ -73,7 +72,7 @@ class Surveys:
     ) -> None:
         self.store = store
         self.wati = wati
-        self.poster = poster
+        self.notes = notes
         self.threads = threads
         self.clock = clock
         self.resolve = resolve
@@ -81,20 +80,6 @@ class Surveys:
         self.template_name = template_name
         self._monotonic = monotonic
         self._no_buttons_until = 0.0
-
-    @classmethod
-    def over(cls, ops: ChatOps, *, template_name: str | None) -> Surveys:
-        """Surveys on the chat-ops' store, clients and threads, resolving through them."""
-        return cls(
-            store=ops.store,
-            wati=ops.wati,
-            poster=ops.poster,
-            threads=ops.threads,
-            clock=ops.clock,
-            resolve=ops.resolve,
-            find_template=ops.template,
-            template_name=template_name,
-        )
 
     # -- asking ------------------------------------------------------------------------------
 
@@ -131,10 +116,8 @@ class Surveys:
         """Send the question; returns how it went. ChatOpsError when nothing went out."""
         assert thread.thread_ts is not None
         try:
-            note_ts = self.poster.post(
-                thread.slack_channel_id,
-                thread_ts=thread.thread_ts,
-                **blocks.notice(f":star: <@{user_id}> is asking the customer for a rating…"),
+            note_ts = self.notes.post(
+                thread, f":star: <@{user_id}> is asking the customer for a rating…"
             )
         except SlackApiError as exc:
             # Nothing went out: the question may be asked again.
@@ -162,7 +145,7 @@ class Surveys:
         except (WatiError, ChatOpsError) as exc:
             return self._failed(thread, reply, note_ts, exc)
         self.store.update_survey(thread.id, state="asked", via=via)
-        self._edit(
+        self.notes.edit(
             thread, note_ts, f":star: <@{user_id}> asked the customer for a rating ({WAYS[via]})."
         )
         return via
@@ -244,7 +227,7 @@ class Surveys:
         if maybe_sent:
             # It may have reached the customer: the answer is still looked for, never re-asked.
             self.store.update_survey(thread.id, state="asked", via="unknown", error=reason)
-            self._edit(
+            self.notes.edit(
                 thread,
                 note_ts,
                 f":grey_question: The rating question may not have gone out: {reason}.",
@@ -252,18 +235,10 @@ class Surveys:
             return "unknown"
         self.store.update_reply(reply.id, state=ReplyState.FAILED, error=reason)
         self.store.update_survey(thread.id, state="failed", error=reason)
-        self._edit(thread, note_ts, f":x: No rating was asked: {reason.rstrip('.')}.")
+        self.notes.edit(thread, note_ts, f":x: No rating was asked: {reason.rstrip('.')}.")
         raise ChatOpsError(
             f"No rating was asked and the conversation is still open: {reason.rstrip('.')}."
         )
-
-    def _edit(self, thread: Thread, ts: str, text: str) -> None:
-        try:
-            self.poster.update(thread.slack_channel_id, ts, **blocks.notice(text))
-        except SlackApiError as exc:  # the note is a courtesy; the state is stored
-            logger.warning(
-                "rating note in thread %d not updated: %s", thread.id, exc.response.get("error")
-            )
 
     # -- answers -----------------------------------------------------------------------------
 
