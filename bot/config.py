@@ -79,6 +79,8 @@ class Settings:
     webhook_token: str | None = None
     # The approved template that asks for a rating outside the 24-hour window (bot.survey).
     rating_template: str | None = None
+    # How long the Home tab's chart of the last weeks is shown before its figures are read again.
+    chart_minutes: float = 15.0
 
     @property
     def socket_mode(self) -> bool:
@@ -229,6 +231,9 @@ class Settings:
                 "WATI_WEBHOOK_TOKEN must be 16 to 200 letters, digits, '-' or '_' "
                 "(leave it unset and the bridge makes one)"
             )
+        chart_minutes = _number(
+            get("BRIDGE_CHART_MINUTES"), "BRIDGE_CHART_MINUTES", 15, 0, 24 * 60, problems
+        )
         rating_template = (get("BRIDGE_RATING_TEMPLATE") or "").strip() or None
         if rating_template is not None and not _TEMPLATE_NAME.match(rating_template):
             problems.append(
@@ -263,6 +268,7 @@ class Settings:
             public_url=public_url,
             webhook_token=webhook_token,
             rating_template=rating_template,
+            chart_minutes=float(chart_minutes),
         )
 
 

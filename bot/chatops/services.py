@@ -100,7 +100,11 @@ def build(
             clock,
             hours=settings.business_hours,
             picture=WeekPicture(
-                store=store, client=poster.client, clock=clock, hours=settings.business_hours
+                store=store,
+                client=poster.client,
+                clock=clock,
+                hours=settings.business_hours,
+                ttl=settings.chart_minutes * 60,
             ),
         ),
     )

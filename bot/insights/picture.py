@@ -32,7 +32,7 @@ from bot.text import phone
 
 logger = logging.getLogger(__name__)
 
-TTL = 900.0  # seconds a picture is shown before its figures are read again
+TTL = 900.0  # seconds a picture is shown before its figures are read again (BRIDGE_CHART_MINUTES)
 
 
 @dataclass(frozen=True)

@@ -126,19 +126,7 @@ class Surveys:
             raise ChatOpsError(
                 f"Slack refused the thread note (`{error}`), so no rating was asked."
             ) from exc
-        reply, _ = self.store.enqueue_reply(
-            slack_channel_id=thread.slack_channel_id,
-            slack_ts=note_ts,
-            event_id=None,
-            thread_id=thread.id,
-            channel_number=thread.channel_number,
-            customer_number=thread.customer_number,
-            user_id=user_id,
-            body=wording.QUESTION,
-            files=None,
-            state=ReplyState.SENT,
-            local_message_id=uuid.uuid4().hex,
-        )
+        reply = self.store.record_note_send(thread, note_ts, user_id, wording.QUESTION)
         self.store.update_survey(thread.id, reply_id=reply.id)
         try:
             via = self._send(conv, reply, in_window)
