@@ -56,11 +56,12 @@ class SurveyTable(Db):
             db.table("surveys").update(thread_id, values)
 
     def awaiting_answer(self, channel_number: str, customer_number: str) -> Survey | None:
-        """The chat's latest question still waiting for its answer."""
+        """The chat's latest question still waiting for its answer ('sending' too: a crash may
+        have come after Wati took it and before it was marked asked)."""
         return self._one(
             Survey,
             "select * from surveys where channel_number = ? and customer_number = ? "
-            "and state = 'asked' order by asked_at desc limit 1",
+            "and state in ('sending', 'asked') order by asked_at desc limit 1",
             [channel_number, customer_number],
         )
 
@@ -69,7 +70,8 @@ class SurveyTable(Db):
         with self.write() as db:
             cursor = db.execute(
                 "update surveys set state = 'answered', rating = ?, answer_wati_id = ?, "
-                "answered_at = ?, settled = 0 where thread_id = ? and state = 'asked'",
+                "answered_at = ?, settled = 0 where thread_id = ? "
+                "and state in ('sending', 'asked')",
                 [rating, wati_id, at, thread_id],
             )
             return cursor.rowcount > 0

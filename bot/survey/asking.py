@@ -106,7 +106,13 @@ class Surveys:
         if not claimed:
             found = self.store.survey(thread.id)
             by = f" by <@{found.asked_by}>" if found and found.asked_by else ""
-            return f"A rating was already asked in this conversation{by}; nothing was sent again."
+            said = f"A rating was already asked in this conversation{by}; nothing was sent again."
+            if found is not None and found.state == "asked":
+                # Asked, but the resolve after it failed (Wati was away): resolve now. While the
+                # first click is still asking ('sending'), resolving would go before the question.
+                changed, resolved = self.resolve(conv, user_id)
+                said += f" {resolved}" if changed else ""
+            return said
         via = self._ask(conv, thread, user_id, in_window)
         changed, said = self.resolve(conv, user_id)
         logger.info("rating asked in thread %d via %s", thread.id, via)

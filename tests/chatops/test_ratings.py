@@ -131,3 +131,19 @@ def test_a_resolved_conversation_offers_no_rating_button(kit: Kit) -> None:
 )
 def test_what_reads_as_a_rating(text: str, rating: int | None) -> None:
     assert wording.rating_of(text) == rating
+
+
+def test_a_resolve_that_failed_after_the_question_is_done_by_the_next_click(kit: Kit) -> None:
+    thread = kit.conversation()
+    kit.sandbox.faults.inject("updateChatStatus", "500")
+
+    kit.click(blocks.RESOLVE_RATE, thread, user=AGENT)
+
+    assert any(t.startswith("The status did not change here") for t in kit.told())
+    assert kit.sandbox.chat_status(CHANNEL_A, CUSTOMER) == "OPEN"
+
+    kit.click(blocks.RESOLVE_RATE, thread, user=AGENT)
+
+    assert len(kit.sandbox.sent_by_api(CHANNEL_A)) == 1  # asked once
+    assert kit.sandbox.chat_status(CHANNEL_A, CUSTOMER) == "SOLVED"
+    assert any(t.startswith("A rating was already asked") and "resolved" in t for t in kit.told())
