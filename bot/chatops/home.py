@@ -27,7 +27,7 @@ from bot.slack import blocks, team_views
 from bot.slack.reader import SlackNames
 from bot.store import Store
 from bot.store.db import parse_iso
-from bot.store.desk import QueueRow
+from bot.store.desk_chats import QueueRow
 from bot.store.links import Link
 from bot.text import phone
 
@@ -42,8 +42,8 @@ class Members:
 
     def __init__(
         self,
-        client: WebClient,
         *,
+        client: WebClient,
         ttl: float = MEMBERS_TTL,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -93,14 +93,14 @@ class Home:
 
     def __init__(
         self,
+        *,
         store: Store,
         budget: Budget,
         client: WebClient,
         names: SlackNames,
         clock: Clock,
-        *,
         hours: BusinessHours | None,
-        members: Members | None = None,
+        members: Members,
         picture: WeekPicture | None = None,
     ) -> None:
         self.store = store
@@ -109,8 +109,8 @@ class Home:
         self.names = names
         self.clock = clock
         self.hours = hours
-        self.members = members or Members(client)
-        self.picture = picture
+        self.members = members
+        self.picture = picture  # the chart of the last weeks, below the queue
         self._workspace: str | None = None
 
     def warm(self) -> None:

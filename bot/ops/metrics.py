@@ -52,6 +52,7 @@ class BridgeCollector(Collector):
 
     def __init__(
         self,
+        *,
         store: Store,
         budget: Budget,
         errors: ErrorTally,

@@ -50,6 +50,11 @@ class SurveyTable(Db):
         """The thread's survey row."""
         return self._one(Survey, "select * from surveys where thread_id = ?", [thread_id])
 
+    def rating_of(self, thread_id: int) -> int | None:
+        """The rating the thread's customer gave, if any."""
+        found = self.survey(thread_id)
+        return found.rating if found is not None else None
+
     def update_survey(self, thread_id: int, **values: object) -> None:
         """Set some columns of a survey row."""
         with self.write() as db:

@@ -22,7 +22,7 @@ def _poll(kit: Kit) -> None:
 
 def test_outside_the_window_the_rating_template_goes_without_trying_buttons(kit: Kit) -> None:
     kit.sandbox.add_template("rate_us", "Hi {{name}}, how did we do, 1 to 5?")
-    kit.bridge.surveys.template_name = "rate_us"
+    kit.bridge.services.surveys.template_name = "rate_us"
     thread = kit.conversation()
     kit.clock.advance(DAY + 60)
 
@@ -92,9 +92,9 @@ def test_the_chat_is_solved_again_once_wati_answers(kit: Kit) -> None:
     assert kit.sandbox.chat_status(CHANNEL_A, CUSTOMER) == "OPEN"  # the tap reopened it
     kit.sandbox.faults.inject("updateChatStatus", "500")
 
-    kit.bridge.surveys.settle()
+    kit.bridge.services.surveys.settle()
     assert kit.sandbox.chat_status(CHANNEL_A, CUSTOMER) == "OPEN"
-    kit.bridge.surveys.settle()
+    kit.bridge.services.surveys.settle()
 
     assert kit.sandbox.chat_status(CHANNEL_A, CUSTOMER) == "SOLVED"
     assert "Rated 3/5" in blocks_text(kit.parent(thread))
