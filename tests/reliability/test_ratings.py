@@ -31,20 +31,10 @@ from bot.devtools.harness.world import (
 )
 from bot.slack import blocks
 from bot.survey import wording
+from tests.chatops.kit import blocks_text
 
 TEMPLATE = "rate_us"
 DEADLINE = 60
-
-
-def _text(message: dict[str, Any]) -> str:
-    parts = [str(message.get("text") or "")]
-    for block in message.get("blocks") or []:
-        if isinstance(block.get("text"), dict):
-            parts.append(str(block["text"].get("text", "")))
-        parts.extend(
-            str(e.get("text", "")) for e in block.get("elements") or [] if isinstance(e, dict)
-        )
-    return "\n".join(parts)
 
 
 def _parents(world: World, channel: str, customer: str) -> list[dict[str, Any]]:
@@ -63,7 +53,7 @@ def _parent(world: World, channel: str, customer: str) -> dict[str, Any] | None:
 
 def _thread_texts(world: World, channel: str, customer: str) -> list[str]:
     return [
-        _text(m)
+        blocks_text(m)
         for parent in _parents(world, channel, customer)
         for m in world.slack.replies(channel, parent["ts"])[1:]
     ]
@@ -94,7 +84,7 @@ def _sent(world: World, channel: str, customer: str) -> list[dict[str, Any]]:
 
 def _rated(world: World, channel: str, customer: str, stars: int) -> bool:
     parent = _parent(world, channel, customer)
-    return parent is not None and f"Rated {stars}/5" in _text(parent)
+    return parent is not None and f"Rated {stars}/5" in blocks_text(parent)
 
 
 def _png_text(png: bytes) -> dict[str, str]:
