@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from bot.wati.errors import WatiAuthError, WatiRejected, check_accepted, json_object
-from bot.wati.transport import Params, Transport, basename, observed, phone_digits
+from bot.wati.transport import Params, Transport, basename, customer_ref, observed, phone_digits
 from bot.wati.types import SendResult, opt_str
 
 MAX_TEXT_LENGTH = 4096
@@ -26,7 +26,7 @@ class SendingCalls(Transport):
         local_message_id: str | None = None,
     ) -> SendResult:
         """Send free text inside the 24-hour window; success means accepted by Wati."""
-        number = phone_digits(wa_number, "wa_number")
+        number = customer_ref(wa_number)
         channel = phone_digits(channel_number, "channel_number")
         if not text.strip():
             raise ValueError("message text is empty")
@@ -61,7 +61,7 @@ class SendingCalls(Transport):
         A tenant without v3 interactive messages answers 403 or 404: WatiRejected(status 403 or
         404), which is not reported as a token problem (the caller falls back to plain text).
         """
-        number = phone_digits(wa_number, "wa_number")
+        number = customer_ref(wa_number)
         channel = phone_digits(channel_number, "channel_number")
         scheme, host, port = self._origin
         payload = {
@@ -103,7 +103,7 @@ class SendingCalls(Transport):
         caption: str | None = None,
     ) -> SendResult:
         """Send a file inside the 24-hour window; success means accepted by Wati."""
-        number = phone_digits(wa_number, "wa_number")
+        number = customer_ref(wa_number)
         channel = phone_digits(channel_number, "channel_number")
         params: Params = {"channelPhoneNumber": channel}
         if caption:
