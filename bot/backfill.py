@@ -114,7 +114,7 @@ def _customers(
 def _reach_back(poller: Poller, link: Link, chat: Chat, since: datetime, report: PollReport) -> int:
     """Read the chat back to `since` past what is on record; relay what was left out."""
     inbound, store = poller.inbound, poller.store
-    fetched = inbound.fetch_new(chat, since, past_known=True)
+    fetched = inbound.fetch_new(chat, since, past=True)
     report.calls += fetched.calls
     history = sorted((m for m in fetched.history if m.created >= since), key=lambda m: m.created)
     inbound.record_all(link, chat, [m for m in history if store.logged(m.id) is None])
@@ -128,7 +128,6 @@ def _reach_back(poller: Poller, link: Link, chat: Chat, since: datetime, report:
             and logged.direction in ("in", "mirror")
         ):
             store.update_message(item.id, state="pending")
-            inbound.keep(item)
     return inbound.flush_pending(link, chat)
 
 

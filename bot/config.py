@@ -26,6 +26,7 @@ __all__ = ["KNOWN_NAMES", "stray_note", "unknown_names"]
 
 
 _USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
+_TEMPLATE_NAME = re.compile(r"^[A-Za-z0-9_]{1,512}$")
 _WEBHOOK_TOKEN = re.compile(r"^[A-Za-z0-9_-]{16,200}$")
 LOG_FORMATS = ("text", "json")
 SECRETS = (
@@ -94,6 +95,10 @@ class Settings:
     public_url: str | None = None
     webhook_token: str | None = None
     metrics_token: str | None = None  # lets other machines read /metrics and /healthz's details
+    # The approved template that asks for a rating outside the 24-hour window (bot.survey).
+    rating_template: str | None = None
+    # How long the Home tab's chart of the last weeks is shown before its figures are read again.
+    chart_minutes: float = 15.0
 
     @property
     def socket_mode(self) -> bool:
@@ -254,6 +259,15 @@ class Settings:
                 "WATI_WEBHOOK_TOKEN must be 16 to 200 letters, digits, '-' or '_' "
                 "(leave it unset and the bridge makes one)"
             )
+        chart_minutes = _number(
+            get("BRIDGE_CHART_MINUTES"), "BRIDGE_CHART_MINUTES", 15, 0, 24 * 60, problems
+        )
+        rating_template = (get("BRIDGE_RATING_TEMPLATE") or "").strip() or None
+        if rating_template is not None and not _TEMPLATE_NAME.match(rating_template):
+            problems.append(
+                "BRIDGE_RATING_TEMPLATE must be a Wati template name (letters, digits and '_'), "
+                f"got {rating_template!r}"
+            )
 
         metrics_token = get("BRIDGE_METRICS_TOKEN")
         if metrics_token is not None and not _WEBHOOK_TOKEN.match(metrics_token):
@@ -290,6 +304,8 @@ class Settings:
             public_url=public_url,
             webhook_token=webhook_token,
             metrics_token=metrics_token,
+            rating_template=rating_template,
+            chart_minutes=float(chart_minutes),
         )
 
 

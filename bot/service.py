@@ -22,6 +22,7 @@ from bot.base.clock import Clock
 from bot.bridge import Bridge, linked, run_soon
 from bot.chatops import services as chatops
 from bot.config import Settings
+from bot.insights.spend import Spend
 from bot.ops.alerts import Alerts
 from bot.ops.consumers import Deliveries
 from bot.ops.health import Health
@@ -31,6 +32,7 @@ from bot.relay.budget import Budget
 from bot.relay.delivery import Feedback
 from bot.relay.discovery import Discovery
 from bot.relay.inbound import Inbound
+from bot.relay.newcomers import Newcomers
 from bot.relay.outbound import Outbound
 from bot.relay.pieces import Composer
 from bot.relay.polling import Poller
@@ -42,6 +44,7 @@ from bot.slack.reader import SlackNames
 from bot.slack.socket_mode import SocketLink
 from bot.slack.speaker import Customizing
 from bot.store import open_store
+from bot.survey.answers import Answers
 from bot.wati.client import WatiClient
 from bot.wati.limits import Windows
 from bot.web import METRICS_PATH, make_asgi, metrics_route
@@ -75,6 +78,7 @@ def build(
         on_call=budget.record,
         on_error=errors.wati,
         on_answer=health.wati_answered,
+        on_sent=Spend(store=store, now=the_clock.now).count,
     )
     web = make_web_client(
         settings.slack_bot_token,
@@ -101,6 +105,7 @@ def build(
         poster=poster,
         threads=threads,
         customized=Customizing(web),
+        is_answer=Answers(store=store, clock=the_clock).take,
     )
     feedback = Feedback(store=store, poster=poster, threads=threads)
     outbound = Outbound(
@@ -134,6 +139,7 @@ def build(
         budget=budget,
         poll_seconds=settings.poll_seconds,
         covered=trust.covered,
+        newcomers=Newcomers(store=store, wati=wati, budget=budget),
     )
     poller = Poller(
         store=store,

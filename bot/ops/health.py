@@ -51,6 +51,7 @@ class Code(StrEnum):
     BACKLOG = "backlog_stale"
     WATI_DOWN = "wati_unavailable"
     ELSEWHERE = "events_taken_elsewhere"
+    UNIDENTIFIED = "customer_unidentified"
 
 
 @dataclass(frozen=True)
@@ -128,6 +129,12 @@ _TEXTS: dict[Code, tuple[str, str]] = {
         "stop every other copy of the bridge using this app's tokens (a staging copy, an old "
         "server, the other half of a blue-green deploy): Slack gives each event to one "
         "connection only; then resend the replies that show no check mark",
+    ),
+    Code.UNIDENTIFIED: (
+        "{detail} in Wati's contacts with no phone number and no BSUID: the bridge cannot "
+        "fetch their messages",
+        "open those contacts in Wati's inbox; tell Wati support if a contact shows no "
+        "WhatsApp identity at all",
     ),
 }
 _CLOUDFLARE = (
@@ -320,6 +327,13 @@ class Health:
         minutes = stale_after / 60
         limit = f"{minutes:.0f} min" if minutes >= 1 else f"{stale_after:.0f} s"
         self.set(Code.BACKLOG, "", f"one has waited since {oldest[11:19]} UTC, over {limit}")
+
+    def unidentified(self, count: int) -> None:
+        """How many contacts of Wati's list name neither a phone number nor a BSUID."""
+        if count <= 0:
+            self.clear(Code.UNIDENTIFIED)
+        else:
+            self.set(Code.UNIDENTIFIED, "", f"{count} customer{'s' if count > 1 else ''}")
 
 
 def _iso(moment: float) -> str:

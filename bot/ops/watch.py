@@ -22,6 +22,7 @@ from bot.ops.alerts import Alerts
 from bot.ops.consumers import Deliveries
 from bot.ops.health import CHANNEL_ERRORS, Code, Health
 from bot.store import Store
+from bot.store.customers import UNIDENTIFIED_KEY
 from bot.store.links import Link
 
 logger = logging.getLogger(__name__)
@@ -55,8 +56,8 @@ class Watch:
 
     def check(self) -> None:
         """Look at everything once; never raises (the next round tries again)."""
-        steps = (self._database, self._slack, self._backlog, self._socket, self._elsewhere)
-        for step in steps:
+        steps = (self._database, self._slack, self._backlog, self._socket, self._customers)
+        for step in (*steps, self._elsewhere):
             try:
                 step()
             except Exception as exc:  # noqa: BLE001 - one failed look must not stop the rest
@@ -77,6 +78,10 @@ class Watch:
             )
         except sqlite3.Error:
             pass
+
+    def _customers(self) -> None:
+        # Discovery counts the contacts it cannot follow (bot.relay.discovery).
+        self.health.unidentified(int(self.store.get(UNIDENTIFIED_KEY) or "0"))
 
     def _slack(self) -> None:
         try:

@@ -25,6 +25,7 @@ from bot.base.clock import Clock
 from bot.relay.threads import Threads
 from bot.slack import blocks, speaker
 from bot.slack.poster import SlackPoster, metadata_of, refusal_of
+from bot.slack.speaker import Speaker
 from bot.store import Store
 from bot.store.chats import Chat, ChatUpdate, Thread
 from bot.store.db import iso, parse_iso
@@ -71,9 +72,12 @@ class Inbound:
         windows: Windows,
         clock: Clock,
         customized: Callable[[], bool],
+        is_answer: Callable[[Chat, WatiMessage], bool] | None = None,
     ) -> None:
-        self.store = store
-        self.customized = customized  # whether posts may carry the speaker's name and icon
+        self.store, self.customized = store, customized  # customized: names and icons allowed
+        # Asked about each new customer message: True when it answered a question the bridge
+        # asked (a rating, bot.survey) and is recorded there instead of relayed.
+        self.is_answer = is_answer
         self.wati = wati
         self.poster = poster
         self.threads = threads
@@ -86,11 +90,8 @@ class Inbound:
 
     # -- reading -----------------------------------------------------------------------------
 
-    def fetch_new(
-        self, chat: Chat, cutoff: datetime | None = None, past_known: bool = False
-    ) -> Fetched:
-        """Page back until a known message shows up (unless `past_known`: backfill), the history
-        reaches `cutoff` (the link time or the backfill horizon) or it ends.
+    def fetch_new(self, chat: Chat, cutoff: datetime | None = None, past: bool = False) -> Fetched:
+        """Page back to a known message (unless `past`: backfill), `cutoff` or the history's end.
 
         However many pages it takes: a chat never seen before may have a long history (a
         chatbot flow, an outage). Either every page needed is read, or nothing is taken
@@ -117,8 +118,7 @@ class Inbound:
             known = self.store.known_ids([m.id for m in page.items])
             pages.append([item for item in page.items if item.id not in known])
             oldest = page.items[0].created if page.items else None
-            stop = (known and not past_known) or not page.has_more
-            if stop or (cutoff and oldest and oldest < cutoff):
+            if (known and not past) or not page.has_more or (cutoff and oldest and oldest < cutoff):
                 break
         else:
             self.store.add_error(
@@ -130,9 +130,6 @@ class Inbound:
         new = [item for page_items in reversed(pages) for item in page_items]
         new.sort(key=lambda m: m.created)
         return Fetched(new, history, calls)
-
-    def keep(self, item: WatiMessage) -> None:
-        self._items[item.id] = item  # backfill: an old item pending again, to post
 
     # -- recording ---------------------------------------------------------------------------
 
@@ -193,6 +190,9 @@ class Inbound:
         if cutoff is not None and item.created < cutoff:
             # History from before the link (or before the backfill horizon) is not relayed.
             log(direction, "skipped")
+        elif direction == "in" and self.is_answer is not None and self.is_answer(chat, item):
+            log(direction, "skipped")  # not relayed, and no new conversation for it
+            return None
         else:
             log(direction, "pending")
             self._items[item.id] = item
@@ -206,17 +206,19 @@ class Inbound:
 
     # -- posting -----------------------------------------------------------------------------
 
-    def flush_pending(self, link: Link, chat: Chat) -> int:
+    def flush_pending(self, link: Link, chat: Chat, *, until: str | None = None) -> int:
         """Post the chat's pending messages in order; stop at the first that cannot go now
-        (a SlackApiError leaves it and the rest pending, in order)."""
+        (a SlackApiError leaves it and the rest pending, in order), or that was created after
+        `until` (a webhook's later messages still wait for earlier ones on their way)."""
         posted = 0
         # A poll and a webhook may flush one chat at once: one at a time, or both would post.
         with self._flush_lock(chat):
             for logged in self.store.pending_messages(chat.channel_number, chat.customer_number):
+                if until is not None and logged.created > until:
+                    break
                 thread = self.threads.ensure(link, chat)
-                now = self.store.chat(chat.channel_number, chat.customer_number) or chat
-                who = speaker.customer(now.customer_name, now.customer_number)
-                self._post(link, thread, logged, who)
+                named = self.store.chat(chat.channel_number, chat.customer_number) or chat
+                self._post(link, thread, logged, speaker.customer_of(named))
                 self._items.pop(logged.wati_id, None)
                 posted += 1
         return posted
@@ -227,9 +229,7 @@ class Inbound:
                 (chat.channel_number, chat.customer_number), threading.Lock()
             )
 
-    def _post(
-        self, link: Link, thread: Thread, logged: LoggedMessage, customer: speaker.Speaker
-    ) -> None:
+    def _post(self, link: Link, thread: Thread, logged: LoggedMessage, who: Speaker) -> None:
         """Post one pending message (in one or more parts), once, as the one who wrote it."""
         assert thread.thread_ts is not None
         done = posted_parts(self.poster, link, thread, logged.wati_id) if logged.attempts else {}
@@ -242,7 +242,7 @@ class Inbound:
         if item is not None:
             rendered = render_item(item.raw)
             by = (item.operator_name or "a teammate") if logged.direction == "mirror" else None
-            who = customer if logged.direction == "in" else speaker.teammate(item.operator_name)
+            who = who if logged.direction == "in" else speaker.teammate(item.operator_name)
             if rendered.media_path:
                 if not done:
                     message = blocks.relayed_message(

@@ -18,7 +18,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from slack_sdk import WebClient
 
@@ -45,6 +45,21 @@ def customer(name: str | None, number: str) -> Speaker:
     """The customer: the name Wati knows, else the number as people write it."""
     shown = (name or "").strip() or phone.display(number)
     return Speaker(f"{shown} (WhatsApp)", CUSTOMER_ICON)
+
+
+class Named(Protocol):
+    """What `customer_of` reads: a chat, as the store has it."""
+
+    @property
+    def customer_name(self) -> str | None: ...
+
+    @property
+    def customer_number(self) -> str: ...
+
+
+def customer_of(chat: Named) -> Speaker:
+    """The customer of a chat."""
+    return customer(chat.customer_name, chat.customer_number)
 
 
 def teammate(name: str | None) -> Speaker:
