@@ -1,4 +1,4 @@
-"""The `wati-bridge` command: run, migrate, doctor, backup, backfill, sandbox, demo."""
+"""The `wati-bridge` command: run, migrate, doctor, backup, backfill, sandbox, demo, forget."""
 
 from __future__ import annotations
 
@@ -139,6 +139,17 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="forget failed registrations, so the running bridge tries again",
     )
+    forget = command(
+        "forget",
+        help="erase one customer from the bridge and from its Slack posts",
+        description="Erase one customer (a phone number as people write it, a BSUID such as "
+        "US.13491208655302741918, or a username such as @bob_rivers) on every number: the "
+        "bridge's records and the bridge's own Slack posts of those conversations. Reports what "
+        "it could not erase (teammates' replies, Wati's copy, older backups). Safe beside a "
+        "running bridge; a run that was stopped midway is finished by the next run.",
+    )
+    forget.add_argument("customer", metavar="CUSTOMER", help="number, BSUID or @username")
+    forget.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     return parser
 
 
@@ -212,6 +223,14 @@ def _command(args: argparse.Namespace, env: dict[str, str]) -> int:
 
         return show(settings, retry=args.retry)
     hide_secrets()
+    if args.command == "forget":
+        # Beside a running bridge too: it erases the rows in one transaction and leaves the
+        # Slack clean-up to whoever holds the lock (bot.privacy.command).
+        from bot.privacy.command import forget
+
+        return forget(
+            settings, args.customer, yes=args.yes, ask=input if sys.stdin.isatty() else None
+        )
     try:
         held = lock.acquire(settings.db_path)
     except lock.DatabaseLocked as exc:

@@ -76,6 +76,7 @@ class Settings:
     assign_on_reply: bool = False
     public_url: str | None = None
     webhook_token: str | None = None
+    retention_days: float | None = None  # None: keep conversations until someone erases them
 
     @property
     def socket_mode(self) -> bool:
@@ -227,6 +228,13 @@ class Settings:
                 "(leave it unset and the bridge makes one)"
             )
 
+        retention = get("BRIDGE_RETENTION_DAYS")
+        retention_days = (
+            None
+            if retention is None
+            else _number(retention, "BRIDGE_RETENTION_DAYS", 0, 1, 36500, problems)
+        )
+
         if problems:
             raise ConfigError(problems)
         assert bot_token is not None and endpoint is not None and wati_token is not None
@@ -253,6 +261,7 @@ class Settings:
             check_seconds=float(check_seconds),
             public_url=public_url,
             webhook_token=webhook_token,
+            retention_days=retention_days,
         )
 
 

@@ -27,7 +27,11 @@ from bot.config import Settings
 from bot.health import Code, Health
 from bot.listeners import actions, commands, replies
 from bot.listeners import desk as desk_listeners
+from bot.listeners import privacy as privacy_listeners
 from bot.metrics import BridgeCollector, ErrorTally, exposition
+from bot.privacy.cleanup import SlackCleanup
+from bot.privacy.erasure import Eraser
+from bot.privacy.retention import Retention
 from bot.relay.clock import Clock
 from bot.relay.delivery import Feedback
 from bot.relay.inbound import Inbound
@@ -51,6 +55,8 @@ logger = logging.getLogger(__name__)
 
 PARENTS_SECONDS = 300.0  # refresh thread parents whose reply window has closed
 DESK_SECONDS = 10.0  # waiting customers, nudges, half-done saved replies, Home caches
+ERASE_SECONDS = 2.0  # erasures planned by `wati-bridge forget` beside the bridge: Slack clean-up
+RETENTION_SECONDS = 600.0  # quiet conversations past BRIDGE_RETENTION_DAYS
 
 
 @dataclass
@@ -73,6 +79,8 @@ class Bridge:
     watch: Watch
     desk: Desk
     webhooks: FastPath
+    eraser: Eraser
+    retention: Retention
     errors: ErrorTally = field(default_factory=ErrorTally)
     _tick: float = 1.0  # seconds between poll rounds of each number
 
@@ -94,6 +102,9 @@ class Bridge:
         self._every(self.webhooks.hub.process, tick, "webhooks", next_run_time=_soon())
         self._every(self.webhooks.reconcile, tick, "reconcile")
         self._every(self.webhooks.tidy, min(5.0, tick * 5), "webhook-health")
+        # The lock holder cleans Slack for every erasure, whoever planned it (bot.privacy).
+        self._every(lambda: self.eraser.finish(wait=False), ERASE_SECONDS, "erase")
+        self._every(self.retention.tick, RETENTION_SECONDS, "retention", next_run_time=_soon())
         self.sync_jobs()
         self.scheduler.start()
 
@@ -291,12 +302,15 @@ def build(
         process_before_response=process_before_response,
         logger=quiet_logger("bot.bolt"),  # Bolt quotes request bodies: held back
     )
+    eraser = Eraser(store=store, cleanup=SlackCleanup(client=web))
+    retention = Retention(store=store, eraser=eraser, clock=the_clock, days=settings.retention_days)
     command = commands.WatiCommand(
         store,
         budget,
         settings.admins,
         health=health,
         on_link=lambda number: _linked(relay, scheduler),
+        keeps=retention.describe(),
     )
     commands.register(app, command)
     ops = ChatOps(store, wati, poster, threads, relay.wake, windows, the_clock)
@@ -304,6 +318,7 @@ def build(
     replies.register(app, outbound, desk.owners)
     actions.register(app, ops, command, names)
     desk_listeners.register(app, command, ops, desk)
+    privacy_listeners.register(app, command, eraser)
 
     @app.middleware
     def count_slack_errors(context: BoltContext, next: Callable[[], None]) -> None:
@@ -344,6 +359,8 @@ def build(
         ),
         desk,
         webhooks,
+        eraser,
+        retention,
         errors,
     )
 

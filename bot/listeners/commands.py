@@ -64,6 +64,7 @@ class WatiCommand:
         *,
         health: Health | None = None,
         on_link: Callable[[str], object] | None = None,
+        keeps: str | None = None,
     ) -> None:
         self.store = store
         self.budget = budget
@@ -72,6 +73,7 @@ class WatiCommand:
         # Called with the number after a successful link (the composition root starts its
         # polling and a contacts look at once: the first customer need not wait).
         self.on_link = on_link
+        self.keeps = keeps  # what the bridge keeps, and for how long (retention), in words
         # `link` is added with the chat-ops (listeners.subcommands): it asks Wati for the
         # account's numbers, then calls `link_number`.
         self.handlers: dict[str, Handler] = {
@@ -214,6 +216,8 @@ class WatiCommand:
                 ":warning: Polling is paced out for now to stay inside the monthly quota; "
                 "new messages arrive more slowly until the budget recovers."
             )
+        if self.keeps:
+            lines.append(f"*Kept:* {self.keeps}")
         lines.extend(self._health_lines())
         call.tell("\n".join(lines))
 

@@ -136,7 +136,10 @@ class Inbound:
         cutoff = self.cutoff(link)
         last_inbound = parse_iso(chat.last_inbound_at)
         changes: dict[str, Any] = {}
+        erased = self.store.is_forgotten(item.id for item in items)  # a webhook's late copy
         for item in items:
+            if item.id in erased:
+                continue
             try:
                 direction = self._record(link, chat, item, cutoff)
             except (KeyError, TypeError, ValueError) as exc:

@@ -21,6 +21,7 @@ from bot.store.ledger import LedgerTable
 from bot.store.links import LinkTable
 from bot.store.messages import MessageTable
 from bot.store.outbox import OutboxTable
+from bot.store.privacy import PrivacyTable
 from bot.store.saved import SavedTable
 from bot.store.webhooks import WebhookTable
 
@@ -35,6 +36,7 @@ class Store(
     SavedTable,
     WebhookTable,
     HealthTable,
+    PrivacyTable,
 ):
     """All reads and writes of the bridge's state."""
 
