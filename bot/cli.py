@@ -17,7 +17,7 @@ from bot.config import (
     log_format_from_env,
     read_environ,
 )
-from bot.logs import formatter
+from bot.logs import formatter, hide
 from bot.store import lock
 
 # Libraries that log request URLs or bodies (Wati puts message text in the URL; slack_sdk
@@ -217,6 +217,13 @@ def _command(args: argparse.Namespace, env: dict[str, str]) -> int:
     except ConfigError as exc:
         print(exc, file=sys.stderr)
         return 2
+    hide(
+        settings.slack_bot_token,
+        settings.slack_app_token,
+        settings.slack_signing_secret,
+        settings.wati_access_token,
+        settings.webhook_token,
+    )
     if args.command == "webhooks":
         # Beside a running bridge (it reads the database, and holds no bridge lock).
         from bot.webhooks.registration import show

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from bot.logs import hide
 from bot.relay.clock import Clock
 from bot.relay.delivery import Feedback
 from bot.relay.inbound import Inbound
@@ -97,6 +98,7 @@ def build_fastpath(
         poll_now=lambda number: run_soon(f"poll:{number}"),
     )
     token = webhook_token(store, configured_token)
+    hide(token)  # a generated one too: Wati may echo the URL back in an error
     registrar = Registrar(store, wati, poster, clock, public_url=public_url, token=token)
     receiver = make_receiver(token, store, lambda: run_soon("webhooks"))
     return FastPath(store, poller, health, hub, registrar, token, receiver)

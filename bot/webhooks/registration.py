@@ -117,9 +117,13 @@ class Registrar:
         try:
             webhook_id = self.wati.register_webhook(number, url, EVENT_TYPES)
         except WatiError as exc:
+            # Wati may quote the URL it was given, secret and all: never keep or show that.
             kind, text = explain(exc, number)
+            text = masked(text, self.token)
             self.store.update_number_webhook(number, error=text, error_kind=kind, tried_at=now)
-            logger.warning("webhook for a linked number not registered: %s", exc.reason)
+            logger.warning(
+                "webhook for a linked number not registered: %s", masked(exc.reason, self.token)
+            )
             if kind in FOR_GOOD:
                 self._tell(link, text)
             return 0
