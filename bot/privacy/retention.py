@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from bot.base.clock import Clock
 from bot.privacy.erasure import Eraser
-from bot.relay.clock import Clock
 from bot.store import Store
 from bot.store.db import iso
 

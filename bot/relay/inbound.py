@@ -20,7 +20,7 @@ from typing import Any
 
 from slack_sdk.errors import SlackApiError
 
-from bot.relay.clock import Clock
+from bot.base.clock import Clock
 from bot.relay.threads import Threads
 from bot.slack import blocks
 from bot.slack.poster import SlackPoster, metadata_of, refusal_of

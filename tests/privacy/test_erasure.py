@@ -57,14 +57,14 @@ def conversation(
     sandbox.customer_sends_file(
         CHANNEL_A, ANA, "id.jpg", b"\xff\xd8jpeg", "image/jpeg", caption="my ID card"
     )
-    bridge.relay.wake(CHANNEL_A, ANA)
-    bridge.relay.poll_number(CHANNEL_A)
+    bridge.poller.wake(CHANNEL_A, ANA)
+    bridge.poller.poll_number(CHANNEL_A)
     b = open_chat(bridge, sandbox, CHANNEL_B, ANA, "Ana words on B")
     reply = say(bridge, slack, driver, a, "teammate answer here")
     bridge.outbound.process()
     sandbox.customer_says(CHANNEL_A, BO, "Bo stays", name="Bo Berg")
-    bridge.relay.wake(CHANNEL_A, BO)
-    bridge.relay.poll_number(CHANNEL_A)
+    bridge.poller.wake(CHANNEL_A, BO)
+    bridge.poller.poll_number(CHANNEL_A)
     return a, b, reply
 
 
@@ -123,8 +123,8 @@ def test_the_next_message_starts_a_fresh_conversation_and_nothing_old_returns(
         "a new question"
     ]
     # Wati still holds the old history on B too: polling it brings nothing back.
-    linked.relay.wake(CHANNEL_B, ANA)
-    linked.relay.poll_number(CHANNEL_B)
+    linked.poller.wake(CHANNEL_B, ANA)
+    linked.poller.poll_number(CHANNEL_B)
     assert not any("Ana" in t for t in texts_of(slack, SLACK_B))
     assert linked.store.backlog() == 0
 
@@ -156,8 +156,8 @@ def test_retention_erases_only_quiet_conversations_on_the_bridges_clock(
     open_chat(linked, sandbox, CHANNEL_A, ANA, "Ana long ago")
     clock.advance(40 * 86400)
     sandbox.customer_says(CHANNEL_A, BO, "Bo just now", name="Bo Berg")
-    linked.relay.wake(CHANNEL_A, BO)
-    linked.relay.poll_number(CHANNEL_A)
+    linked.poller.wake(CHANNEL_A, BO)
+    linked.poller.poll_number(CHANNEL_A)
     assert linked.retention.days is None and linked.retention.tick() == 0  # off by default
     from bot.privacy.retention import Retention
 
