@@ -12,7 +12,7 @@ from bot.cli import main
 from bot.store import open_store
 from tests.kit import cli
 
-COMMANDS = ["run", "migrate", "doctor", "backup", "backfill", "sandbox", "demo"]
+COMMANDS = ["run", "migrate", "doctor", "backup", "backfill", "sandbox", "demo", "forget"]
 
 
 def free_port() -> int:
