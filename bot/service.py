@@ -20,13 +20,11 @@ from slack_bolt import App, BoltContext
 from slack_bolt.request import BoltRequest
 from slack_bolt.response import BoltResponse
 
+from bot import listeners
 from bot.base.clock import Clock
+from bot.chatops import services as chatops
 from bot.chatops.desk import Desk
-from bot.chatops.operations import ChatOps
 from bot.config import Settings
-from bot.listeners import actions, commands, replies
-from bot.listeners import desk as desk_listeners
-from bot.listeners import privacy as privacy_listeners
 from bot.ops.alerts import Alerts
 from bot.ops.health import Code, Health
 from bot.ops.metrics import BridgeCollector, ErrorTally, exposition
@@ -75,7 +73,7 @@ class Bridge:
     poller: Poller
     outbound: Outbound
     app: App
-    command: commands.WatiCommand
+    services: chatops.Services
     scheduler: BackgroundScheduler
     watch: Watch
     desk: Desk
@@ -309,21 +307,24 @@ def build(
     )
     eraser = Eraser(store=store, cleanup=SlackCleanup(client=web))
     retention = Retention(store=store, eraser=eraser, clock=the_clock, days=settings.retention_days)
-    command = commands.WatiCommand(
-        store,
-        budget,
-        settings.admins,
+    services = chatops.build(
+        settings=settings,
+        store=store,
+        wati=wati,
+        poster=poster,
+        threads=threads,
+        outbound=outbound,
+        names=names,
+        budget=budget,
+        windows=windows,
+        clock=the_clock,
+        wake=poller.wake,
         health=health,
         on_link=lambda number: _linked(poller, scheduler),
+        eraser=eraser,
         keeps=retention.describe(),
     )
-    commands.register(app, command)
-    ops = ChatOps(store, wati, poster, threads, poller.wake, windows, the_clock)
-    desk = Desk.build(ops, outbound, names, budget, settings, the_clock)
-    replies.register(app, outbound, desk.owners)
-    actions.register(app, ops, command, names)
-    desk_listeners.register(app, command, ops, desk)
-    privacy_listeners.register(app, command, eraser)
+    listeners.register(app, services)
 
     @app.middleware
     def count_slack_errors(context: BoltContext, next: Callable[[], None]) -> None:
@@ -346,7 +347,7 @@ def build(
         poller,
         outbound,
         app,
-        command,
+        services,
         scheduler,
         Watch(
             health,
@@ -362,7 +363,7 @@ def build(
             ),
             stale_after=settings.stale_after,
         ),
-        desk,
+        services.desk,
         webhooks,
         eraser,
         retention,

@@ -83,6 +83,10 @@ class Eraser:
         self.cleanup = cleanup
         self._running = threading.Lock()
 
+    def chats(self, customer: Customer) -> list[ChatKey]:
+        """The customer's chats on every number (what `forget` would erase)."""
+        return find_chats(self.store, customer)
+
     def forget(self, customer: Customer, *, by: str | None) -> int | None:
         """Erase one customer's rows on every number; the erasure's id, None when unknown."""
         keys = find_chats(self.store, customer)
