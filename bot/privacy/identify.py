@@ -51,15 +51,23 @@ def read_customer(text: str) -> Customer:
     )
 
 
+# Which identity columns each kind of CUSTOMER is looked up in (the store ignores a column
+# its schema does not have yet): the one place that maps what was typed onto the schema.
+LOOKUPS = {
+    "phone": ("customer_number", "customer_phone"),
+    "bsuid": ("customer_number", "customer_bsuid"),
+    "username": ("customer_username",),
+}
+
+
 def find_chats(store: Store, customer: Customer) -> list[ChatKey]:
     """Every chat of this customer, on every number, over the identity columns there are.
 
-    Today the bridge keys customers on `customer_number`, which holds the phone number (or,
-    for a customer with no phone, whatever id Wati named them by, a BSUID included).
-    Usernames are not recorded by the bridge yet, so a username matches nothing.
+    `customer_number` holds the phone number, or for a customer with no phone the BSUID Wati
+    named them by; a phone, BSUID or username recorded beside it finds the chat too.
     """
-    if customer.kind in ("phone", "bsuid"):
-        keys = store.chats_of("customer_number", customer.value)
-    else:
-        keys = []
-    return [key for key in keys if key[0]]  # '' marks webhook events that named no number
+    value = customer.value.lstrip("@") if customer.kind == "username" else customer.value
+    keys: set[ChatKey] = set()
+    for column in LOOKUPS[customer.kind]:
+        keys.update(store.chats_of(column, value))
+    return sorted(key for key in keys if key[0])  # '' marks webhook events with no number

@@ -17,6 +17,10 @@ from bot.store.db import Db, iso, utcnow
 
 ChatKey = tuple[str, str]  # (channel_number, customer_number)
 
+# The columns that may name a customer (`customer_number` is the chats' key; the others come
+# with the schema that records phoneless customers: phone, BSUID and username beside the key).
+IDENTITY_COLUMNS = ("customer_number", "customer_phone", "customer_bsuid", "customer_username")
+USERNAME_COLUMN = "customer_username"
 # Tables whose rows are keyed on a chat (channel number, customer number), erased with it.
 CHAT_TABLES = ("messages", "outbox", "threads", "desk_chats", "chats")
 
@@ -76,14 +80,32 @@ def _where_chats(keys: Sequence[ChatKey], prefix: str = "") -> tuple[str, list[s
 class PrivacyTable(Db):
     """The `erasures`, `erasure_posts` and `forgotten_messages` tables, and the erasing itself."""
 
-    def chats_of(self, column: str, value: str) -> list[ChatKey]:
-        """Every (number, customer) pair any table records for this identity column value.
+    def identity_columns(self) -> set[str]:
+        """The customer identity columns the `chats` table has (the schema grows them)."""
+        have = {str(r["name"]) for r in self.query("select name from pragma_table_info('chats')")}
+        return have & set(IDENTITY_COLUMNS)
 
-        `column` is one of the customer identity columns (today `customer_number`); the
-        caller (bot.privacy.identify) decides which applies to what the user typed.
+    def chats_of(self, column: str, value: str) -> list[ChatKey]:
+        """Every (number, customer) pair any table records for this identity value.
+
+        `customer_number` (the chats' key, the one column every table carries) is looked up in
+        every table; another identity column (a phone number, BSUID or username beside the
+        key) is looked up in `chats`, and the keys it finds are then looked up everywhere. A
+        column the schema does not have finds nothing. Usernames compare without case.
         """
+        if column not in self.identity_columns():
+            return []
         if column != "customer_number":
-            raise ValueError(f"not a customer identity column: {column}")
+            compare = (
+                f"lower({column}) = lower(?)" if column == USERNAME_COLUMN else f"{column} = ?"
+            )
+            rows = self.query(
+                f"select distinct customer_number from chats where {compare}", [value]
+            )
+            found: set[ChatKey] = set()
+            for row in rows:
+                found.update(self.chats_of("customer_number", str(row["customer_number"])))
+            return sorted(found)
         rows = self.query(
             "select channel_number, customer_number from chats where customer_number = ? "
             "union select channel_number, customer_number from threads where customer_number = ? "
