@@ -14,7 +14,6 @@ import random
 import stat
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
@@ -39,6 +38,7 @@ from bot.devtools.harness.world import (
 from bot.slack.erasure_blocks import FORGET_CONFIRM
 from bot.store import open_store
 from bot.text import phone
+from tests.reliability.slack_kit import press, wati
 
 SECRETS = {
     "Slack bot token": BOT_TOKEN,
@@ -162,15 +162,6 @@ def _parent_holding(world: World, channel: str, text: str) -> str | None:
     return None
 
 
-def _command(world: World, text: str) -> dict[str, Any]:
-    before = len(world.slack.responses)
-    url = world.slack.response_url(channel=SLACK_A)
-    command = world.driver.slash_command(text, user_id=ADMIN, channel_id=SLACK_A, response_url=url)
-    assert post(world, command) is not None
-    world.slack.wait_for(lambda s: len(s.responses) > before, timeout=20)
-    return world.slack.responses[-1]
-
-
 def _scrape(world: World) -> str:
     metrics = httpx.get(f"{world.base_url}/metrics", timeout=5)
     health = httpx.get(f"{world.base_url}/healthz", timeout=5)
@@ -225,20 +216,9 @@ def test_a_whole_conversation_leaves_no_customer_and_no_secret_behind(
         bridge = world.start_bridge(verbose=True)
         world.sandbox.customer_says(NUMBER_A, ZED, said[3])
         wait_until(lambda: _parent_holding(world, SLACK_A, said[3]), 60, "relayed after restart")
-        _command(world, "status")
-        question = _command(world, "forget +44 7911 123456")
-        before = len(world.slack.responses)
-        click = world.driver.block_action(
-            FORGET_CONFIRM,
-            user_id=ADMIN,
-            channel_id=SLACK_A,
-            message={**question, "ts": "1.000001"},
-            response_url=world.slack.response_url(channel=SLACK_A),
-        )
-        assert post(world, click) is not None
-        world.slack.wait_for(
-            lambda s: any("Erased" in str(r.get("text")) for r in s.responses[before:]), timeout=60
-        )
+        assert "*Kept:*" in wati(world, "status")["text"]
+        question = wati(world, "forget +44 7911 123456")
+        press(world, question, FORGET_CONFIRM, until="Erased one customer")
         scraped.append(_scrape(world))
         assert bridge.stop() == 0
 

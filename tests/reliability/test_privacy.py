@@ -31,6 +31,7 @@ from bot.devtools.harness.world import (
     wait_until,
 )
 from bot.slack.erasure_blocks import FORGET_CONFIRM
+from tests.reliability.slack_kit import press, wati
 
 ANA_TYPED = "+44 7700 900123"  # how an admin types Ana's number (ANA in digits)
 # What a user sees in Slack is tested in both modes; the command-line erasure, its crash
@@ -138,33 +139,10 @@ def test_wati_forget_deletes_the_bridges_posts_and_reports_a_teammates_reply(
 ) -> None:
     world.start_bridge()
     said = talk(world)
-    url = world.slack.response_url(channel=SLACK_A)
-    before = len(world.slack.responses)
-    answer = post(
-        world,
-        world.driver.slash_command(
-            f"forget {ANA_TYPED}", user_id=ADMIN, channel_id=SLACK_A, response_url=url
-        ),
-    )
-    assert answer is not None and answer.status_code == 200
-    world.slack.wait_for(lambda s: len(s.responses) > before, timeout=15)
-    question = world.slack.responses[-1]
+    question = wati(world, f"forget {ANA_TYPED}")
     assert "2 conversation(s) on 2 number(s)" in question["text"]
     assert shown(world, said["ana_a"])  # nothing happens before the confirmation
-    before = len(world.slack.responses)
-    click = world.driver.block_action(
-        FORGET_CONFIRM,
-        user_id=ADMIN,
-        channel_id=SLACK_A,
-        message={**question, "ts": "1.000001"},
-        response_url=world.slack.response_url(channel=SLACK_A),
-    )
-    assert post(world, click) is not None
-    world.slack.wait_for(
-        lambda s: any("Erased one customer" in str(r.get("text")) for r in s.responses[before:]),
-        timeout=60,
-    )
-    report = next(r for r in world.slack.responses[before:] if "Erased" in str(r.get("text")))
+    report = press(world, question, FORGET_CONFIRM, until="Erased one customer")
     assert said["teammate_ts"].replace(".", "") in report["text"]  # the teammate's reply's link
     assert "Wati" in report["text"]
     assert ana_gone(world, said)
