@@ -1,7 +1,8 @@
 """Removing the bridge's own posts of an erased conversation from Slack.
 
 A thread is read back from Slack (its parent, the relayed messages and files, the bridge's
-notices, teammates' replies) and each message is handled by who wrote it: the bridge's own are
+notices, teammates' replies), with the bridge's channel-level notices that link to it (a
+waiting customer's nudge), and each message is handled by who wrote it: the bridge's own are
 deleted (`chat.delete`, files with `files.delete`), or, where Slack refuses the delete (a
 workspace that keeps messages, an admin setting), overwritten with a neutral text; teammates'
 replies cannot be deleted with a bot token, so their links are reported instead. Reading the
@@ -60,6 +61,8 @@ class SlackCleanup:
             return outcome
         replies = [m for m in messages if m.get("ts") != thread_ts]
         parents = [m for m in messages if m.get("ts") == thread_ts]
+        for message in self._notices(channel, thread_ts):
+            outcome[self._remove(channel, message)] += 1
         for message in [*reversed(replies), *parents]:
             if message.get("subtype") == "tombstone":
                 continue  # an earlier delete left Slack's "This message was deleted."
@@ -68,6 +71,20 @@ class SlackCleanup:
             else:
                 outcome["kept"].append(self._permalink(channel, str(message["ts"])))
         return outcome
+
+    def _notices(self, channel: str, thread_ts: str) -> list[dict[str, Any]]:
+        """The bridge's channel-level notices about the thread since it opened (a waiting
+        customer's nudge names them and links the thread: the link carries its ts)."""
+        mark = f"p{thread_ts.replace('.', '')}"
+        found: list[dict[str, Any]] = []
+        for page in self.client.conversations_history(
+            channel=channel, oldest=thread_ts, inclusive=False, limit=200
+        ):
+            for message in page.get("messages", []):
+                top_level = message.get("thread_ts") in (None, message.get("ts"))
+                if top_level and self._ours(message) and mark in str(message.get("text", "")):
+                    found.append(message)
+        return found
 
     def _thread(self, channel: str, thread_ts: str) -> list[dict[str, Any]]:
         found: list[dict[str, Any]] = []

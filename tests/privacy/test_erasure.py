@@ -69,9 +69,12 @@ def conversation(
 
 
 def test_forget_erases_every_record_and_the_bridges_posts(
-    linked: Bridge, sandbox: Sandbox, slack: SlackStandIn, driver: SlackDriver
+    linked: Bridge, sandbox: Sandbox, slack: SlackStandIn, driver: SlackDriver, clock: ManualClock
 ) -> None:
     a, b, reply = conversation(linked, sandbox, slack, driver)
+    clock.advance(31 * 60)  # Ana waits on B past the reply target: the channel gets a nudge
+    linked.desk.tick()
+    assert any("Ana Lima" in m.get("text", "") for m in slack.messages(SLACK_B)[1:])
     assert rows_naming(linked, ANA)
     erasure = linked.eraser.forget(read_customer("+44 7700 900123"), by="test")
     assert erasure is not None
