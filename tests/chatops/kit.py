@@ -35,7 +35,7 @@ class Kit:
         self.driver = SlackDriver(SIGNING_SECRET, response_url_factory=slack.response_url)
         bridge.store.link(CHANNEL_A, SLACK_A, ADMIN)
         bridge.store.link(CHANNEL_B, SLACK_B, ADMIN)
-        clock.advance(1)  # customer messages after the links are relayed
+        clock.catch_up()  # customer messages after the links are relayed
 
     # -- conversations ---------------------------------------------------------------------
 

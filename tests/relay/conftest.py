@@ -14,5 +14,5 @@ def linked(bridge: Bridge, clock: ManualClock) -> Bridge:
     """The bridge with both numbers linked; customer messages after this moment are relayed."""
     bridge.store.link(CHANNEL_A, SLACK_A, ADMIN)
     bridge.store.link(CHANNEL_B, SLACK_B, ADMIN)
-    clock.advance(1)
+    clock.catch_up()
     return bridge

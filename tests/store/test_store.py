@@ -166,7 +166,8 @@ def _recorded(path: Path) -> list[str]:
 def test_migration_names_follow_their_running_order() -> None:
     names = [m.name for m in load_migrations().pending(Database(memory=True))]
     numbers = [int(name[1:4]) for name in names]
-    assert numbers == list(range(1, len(names) + 1))
+    # Strictly rising in running order (features merged in any order keep their given numbers).
+    assert numbers[:11] == list(range(1, 12)) and numbers == sorted(set(numbers))
 
 
 def test_database_migrated_under_the_old_names_runs_nothing_twice(tmp_path: Path) -> None:
@@ -193,10 +194,16 @@ def test_database_part_migrated_under_the_old_names_runs_only_the_rest(tmp_path:
     load_migrations().apply(db, stop_before="m010_desk")
     db.close()
     _record_old_names(path)
-    assert pending_migrations(str(path)) == ["m010_desk", "m011_chat_hints"]
+    pending = pending_migrations(str(path))
+    assert pending[:2] == ["m010_desk", "m011_chat_hints"]  # then the migrations added since
     store = open_store(path)
-    assert store.migrated == ["m010_desk", "m011_chat_hints"]
+    assert store.migrated == pending
     assert {"desk_chats", "webhook_events"} <= set(store.db.table_names())
     assert "hinted_at" in store.db["chats"].columns_dict
     store.close()
-    assert _recorded(path)[-3:] == ["m009_create_webhooks", "m010_desk", "m011_chat_hints"]
+    recorded = _recorded(path)
+    assert recorded[recorded.index("m009_create_webhooks") :][:3] == [
+        "m009_create_webhooks",
+        "m010_desk",
+        "m011_chat_hints",
+    ]

@@ -20,7 +20,7 @@ def hooked(bridge: Bridge, sandbox: Sandbox, served: str, clock: ManualClock) ->
     bridge.store.link(CHANNEL_B, SLACK_B, ADMIN)
     hook_up(sandbox, bridge, served, CHANNEL_A)
     hook_up(sandbox, bridge, served, CHANNEL_B)
-    clock.advance(1)  # messages after the link are relayed
+    clock.catch_up()  # messages after the link are relayed
     return bridge
 
 
