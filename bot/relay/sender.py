@@ -10,15 +10,11 @@ not found, the part is sent again, once.
 
 from __future__ import annotations
 
-import json
 import logging
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
-from typing import Any
-from urllib.parse import urlsplit
+from collections.abc import Callable
+from dataclasses import replace
 
 from bot.base.clock import Clock
-from bot.config import Settings
 from bot.relay import window
 from bot.relay.budget import Budget
 from bot.relay.delivery import (
@@ -29,12 +25,12 @@ from bot.relay.delivery import (
     forward,
     window_reason,
 )
-from bot.slack.reader import MAX_FILE_BYTES, DownloadRefused, SlackNames, download_file
+from bot.relay.pieces import Composer, Piece, file_name
+from bot.slack.reader import DownloadRefused
 from bot.store import Store
 from bot.store.db import iso, parse_iso
 from bot.store.outbox import Delivery, Job, ReplyState
 from bot.text import phone
-from bot.text.formatting import slack_to_whatsapp, split_text, with_agent_prefix
 from bot.wati.client import WatiClient
 from bot.wati.errors import (
     WatiAuthError,
@@ -57,19 +53,9 @@ MAX_RESENDS = 1  # sends again after the history showed an unanswered send did n
 MAX_ATTEMPTS = 5  # connection failures (nothing sent) before a reply is given up
 RETRY_WAIT = 10.0  # times the attempt number, after a connection failure
 RATE_WAIT = 30.0  # after a 429 without Retry-After
-CAPTION_LIMIT = 1024  # longer text goes as messages before the files, not as a caption
 MATCH_SLACK = 120.0  # a text match must be at most this much older than the attempt
 HISTORY_PAGE = 50
 QUEUED = ReplyState.QUEUED
-
-
-@dataclass(frozen=True)
-class Piece:
-    """One part of a reply as it goes out: a text chunk, or a file with its caption."""
-
-    kind: str
-    text: str
-    file: Mapping[str, Any] | None = None
 
 
 class Sender:
@@ -77,15 +63,13 @@ class Sender:
 
     def __init__(
         self,
+        *,
         store: Store,
         wati: WatiClient,
         budget: Budget,
         windows: Windows,
-        *,
-        settings: Settings,
+        composer: Composer,
         feedback: Feedback,
-        names: SlackNames,
-        token: str,
         clock: Clock,
         wake: Callable[[str, str], object],
     ) -> None:
@@ -93,13 +77,10 @@ class Sender:
         self.wati = wati
         self.budget = budget
         self.windows = windows
-        self.settings = settings
+        self.composer = composer
         self.feedback = feedback
-        self.names = names
-        self.token = token
         self.clock = clock
         self.wake = wake  # polls the chat soon, so the reply's statuses come in
-        self._api_host = urlsplit(settings.slack_api_url).hostname
 
     def send(self, job: Job) -> None:
         """Send a queued reply's remaining parts, unless the link, quota or window forbid it."""
@@ -120,7 +101,7 @@ class Sender:
         if job.reopen and not self._reopen(job):
             return None
         job = self._prepare(job)
-        pieces = self._plan(job)
+        pieces = self.composer.plan(job)
         if not pieces:
             return self._fail(job, "it is empty once formatted for WhatsApp", "empty", retry=False)
         done = {p.part for p in self.store.reply_parts(job.id)}
@@ -139,11 +120,11 @@ class Sender:
         content, content_type = b"", ""
         if piece.file is not None:
             try:
-                content, content_type = self._download(piece.file)
+                content, content_type = self.composer.download(piece.file)
             except DownloadRefused as exc:
                 self._fail(
                     job,
-                    f"the file {_file_name(piece.file)} was not attached: {exc.reason}",
+                    f"the file {file_name(piece.file)} was not attached: {exc.reason}",
                     "file_refused",
                 )
                 return False
@@ -157,7 +138,7 @@ class Sender:
             next_try_at=None,
         )
         try:
-            result = self._call_wati(job, piece, local_id, content, content_type)
+            result = call_wati(self.wati, job, piece, local_id, content, content_type)
         except WatiRateLimited as exc:
             wait = exc.retry_after if exc.retry_after is not None else RATE_WAIT
             self.store.update_reply(job.id, state=QUEUED, next_try_at=self.clock() + wait)
@@ -231,25 +212,6 @@ class Sender:
         logger.info("reply %d: conversation reopened in Wati", job.id)
         return True
 
-    def _call_wati(
-        self, job: Job, piece: Piece, local_id: str, content: bytes, content_type: str
-    ) -> SendResult:
-        if piece.file is None:
-            return self.wati.send_session_message(
-                job.customer_number,
-                piece.text,
-                channel_number=job.channel_number,
-                local_message_id=local_id,
-            )
-        return self.wati.send_session_file(
-            job.customer_number,
-            filename=_file_name(piece.file),
-            content=content,
-            content_type=content_type,
-            channel_number=job.channel_number,
-            caption=piece.text or None,
-        )
-
     def _record_part(
         self,
         job: Job,
@@ -307,7 +269,7 @@ class Sender:
                 job.id, next_try_at=self.clock() + CHECK_DELAY, error=exc.reason
             )
             return
-        pieces = self._plan(job)
+        pieces = self.composer.plan(job)
         done = {p.part for p in self.store.reply_parts(job.id)}
         k = next((i for i in range(len(pieces)) if i not in done), None)
         if k is not None:
@@ -360,36 +322,12 @@ class Sender:
         return None
 
     def _prepare(self, job: Job) -> Job:
-        """Slack mrkdwn → WhatsApp text (mentions, links, emoji), plus the agent's name if set."""
+        """The reply as WhatsApp text, stored once so a retry sends the same words."""
         if job.prepared:
             return job
-        text = slack_to_whatsapp(
-            job.body, resolve_user=self.names.user, resolve_channel=self.names.channel
-        ).strip()
-        if text and self.settings.agent_prefix:
-            text = with_agent_prefix(text, self.names.person(job.user_id))
+        text = self.composer.whatsapp_text(job)
         self.store.update_reply(job.id, body=text, prepared=1)
         return replace(job, body=text, prepared=1)
-
-    def _plan(self, job: Job) -> list[Piece]:
-        files: list[Mapping[str, Any]] = json.loads(job.files) if job.files else []
-        chunks = [Piece("text", chunk) for chunk in split_text(job.body)]
-        if not files:
-            return chunks
-        if len(job.body) <= CAPTION_LIMIT:
-            return [Piece("file", job.body if i == 0 else "", f) for i, f in enumerate(files)]
-        return [*chunks, *(Piece("file", "", f) for f in files)]
-
-    def _download(self, file: Mapping[str, Any]) -> tuple[bytes, str]:
-        url = file.get("url")
-        if not url:
-            raise DownloadRefused("Slack gave no download link for it")
-        if int(file.get("size") or 0) > MAX_FILE_BYTES:
-            raise DownloadRefused(f"it is larger than {MAX_FILE_BYTES // (1024 * 1024)} MB")
-        content, content_type = download_file(str(url), self.token, api_host=self._api_host)
-        if content_type in ("", "application/octet-stream") and file.get("mimetype"):
-            content_type = str(file["mimetype"])
-        return content, content_type
 
     def _fail(self, job: Job, reason: str, code: str, *, retry: bool = True) -> None:
         """Mark the reply failed; the log gets only the reason's code (the reason may quote
@@ -405,5 +343,22 @@ class Sender:
         self.feedback.blocked(job, reason)
 
 
-def _file_name(file: Mapping[str, Any]) -> str:
-    return str(file.get("name") or "file")
+def call_wati(
+    wati: WatiClient, job: Job, piece: Piece, local_id: str, content: bytes, content_type: str
+) -> SendResult:
+    """Send one piece: text as a session message, a file with its caption."""
+    if piece.file is None:
+        return wati.send_session_message(
+            job.customer_number,
+            piece.text,
+            channel_number=job.channel_number,
+            local_message_id=local_id,
+        )
+    return wati.send_session_file(
+        job.customer_number,
+        filename=file_name(piece.file),
+        content=content,
+        content_type=content_type,
+        channel_number=job.channel_number,
+        caption=piece.text or None,
+    )

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from bot.store.db import Db, iso, utcnow
+from bot.store.db import Db, iso
 
 ChatKey = tuple[str, str]  # (channel_number, customer_number)
 
@@ -162,7 +162,7 @@ class PrivacyTable(Db):
         name, webhook events that named no number). The Slack threads of the chats are
         recorded for `erasure_posts`; fingerprints of every Wati id are kept.
         """
-        now = iso(utcnow())
+        now = iso(self.clock.now())
         with self.write() as db:
             counts: dict[str, int] = {}
             posts: set[tuple[str, str]] = set()
@@ -293,6 +293,6 @@ class PrivacyTable(Db):
             db.execute(
                 "update erasures set state = 'done', finished_at = coalesce(finished_at, ?) "
                 "where id = ?",
-                [iso(utcnow()), erasure_id],
+                [iso(self.clock.now()), erasure_id],
             )
         return True
