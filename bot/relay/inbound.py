@@ -207,6 +207,8 @@ class Inbound:
         # A poll and a webhook may flush one chat at once: one at a time, or both would post.
         with self._flush_lock(chat):
             for logged in self.store.pending_messages(chat.channel_number, chat.customer_number):
+                if self.store.logged(logged.wati_id) is None:
+                    break  # the conversation was erased meanwhile (bot.privacy): post nothing
                 thread = self.threads.ensure(link, chat)
                 self._post(link, thread, logged)
                 self._items.pop(logged.wati_id, None)
