@@ -33,6 +33,7 @@ from bot.relay.budget import Budget
 from bot.relay.delivery import Feedback
 from bot.relay.discovery import Discovery
 from bot.relay.inbound import Inbound
+from bot.relay.newcomers import Newcomers
 from bot.relay.outbound import Outbound
 from bot.relay.pieces import Composer
 from bot.relay.polling import Poller
@@ -128,6 +129,7 @@ def build(
         budget=budget,
         poll_seconds=settings.poll_seconds,
         covered=trust.covered,
+        newcomers=Newcomers(store=store, wati=wati, budget=budget),
     )
     poller = Poller(
         store=store,

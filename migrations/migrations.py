@@ -327,6 +327,19 @@ def m011_chat_hints(db: Database) -> None:
 
 
 @migrations()
+def m014_customer_identity(db: Database) -> None:
+    # Who the customer of a chat is, as Wati says it (2026: customers may hide their number).
+    # `customer_number` stays the chat's key: the phone number (digits) when Wati gave one when
+    # the chat was opened, else the BSUID. Beside it: the phone number (also one that appears
+    # later for a BSUID customer), the BSUID, the WhatsApp username and Wati's contact id.
+    for name in ("customer_phone", "customer_bsuid", "customer_username", "wati_contact_id"):
+        db["chats"].add_column(name, str)
+    db.execute("update chats set customer_phone = customer_number")
+    db["chats"].create_index(["customer_bsuid"])
+    db["chats"].create_index(["customer_phone"])
+
+
+@migrations()
 def m017_privacy(db: Database) -> None:
     # Erasures (`wati-bridge forget`, `/wati forget`, retention) as a journal: the plan is
     # recorded in the same transaction that deletes the customer's rows, then the bridge's

@@ -48,6 +48,7 @@ class Code(StrEnum):
     SOCKET = "socket_disconnected"
     CHANNEL = "channel_unreachable"
     BACKLOG = "backlog_stale"
+    UNIDENTIFIED = "customer_unidentified"
 
 
 @dataclass(frozen=True)
@@ -113,6 +114,12 @@ _TEXTS: dict[Code, tuple[str, str]] = {
         "messages wait too long to be relayed ({detail})",
         "see the other problems listed and the bridge's log; "
         "waiting messages go out once the cause is fixed",
+    ),
+    Code.UNIDENTIFIED: (
+        "{detail} in Wati's contacts with no phone number and no BSUID: the bridge cannot "
+        "fetch their messages",
+        "open those contacts in Wati's inbox; tell Wati support if a contact shows no "
+        "WhatsApp identity at all",
     ),
 }
 _CLOUDFLARE = (
@@ -278,6 +285,13 @@ class Health:
         minutes = stale_after / 60
         limit = f"{minutes:.0f} min" if minutes >= 1 else f"{stale_after:.0f} s"
         self.set(Code.BACKLOG, "", f"one has waited since {oldest[11:19]} UTC, over {limit}")
+
+    def unidentified(self, count: int) -> None:
+        """How many contacts of Wati's list name neither a phone number nor a BSUID."""
+        if count <= 0:
+            self.clear(Code.UNIDENTIFIED)
+        else:
+            self.set(Code.UNIDENTIFIED, "", f"{count} customer{'s' if count > 1 else ''}")
 
 
 def _iso(moment: float) -> str:

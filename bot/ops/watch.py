@@ -20,6 +20,7 @@ from slack_sdk.errors import SlackApiError
 from bot.ops.alerts import Alerts
 from bot.ops.health import CHANNEL_ERRORS, Health
 from bot.store import Store
+from bot.store.customers import UNIDENTIFIED_KEY
 from bot.store.links import Link
 
 logger = logging.getLogger(__name__)
@@ -51,7 +52,7 @@ class Watch:
 
     def check(self) -> None:
         """Look at everything once; never raises (the next round tries again)."""
-        for step in (self._database, self._slack, self._backlog, self._socket):
+        for step in (self._database, self._slack, self._backlog, self._socket, self._customers):
             try:
                 step()
             except Exception as exc:  # noqa: BLE001 - one failed look must not stop the rest
@@ -72,6 +73,10 @@ class Watch:
             )
         except sqlite3.Error:
             pass
+
+    def _customers(self) -> None:
+        # Discovery counts the contacts it cannot follow (bot.relay.discovery).
+        self.health.unidentified(int(self.store.get(UNIDENTIFIED_KEY) or "0"))
 
     def _slack(self) -> None:
         try:

@@ -200,13 +200,16 @@ class Inbound:
 
     # -- posting -----------------------------------------------------------------------------
 
-    def flush_pending(self, link: Link, chat: Chat) -> int:
+    def flush_pending(self, link: Link, chat: Chat, *, until: str | None = None) -> int:
         """Post the chat's pending messages in order; stop at the first that cannot go now
-        (a SlackApiError leaves it and the rest pending, in order)."""
+        (a SlackApiError leaves it and the rest pending, in order), or that was created after
+        `until` (a webhook's later messages still wait for earlier ones on their way)."""
         posted = 0
         # A poll and a webhook may flush one chat at once: one at a time, or both would post.
         with self._flush_lock(chat):
             for logged in self.store.pending_messages(chat.channel_number, chat.customer_number):
+                if until is not None and logged.created > until:
+                    break
                 if self.store.logged(logged.wati_id) is None:
                     break  # the conversation was erased meanwhile (bot.privacy): post nothing
                 thread = self.threads.ensure(link, chat)

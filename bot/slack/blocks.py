@@ -86,9 +86,12 @@ def desk_lines(desk: ParentDesk) -> list[str]:
 
 
 def customer_label(name: str | None, customer_number: str) -> str:
-    """“Ana Lima (+55 11 91234-5678)”, or just the number."""
+    """“Ana Lima (+55 11 91234-5678)”, or just the number; a customer who hides their number
+    (keyed on a BSUID) by their name or `@username` alone when there is one."""
     shown = phone.display(customer_number)
     clean = limits.cut(" ".join((name or "").split()), limits.NAME)
+    if clean and not customer_number.isdigit():
+        return clean
     return f"{clean} ({shown})" if clean and clean != customer_number else shown
 
 

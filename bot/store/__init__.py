@@ -16,6 +16,7 @@ from sqlite_utils import Database
 
 from bot.base.clock import Clock
 from bot.store.chats import ChatTable
+from bot.store.customers import CustomerTable
 from bot.store.db import BUSY_TIMEOUT_MS
 from bot.store.desk_chats import DeskTable
 from bot.store.health import HealthTable
@@ -31,6 +32,7 @@ from bot.store.webhooks import WebhookTable
 class Store(
     LinkTable,
     ChatTable,
+    CustomerTable,
     MessageTable,
     OutboxTable,
     LedgerTable,

@@ -268,6 +268,16 @@ class OutboxTable(Db):
         rows = self.query(f"select * from outbox_parts where {' or '.join(clauses)}", params)
         return [_part(row) for row in rows]
 
+    def sends_awaiting_ids(self, since: str) -> bool:
+        """Whether a status event could still be for one of the bridge's own sends: a reply
+        whose answer is pending or lost, or a part sent since `since` without a Wati id."""
+        rows = self.query(
+            "select 1 from outbox where state in (?, ?) union all "
+            "select 1 from outbox_parts where wati_id is null and sent_at >= ? limit 1",
+            [ReplyState.SENDING, ReplyState.UNKNOWN, since],
+        )
+        return bool(rows)
+
     def part_claimed(self, wati_id: str) -> bool:
         """Whether some reply's part already is this Wati message."""
         rows = self.query("select 1 from outbox_parts where wati_id = ? limit 1", [wati_id])

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.wati.errors import check_accepted, json_object
-from bot.wati.transport import Params, Transport, basename, observed, phone_digits
+from bot.wati.transport import Params, Transport, basename, customer_ref, observed, phone_digits
 from bot.wati.types import SendResult, opt_str
 
 MAX_TEXT_LENGTH = 4096
@@ -25,7 +25,7 @@ class SendingCalls(Transport):
         local_message_id: str | None = None,
     ) -> SendResult:
         """Send free text inside the 24-hour window; success means accepted by Wati."""
-        number = phone_digits(wa_number, "wa_number")
+        number = customer_ref(wa_number)
         channel = phone_digits(channel_number, "channel_number")
         if not text.strip():
             raise ValueError("message text is empty")
@@ -62,7 +62,7 @@ class SendingCalls(Transport):
         caption: str | None = None,
     ) -> SendResult:
         """Send a file inside the 24-hour window; success means accepted by Wati."""
-        number = phone_digits(wa_number, "wa_number")
+        number = customer_ref(wa_number)
         params: Params = {"channelPhoneNumber": phone_digits(channel_number, "channel_number")}
         if caption:
             params["caption"] = caption

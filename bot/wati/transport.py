@@ -29,6 +29,9 @@ from bot.wati.errors import (
 logger = logging.getLogger(__name__)
 
 _SEPARATORS = re.compile(r"[\s+\-().]")
+_PHONE_LIKE = re.compile(r"^[\d\s+\-().]+$")
+# A BSUID (`US.13491208655302741918`) or a Wati contact id (24 hex characters).
+_CUSTOMER_ID = re.compile(r"^(?:[A-Za-z]{2}\.\d{4,40}|[0-9a-fA-F]{24})$")
 _BEARER = re.compile(r"^\s*bearer(\s+|$)", re.IGNORECASE)
 
 Params = dict[str, str | int]
@@ -187,6 +190,16 @@ def phone_digits(value: str, what: str) -> str:
         # The number itself is left out: phone numbers are personal data and may reach logs.
         raise ValueError(f"{what} is not a phone number (digits with country code)")
     return digits
+
+
+def customer_ref(value: str) -> str:
+    """Who a v1 call is about: a phone number (as digits), or a BSUID or Wati contact id as
+    given (Wati's path parameters accept all three, wati-recorded.md §6.1). Never the digits
+    picked out of some other identifier."""
+    text = value.strip()
+    if _CUSTOMER_ID.match(text) and not _PHONE_LIKE.match(text):
+        return text
+    return phone_digits(text, "wa_number")
 
 
 def phone_digits_or_none(value: object) -> str | None:
