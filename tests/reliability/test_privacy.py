@@ -31,6 +31,7 @@ from bot.devtools.harness.world import (
     wait_until,
 )
 from bot.slack.erasure_blocks import FORGET_CONFIRM
+from bot.store import open_store
 from tests.reliability.slack_kit import press, wati
 
 ANA_TYPED = "+44 7700 900123"  # how an admin types Ana's number (ANA in digits)
@@ -217,3 +218,27 @@ def test_retention_erases_only_quiet_conversations(world: World) -> None:
     assert shown(world, said["bo"])
     assert db_rows(world, "select count(*) from chats where customer_number = ?", (BO,)) == [(1,)]
     fresh_start(world, said)
+
+
+@HTTP_ONLY
+def test_a_phoneless_customer_is_forgotten_by_username_and_by_bsuid(world: World) -> None:
+    bsuid = world.sandbox.phoneless("bob_rivers", name="Bob Rivers")
+    store = open_store(world.db_path)
+    store.ensure_chat(NUMBER_A, bsuid, origin="test", next_poll_at=0)
+    store.close()
+    world.start_bridge()
+    world.sandbox.customer_says(NUMBER_A, bsuid, "Bob asks without a phone number")
+    wait_until(lambda: shown(world, "Bob asks without"), 60, "the phoneless customer relayed")
+    question = wati(world, "forget @Bob_Rivers")
+    assert "Erase *@bob_rivers*" in question["text"] and "conversation(s)" in question["text"]
+    press(world, question, FORGET_CONFIRM, until="Erased one customer")
+    assert not shown(world, "Bob asks without")
+    world.sandbox.customer_says(NUMBER_A, bsuid, "Bob again, fresh start")
+    wait_until(lambda: shown(world, "Bob again"), 60, "the new message relayed")
+    parent = thread_of(world, SLACK_A, "Bob again")
+    assert [m.get("text") for m in world.slack.replies(SLACK_A, parent)[1:]] == [
+        "Bob again, fresh start"
+    ]
+    question = wati(world, f"forget {bsuid}")
+    press(world, question, FORGET_CONFIRM, until="Erased one customer")
+    assert not shown(world, "Bob again")
