@@ -131,6 +131,8 @@ def test_a_fresh_database_is_created_owner_only(tmp_path: Path) -> None:
 
 ZED = "447911123456"  # a customer nobody else in these tests uses
 ZED_NAME = "Zelda Quixote"
+HIDDEN_USERNAME, HIDDEN_NAME = "quiet_quokka", "Quentin Hidden"  # a customer with no phone
+HIDDEN_TEXT = "Quentin writes with his number hidden"
 WEBHOOK_TOKEN = "leakscan-webhook-secret-55aa66bb77cc"
 # The number in every way people write it, and as the bridge shows it.
 ZED_FORMS = (
@@ -180,6 +182,10 @@ def test_a_whole_conversation_leaves_no_customer_and_no_secret_behind(
         world.extra_env = {"BRIDGE_PUBLIC_URL": world.base_url, "WATI_WEBHOOK_TOKEN": WEBHOOK_TOKEN}
         world.prepare(((NUMBER_A, ZED), (NUMBER_B, ZED)))
         world.sandbox.webhooks.refuse_echoing_url(1)  # one number's registration: quoted URL
+        hidden = world.sandbox.phoneless(HIDDEN_USERNAME, name=HIDDEN_NAME)  # no phone at all
+        store = open_store(world.db_path)
+        store.ensure_chat(NUMBER_A, hidden, origin="test", next_poll_at=0)
+        store.close()
         said = [
             "Zelda says the parcel code is QX-7781",
             "photo of the broken vase, receipt 55120",
@@ -202,6 +208,8 @@ def test_a_whole_conversation_leaves_no_customer_and_no_secret_behind(
             return parent is not None
 
         wait_until(relayed, 60, "the text and the photo relayed")
+        world.sandbox.customer_says(NUMBER_A, hidden, HIDDEN_TEXT)
+        wait_until(lambda: _parent_holding(world, SLACK_A, HIDDEN_TEXT), 60, "phoneless relayed")
         world.sandbox.customer_says(NUMBER_B, ZED, said[2], name=ZED_NAME)
         wait_until(lambda: _parent_holding(world, SLACK_B, said[2]), 60, "the webhook's message")
         assert parent is not None
@@ -229,6 +237,8 @@ def test_a_whole_conversation_leaves_no_customer_and_no_secret_behind(
             for form in ZED_FORMS:
                 assert form not in text, f"the number as {form!r} is in {where}"
             for piece in (ZED_NAME, "Zelda", "zelda-vase", *said, *(s[:18] for s in said)):
+                assert piece not in text, f"{piece!r} is in {where}"
+            for piece in (hidden, hidden.split(".")[1], HIDDEN_USERNAME, HIDDEN_NAME, HIDDEN_TEXT):
                 assert piece not in text, f"{piece!r} is in {where}"
             for name, secret in {**SECRETS, "webhook token": WEBHOOK_TOKEN}.items():
                 for piece in (secret, secret[-12:]):
