@@ -16,6 +16,7 @@ from bot.base.hours import BusinessHours
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 
 _USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
+_TEMPLATE_NAME = re.compile(r"^[A-Za-z0-9_]{1,512}$")
 _WEBHOOK_TOKEN = re.compile(r"^[A-Za-z0-9_-]{16,200}$")
 LOG_FORMATS = ("text", "json")
 SECRETS = ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET", "WATI_ACCESS_TOKEN")
@@ -76,6 +77,10 @@ class Settings:
     assign_on_reply: bool = False
     public_url: str | None = None
     webhook_token: str | None = None
+    # The approved template that asks for a rating outside the 24-hour window (bot.survey).
+    rating_template: str | None = None
+    # How long the Home tab's chart of the last weeks is shown before its figures are read again.
+    chart_minutes: float = 15.0
     retention_days: float | None = None  # None: keep conversations until someone erases them
 
     @property
@@ -227,6 +232,15 @@ class Settings:
                 "WATI_WEBHOOK_TOKEN must be 16 to 200 letters, digits, '-' or '_' "
                 "(leave it unset and the bridge makes one)"
             )
+        chart_minutes = _number(
+            get("BRIDGE_CHART_MINUTES"), "BRIDGE_CHART_MINUTES", 15, 0, 24 * 60, problems
+        )
+        rating_template = (get("BRIDGE_RATING_TEMPLATE") or "").strip() or None
+        if rating_template is not None and not _TEMPLATE_NAME.match(rating_template):
+            problems.append(
+                "BRIDGE_RATING_TEMPLATE must be a Wati template name (letters, digits and '_'), "
+                f"got {rating_template!r}"
+            )
 
         retention = get("BRIDGE_RETENTION_DAYS")
         retention_days = (
@@ -261,6 +275,8 @@ class Settings:
             check_seconds=float(check_seconds),
             public_url=public_url,
             webhook_token=webhook_token,
+            rating_template=rating_template,
+            chart_minutes=float(chart_minutes),
             retention_days=retention_days,
         )
 

@@ -21,6 +21,7 @@ from bot.base.clock import Clock
 from bot.bridge import Bridge, linked, run_soon
 from bot.chatops import services as chatops
 from bot.config import Settings
+from bot.insights.spend import Spend
 from bot.ops.alerts import Alerts
 from bot.ops.health import Health
 from bot.ops.logs import hide
@@ -44,6 +45,7 @@ from bot.slack.quiet import quiet_logger
 from bot.slack.reader import SlackNames
 from bot.slack.socket_mode import SocketLink
 from bot.store import open_store
+from bot.survey.answers import Answers
 from bot.wati.client import WatiClient
 from bot.wati.limits import Windows
 from bot.web import METRICS_PATH, make_asgi, metrics_route
@@ -76,6 +78,7 @@ def build(
         on_call=budget.record,
         on_error=errors.wati,
         on_answer=health.wati_answered,
+        on_sent=Spend(store=store, now=the_clock.now).count,
     )
     web = make_web_client(
         settings.slack_bot_token,
@@ -95,7 +98,13 @@ def build(
         store=store, wati=wati, windows=windows, clock=the_clock, poster=poster, budget=budget
     )
     inbound = Inbound(
-        store=store, wati=wati, windows=windows, clock=the_clock, poster=poster, threads=threads
+        store=store,
+        wati=wati,
+        windows=windows,
+        clock=the_clock,
+        poster=poster,
+        threads=threads,
+        is_answer=Answers(store=store, clock=the_clock).take,
     )
     feedback = Feedback(store=store, poster=poster, threads=threads)
     outbound = Outbound(

@@ -374,3 +374,42 @@ def m017_privacy(db: Database) -> None:
     # Fingerprints (SHA-256) of the Wati message ids of erased conversations: Wati keeps its
     # copy and the next poll reads it again; a fingerprint says "seen" without keeping the id.
     db["forgotten_messages"].create({"fingerprint": str, "erased_at": str}, pk="fingerprint")
+
+
+@migrations()
+def m018_surveys_and_sends(db: Database) -> None:
+    # A rating asked when a conversation is resolved: one row per thread, so a double click or a
+    # Slack retry finds the row and asks nothing twice. state: sending (claimed; the question may
+    # be on its way), asked (Wati took it), answered (the customer's rating is in `rating`),
+    # failed (nothing went out: `error`). `settled` is 0 while the answer still has to be shown
+    # on the parent and the chat resolved again in Wati (an answer reopens a solved chat there).
+    db["surveys"].create(
+        {
+            "thread_id": int,
+            "channel_number": str,
+            "customer_number": str,
+            "asked_by": str,
+            "asked_at": str,
+            "via": str,
+            "state": str,
+            "error": str,
+            "rating": int,
+            "answered_at": str,
+            "answer_wati_id": str,
+            "settled": int,
+            "reply_id": int,  # the question's outbox row (it is no reply to the customer)
+        },
+        pk="thread_id",
+        not_null={"channel_number", "customer_number", "state", "asked_at"},
+        defaults={"settled": 1},
+    )
+    db["surveys"].create_index(["channel_number", "customer_number", "state"])
+    # The week's picture reads each thread's first reply (bot.insights.week).
+    db["outbox"].create_index(["thread_id", "created_at"])
+    # What WhatsApp charges for: messages Wati accepted per number and calendar month (UTC),
+    # by kind ("session": free text, files, buttons; "template"). Counted when Wati says yes.
+    db["sends"].create(
+        {"month": str, "channel_number": str, "kind": str, "count": int},
+        pk=("month", "channel_number", "kind"),
+        defaults={"count": 0},
+    )

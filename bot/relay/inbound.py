@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import mimetypes
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -69,8 +70,12 @@ class Inbound:
         threads: Threads,
         windows: Windows,
         clock: Clock,
+        is_answer: Callable[[Chat, WatiMessage], bool] | None = None,
     ) -> None:
         self.store = store
+        # Asked about each new customer message: True when it answered a question the bridge
+        # asked (a rating, bot.survey) and is recorded there instead of relayed.
+        self.is_answer = is_answer
         self.wati = wati
         self.poster = poster
         self.threads = threads
@@ -187,6 +192,9 @@ class Inbound:
         if cutoff is not None and item.created < cutoff:
             # History from before the link (or before the backfill horizon) is not relayed.
             log(direction, "skipped")
+        elif direction == "in" and self.is_answer is not None and self.is_answer(chat, item):
+            log(direction, "skipped")  # not relayed, and no new conversation for it
+            return None
         else:
             log(direction, "pending")
             self._items[item.id] = item

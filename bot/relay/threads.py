@@ -151,6 +151,7 @@ class Threads:
             window_open=window.is_open(last, self.clock.now()),
             previous_link=previous_link,
             desk=self.store.desk_chat(thread.channel_number, thread.customer_number),
+            rating=self.store.rating_of(thread.id),
         )
 
     def redraw(self, thread: Thread, chat: Chat | None = None) -> bool:

@@ -26,7 +26,9 @@ from bot.store.messages import MessageTable
 from bot.store.outbox import OutboxTable
 from bot.store.privacy import PrivacyTable
 from bot.store.saved import SavedTable
+from bot.store.surveys import SurveyTable
 from bot.store.webhooks import WebhookTable
+from bot.store.weekly import WeeklyTable
 
 
 class Store(
@@ -40,6 +42,8 @@ class Store(
     SavedTable,
     WebhookTable,
     HealthTable,
+    SurveyTable,
+    WeeklyTable,
     PrivacyTable,
 ):
     """All reads and writes of the bridge's state."""

@@ -8,11 +8,13 @@ that did not go, and delivery statuses are tracked per part.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from enum import StrEnum
 from typing import Any
 
+from bot.store.chats import Thread
 from bot.store.db import Db, iso
 
 
@@ -126,6 +128,25 @@ class OutboxTable(Db):
         reply = self.reply_by_ts(row["slack_channel_id"], row["slack_ts"])
         assert reply is not None
         return reply, created
+
+    def record_note_send(self, thread: Thread, note_ts: str, user_id: str, body: str) -> Reply:
+        """A send made from Slack outside the reply queue (a template, a rating question),
+        keyed by the thread note that shows it and recorded `sent` before Wati is called, so
+        the relay recognises its echo in Wati's history (by id, or by `body`)."""
+        reply, _ = self.enqueue_reply(
+            slack_channel_id=thread.slack_channel_id,
+            slack_ts=note_ts,
+            event_id=None,
+            thread_id=thread.id,
+            channel_number=thread.channel_number,
+            customer_number=thread.customer_number,
+            user_id=user_id,
+            body=body,
+            files=None,
+            state=ReplyState.SENT,
+            local_message_id=uuid.uuid4().hex,
+        )
+        return reply
 
     def reply(self, reply_id: int) -> Reply | None:
         """An outbox row by id."""

@@ -22,7 +22,7 @@ ChatKey = tuple[str, str]  # (channel_number, customer_number)
 IDENTITY_COLUMNS = ("customer_number", "customer_phone", "customer_bsuid", "customer_username")
 USERNAME_COLUMN = "customer_username"
 # Tables whose rows are keyed on a chat (channel number, customer number), erased with it.
-CHAT_TABLES = ("messages", "outbox", "threads", "desk_chats", "chats")
+CHAT_TABLES = ("messages", "outbox", "surveys", "threads", "desk_chats", "chats")
 
 
 def fingerprint(wati_id: str) -> str:
@@ -228,8 +228,10 @@ class PrivacyTable(Db):
                 "union select wati_id from outbox "
                 f"where {where} and wati_id is not null "
                 "union select wati_id from webhook_events "
-                f"where {where} and wati_id is not null",
-                params * 3,
+                f"where {where} and wati_id is not null "
+                "union select answer_wati_id from surveys "
+                f"where {where} and answer_wati_id is not null",
+                params * 4,
             )
         ]
         prints.update(fingerprint(i) for i in ids)
@@ -245,6 +247,7 @@ class PrivacyTable(Db):
         )
         names = {"messages": "messages", "outbox": "replies", "threads": "threads"}
         names.update({"desk_chats": "owners and waits", "chats": "conversations"})
+        names["surveys"] = "ratings"
         for table in CHAT_TABLES:
             counts[names[table]] = counts.get(names[table], 0) + self._delete(
                 db, f"{table} where {where}", params

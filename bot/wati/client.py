@@ -24,5 +24,5 @@ class WatiClient(
     """Synchronous client for Wati's API; thread-safe, like the httpx.Client it wraps.
 
     Built as `WatiClient(endpoint, token, *, transport, timeout, on_call, on_error,
-    on_answer)` (see `bot.wati.transport.Transport`).
+    on_answer, on_sent)` (see `bot.wati.transport.Transport`).
     """

@@ -92,6 +92,7 @@ class TemplateCalls(Transport):
         first = first if isinstance(first, dict) else {}
         if body.get("validWhatsAppNumber") is False or first.get("isValidWhatsAppNumber") is False:
             raise WatiRejected("not a valid WhatsApp number", status_code=200, endpoint=name)
+        self._sent(channel, "template")
         return TemplateSendResult(
             ok=True,
             whatsapp_number=phone_digits_or_none(body.get("phone_number")) or number,
@@ -127,6 +128,7 @@ class TemplateCalls(Transport):
         failures = _receiver_failures(body.get("receivers"))
         # Live tenants answer without `receivers`: the refused numbers are under `errors`.
         failures.update(_listed_failures(body.get("errors"), numbers, failures))
+        self._sent(channel, "template", sum(1 for n in numbers if n not in failures))
         return BulkSendResult(
             accepted=[n for n in numbers if n not in failures],
             failed=[(n, failures[n]) for n in numbers if n in failures],

@@ -73,6 +73,7 @@ class Transport:
         on_call: Callable[[str], None] | None = None,
         on_error: Callable[[str, str], None] | None = None,
         on_answer: Callable[[str, WatiError | None], None] | None = None,
+        on_sent: Callable[[str, str, int], None] | None = None,
     ) -> None:
         base = endpoint.strip().rstrip("/")
         found = origin(base) if base.startswith(("https://", "http://")) else None
@@ -86,6 +87,9 @@ class Transport:
         self._on_call = on_call
         self._on_error = on_error
         self._on_answer = on_answer  # told how each call ended (health watches for 401/403)
+        # Told (channel number, "session" or "template", how many) when Wati accepted messages:
+        # what WhatsApp charges for, counted at the one place every send passes.
+        self._on_sent = on_sent
         self._http = httpx.Client(
             headers={"Authorization": f"Bearer {token}", "User-Agent": "wati-bridge"},
             timeout=httpx.Timeout(timeout),
@@ -131,8 +135,12 @@ class Transport:
         files: dict[str, tuple[str, bytes, str]] | None = None,
         write: bool = False,
         session: bool = False,
+        optional: bool = False,
     ) -> httpx.Response:
-        """One request: counted, sent, and its status read (a WatiError unless 2xx)."""
+        """One request: counted, sent, and its status read (a WatiError unless 2xx).
+
+        `optional`: a feature some plans lack, so a 403 or 404 says nothing about the token.
+        """
         if self._on_call is not None:
             self._on_call(name)
         try:
@@ -154,10 +162,15 @@ class Transport:
         try:
             raise_for_status(name, response, write=write, session=session)
         except WatiError as exc:
-            self._answered(name, exc)
+            if not (optional and exc.status_code in (403, 404)):
+                self._answered(name, exc)
             raise
         self._answered(name, None)
         return response
+
+    def _sent(self, channel_number: str, kind: str, count: int = 1) -> None:
+        if self._on_sent is not None and count:
+            self._on_sent(channel_number, kind, count)
 
     def _answered(self, name: str, error: WatiError | None) -> None:
         if self._on_answer is not None:

@@ -166,7 +166,7 @@ def _recorded(path: Path) -> list[str]:
 def test_migration_names_follow_their_running_order() -> None:
     names = [m.name for m in load_migrations().pending(Database(memory=True))]
     numbers = [int(name[1:4]) for name in names]
-    # Strictly rising in running order (features merged in any order keep their given numbers).
+    # Increasing in running order; numbers handed to work in progress elsewhere may be missing.
     assert numbers[:11] == list(range(1, 12)) and numbers == sorted(set(numbers))
 
 
@@ -194,16 +194,13 @@ def test_database_part_migrated_under_the_old_names_runs_only_the_rest(tmp_path:
     load_migrations().apply(db, stop_before="m010_desk")
     db.close()
     _record_old_names(path)
-    pending = pending_migrations(str(path))
-    assert pending[:2] == ["m010_desk", "m011_chat_hints"]  # then the migrations added since
+    every = [m.name for m in load_migrations().pending(Database(memory=True))]
+    rest = every[every.index("m010_desk") :]
+    assert rest[:2] == ["m010_desk", "m011_chat_hints"]
+    assert pending_migrations(str(path)) == rest
     store = open_store(path)
-    assert store.migrated == pending
+    assert store.migrated == rest
     assert {"desk_chats", "webhook_events"} <= set(store.db.table_names())
     assert "hinted_at" in store.db["chats"].columns_dict
     store.close()
-    recorded = _recorded(path)
-    assert recorded[recorded.index("m009_create_webhooks") :][:3] == [
-        "m009_create_webhooks",
-        "m010_desk",
-        "m011_chat_hints",
-    ]
+    assert _recorded(path)[-len(rest) - 1 :] == ["m009_create_webhooks", *rest]

@@ -59,6 +59,7 @@ from .base import (
     store_media,
 )
 from .contacts import filter_contacts
+from .interactive import InteractiveEndpoints
 from .operators import Operators
 from .state import TICKET_STATUSES, State
 from .templates import TemplateEndpoints
@@ -71,7 +72,7 @@ MEDIA_LIMITS = {"image": 5, "video": 16, "audio": 16, "document": 100}  # MB, as
 V1 = "/{tenant}/api/v1/"
 
 
-class WatiApi(TemplateEndpoints, AccountEndpoints):
+class WatiApi(TemplateEndpoints, AccountEndpoints, InteractiveEndpoints):
     def __init__(self, state: State, channels: list[str], *, webhooks: Webhooks) -> None:
         super().__init__(state, channels)
         self.operators = Operators(state)
@@ -124,6 +125,12 @@ class WatiApi(TemplateEndpoints, AccountEndpoints):
             # v3 lives at the host root: the token names the tenant.
             Route("GET", "/api/ext/v3/channels", "channels", self.channels_v3),
             Route("GET", "/api/ext/v3/conversations", "conversations", self.conversations_v3),
+            Route(
+                "POST",
+                "/api/ext/v3/conversations/messages/interactive",
+                "sendInteractiveMessage",
+                self.send_interactive,
+            ),
             # A v2 exception (webhooks.py): every method gets past the token check.
             Route("*", "/{tenant}/api/v2/webhookEndpoints", "webhookEndpoints", webhooks.handle),
         ]

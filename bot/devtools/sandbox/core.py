@@ -70,6 +70,7 @@ class Sandbox:
             self.api.spam_limit = previous.spam_limit
             self.api.not_on_whatsapp = previous.not_on_whatsapp
             self.api.v3_conversations = previous.v3_conversations
+            self.api.interactive = previous.interactive
         self.state.on_insert = self.webhooks.inserted
         self._closed = False
 
@@ -195,6 +196,12 @@ class Sandbox:
             type=type,
             data=data,
             extra=extra,
+        )
+
+    def customer_taps(self, channel: str, customer: str, text: str) -> str:
+        """The customer taps a reply button: a text message with only the button's text."""
+        return self.customer_says(
+            channel, customer, text, extra={"interactiveButtonReply": {"title": text}}
         )
 
     def add_media(self, path: str, content: bytes, content_type: str) -> str:
