@@ -1,4 +1,4 @@
-"""Who wrote, as Wati says it (wati-recorded.md §6.1), and the key the bridge files them under.
+"""Who wrote, as Wati says it (docs/WATI.md#bsuids-and-usernames), and the key the bridge files them under.
 
 Since mid-2026 a WhatsApp customer may hide their number behind a username; Wati then names
 them by a business-scoped user id (BSUID, `US.13491208655302741918`) and its contact id. A

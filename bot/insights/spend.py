@@ -1,7 +1,7 @@
 """What replies cost: messages Wati accepted per linked number this calendar month (UTC).
 
 Since October 2026 WhatsApp charges for replies inside the 24-hour window too, with the first
-1,000 per number and month free (wati-recorded.md §6.5). Every send passes `WatiClient`, which
+1,000 per number and month free (docs/WATI.md#paid-replies). Every send passes `WatiClient`, which
 tells `Spend.count` what Wati accepted: session texts, files and buttons as "session", templates
 (one per accepted number of a bulk send) as "template". The free allowance is counted against
 session replies; templates are charged by their own category.

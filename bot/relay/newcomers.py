@@ -1,6 +1,6 @@
 """Which linked number a new customer wrote to, for the fewest getMessages calls.
 
-v1's contacts list does not say (wati-recorded.md §6.4). Where the tenant serves v3's
+v1's contacts list does not say (docs/WATI.md#the-v3-conversation-list). Where the tenant serves v3's
 conversation list, one call names the number of every recent conversation; a 404 or 403 means
 it is not served, remembered, and v1 is used. With v1 the numbers are asked one at a time,
 those new customers wrote to most often first (counted per number), and the asking stops at

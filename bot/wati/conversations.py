@@ -1,4 +1,4 @@
-"""v3's conversation list (wati-recorded.md §6.4): newest first, with each conversation's
+"""v3's conversation list (docs/WATI.md#the-v3-conversation-list): newest first, with each conversation's
 channel, so a new customer's number is found in one call instead of one getMessages per
 linked number. Its item fields are not recorded: read defensively; a tenant that does not
 serve it answers 404 or 403 (WatiRejected / WatiAuthError)."""

@@ -207,7 +207,7 @@ def phone_digits(value: str, what: str) -> str:
 
 def customer_ref(value: str) -> str:
     """Who a v1 call is about: a phone number (as digits), or a BSUID or Wati contact id as
-    given (Wati's path parameters accept all three, wati-recorded.md §6.1). Never the digits
+    given (Wati's path parameters accept all three, docs/WATI.md#bsuids-and-usernames). Never the digits
     picked out of some other identifier."""
     text = value.strip()
     if _CUSTOMER_ID.match(text) and not _PHONE_LIKE.match(text):

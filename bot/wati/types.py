@@ -105,7 +105,8 @@ class Contact:
     custom_params: dict[str, str] = field(hash=False)
     last_updated: datetime | None
     created_raw: str | None
-    bsuid: str | None = None  # a customer who hides their number (wati-recorded.md §6.1)
+    # A customer who hides their number (docs/WATI.md#bsuids-and-usernames).
+    bsuid: str | None = None
     username: str | None = None
 
 

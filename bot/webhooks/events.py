@@ -3,7 +3,7 @@
 Wati sends most sent and status events twice, under a v1 name and a `_v2` name; only the `_v2`
 twin carries `localMessageId`, so the v1 twins are answered 200 and ignored. Customer traffic
 (`message`, `newContactMessageReceived`) comes with a `_bsuid` twin instead: the same Wati id,
-keyed on the customer's BSUID, `waId` maybe missing (wati-recorded.md §6.1). Both are recorded
+keyed on the customer's BSUID, `waId` maybe missing (docs/WATI.md#bsuids-and-usernames). Both are recorded
 (a phoneless customer has only the twin); the hub posts the message once. Status events do not always carry a
 phone number, and the receiving number is only sometimes in `channelPhoneNumber`.
 """

@@ -1,4 +1,4 @@
-"""The sandbox models 2026 customers (wati-recorded.md §6.1, §6.3, §6.4): phoneless customers
+"""The sandbox models 2026 customers (docs/WATI.md#bsuids-and-usernames, #status-events, #the-v3-conversation-list): phoneless customers
 known by a BSUID, `_bsuid` webhook twins, a phone appearing later, the v3 conversation list."""
 
 from __future__ import annotations

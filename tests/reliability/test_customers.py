@@ -1,4 +1,4 @@
-"""The real bridge (`python -m bot run`) and 2026's customers (wati-recorded.md §6.1), in HTTP
+"""The real bridge (`python -m bot run`) and 2026's customers (docs/WATI.md#bsuids-and-usernames), in HTTP
 mode and Socket Mode: a customer who hides their number (known by a BSUID and a username) is
 relayed and answered by polling and by webhook, a message and its `_bsuid` twin are posted
 once, and a phone number that appears later joins the same conversation.

@@ -179,7 +179,7 @@ class Endpoints:
 
     def _customer(self, ref: Any) -> str | None:
         """The customer a v1 path parameter or body field names: a phone number, a Wati
-        contact id or a BSUID (wati-recorded.md §6.1); an unknown but well-formed phone number
+        contact id or a BSUID (docs/WATI.md#bsuids-and-usernames); an unknown but well-formed phone number
         stands for itself; anything else is None."""
         text = str(ref or "").strip()
         found = self.state.resolve(text)

@@ -1,4 +1,4 @@
-"""Who a customer is, as Wati says it in 2026 (wati-recorded.md §6.1).
+"""Who a customer is, as Wati says it in 2026 (docs/WATI.md#bsuids-and-usernames).
 
 Every contact has a business-scoped user id (BSUID, `US.13491208655302741918`) and may have a
 WhatsApp username; a customer who hides their number has no phone at all. The sandbox keys a

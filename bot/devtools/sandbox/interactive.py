@@ -8,7 +8,7 @@ no tenant segment), as the v3 spec documents it.
   ``body`` 1 to 1,024. A list: 1 to 10 rows in all, titles at most 24. Bad input: 400
   ``{"code", "message", "timestamp"}``.
 - The 24-hour window and a solved chat refuse it like any session message (the v1 shapes of
-  wati-recorded.md §2). Success: ``{"message": {...}}`` in the v3 message shape.
+  docs/WATI.md#refusals). Success: ``{"message": {...}}`` in the v3 message shape.
 - A tenant without interactive messages (``interactive = False``): 403 in the v3 error shape.
 - In the history the message is ``type: "interactive"`` with the body as ``text`` and the
   buttons under ``interactiveButtons``; the customer's tap (Sandbox.customer_taps) is a plain

@@ -85,7 +85,7 @@ def item_json(row: sqlite3.Row, status: str) -> dict[str, Any]:
 
 
 def contact_json(row: sqlite3.Row, team_id: str) -> dict[str, Any]:
-    # A customer who hides their number (wati-recorded.md §6.1): `wAid` empty, `phone` null,
+    # A customer who hides their number (docs/WATI.md#bsuids-and-usernames): `wAid` empty, `phone` null,
     # so a reader meets both readings of "no phone"; `bsuid`, `username` and `id` identify them.
     # A row written without the identity columns (bulk-loaded: bsuid NULL) is a phone
     # customer; an empty bsuid and no phone plays a contact Wati gives no identity at all.

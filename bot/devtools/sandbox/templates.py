@@ -24,7 +24,7 @@ from .state import Row
 class TemplateEndpoints(Endpoints):
     def _on_whatsapp(self, number: str) -> bool:
         """A well-formed number with a WhatsApp account (`Sandbox.not_on_whatsapp` says not),
-        or a known customer's BSUID or contact id (`target`, wati-recorded.md §6.1)."""
+        or a known customer's BSUID or contact id (`target`, docs/WATI.md#bsuids-and-usernames)."""
         if self.state.resolve(number) is not None:
             return number not in self.not_on_whatsapp
         return shapes.valid_number(number) and number not in self.not_on_whatsapp

@@ -276,7 +276,7 @@ class Webhooks:
 
     def _customer_twins(self, channel: str, payload: dict[str, Any]) -> None:
         """A customer event keyed on the phone (when there is one) and its `_bsuid` twin
-        without `waId`, the same Wati id, in random order (wati-recorded.md §6.1)."""
+        without `waId`, the same Wati id, in random order (docs/WATI.md#bsuids-and-usernames)."""
         pair = []
         if payload.get("waId"):
             pair.append(payload)
