@@ -24,6 +24,7 @@ from bot.store.ledger import LedgerTable
 from bot.store.links import LinkTable
 from bot.store.messages import MessageTable
 from bot.store.outbox import OutboxTable
+from bot.store.privacy import PrivacyTable
 from bot.store.saved import SavedTable
 from bot.store.surveys import SurveyTable
 from bot.store.webhooks import WebhookTable
@@ -43,6 +44,7 @@ class Store(
     HealthTable,
     SurveyTable,
     WeeklyTable,
+    PrivacyTable,
 ):
     """All reads and writes of the bridge's state."""
 
