@@ -25,6 +25,7 @@ from bot.store.ledger import LedgerTable
 from bot.store.links import Link, LinkTable
 from bot.store.messages import MessageTable
 from bot.store.outbox import OutboxTable
+from bot.store.privacy import PrivacyTable
 from bot.store.saved import SavedTable
 from bot.store.surveys import SurveyTable
 from bot.store.webhooks import WebhookTable
@@ -44,6 +45,7 @@ class Store(
     HealthTable,
     SurveyTable,
     WeeklyTable,
+    PrivacyTable,
 ):
     """All reads and writes of the bridge's state."""
 

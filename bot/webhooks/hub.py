@@ -40,7 +40,7 @@ logger = logging.getLogger(__name__)
 
 STATUS_TRIES = 20  # rounds a status waits for its reply to be on record
 TWIN_ROUNDS = 3  # rounds a BSUID-only event waits for its phone-keyed twin
-REORDER = 1.0  # seconds a webhook's message waits for an earlier one overtaken on the way
+REORDER = 0.4  # seconds a webhook's message waits for an earlier one overtaken on the way
 AWAITED = timedelta(minutes=10)  # a sent part without a Wati id may still learn it from a status
 
 
@@ -68,9 +68,27 @@ class Hub:
         self._held: dict[str, float] = {}  # event key -> when first recorded (monotonic)
 
     def process(self) -> int:
-        """Handle every pending event; return how many were settled."""
+        """Handle every pending event; return how many were settled.
+
+        A message held for the reordering moment goes out as soon as that moment is over,
+        in the same run, not a scheduler tick later: within a second of its webhook."""
+        settled = self._pass()
+        for _ in range(3):  # bounded: a held event settles on the pass after its moment
+            if not self._held:
+                break
+            time.sleep(max(0.0, min(self._held.values()) + REORDER - time.monotonic()))
+            settled += self._pass()
+        return settled
+
+    def _pass(self) -> int:
         settled = 0
-        for event in self.store.pending_webhook_events():
+        events = self.store.pending_webhook_events()
+        pending = {event.key for event in events}
+        # An event settled some other way (a poll) no longer waits here.
+        self._held = {key: at for key, at in self._held.items() if key in pending}
+        # Newcomers first: a message that overtook an earlier one is posted only after the
+        # earlier one is on record, so the thread gets both in Wati's order.
+        for event in sorted(events, key=lambda event: event.key in self._held):
             try:
                 payload = json.loads(event.payload or "{}")
                 outcome = self._handle(event, payload)

@@ -17,7 +17,7 @@ from tests.webhooks.kit import CUSTOMER, hook_up, posts_of, prove_ids, settle
 def healthy(bridge: Bridge, sandbox: Sandbox, served: str, clock: ManualClock) -> Bridge:
     bridge.store.link(CHANNEL_A, SLACK_A, ADMIN)
     hook_up(sandbox, bridge, served, CHANNEL_A)
-    clock.advance(1)
+    clock.catch_up()
     prove_ids(sandbox, bridge, CHANNEL_A)
     assert bridge.webhooks.trust.healthy(CHANNEL_A)
     return bridge
