@@ -15,7 +15,9 @@ Shapes follow wati-api.md. Where it marks a shape [unverified], the sandbox answ
   Conversation"}``; more than ``spam_limit`` session sends on one number within a minute: a
   200 ``result: false`` spam-limit refusal. Nothing is stored. sendSessionFile answers the same
   way. ``channelPhoneNumber`` is read from the query, then from a JSON body.
-- sendSessionFile success: ``{"result": "<message id>"}``.
+- sendSessionFile success: ``{"result": "<message id>"}``; ``caption`` becomes the item's text,
+  ``voice=true`` with ``audio/ogg`` makes it a ``voice`` item (the flag is kept for tests).
+- Media downloads (getMedia, showFile, v3 by message id): see media.py.
 - sendTemplateMessage: the 2024 v1 shape; ``model.ids`` holds the new message id. Unknown,
   unapproved template or unknown channel: 200 ``{"result": false, "info": ...}``. Missing
   fields or template parameters: HTTP 400 with an ASP.NET-style problem body
@@ -59,6 +61,7 @@ from .base import (
     store_media,
 )
 from .contacts import filter_contacts
+from .media import MediaEndpoints
 from .operators import Operators
 from .state import TICKET_STATUSES, State
 from .templates import TemplateEndpoints
@@ -71,6 +74,7 @@ class WatiApi(TemplateEndpoints, AccountEndpoints):
     def __init__(self, state: State, channels: list[str]) -> None:
         super().__init__(state, channels)
         self.operators = Operators(state)
+        self.media = MediaEndpoints(state)
         self.routes: dict[str, tuple[str, bool, Callable[[Request], Reply]]] = {
             "getMessages": ("GET", True, self.get_messages),
             "sendSessionMessage": ("POST", True, self.send_session_message),
@@ -83,7 +87,9 @@ class WatiApi(TemplateEndpoints, AccountEndpoints):
             "addContact": ("POST", True, self.add_contact),
             "updateContactAttributes": ("POST", True, self.update_contact_attributes),
             "updateContactAttributesForMultiContacts": ("POST", False, self.update_multi),
-            "getMedia": ("GET", False, self.get_media),
+            "getMedia": ("GET", False, self.media.by_path),
+            "showFile": ("GET", False, self.media.by_path),  # /{tenant}/api/file/showFile
+            "messageFile": ("GET", True, self.media.by_message),  # v3, host root
             "assignOperator": ("POST", False, self.assign_operator),
             "phoneNumbers": ("GET", False, self.phone_numbers),  # /api/v2/whatsapp/phoneNumbers
             "channels": ("GET", False, self.channels_v3),  # /api/ext/v3/channels, no tenant
@@ -213,12 +219,18 @@ class WatiApi(TemplateEndpoints, AccountEndpoints):
         if refusal is not None:
             return refusal
         path = store_media(self.state, str(part["filename"]), content, content_type)
+        # WhatsApp shows a voice bubble only for ogg/opus sent with the voice flag (`voice`,
+        # as Wati's 2026 reference names it); anything else arrives as a plain file.
+        voice = query.get("voice", "").lower() == "true"
+        if voice and content_type.split(";")[0].strip().lower() == "audio/ogg":
+            kind = "voice"
         message_id = self.state.insert(
             channel,
             number,
             event_type="message",
             type=kind,
             text=query.get("caption") or None,
+            extra={"voiceFlag": True} if voice else None,
             data=path,
             owner=1,
             source="api",
@@ -315,12 +327,6 @@ class WatiApi(TemplateEndpoints, AccountEndpoints):
             if not self.state.update_params(number, params):
                 errors.append({"whatsappNumber": number, "error": "Contact not found"})
         return json_reply({"result": True, "errors": errors})
-
-    def get_media(self, request: Request) -> Reply:
-        found = self.state.media(request.query.get("fileName", ""))
-        if found is None:
-            return Reply(404, b"", "text/plain")
-        return Reply(200, found[1], found[0])
 
 
 def _payload(part: Message) -> bytes:

@@ -14,8 +14,9 @@ Control routes (JSON in and out):
   POST   /_sandbox/api/operator  {channel, customer, text}   a teammate in Wati's own inbox
   POST   /_sandbox/api/react     {channel, customer, emoji, to?}   the customer reacts
   POST   /_sandbox/api/close     {channel, customer, by?}   Wati's chatbot closes the chat
-  POST   /_sandbox/api/file?channel=&customer=&name=&caption=&filename=   raw bytes: a
-         customer's photo or document (Content-Type from the request)
+  POST   /_sandbox/api/file?channel=&customer=&name=&caption=&filename=&kind=   raw bytes: a
+         customer's photo, voice note or document (Content-Type from the request)
+  POST   /_sandbox/api/expire {id}                  Wati no longer holds that message's file
   GET    /_sandbox/api/media?fileName=data/...      a stored file, no token
   GET    /_sandbox/api/sent[?channel=]              what the API sent
   POST   /_sandbox/api/advance   {seconds}          move the sandbox clock
@@ -38,7 +39,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from .base import Reply, Request, json_reply
-from .faults import cloudflare_page
+from .faults import MEDIA_FAULTS, cloudflare_page, media_fault
 
 if TYPE_CHECKING:
     from .core import Sandbox
@@ -164,7 +165,16 @@ class Handler(BaseHTTPRequestHandler):
             if len(parts) > 5 or arg == "":
                 endpoint = ""
         elif parts == [sandbox.tenant_id, "api", "file", "showFile"]:
-            endpoint = "getMedia"
+            endpoint = "showFile"  # the media URL a webhook carries
+        elif len(parts) == 7 and parts[:6] == [
+            "api",
+            "ext",
+            "v3",
+            "conversations",
+            "messages",
+            "file",
+        ]:
+            endpoint, arg = "messageFile", unquote(parts[6]) or None  # v3 download by message id
         elif parts == [sandbox.tenant_id, "api", "v2", "whatsapp", "phoneNumbers"]:
             endpoint = "phoneNumbers"
         elif parts == ["api", "ext", "v3", "channels"]:
@@ -202,6 +212,9 @@ class Handler(BaseHTTPRequestHandler):
         if fault is not None and fault.kind == "500":
             problem = {"title": "An error occurred while processing your request.", "status": 500}
             self._send(json_reply(problem, 500))
+            return
+        if fault is not None and fault.kind in MEDIA_FAULTS:
+            self._send(media_fault(fault.kind))
             return
         if fault is not None and fault.kind == "429":
             headers = {} if fault.retry_after is None else {"Retry-After": str(fault.retry_after)}
@@ -257,6 +270,7 @@ class Handler(BaseHTTPRequestHandler):
                 content_type,
                 caption=query.get("caption", ""),
                 name=query.get("name") or None,
+                kind=query.get("kind") or None,
             )
             return json_reply({"id": message_id, "data": data})
         return self._control_json(route, query, _json(body))
@@ -279,6 +293,9 @@ class Handler(BaseHTTPRequestHandler):
                 data=str(payload["data"]) if payload.get("data") else None,
             )
             return json_reply({"id": message_id})
+        if route == ("POST", "/_sandbox/api/expire"):
+            sandbox.expire_media(str(payload["id"]))
+            return json_reply({"expired": str(payload["id"])})
         if route == ("POST", "/_sandbox/api/operator"):
             message_id = sandbox.operator_says(
                 str(payload["channel"]), str(payload["customer"]), str(payload["text"])

@@ -107,6 +107,8 @@ class Webhooks:
         self.retry_seconds = 600.0
         self.jitter = 0.0
         self.channel_in_payload = 0.5
+        # A stored file's showFile URL: webhook bodies carry that, not the data/ path.
+        self.file_url: Callable[[str], str] | None = None
         self.rng = random.Random(13)
         # What was sent: (event type, message id, HTTP status or 0, try number)
         self.log: list[tuple[str, str, int, int]] = []
@@ -200,6 +202,8 @@ class Webhooks:
             item["channelPhoneNumber"] = row["channel"]
         if row["event_type"] == "broadcastMessage":
             item.update(text=row["text"], templateName=row["template_name"])
+        if row["data"] and self.file_url is not None:
+            item["data"] = self.file_url(str(row["data"]))
         return item
 
     def _new_contact(self, row: Mapping[str, Any]) -> dict[str, Any]:

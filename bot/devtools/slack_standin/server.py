@@ -251,6 +251,13 @@ class SlackStandIn(Inspection):
         with self._ws.cond:
             self._ws.token_refusal = error
 
+    def refuse_uploads(self, error: str | None = "file_uploads_except_images_disabled") -> None:
+        """A workspace policy against uploads: ``files.completeUploadExternal`` answers
+        ``{"ok": false, "error": error}`` every time (``file_uploads_except_images_disabled``
+        lets images through; ``file_uploads_disabled`` refuses all); ``None`` allows them again."""
+        with self._ws.cond:
+            self._ws.upload_refusal = error
+
     def remove_bot(self, channel_id: str, *, archived: bool = False) -> None:
         """The bot is removed from the channel (posts then get ``not_in_channel``), or, with
         ``archived``, the channel is archived (``is_archived``); ``add_bot`` undoes both."""
