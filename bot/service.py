@@ -31,6 +31,7 @@ from bot.metrics import BridgeCollector, ErrorTally, exposition
 from bot.relay.clock import Clock
 from bot.relay.delivery import Feedback
 from bot.relay.inbound import Inbound
+from bot.relay.media import InboundMedia
 from bot.relay.outbound import Outbound
 from bot.relay.polling import Poller
 from bot.relay.threads import Threads
@@ -244,7 +245,8 @@ def build(
     windows = Windows()
     scheduler = BackgroundScheduler(executors={"default": ThreadPoolExecutor(50)}, timezone="UTC")
     threads = Threads(store, poster, wati, budget, windows, the_clock)
-    inbound = Inbound(store, wati, poster, threads, windows, the_clock)
+    media = InboundMedia(store=store, wati=wati, poster=poster, clock=the_clock)
+    inbound = Inbound(store, wati, poster, threads, windows, the_clock, media=media)
     names = SlackNames(web)
     wake = functools.partial(store.wake_chat, origin="slack")
     feedback = Feedback(store, poster, threads)

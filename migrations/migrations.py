@@ -280,3 +280,14 @@ def m011_chat_hints(db: Database) -> None:
     # are polled before routine ones, and whether the poll found anything tells the poller
     # how far to trust the contacts page as a signal.
     db["chats"].add_column("hinted_at", float)
+
+
+@migrations()
+def m016_media_downloads(db: Database) -> None:
+    # A customer's file that Wati could not hand over yet waits in state `media_wait` until
+    # `next_try_at` (epoch seconds) while the chat's later messages go on; `media_tries`
+    # counts its downloads. `slack_file_id` is the Slack file an upload reserved before
+    # sharing it, so a restart can ask Slack whether the share happened.
+    db["messages"].add_column("next_try_at", float)
+    db["messages"].add_column("media_tries", int, not_null_default=0)
+    db["messages"].add_column("slack_file_id", str)

@@ -12,7 +12,6 @@ chat waits for the next poll, so the thread never shows them out of order.
 from __future__ import annotations
 
 import logging
-import mimetypes
 import threading
 from dataclasses import dataclass
 from datetime import datetime
@@ -21,8 +20,9 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 
 from bot.relay.clock import Clock
+from bot.relay.media import InboundMedia
 from bot.relay.threads import Threads
-from bot.slack import blocks
+from bot.slack import blocks, limits
 from bot.slack.poster import SlackPoster, metadata_of, refusal_of
 from bot.store import Store
 from bot.store.chats import Chat, Thread
@@ -33,7 +33,7 @@ from bot.store.outbox import ReplyState
 from bot.text import phone
 from bot.text.rendering import render_item
 from bot.wati.client import WatiClient
-from bot.wati.errors import WatiBadResponse, WatiError
+from bot.wati.errors import WatiBadResponse
 from bot.wati.limits import Windows
 from bot.wati.types import WatiMessage
 
@@ -68,7 +68,10 @@ class Inbound:
         threads: Threads,
         windows: Windows,
         clock: Clock,
+        *,
+        media: InboundMedia,
     ) -> None:
+        self.media = media
         self.store = store
         self.wati = wati
         self.poster = poster
@@ -227,12 +230,22 @@ class Inbound:
         posted = 0
         # A poll and a webhook may flush one chat at once: one at a time, or both would post.
         with self._flush_lock(chat):
-            for logged in self.store.pending_messages(chat.channel_number, chat.customer_number):
+            # Files waiting for Wati come back when their next try is due (`bot.relay.media`).
+            due = self.store.pending_messages(
+                chat.channel_number, chat.customer_number, self.clock()
+            )
+            for logged in due:
                 thread = self.threads.ensure(link, chat)
                 self._post(link, thread, logged)
                 self._items.pop(logged.wati_id, None)
                 posted += 1
+        if (retry := self.next_media_try(chat)) is not None:
+            self.store.poll_by(chat.channel_number, chat.customer_number, retry)
         return posted
+
+    def next_media_try(self, chat: Chat) -> float | None:
+        """When a file of this chat that Wati could not hand over is due to be tried again."""
+        return self.store.next_media_try(chat.channel_number, chat.customer_number)
 
     def _flush_lock(self, chat: Chat) -> threading.Lock:
         with self._locks_lock:
@@ -258,7 +271,22 @@ class Inbound:
                     message = blocks.relayed_message(
                         logged.wati_id, rendered.text, mirrored_by=by, template=item.template
                     )
-                    self._post_media(link, thread, logged, rendered.media_path, message)
+                    relayed = self.media.relay(
+                        channel=link.slack_channel_id,
+                        thread_ts=thread.thread_ts,
+                        logged=logged,
+                        item=item,
+                        rendered=rendered,
+                        comment=str(message["text"]),
+                    )
+                    if relayed.waiting:
+                        return  # tried again later; the chat's next messages go on
+                    if relayed.code is not None:
+                        error = relayed.code
+                        what = f"{rendered.kind.capitalize()} file"
+                        ts = self._unshown(
+                            link, thread, logged, 1, error, why=relayed.why, file=(what, message)
+                        )
                 ts = ts or "file"
             else:
                 parts = blocks.relayed_parts(
@@ -284,13 +312,30 @@ class Inbound:
         except SlackApiError as exc:
             if (error := refusal_of(exc)) is None:
                 raise
-        logger.warning(
-            "Slack refused message %s for good (%s): notice posted", logged.wati_id, error
-        )
+        return self._unshown(link, thread, logged, part, error), error
+
+    def _unshown(
+        self,
+        link: Link,
+        thread: Thread,
+        logged: LoggedMessage,
+        part: int,
+        error: str,
+        *,
+        why: str | None = None,
+        file: tuple[str, dict[str, Any]] | None = None,
+    ) -> str:
+        """Post a notice in place of what could not be shown (Slack refused it for good, or
+        `why`: Wati could not hand over its file) and where to find it; returns its ts.
+        `file`: (what it was, the post its caption was in), so the caption is not lost."""
+        assert thread.thread_ts is not None
+        logger.warning("message %s not shown (%s): notice posted", logged.wati_id, error)
         self.store.add_error(
-            link.channel_number, f"Slack refused a message ({error}); notice posted"
+            link.channel_number, f"a message was not shown ({error}); notice posted"
         )
         what = "A message sent from Wati" if logged.direction == "mirror" else "A customer message"
+        if file is not None:
+            what = f"{file[0]} {'sent from Wati' if logged.direction == 'mirror' else 'from the customer'}"
         created = parse_iso(logged.created)
         when = f" at {created:%d %b %H:%M:%S} UTC" if created else ""
         where = (
@@ -302,42 +347,12 @@ class Inbound:
             part,
             what=what if part == 1 else f"Part {part} of {what.lower()}",
             error=error,
-            where=where,
+            where="" if error == "media_expired" else where,
+            why=why,
         )
-        return self.poster.post(link.slack_channel_id, thread_ts=thread.thread_ts, **notice), error
-
-    def _post_media(
-        self,
-        link: Link,
-        thread: Thread,
-        logged: LoggedMessage,
-        path: str,
-        message: dict[str, object],
-    ) -> None:
-        assert thread.thread_ts is not None
-        try:
-            media = self.wati.get_media(path)
-        except WatiError as exc:
-            note = (
-                f"{message['text']}\n_(attachment could not be downloaded from Wati: {exc.reason})_"
-            )
-            self.poster.post(
-                link.slack_channel_id, thread_ts=thread.thread_ts, **{**message, "text": note}
-            )
-            return
-        ext = mimetypes.guess_extension(media.content_type or "") or ""
-        if "." in media.filename:
-            ext = "." + media.filename.rsplit(".", 1)[1]
-        # The file name carries the Wati id: uploads have no metadata, so this is what a
-        # recovery looks for in the thread.
-        self.poster.upload(
-            link.slack_channel_id,
-            thread_ts=thread.thread_ts,
-            content=media.content,
-            filename=f"{logged.wati_id}{ext}",
-            title=media.filename or f"attachment{ext}",
-            comment=str(message["text"]).strip() or None,
-        )
+        if file is not None:
+            notice["text"] = limits.cut(f"{notice['text']}\n{file[1]['text']}", limits.SECTION_TEXT)
+        return self.poster.post(link.slack_channel_id, thread_ts=thread.thread_ts, **notice)
 
     def _find_in_thread(self, link: Link, thread: Thread, wati_id: str) -> dict[int, str]:
         """The parts of a message already in its thread (a crash came between post and mark):

@@ -256,6 +256,9 @@ class Poller:
             raise
         self._learn(chat, fetched.new, changes)
         after = self._next_poll(chat, bool(fetched.new))
+        retry = self.inbound.next_media_try(chat)  # a file Wati could not hand over yet
+        if retry is not None and (after["next_poll_at"] is None or retry < after["next_poll_at"]):
+            after["next_poll_at"] = retry
         if self._hinted_meanwhile(chat, started):
             after["next_poll_at"] = self.clock()  # a look announced more while this poll ran
         else:

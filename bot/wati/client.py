@@ -11,9 +11,8 @@ import json
 import logging
 import re
 from collections.abc import Callable, Mapping, Sequence
-from email.message import Message
 from types import TracebackType
-from typing import Any, ParamSpec, Self, TypeVar
+from typing import IO, Any, ParamSpec, Self, TypeVar
 
 import httpx
 
@@ -28,6 +27,14 @@ from bot.wati.errors import (
     error_text,
     json_object,
     raise_for_status,
+)
+from bot.wati.media import (
+    Endpoints,
+    MediaFile,
+    MediaRef,
+    basename,
+    disposition_filename,
+    download,
 )
 from bot.wati.types import (
     AccountNumbers,
@@ -275,12 +282,24 @@ class WatiClient:
             raise WatiBadResponse(
                 "empty media file", status_code=response.status_code, endpoint=name
             )
-        filename = _disposition_filename(response.headers.get("Content-Disposition"))
+        filename = disposition_filename(response.headers.get("Content-Disposition"))
         return Media(
             content=response.content,
             content_type=content_type or "application/octet-stream",
-            filename=filename or _basename(stored_path) or "file",
+            filename=filename or basename(stored_path) or "file",
         )
+
+    @_observed
+    def download_media(self, ref: MediaRef, into: IO[bytes], *, limit: int) -> MediaFile:
+        """Stream a message's file into `into` (see `bot.wati.media`: the fallbacks, expiry,
+        error pages); at most `limit` bytes."""
+        scheme, host, port = self._origin
+        urls = Endpoints(
+            get_media=self._url("getMedia"),
+            v3_file=f"{scheme}://{host}:{port}/api/ext/v3/conversations/messages/file/",
+            same_host=lambda url: _origin(url) == self._origin,
+        )
+        return download(self._http, ref, into, urls=urls, limit=limit, on_call=self._on_call)
 
     # -- session sends (inside the 24-hour window) ---------------------------------------------
 
@@ -337,7 +356,7 @@ class WatiClient:
             params["caption"] = caption
         if not content:
             raise ValueError("the file is empty")
-        safe_name = _basename(filename) or "file"
+        safe_name = basename(filename) or "file"
         name = "sendSessionFile"
         response = self._call(
             name,
@@ -749,17 +768,3 @@ def _origin(text: str) -> tuple[str, str, int | None] | None:
         return None
     default = {"https": 443, "http": 80}[url.scheme]
     return (url.scheme, url.host.lower(), url.port or default)
-
-
-def _basename(path: str) -> str:
-    name = path.replace("\\", "/").rstrip("/").rsplit("/", 1)[-1].strip()
-    return "" if name in ("", ".", "..") else name
-
-
-def _disposition_filename(header: str | None) -> str:
-    if not header:
-        return ""
-    message = Message()
-    message["Content-Disposition"] = header
-    filename = message.get_filename()
-    return _basename(filename) if filename else ""
