@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.text.rendering import RenderedItem, render_item
+from bot.text.rendering import render_item
 
 # ---------------------------------------------------------------- render_item
 
