@@ -25,10 +25,11 @@ from typing import Any
 
 import httpx
 
+from bot.base.clock import Clock
 from bot.config import Settings
 from bot.devtools.sandbox import Sandbox
 from bot.devtools.slack_standin.server import SlackStandIn
-from bot.relay.clock import Clock
+from bot.relay.budget import Budget
 from bot.relay.inbound import Inbound
 from bot.relay.polling import Poller
 from bot.relay.threads import Threads
@@ -36,7 +37,7 @@ from bot.service import Bridge, build
 from bot.slack.poster import SlackPoster, make_web_client
 from bot.store import open_store
 from bot.wati.client import WatiClient
-from bot.wati.limits import Budget, RateWindow, Windows
+from bot.wati.limits import RateWindow, Windows
 
 
 def _number(i: int) -> str:
@@ -125,7 +126,7 @@ def latency(tmp: Path, *, chats: int, seconds: float, rate: float) -> dict[str, 
     customers = [_customer(i) for i in range(chats)]
     for c in customers:
         sandbox.customer_says(number, c, "hello", name=f"Customer {c[-3:]}")
-        bridge.relay.wake(number, c)
+        bridge.poller.wake(number, c)
     bridge.start_jobs(tick=0.5)
     time.sleep(15)  # threads opened, every chat active
     calls_before = sandbox.calls("getMessages")
@@ -194,7 +195,7 @@ def busy_minute(
     people = [(_number(i % numbers), _customer(i)) for i in range(customers)]
     for number, customer in people:
         sandbox.customer_says(number, customer, "hello", name=f"Customer {customer[-3:]}")
-        bridge.relay.wake(number, customer)  # conversations the team already has
+        bridge.poller.wake(number, customer)  # conversations the team already has
     bridge.start_jobs(tick=0.5)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and len(_post_times(slack)) < customers:
@@ -306,7 +307,7 @@ def burst(tmp: Path, *, channels: int, per_chat: int, chats_per_channel: int) ->
     start = time.monotonic()
     for i in range(channels):
         for j in range(chats_per_channel):
-            bridge.relay.wake(_number(i), _customer(i * chats_per_channel + j))
+            bridge.poller.wake(_number(i), _customer(i * chats_per_channel + j))
     bridge.start_jobs(tick=0.25)
     deadline = start + 600
     while time.monotonic() < deadline and len(_post_times(slack)) < total:

@@ -15,10 +15,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from bot.metrics import BridgeCollector, ErrorTally, exposition
+from bot.ops.metrics import BridgeCollector, ErrorTally, exposition
+from bot.relay.budget import Budget
 from bot.store import open_store
 from bot.store.files import backup
-from bot.wati.limits import Budget
 
 NUMBERS = ["15550000001", "15550000002", "15550000003"]
 

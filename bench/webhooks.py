@@ -96,7 +96,7 @@ def workload(
         time.sleep(0.05)  # registered through BRIDGE_PUBLIC_URL, as a deployment does
     for number, c in customers:
         sandbox.customer_says(number, c, "hello", name=f"Customer {c[-3:]}")
-        bridge.relay.wake(number, c)
+        bridge.poller.wake(number, c)
     time.sleep(15)  # threads opened, every chat active (with webhooks: delivering, ids proven)
     calls_before = sandbox.calls()
     sent: dict[str, float] = {}
@@ -164,20 +164,20 @@ def idle_hour(tmp: Path, *, webhooks: bool, contacts: int, quiet_chats: int) -> 
         bridge.webhooks.health.note_event(NUMBER, "message")
         store.put("webhook_ids", "same")
         now[0] += 601  # the last event was a while ago: the hour is quiet
-    bridge.relay.discover()  # bootstrap look (not counted)
+    bridge.poller.discover()  # bootstrap look (not counted)
     fast = bridge.webhooks
     before = sandbox.calls()
     start = clock()
     next_hint, next_sweep = start + 60, start + 300
     while clock() < start + 3600:
         now[0] += 1
-        bridge.relay.poll_number(NUMBER)
+        bridge.poller.poll_number(NUMBER)
         fast.reconcile()
         if clock() >= next_hint:
             fast.hint()
             next_hint += 60
         if clock() >= next_sweep:
-            bridge.relay.discover(sweep=True)
+            bridge.poller.discover(sweep=True)
             next_sweep += 300
     calls = sandbox.calls() - before
     bridge.shutdown()

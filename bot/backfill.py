@@ -13,29 +13,29 @@ from bot.store.db import iso
 from bot.wati.errors import WatiError
 
 
-def run_backfill(relay: Poller, *, days: float, echo: Callable[[str], None] = print) -> PollReport:
+def run_backfill(poller: Poller, *, days: float, echo: Callable[[str], None] = print) -> PollReport:
     """Find the customers active in the last `days` and relay their messages since then.
 
     Customers come from the chats the bridge already knows and from every page of Wati's
     contacts whose lastUpdated falls inside the period. Wati's limits are respected: each
     call waits for a free slot in the rolling window.
     """
-    store = relay.store
+    store = poller.store
     links = store.links()
     if not links:
         echo("No linked numbers: link a channel with /wati link <number> first.")
         return PollReport()
-    since = relay.clock.now() - timedelta(days=days)
+    since = poller.clock.now() - timedelta(days=days)
     customers: set[str] = {
         c.customer_number for link in links for c in store.chats(link.channel_number)
     }
     page_number = 1
     while True:
-        if not relay.windows.contacts.acquire(timeout=60):
+        if not poller.windows.contacts.acquire(timeout=60):
             echo("Wati kept us waiting too long for getContacts; continuing with what we have.")
             break
         try:
-            page = relay.wati.get_contacts(page_size=CONTACTS_PAGE, page_number=page_number)
+            page = poller.wati.get_contacts(page_size=CONTACTS_PAGE, page_number=page_number)
         except WatiError as exc:
             echo(f"getContacts failed on page {page_number}: {exc.reason}; continuing.")
             break
@@ -54,11 +54,11 @@ def run_backfill(relay: Poller, *, days: float, echo: Callable[[str], None] = pr
         store.put(f"relay_since:{link.channel_number}", iso(since))
         try:
             for number in sorted(customers):
-                chat = relay.wake(link.channel_number, number, origin="backfill")
-                if not relay.windows.messages.acquire(timeout=60):
+                chat = poller.wake(link.channel_number, number, origin="backfill")
+                if not poller.windows.messages.acquire(timeout=60):
                     echo("Wati kept us waiting too long for getMessages; stopping here.")
                     return report
-                report.relayed += relay.poll_chat(link, chat, report)
+                report.relayed += poller.poll_chat(link, chat, report)
                 done += 1
                 echo(
                     f"[{done}/{total}] {report.relayed} message(s) relayed, {report.errors} error(s)"
@@ -73,7 +73,7 @@ def backfill(settings: Settings, *, days: float) -> int:
     """CLI entry: build the bridge, backfill, exit 0 when no errors."""
     bridge = build(settings)
     try:
-        report = run_backfill(bridge.relay, days=days)
+        report = run_backfill(bridge.poller, days=days)
     finally:
         bridge.shutdown()
     return 0 if report.errors == 0 else 1

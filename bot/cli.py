@@ -17,7 +17,7 @@ from bot.config import (
     log_format_from_env,
     read_environ,
 )
-from bot.logs import formatter
+from bot.ops.logs import formatter
 from bot.store import lock
 
 # Libraries that log request URLs or bodies (Wati puts message text in the URL; slack_sdk
@@ -180,7 +180,7 @@ def _command(args: argparse.Namespace, env: dict[str, str]) -> int:
     if args.command == "backup":
         return _backup(args.db or db_path_from_env(env), args.file)
     if args.command == "doctor":
-        from bot import doctor
+        from bot.ops import doctor
 
         return doctor.report(doctor.diagnose(env))
     if args.command == "sandbox":
@@ -250,7 +250,7 @@ def _preflight(settings: Settings) -> int:
     A bad token or an unreachable host would otherwise surface as a traceback from deep inside
     Bolt or the first poll; here it is one line with the fix.
     """
-    from bot import doctor
+    from bot.ops import doctor
 
     findings = doctor.check_slack(settings.slack_bot_token, settings.slack_api_url, 10.0)
     if findings[0].ok:

@@ -11,7 +11,7 @@ from urllib.parse import urlparse
 
 from dotenv import dotenv_values
 
-from bot.relay.hours import BusinessHours
+from bot.base.hours import BusinessHours
 
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 
@@ -66,7 +66,7 @@ class Settings:
     port: int = 3000
     note_prefix: str = "note:"
     agent_prefix: bool = False
-    # Health (bot/health.py): unhealthy this long -> admins get a DM; a message waiting this long
+    # Health (bot/ops/health.py): unhealthy this long -> admins get a DM; a message waiting this long
     # makes the bridge unhealthy; Slack, channels, database and backlog are checked this often.
     alert_after: float = 300.0
     stale_after: float = 900.0

@@ -20,15 +20,17 @@ from slack_bolt import App, BoltContext
 from slack_bolt.request import BoltRequest
 from slack_bolt.response import BoltResponse
 
-from bot.alerts import Alerts
+from bot.base.clock import Clock
 from bot.chatops.desk import Desk
 from bot.chatops.operations import ChatOps
 from bot.config import Settings
-from bot.health import Code, Health
 from bot.listeners import actions, commands, replies
 from bot.listeners import desk as desk_listeners
-from bot.metrics import BridgeCollector, ErrorTally, exposition
-from bot.relay.clock import Clock
+from bot.ops.alerts import Alerts
+from bot.ops.health import Code, Health
+from bot.ops.metrics import BridgeCollector, ErrorTally, exposition
+from bot.ops.watch import Watch
+from bot.relay.budget import Budget
 from bot.relay.delivery import Feedback
 from bot.relay.inbound import Inbound
 from bot.relay.media import InboundMedia
@@ -41,12 +43,11 @@ from bot.slack.reader import SlackNames
 from bot.slack.socket_mode import SocketLink
 from bot.store import Store, open_store
 from bot.store.outbox import ReplyState
-from bot.watch import Watch
 from bot.wati.client import WatiClient
-from bot.wati.limits import Budget, Windows
+from bot.wati.limits import Windows
 from bot.web import METRICS_PATH, make_asgi, metrics_route
 from bot.webhooks.fastpath import FastPath, build_fastpath, poll_hooks
-from bot.webhooks.health import Health as WebhookHealth
+from bot.webhooks.trust import WebhookTrust
 
 logger = logging.getLogger(__name__)
 
@@ -66,7 +67,7 @@ class Bridge:
     windows: Windows
     poster: SlackPoster
     threads: Threads
-    relay: Poller
+    poller: Poller
     outbound: Outbound
     app: App
     command: commands.WatiCommand
@@ -83,7 +84,7 @@ class Bridge:
         Discovery's job runs every tick and reads the contacts list when its budget-paced
         cadence says so (see bot.relay.discovery); `discovery=False` leaves it out (tests).
         """
-        self.relay.release_claims()  # a killed predecessor's claims would stall its chats
+        self.poller.release_claims()  # a killed predecessor's claims would stall its chats
         self._tick = tick
         self._every(self.sync_jobs, min(2.0, tick * 2), "sync")
         if discovery:
@@ -132,7 +133,11 @@ class Bridge:
         for job_id, number in wanted.items():
             if self.scheduler.get_job(job_id) is None:
                 self._every(
-                    self.relay.poll_number, self._tick, job_id, args=[number], next_run_time=_soon()
+                    self.poller.poll_number,
+                    self._tick,
+                    job_id,
+                    args=[number],
+                    next_run_time=_soon(),
                 )
 
     def health(self) -> tuple[bool, dict[str, Any]]:
@@ -201,9 +206,9 @@ def _run_soon(scheduler: BackgroundScheduler, job_id: str) -> None:
         pass
 
 
-def _linked(relay: Poller, scheduler: BackgroundScheduler) -> None:
+def _linked(poller: Poller, scheduler: BackgroundScheduler) -> None:
     """A number was just linked: a contacts look and its poll job start at once."""
-    relay.discovery.soon()
+    poller.discovery.soon()
     _run_soon(scheduler, "sync")
     _run_soon(scheduler, "hint")
 
@@ -263,8 +268,8 @@ def build(
         wake=lambda channel, customer: wake(channel, customer, the_clock()),
         run_soon=lambda: _run_soon(scheduler, "outbound"),
     )
-    webhook_health = WebhookHealth(store, the_clock, settings.poll_seconds)
-    relay = Poller(
+    trust = WebhookTrust(store, the_clock, settings.poll_seconds)
+    poller = Poller(
         store,
         wati,
         inbound,
@@ -272,16 +277,16 @@ def build(
         windows,
         the_clock,
         poll_seconds=settings.poll_seconds,
-        **poll_hooks(webhook_health, feedback.note_history),
+        **poll_hooks(trust, feedback.note_history),
     )
     webhooks = build_fastpath(
         store,
         wati,
         poster,
         inbound,
-        relay,
+        poller,
         feedback,
-        webhook_health,
+        trust,
         the_clock,
         public_url=settings.public_url,
         configured_token=settings.webhook_token,
@@ -298,10 +303,10 @@ def build(
         budget,
         settings.admins,
         health=health,
-        on_link=lambda number: _linked(relay, scheduler),
+        on_link=lambda number: _linked(poller, scheduler),
     )
     commands.register(app, command)
-    ops = ChatOps(store, wati, poster, threads, relay.wake, windows, the_clock)
+    ops = ChatOps(store, wati, poster, threads, poller.wake, windows, the_clock)
     desk = Desk.build(ops, outbound, names, budget, settings, the_clock)
     replies.register(app, outbound, desk.owners)
     actions.register(app, ops, command, names)
@@ -325,7 +330,7 @@ def build(
         windows,
         poster,
         threads,
-        relay,
+        poller,
         outbound,
         app,
         command,

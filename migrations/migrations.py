@@ -1,8 +1,52 @@
-"""The bridge's schema, one numbered migration at a time (never edit a shipped one; add the next)."""
+"""The bridge's schema, one numbered migration at a time (never edit a shipped one; add the next).
+
+Migrations run in the order they are defined here, and their numbers follow that order. To
+change the schema, add a function at the end of this file named after the next number
+(`m014_<what it does>`), decorated with `@migrations()`.
+"""
+
+from collections.abc import Iterable
 
 from sqlite_utils import Database, Migrations
 
-migrations = Migrations("wati_bridge")
+# Old name -> new name. Until 2026-12 three migrations were named out of their running order
+# (m012, m013, then m011); sqlite-utils records applied migrations by name, so a database
+# migrated under the old names has them renamed (below) rather than run a second time.
+RENAMED = {
+    "m012_create_webhooks": "m009_create_webhooks",
+    "m013_desk": "m010_desk",
+}
+
+
+class RenumberedMigrations(Migrations):
+    """sqlite-utils' migration set, reading names recorded before a renumbering as the new ones."""
+
+    def __init__(self, name: str, renamed: dict[str, str]) -> None:
+        super().__init__(name)
+        self.renamed = renamed
+
+    def pending(self, db: Database) -> list[Migrations._Migration]:
+        # Read-only (the doctor asks it of a database it must not write): a migration
+        # recorded under its old name is not pending.
+        recorded = {m.name for m in self.applied(db)}
+        done = {new for old, new in self.renamed.items() if old in recorded}
+        return [m for m in super().pending(db) if m.name not in done]
+
+    def apply(self, db: Database, *, stop_before: str | Iterable[str] | None = None) -> None:
+        table = db[self.migrations_table]
+        if table.exists():
+            # One transaction: either every recorded old name becomes its new one or none does.
+            with db.atomic():
+                for old, new in self.renamed.items():
+                    db.execute(
+                        f"UPDATE [{self.migrations_table}] SET name = ? "
+                        "WHERE migration_set = ? AND name = ?",
+                        [new, self.name, old],
+                    )
+        super().apply(db, stop_before=stop_before)
+
+
+migrations = RenumberedMigrations("wati_bridge", RENAMED)
 
 
 @migrations(transactional=False)
@@ -181,7 +225,7 @@ def m008_outbox_reopen(db: Database) -> None:
 
 
 @migrations()
-def m012_create_webhooks(db: Database) -> None:
+def m009_create_webhooks(db: Database) -> None:
     # Wati webhook events as they arrived, recorded before the bridge answers 200 (so an event
     # is never lost to a crash after the answer) and keyed by event type and message id (so
     # Wati's duplicates and retries are recorded once). The payload is kept only until the
@@ -230,7 +274,7 @@ def m012_create_webhooks(db: Database) -> None:
 
 
 @migrations()
-def m013_desk(db: Database) -> None:
+def m010_desk(db: Database) -> None:
     # Working as a team, per chat (one customer on one number): who owns it (and whether Wati
     # took the assignment), since when the customer has waited for an answer, how many nudges
     # that wait has had, and which waiting state the thread parent shows.

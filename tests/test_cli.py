@@ -142,7 +142,7 @@ def test_demo_passes(tmp_path: Path) -> None:
 
 def test_doctor_names_missing_scopes(tmp_path: Path) -> None:
     from bot.devtools.slack_standin.server import SlackStandIn
-    from bot.doctor import diagnose
+    from bot.ops.doctor import diagnose
 
     with SlackStandIn(scopes=["chat:write", "commands"]).start() as slack:
         findings = diagnose(

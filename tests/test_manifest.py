@@ -13,8 +13,8 @@ from jsonschema import Draft7Validator
 from bot.devtools.slack_driver.driver import SlackDriver
 from bot.devtools.slack_driver.prepared import Prepared
 from bot.devtools.slack_standin.server import SlackStandIn
-from bot.doctor import BOT_SCOPES
 from bot.listeners import actions
+from bot.ops.doctor import BOT_SCOPES
 from bot.service import Bridge
 from tests.kit import ADMIN, SIGNING_SECRET, SLACK_A
 

@@ -7,16 +7,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from bot.base.clock import Clock
 from bot.chatops.home import Home
 from bot.chatops.operations import ChatOps
 from bot.chatops.owners import Owners
 from bot.chatops.saved import SavedReplies
 from bot.chatops.waiting import WaitingClock
 from bot.config import Settings
-from bot.relay.clock import Clock
+from bot.relay.budget import Budget
 from bot.relay.outbound import Outbound
 from bot.slack.reader import SlackNames
-from bot.wati.limits import Budget
 
 logger = logging.getLogger(__name__)
 

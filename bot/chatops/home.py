@@ -17,9 +17,10 @@ from collections.abc import Callable, Sequence
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from bot.base.clock import Clock
+from bot.base.hours import BusinessHours, waited
 from bot.chatops.waiting import duration
-from bot.relay.clock import Clock
-from bot.relay.hours import BusinessHours, waited
+from bot.relay.budget import Budget
 from bot.slack import blocks, desk_views
 from bot.slack.reader import SlackNames
 from bot.store import Store
@@ -27,7 +28,6 @@ from bot.store.db import parse_iso
 from bot.store.desk import QueueRow
 from bot.store.links import Link
 from bot.text import phone
-from bot.wati.limits import Budget
 
 logger = logging.getLogger(__name__)
 

@@ -18,12 +18,12 @@ from dataclasses import dataclass
 
 from slack_sdk.errors import SlackApiError
 
+from bot.base.clock import Clock
 from bot.chatops.bulk import Bulk, broadcast_name
 from bot.chatops.directory import Directory
 from bot.chatops.errors import ChatOpsError, explain
 from bot.chatops.recipients import render
 from bot.relay import window
-from bot.relay.clock import Clock
 from bot.relay.threads import Threads
 from bot.slack import blocks
 from bot.slack.poster import SlackPoster

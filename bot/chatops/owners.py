@@ -15,9 +15,9 @@ from dataclasses import dataclass
 
 from slack_sdk.errors import SlackApiError
 
+from bot.base.clock import Clock
 from bot.chatops.errors import ChatOpsError, explain
 from bot.chatops.operations import Conversation
-from bot.relay.clock import Clock
 from bot.relay.threads import Threads
 from bot.slack.poster import SlackPoster
 from bot.slack.reader import SlackNames

@@ -18,10 +18,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 
+from bot.base.clock import Clock
 from bot.chatops.errors import ChatOpsError
 from bot.chatops.operations import Conversation
 from bot.chatops.owners import Owners
-from bot.relay.clock import Clock
 from bot.relay.outbound import IGNORED, Outbound
 from bot.slack import desk_views
 from bot.slack.poster import SlackPoster, metadata_of

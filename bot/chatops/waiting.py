@@ -18,8 +18,8 @@ from typing import Any
 
 from slack_sdk.errors import SlackApiError
 
-from bot.relay.clock import Clock
-from bot.relay.hours import BusinessHours, waited
+from bot.base.clock import Clock
+from bot.base.hours import BusinessHours, waited
 from bot.relay.threads import Threads
 from bot.slack import blocks
 from bot.slack.poster import SlackPoster

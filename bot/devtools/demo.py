@@ -416,7 +416,7 @@ def _webhooks(d: Demo, base_url: str) -> None:
     d.sandbox.customer_says(NUMBER_SALES, BO, "Is the blue one in stock?")
     d.step(
         "the first webhook polls Bo's chat at once and proves webhook ids are history ids",
-        lambda: d.bridge.webhooks.health.ids_match() and d.thread_has(SALES, BO, "blue one"),
+        lambda: d.bridge.webhooks.trust.ids_match() and d.thread_has(SALES, BO, "blue one"),
     )
     said = time.monotonic()
     message = d.sandbox.customer_says(NUMBER_SALES, BO, "I'd take two, please.")

@@ -13,11 +13,11 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.chatops.errors import ChatOpsError
-from bot.health import Health
+from bot.ops.health import Health
+from bot.relay.budget import Budget
 from bot.store import Store
 from bot.store.links import LinkConflict
 from bot.text import phone
-from bot.wati.limits import Budget
 
 logger = logging.getLogger(__name__)
 

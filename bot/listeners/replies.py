@@ -26,7 +26,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.chatops.owners import Owners
-from bot.health import database_problem
+from bot.ops.health import database_problem
 from bot.relay.outbound import Intake, Outbound
 from bot.relay.sender import QUEUED
 from bot.slack import blocks

@@ -19,14 +19,15 @@ import logging
 from collections.abc import Callable
 from datetime import datetime
 
-from bot.relay.clock import Clock
+from bot.base.clock import Clock
+from bot.relay.budget import Budget
 from bot.store import Store
 from bot.store.chats import Chat
 from bot.store.db import iso, parse_iso
 from bot.store.links import Link
 from bot.wati.client import WatiClient
 from bot.wati.errors import WatiError, WatiRateLimited
-from bot.wati.limits import Budget, Windows
+from bot.wati.limits import Windows
 from bot.wati.types import Contact
 
 logger = logging.getLogger(__name__)

@@ -19,7 +19,7 @@ from typing import Any
 
 from slack_sdk.errors import SlackApiError
 
-from bot.relay.clock import Clock
+from bot.base.clock import Clock
 from bot.relay.media import InboundMedia
 from bot.relay.threads import Threads
 from bot.slack import blocks, limits

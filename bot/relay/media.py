@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 from slack_sdk.errors import SlackApiError
 
-from bot.relay.clock import Clock
+from bot.base.clock import Clock
 from bot.slack import limits
 from bot.slack.poster import SlackPoster, refusal_of
 from bot.store import Store

@@ -21,8 +21,9 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from bot.base.clock import Clock
 from bot.config import Settings
-from bot.relay.clock import Clock
+from bot.relay.budget import Budget
 from bot.relay.delivery import NOTE_MARK, QUEUED_MARK, Feedback
 from bot.relay.sender import CHECK_DELAY, Sender
 from bot.slack.poster import SlackPoster
@@ -34,7 +35,7 @@ from bot.store.outbox import Job, ReplyState
 from bot.text import phone
 from bot.text.formatting import internal_note
 from bot.wati.client import WatiClient
-from bot.wati.limits import Budget, Windows
+from bot.wati.limits import Windows
 from bot.wati.types import WatiMessage
 
 logger = logging.getLogger(__name__)

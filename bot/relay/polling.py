@@ -17,7 +17,8 @@ from typing import Any
 
 from slack_sdk.errors import SlackApiError
 
-from bot.relay.clock import Clock
+from bot.base.clock import Clock
+from bot.relay.budget import Budget
 from bot.relay.discovery import Discovery, is_known
 from bot.relay.inbound import Inbound, NoSlot
 from bot.slack.poster import SLACK_GIVE_UP
@@ -27,7 +28,7 @@ from bot.store.db import iso, parse_iso
 from bot.store.links import Link
 from bot.wati.client import WatiClient
 from bot.wati.errors import WatiError, WatiRateLimited
-from bot.wati.limits import Budget, Windows
+from bot.wati.limits import Windows
 from bot.wati.types import WatiMessage
 
 logger = logging.getLogger(__name__)
@@ -75,7 +76,7 @@ class Poller:
         self.poll_seconds = poll_seconds
         # Every fetched history page goes here too (delivery statuses of replies are read from it).
         self.on_history = on_history
-        # From Wati webhooks' health (bot.webhooks.health.Health): while webhooks stand in for
+        # From Wati webhooks' health (bot.webhooks.trust.WebhookTrust): while webhooks stand in for
         # polling a due chat's poll may wait longer, and a contact change a webhook explains
         # wakes nothing.
         self.postpone = postpone

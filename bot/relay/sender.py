@@ -17,9 +17,10 @@ from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import urlsplit
 
+from bot.base.clock import Clock
 from bot.config import Settings
 from bot.relay import window
-from bot.relay.clock import Clock
+from bot.relay.budget import Budget
 from bot.relay.delivery import (
     DELIVERY_MARKS,
     QUEUED_MARK,
@@ -46,7 +47,7 @@ from bot.wati.errors import (
     WatiWindowClosed,
     error_kind,
 )
-from bot.wati.limits import Budget, Windows
+from bot.wati.limits import Windows
 from bot.wati.types import SendResult, WatiMessage
 
 logger = logging.getLogger(__name__)

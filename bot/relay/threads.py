@@ -14,8 +14,9 @@ from typing import Any
 
 from slack_sdk.errors import SlackApiError
 
+from bot.base.clock import Clock
 from bot.relay import window
-from bot.relay.clock import Clock
+from bot.relay.budget import Budget
 from bot.slack import blocks
 from bot.slack.poster import SlackPoster, metadata_of, refusal_of
 from bot.store import Store
@@ -24,7 +25,7 @@ from bot.store.db import iso, parse_iso
 from bot.store.links import Link
 from bot.wati.client import WatiClient
 from bot.wati.errors import WatiError
-from bot.wati.limits import Budget, Windows
+from bot.wati.limits import Windows
 
 logger = logging.getLogger(__name__)
 

@@ -33,6 +33,7 @@ from bot.wati.errors import (
     WatiUnavailable,
     raise_for_status,
 )
+from bot.wati.transport import basename
 
 logger = logging.getLogger(__name__)
 
@@ -177,12 +178,6 @@ def _code(response: httpx.Response) -> int | None:
         return None
     code = body.get("code") if isinstance(body, dict) else None
     return code if isinstance(code, int) else None
-
-
-def basename(path: str) -> str:
-    """The last part of a path ("" for none, "." or "..")."""
-    name = path.replace("\\", "/").rstrip("/").rsplit("/", 1)[-1].strip()
-    return "" if name in ("", ".", "..") else name
 
 
 def disposition_filename(header: str | None) -> str:

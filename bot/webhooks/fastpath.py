@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from bot.relay.clock import Clock
+from bot.base.clock import Clock
 from bot.relay.delivery import Feedback
 from bot.relay.inbound import Inbound
 from bot.relay.polling import Poller
@@ -18,10 +18,10 @@ from bot.store.db import iso
 from bot.wati.client import WatiClient
 from bot.wati.types import WatiMessage
 from bot.web import Route
-from bot.webhooks.health import Health
 from bot.webhooks.hub import Hub
 from bot.webhooks.receiver import WEBHOOK_PATH, Handler, make_receiver
 from bot.webhooks.registration import Registrar, webhook_token
+from bot.webhooks.trust import WebhookTrust
 
 HistoryHook = Callable[[Chat, list[WatiMessage]], None]
 
@@ -30,11 +30,11 @@ KEEP_EVENTS = timedelta(days=2)  # Wati retries an event for a day: its key is k
 
 @dataclass
 class FastPath:
-    """Receiver, hub, health and registration of Wati webhooks, wired to the relay."""
+    """Receiver, hub, trust and registration of Wati webhooks, wired to the relay."""
 
     store: Store
     poller: Poller
-    health: Health
+    trust: WebhookTrust
     hub: Hub
     registrar: Registrar
     token: str
@@ -47,28 +47,28 @@ class FastPath:
 
     def hint(self) -> None:
         """Discovery's contacts looks on their cadence, unless healthy webhooks stand in."""
-        if not self.health.all_healthy():
+        if not self.trust.all_healthy():
             self.poller.discovery.run()
 
     def reconcile(self) -> None:
         """While webhooks are healthy: a look at the contacts page every few poll intervals."""
-        if self.health.look_due():
+        if self.trust.look_due():
             self.poller.discover()
 
     def tidy(self) -> None:
         """Judge what polls found, and forget old processed events."""
-        self.health.check()
-        self.store.prune_webhook_events(iso(self.health.clock.now() - KEEP_EVENTS))
+        self.trust.check()
+        self.store.prune_webhook_events(iso(self.trust.clock.now() - KEEP_EVENTS))
 
 
-def poll_hooks(health: Health, on_history: HistoryHook) -> dict[str, Any]:
-    """The Poller's keyword arguments through which webhooks' health steers polling."""
+def poll_hooks(trust: WebhookTrust, on_history: HistoryHook) -> dict[str, Any]:
+    """The Poller's keyword arguments through which the trust in webhooks steers polling."""
 
     def both(chat: Chat, items: list[WatiMessage]) -> None:
-        health.note_history(chat, items)  # before the poll records them: what is new?
+        trust.note_history(chat, items)  # before the poll records them: what is new?
         on_history(chat, items)
 
-    return {"on_history": both, "postpone": health.postpone, "covered": health.covered}
+    return {"on_history": both, "postpone": trust.postpone, "covered": trust.covered}
 
 
 def build_fastpath(
@@ -78,25 +78,25 @@ def build_fastpath(
     inbound: Inbound,
     poller: Poller,
     feedback: Feedback,
-    health: Health,
+    trust: WebhookTrust,
     clock: Clock,
     *,
     public_url: str | None,
     configured_token: str | None,
     run_soon: Callable[[str], None],
 ) -> FastPath:
-    """Wire the fast path around the poller built with `health`'s hooks (see `poll_hooks`);
+    """Wire the fast path around the poller built with `trust`'s hooks (see `poll_hooks`);
     `run_soon(job_id)` brings a scheduler job forward."""
     hub = Hub(
         store,
         inbound,
         poller,
         feedback,
-        health,
+        trust,
         clock,
         poll_now=lambda number: run_soon(f"poll:{number}"),
     )
     token = webhook_token(store, configured_token)
     registrar = Registrar(store, wati, poster, clock, public_url=public_url, token=token)
     receiver = make_receiver(token, store, lambda: run_soon("webhooks"))
-    return FastPath(store, poller, health, hub, registrar, token, receiver)
+    return FastPath(store, poller, trust, hub, registrar, token, receiver)

@@ -20,7 +20,7 @@ from typing import Any
 
 from slack_sdk.errors import SlackApiError
 
-from bot.relay.clock import Clock
+from bot.base.clock import Clock
 from bot.relay.delivery import Feedback
 from bot.relay.inbound import Inbound
 from bot.relay.polling import Poller
@@ -29,7 +29,7 @@ from bot.store.links import Link
 from bot.store.webhooks import WebhookEvent
 from bot.wati.errors import WatiError
 from bot.webhooks.events import Kind, as_item, kind_of
-from bot.webhooks.health import Health
+from bot.webhooks.trust import WebhookTrust
 
 logger = logging.getLogger(__name__)
 
@@ -45,7 +45,7 @@ class Hub:
         inbound: Inbound,
         poller: Poller,
         feedback: Feedback,
-        health: Health,
+        trust: WebhookTrust,
         clock: Clock,
         *,
         poll_now: Callable[[str], None] = lambda number: None,
@@ -54,7 +54,7 @@ class Hub:
         self.inbound = inbound
         self.poller = poller
         self.feedback = feedback
-        self.health = health
+        self.trust = trust
         self.clock = clock
         self.poll_now = poll_now  # runs a number's poll job at once
 
@@ -84,17 +84,17 @@ class Hub:
         if not links:
             return ("ignored", "number not linked")
         for link in links:
-            self.health.note_event(link.channel_number, event.event_type)
+            self.trust.note_event(link.channel_number, event.event_type)
         if kind is Kind.NEW_CONTACT:
             name = payload.get("senderName")
             for link in links:
                 self._wake(link, event.customer_number, name if isinstance(name, str) else None)
             return ("done", "new contact polled")
-        if len(links) == 1 and self.health.ids_match():
+        if len(links) == 1 and self.trust.ids_match():
             return self._relay(links[0], event, payload)
         for link in links:
             self._wake(link, event.customer_number)
-        # One number: a poll will say whether this id is in the history (see Health).
+        # One number: a poll will say whether this id is in the history (see WebhookTrust).
         return ("woke", "poll woken") if len(links) == 1 else ("done", "polls woken")
 
     def _links(self, event: WebhookEvent) -> list[Link]:
@@ -160,6 +160,6 @@ class Hub:
         chat = self.store.chat(job.channel_number, job.customer_number) if job else None
         if job is None or chat is None:
             return ("ignored", "reply without a chat")
-        self.health.note_event(job.channel_number, event.event_type)
+        self.trust.note_event(job.channel_number, event.event_type)
         self.feedback.note_history(chat, [item])
         return ("done", f"delivery {item.status}")

@@ -16,8 +16,8 @@ from datetime import timedelta
 
 from slack_sdk.errors import SlackApiError
 
+from bot.base.clock import Clock
 from bot.config import Settings
-from bot.relay.clock import Clock
 from bot.slack.poster import SlackPoster
 from bot.store import Store, open_store
 from bot.store.db import iso, parse_iso
@@ -27,8 +27,8 @@ from bot.text import phone
 from bot.wati.client import WatiClient
 from bot.wati.errors import WatiAuthError, WatiError, WatiRejected
 from bot.webhooks.events import EVENT_TYPES
-from bot.webhooks.health import Health
 from bot.webhooks.receiver import WEBHOOK_PATH
+from bot.webhooks.trust import WebhookTrust
 
 logger = logging.getLogger(__name__)
 
@@ -166,14 +166,14 @@ def show(settings: Settings, *, retry: bool = False) -> int:
         if retry:
             print(f"{store.clear_webhook_errors()} failed registration(s) will be tried again.")
         token = webhook_token(store, settings.webhook_token)
-        health = Health(store, Clock(), settings.poll_seconds)
-        print(report(store, health, public_url=settings.public_url, token=token))
+        trust = WebhookTrust(store, Clock(), settings.poll_seconds)
+        print(report(store, trust, public_url=settings.public_url, token=token))
     finally:
         store.close()
     return 0
 
 
-def report(store: Store, health: Health, *, public_url: str | None, token: str) -> str:
+def report(store: Store, trust: WebhookTrust, *, public_url: str | None, token: str) -> str:
     """What `wati-bridge webhooks` prints: per linked number, the URL, registration, last event."""
     links = store.links()
     if not links:
@@ -196,7 +196,7 @@ def report(store: Store, health: Health, *, public_url: str | None, token: str) 
         lines.append(f"  registered:    {_registered(row)}")
         last = f"{row.last_event_at} ({row.last_event_type})" if row and row.last_event_at else None
         lines.append(f"  last event:    {last or 'none yet'}")
-        lines.append(f"  health:        {_health(row, health.healthy(number))}")
+        lines.append(f"  health:        {_health(row, trust.healthy(number))}")
     lines.append("")
     lines.append(
         "Message ids: "

@@ -47,8 +47,8 @@ class Kit:
     ) -> Thread:
         """The customer writes; one poll opens the conversation's thread in Slack."""
         self.sandbox.customer_says(channel, customer, text, name="Ana Lima")
-        self.bridge.relay.wake(channel, customer)
-        self.bridge.relay.poll_number(channel)
+        self.bridge.poller.wake(channel, customer)
+        self.bridge.poller.poll_number(channel)
         thread = self.bridge.store.current_thread(channel, customer)
         assert thread is not None and thread.thread_ts is not None
         return thread

@@ -11,11 +11,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from bot.base.hours import BusinessHours
 from bot.config import Settings
 from bot.devtools.harness.inproc import ManualClock
 from bot.devtools.sandbox import Sandbox
 from bot.devtools.slack_standin.server import SlackStandIn
-from bot.relay.hours import BusinessHours
 from bot.service import Bridge, build
 from bot.slack import blocks
 from bot.store.chats import Thread
@@ -60,8 +60,8 @@ def nudges(kit: Kit) -> list[str]:
 
 def customer_writes(kit: Kit, text: str) -> None:
     kit.sandbox.customer_says(CHANNEL_A, CUSTOMER, text, name="Ana Lima")
-    kit.bridge.relay.wake(CHANNEL_A, CUSTOMER)
-    kit.bridge.relay.poll_number(CHANNEL_A)
+    kit.bridge.poller.wake(CHANNEL_A, CUSTOMER)
+    kit.bridge.poller.poll_number(CHANNEL_A)
 
 
 def parent_updates(kit: Kit, thread: Thread) -> int:
@@ -134,8 +134,8 @@ def test_an_answer_from_wati_inbox_ends_the_wait(desk_kit: Callable[..., Kit]) -
     kit.bridge.desk.waiting.run()
     kit.clock.advance(MINUTE)
     kit.sandbox.operator_says(CHANNEL_A, CUSTOMER, "Answered from Wati")
-    kit.bridge.relay.wake(CHANNEL_A, CUSTOMER)
-    kit.bridge.relay.poll_number(CHANNEL_A)
+    kit.bridge.poller.wake(CHANNEL_A, CUSTOMER)
+    kit.bridge.poller.poll_number(CHANNEL_A)
     kit.clock.advance(40 * MINUTE)
     assert kit.bridge.desk.waiting.run() == 0
     assert "Waiting for an answer" not in blocks_text(kit.parent(thread))

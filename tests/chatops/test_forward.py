@@ -62,8 +62,8 @@ def test_forward_sends_the_message_from_the_conversations_number(kit: Kit) -> No
     [reply] = kit.bridge.store.replies_in_state("sent")
     assert reply.local_message_id == sent["localMessageId"]
     # No echo of the forwarded text on the next poll.
-    kit.bridge.relay.wake(CHANNEL_A, CUSTOMER)
-    kit.bridge.relay.poll_number(CHANNEL_A)
+    kit.bridge.poller.wake(CHANNEL_A, CUSTOMER)
+    kit.bridge.poller.poll_number(CHANNEL_A)
     assert kit.thread_texts(thread) == texts
     assert "Forwarded to Ana Lima" in kit.told(SLACK_A)[-1]
 

@@ -47,8 +47,8 @@ def test_reopen_opens_the_chat_again(kit: Kit) -> None:
     assert "Open" in blocks_text(parent) and _buttons(parent)[0] == blocks.RESOLVE
     # The customer writes again: the same thread continues (no new one after a reopen).
     kit.sandbox.customer_says(CHANNEL_A, CUSTOMER, "Thanks!")
-    kit.bridge.relay.wake(CHANNEL_A, CUSTOMER)
-    kit.bridge.relay.poll_number(CHANNEL_A)
+    kit.bridge.poller.wake(CHANNEL_A, CUSTOMER)
+    kit.bridge.poller.poll_number(CHANNEL_A)
     assert kit.bridge.store.current_thread(CHANNEL_A, CUSTOMER).id == thread.id  # type: ignore[union-attr]
     assert "Thanks!" in kit.thread_texts(thread)
 

@@ -80,8 +80,8 @@ def test_template_is_sent_from_the_channel_number_and_shown_in_the_thread(kit: K
     assert any("sent template *order_update* from +1 555-000-0001" in t for t in texts)
     assert any("> Hello Ana, your order 1001 has shipped." in t for t in texts)
     # The next poll sees the template in Wati's history and does not echo it into the thread.
-    kit.bridge.relay.wake(CHANNEL_A, CUSTOMER)
-    kit.bridge.relay.poll_number(CHANNEL_A)
+    kit.bridge.poller.wake(CHANNEL_A, CUSTOMER)
+    kit.bridge.poller.poll_number(CHANNEL_A)
     assert kit.thread_texts(thread) == texts
     [reply] = kit.bridge.store.replies_in_state("sent")
     assert reply.body == "Hello Ana, your order 1001 has shipped." and reply.wati_id is not None

@@ -126,8 +126,8 @@ def test_status_shows_number_conversations_polling_backlog_errors_and_quota(
     bridge.store.link(CHANNEL_A, SLACK_A, ADMIN)
     clock.advance(1)
     sandbox.customer_says(CHANNEL_A, "447700900123", "hello")
-    bridge.relay.wake(CHANNEL_A, "447700900123")
-    bridge.relay.poll_number(CHANNEL_A)
+    bridge.poller.wake(CHANNEL_A, "447700900123")
+    bridge.poller.poll_number(CHANNEL_A)
     bridge.store.add_error(CHANNEL_A, "getMessages failed: boom")
     answer = wati(bridge, slack, driver, "status", user=AGENT)
     text = answer["text"]

@@ -31,8 +31,8 @@ def open_chat(
 ) -> Thread:
     """The customer writes; one poll opens the conversation's thread in Slack."""
     sandbox.customer_says(channel, customer, text, name="Ana Lima")
-    bridge.relay.wake(channel, customer)
-    bridge.relay.poll_number(channel)
+    bridge.poller.wake(channel, customer)
+    bridge.poller.poll_number(channel)
     thread = bridge.store.current_thread(channel, customer)
     assert thread is not None and thread.thread_ts is not None
     return thread

@@ -9,10 +9,10 @@ from bot.devtools.harness.world import wait_until
 from bot.devtools.sandbox import Sandbox
 from bot.devtools.slack_driver.driver import SlackDriver
 from bot.devtools.slack_standin.server import SlackStandIn
+from bot.relay.budget import Budget
 from bot.relay.discovery import CONFIRMATIONS
 from bot.relay.polling import SAFETY_NET
 from bot.service import Bridge
-from bot.wati.limits import Budget
 from tests.kit import ADMIN, CHANNEL_A, CHANNEL_B, SLACK_A, SLACK_B
 from tests.relay.kit import CUSTOMER, OTHER
 
@@ -31,7 +31,7 @@ def test_the_link_command_starts_a_contacts_look_at_once(
 ) -> None:
     # The test clock stands still: the cadence alone would never make another look due.
     bridge.start_jobs(tick=0.1)
-    wait_until(lambda: not bridge.relay.discovery.soon_pending(), 10, "the first (empty) look")
+    wait_until(lambda: not bridge.poller.discovery.soon_pending(), 10, "the first (empty) look")
     before = sandbox.calls("getContacts")
     prepared = driver.slash_command(
         "link +1 555 000 0001",
@@ -47,7 +47,7 @@ def test_the_link_command_starts_a_contacts_look_at_once(
 def test_a_new_customer_is_found_on_the_poll_cadence_not_a_fixed_minute(
     linked: Bridge, sandbox: Sandbox, slack: SlackStandIn, clock: ManualClock
 ) -> None:
-    discovery = linked.relay.discovery
+    discovery = linked.poller.discovery
     assert discovery.interval() == linked.settings.poll_seconds  # an ample budget
     discovery.run()  # the first look
     sandbox.customer_says(CHANNEL_A, CUSTOMER, "hello, first time here", name="Ana")
@@ -56,7 +56,7 @@ def test_a_new_customer_is_found_on_the_poll_cadence_not_a_fixed_minute(
     assert sandbox.calls("getContacts") == calls
     clock.advance(linked.settings.poll_seconds)
     assert discovery.run() == 2  # one interval later: the new contact, on both numbers
-    linked.relay.poll_number(CHANNEL_A)
+    linked.poller.poll_number(CHANNEL_A)
     assert texts(slack, SLACK_A) == ["hello, first time here"]
 
 
@@ -77,21 +77,21 @@ def test_a_known_customers_change_wakes_their_chat_first_and_other_numbers_only_
     linked: Bridge, sandbox: Sandbox, slack: SlackStandIn, clock: ManualClock
 ) -> None:
     sandbox.customer_says(CHANNEL_A, CUSTOMER, "on support")
-    assert linked.relay.discover() == 2  # a customer never seen: both numbers
-    linked.relay.poll_number(CHANNEL_A)
-    linked.relay.poll_number(CHANNEL_B)
+    assert linked.poller.discover() == 2  # a customer never seen: both numbers
+    linked.poller.poll_number(CHANNEL_A)
+    linked.poller.poll_number(CHANNEL_B)
     clock.advance(2)
     sandbox.customer_says(CHANNEL_A, CUSTOMER, "still on support")
-    assert linked.relay.discover() == 1  # known on A: only A
+    assert linked.poller.discover() == 1  # known on A: only A
     before = sandbox.calls("getMessages")
-    linked.relay.poll_number(CHANNEL_A)
-    linked.relay.poll_number(CHANNEL_B)
+    linked.poller.poll_number(CHANNEL_A)
+    linked.poller.poll_number(CHANNEL_B)
     assert sandbox.calls("getMessages") == before + 1
     clock.advance(2)
     sandbox.customer_says(CHANNEL_B, CUSTOMER, "now writing to sales")
-    assert linked.relay.discover() == 1  # still only A: nothing new there...
-    linked.relay.poll_number(CHANNEL_A)
-    linked.relay.poll_number(CHANNEL_B)  # ...so B was asked
+    assert linked.poller.discover() == 1  # still only A: nothing new there...
+    linked.poller.poll_number(CHANNEL_A)
+    linked.poller.poll_number(CHANNEL_B)  # ...so B was asked
     assert texts(slack, SLACK_A) == ["on support", "still on support"]
     assert texts(slack, SLACK_B) == ["now writing to sales"]
 
@@ -101,12 +101,12 @@ def test_hinted_chats_are_polled_before_routine_ones(
 ) -> None:
     for customer in (CUSTOMER, OTHER):
         sandbox.customer_says(CHANNEL_A, customer, "hi")
-    linked.relay.discover()
+    linked.poller.discover()
     for number in (CHANNEL_A, CHANNEL_B):
-        linked.relay.poll_number(number)
+        linked.poller.poll_number(number)
     clock.advance(60)  # both chats are due for a routine poll
     sandbox.customer_says(CHANNEL_A, OTHER, "again")
-    linked.relay.discover()
+    linked.poller.discover()
     [first, *_] = linked.store.due_chats(CHANNEL_A, clock(), limit=5)
     assert first.customer_number == OTHER and first.hinted_at is not None
 
@@ -120,7 +120,7 @@ def _stamp_stays(sandbox: Sandbox, customer: str, at: float) -> None:
 def test_a_trusted_hint_slows_routine_polls_and_one_miss_restores_them(
     linked: Bridge, sandbox: Sandbox, slack: SlackStandIn, clock: ManualClock
 ) -> None:
-    relay = linked.relay
+    relay = linked.poller
     for k in range(CONFIRMATIONS):
         clock.advance(2)
         sandbox.customer_says(CHANNEL_A, CUSTOMER, f"message {k}")

@@ -40,7 +40,7 @@ def test_customer_message_opens_a_thread_and_arrives_once(
 ) -> None:
     sandbox.customer_says(CHANNEL_A, CUSTOMER, "Hi, is my order shipped?", name="Ana Lima")
     sandbox.customer_says(CHANNEL_A, CUSTOMER, "Order <!channel> 1001 & more")
-    assert poll(linked.relay) == 2
+    assert poll(linked.poller) == 2
     [parent] = parents(slack, SLACK_A)
     assert "+44" in parent["text"] and "Ana Lima" in parent["text"]
     assert any(b.get("type") == "actions" for b in parent["blocks"])
@@ -48,7 +48,7 @@ def test_customer_message_opens_a_thread_and_arrives_once(
     assert texts[0] == "Hi, is my order shipped?"
     assert "&lt;!channel&gt;" in texts[1] and "&amp;" in texts[1]
     # Polling again relays nothing twice.
-    assert poll(linked.relay) == 0
+    assert poll(linked.poller) == 0
     assert len(slack.replies(SLACK_A, parent["ts"])) == 3
     chat = linked.store.chat(CHANNEL_A, CUSTOMER)
     assert chat is not None and chat.last_inbound_at is not None
@@ -57,8 +57,8 @@ def test_customer_message_opens_a_thread_and_arrives_once(
 def test_two_numbers_never_mix(linked: Bridge, sandbox: Sandbox, slack: SlackStandIn) -> None:
     sandbox.customer_says(CHANNEL_A, CUSTOMER, "to support")
     sandbox.customer_says(CHANNEL_B, CUSTOMER, "to sales")
-    poll(linked.relay, CHANNEL_A)
-    poll(linked.relay, CHANNEL_B)
+    poll(linked.poller, CHANNEL_A)
+    poll(linked.poller, CHANNEL_B)
     [pa] = parents(slack, SLACK_A)
     [pb] = parents(slack, SLACK_B)
     assert thread_texts(slack, SLACK_A, pa["ts"]) == ["to support"]
@@ -73,7 +73,7 @@ def test_history_from_before_the_link_is_not_relayed(
     bridge.store.link(CHANNEL_A, SLACK_A, ADMIN)
     clock.advance(5)
     sandbox.customer_says(CHANNEL_A, CUSTOMER, "fresh")
-    poll(bridge.relay)
+    poll(bridge.poller)
     [parent] = parents(slack, SLACK_A)
     assert thread_texts(slack, SLACK_A, parent["ts"]) == ["fresh"]
 
@@ -82,13 +82,13 @@ def test_new_customer_found_through_contacts(
     linked: Bridge, sandbox: Sandbox, slack: SlackStandIn, clock: ManualClock
 ) -> None:
     sandbox.customer_says(CHANNEL_A, OTHER, "written after the link, before the first look")
-    assert linked.relay.discover() == 2  # first look: only contacts updated since the link
-    assert linked.relay.discover() == 0  # nothing changed since
+    assert linked.poller.discover() == 2  # first look: only contacts updated since the link
+    assert linked.poller.discover() == 0  # nothing changed since
     clock.advance(2)
     sandbox.customer_says(CHANNEL_B, CUSTOMER, "first message ever", name="Bo")
-    assert linked.relay.discover() == 2  # the new contact, on both linked numbers
-    linked.relay.poll_number(CHANNEL_A)
-    linked.relay.poll_number(CHANNEL_B)
+    assert linked.poller.discover() == 2  # the new contact, on both linked numbers
+    linked.poller.poll_number(CHANNEL_A)
+    linked.poller.poll_number(CHANNEL_B)
     [pa] = parents(slack, SLACK_A)
     [pb] = parents(slack, SLACK_B)
     assert thread_texts(slack, SLACK_A, pa["ts"]) == [
@@ -102,19 +102,19 @@ def test_crash_after_recording_before_posting_posts_once(
     linked: Bridge, sandbox: Sandbox, slack: SlackStandIn, settings: Any, clock: ManualClock
 ) -> None:
     sandbox.customer_says(CHANNEL_A, CUSTOMER, "one")
-    poll(linked.relay)
+    poll(linked.poller)
     sandbox.customer_says(CHANNEL_A, CUSTOMER, "two")
     # Slack fails the post: the message stays recorded as pending, attempted once.
     slack.fail_next("chat.postMessage", status=500, count=1)
     with pytest.raises(Exception):  # noqa: B017 - the Slack error surfaces from this round
-        linked.relay.poll_chat(
+        linked.poller.poll_chat(
             linked.store.link_for_number(CHANNEL_A), linked.store.chat(CHANNEL_A, CUSTOMER)
         )
     assert linked.store.backlog() == 1
     # A fresh bridge (a restart) on the same database posts it exactly once.
     fresh = build(settings, clock=clock, process_before_response=True, slack_min_interval=0.0)
     try:
-        poll(fresh.relay)
+        poll(fresh.poller)
         [parent] = parents(slack, SLACK_A)
         assert thread_texts(slack, SLACK_A, parent["ts"]) == ["one", "two"]
         assert fresh.store.backlog() == 0
@@ -126,7 +126,7 @@ def test_crash_after_posting_before_marking_does_not_post_again(
     linked: Bridge, sandbox: Sandbox, slack: SlackStandIn
 ) -> None:
     sandbox.customer_says(CHANNEL_A, CUSTOMER, "hello")
-    poll(linked.relay)
+    poll(linked.poller)
     [parent] = parents(slack, SLACK_A)
     wati_id = sandbox.customer_says(CHANNEL_A, CUSTOMER, "posted but not marked")
     # What a crash right after chat.postMessage leaves: the post is in Slack, the row pending.
@@ -142,7 +142,7 @@ def test_crash_after_posting_before_marking_does_not_post_again(
     linked.poster.post(
         SLACK_A, thread_ts=parent["ts"], **blocks.relayed_message(wati_id, "posted but not marked")
     )
-    poll(linked.relay)
+    poll(linked.poller)
     assert thread_texts(slack, SLACK_A, parent["ts"]).count("posted but not marked") == 1
     logged = linked.store.logged(wati_id)
     assert logged is not None and logged.state == "posted" and logged.slack_ts
@@ -152,12 +152,12 @@ def test_thread_parent_found_again_after_crash(
     linked: Bridge, sandbox: Sandbox, slack: SlackStandIn
 ) -> None:
     sandbox.customer_says(CHANNEL_A, CUSTOMER, "hello")
-    linked.relay.wake(CHANNEL_A, CUSTOMER)
+    linked.poller.wake(CHANNEL_A, CUSTOMER)
     thread = linked.store.create_thread(CHANNEL_A, CUSTOMER, SLACK_A, None)
     chat = linked.store.chat(CHANNEL_A, CUSTOMER)
     # The parent was posted but the crash came before its ts was stored.
     linked.poster.post(SLACK_A, **linked.threads.parent_message(thread, chat))
-    poll(linked.relay)
+    poll(linked.poller)
     [parent] = parents(slack, SLACK_A)
     assert thread_texts(slack, SLACK_A, parent["ts"]) == ["hello"]
 
@@ -166,11 +166,11 @@ def test_resolved_conversation_starts_a_new_linked_thread(
     linked: Bridge, sandbox: Sandbox, slack: SlackStandIn
 ) -> None:
     sandbox.customer_says(CHANNEL_A, CUSTOMER, "first")
-    poll(linked.relay)
+    poll(linked.poller)
     thread = linked.store.current_thread(CHANNEL_A, CUSTOMER)
     linked.store.update_thread(thread.id, state="resolved")
     sandbox.customer_says(CHANNEL_A, CUSTOMER, "back again")
-    poll(linked.relay)
+    poll(linked.poller)
     first, second = parents(slack, SLACK_A)
     assert thread_texts(slack, SLACK_A, second["ts"]) == ["back again"]
     context = " ".join(
@@ -183,7 +183,7 @@ def test_operator_messages_are_mirrored_and_own_sends_are_not(
     linked: Bridge, sandbox: Sandbox, slack: SlackStandIn
 ) -> None:
     sandbox.customer_says(CHANNEL_A, CUSTOMER, "hi")
-    poll(linked.relay)
+    poll(linked.poller)
     sandbox.operator_says(CHANNEL_A, CUSTOMER, "typed in Wati")
     # A send the bridge made (its localMessageId is in the outbox) must not come back.
     thread = linked.store.current_thread(CHANNEL_A, CUSTOMER)
@@ -201,7 +201,7 @@ def test_operator_messages_are_mirrored_and_own_sends_are_not(
     linked.wati.send_session_message(
         CUSTOMER, "from slack", channel_number=CHANNEL_A, local_message_id="feedface.1"
     )
-    poll(linked.relay)
+    poll(linked.poller)
     [parent] = parents(slack, SLACK_A)
     texts = thread_texts(slack, SLACK_A, parent["ts"])
     assert len(texts) == 2 and "typed in Wati" in texts[1] and "Sent from Wati" in texts[1]
@@ -212,24 +212,24 @@ def test_malformed_items_and_wati_faults_never_stop_other_chats(
 ) -> None:
     sandbox.customer_says(CHANNEL_A, CUSTOMER, "a")
     sandbox.customer_says(CHANNEL_A, OTHER, "b")
-    linked.relay.wake(CHANNEL_A, CUSTOMER)
-    linked.relay.wake(CHANNEL_A, OTHER)
+    linked.poller.wake(CHANNEL_A, CUSTOMER)
+    linked.poller.wake(CHANNEL_A, OTHER)
     sandbox.faults.inject("getMessages", "500", count=1)
-    report = linked.relay.poll_number(CHANNEL_A)
+    report = linked.poller.poll_number(CHANNEL_A)
     assert report.errors == 1 and report.relayed == 1
     assert linked.store.recent_errors(CHANNEL_A)
     # The failed chat is retried after its back-off and catches up.
-    linked.relay.wake(CHANNEL_A, CUSTOMER)
-    linked.relay.wake(CHANNEL_A, OTHER)
-    linked.relay.poll_number(CHANNEL_A)
+    linked.poller.wake(CHANNEL_A, CUSTOMER)
+    linked.poller.wake(CHANNEL_A, OTHER)
+    linked.poller.poll_number(CHANNEL_A)
     assert len(parents(slack, SLACK_A)) == 2
 
 
 def test_wati_429_holds_polling(linked: Bridge, sandbox: Sandbox) -> None:
     sandbox.customer_says(CHANNEL_A, CUSTOMER, "a")
     sandbox.faults.inject("getMessages", "429", count=1, retry_after=7)
-    linked.relay.wake(CHANNEL_A, CUSTOMER)
-    linked.relay.poll_number(CHANNEL_A)
+    linked.poller.wake(CHANNEL_A, CUSTOMER)
+    linked.poller.poll_number(CHANNEL_A)
     assert linked.windows.messages.wait_time() > 5
     assert linked.store.backlog() == 0
 
@@ -240,7 +240,7 @@ def test_slack_rate_limit_is_waited_out_in_order(
     for n in range(5):
         sandbox.customer_says(CHANNEL_A, CUSTOMER, f"m{n}")
     slack.fail_next("chat.postMessage", status=429, retry_after=0, count=3)
-    poll(linked.relay)
+    poll(linked.poller)
     [parent] = parents(slack, SLACK_A)
     assert thread_texts(slack, SLACK_A, parent["ts"]) == [f"m{n}" for n in range(5)]
 
@@ -249,10 +249,10 @@ def test_downtime_backlog_is_caught_up_in_order(
     linked: Bridge, sandbox: Sandbox, slack: SlackStandIn
 ) -> None:
     sandbox.customer_says(CHANNEL_A, CUSTOMER, "m-first")
-    poll(linked.relay)
+    poll(linked.poller)
     for n in range(120):  # more than two pages arrive while the bridge is down
         sandbox.customer_says(CHANNEL_A, CUSTOMER, f"m{n:03d}")
-    poll(linked.relay)
+    poll(linked.poller)
     [parent] = parents(slack, SLACK_A)
     assert thread_texts(slack, SLACK_A, parent["ts"]) == ["m-first"] + [
         f"m{n:03d}" for n in range(120)
@@ -266,10 +266,10 @@ def test_free_wati_slots_go_to_the_longest_waiting_chat_on_any_number(
 
     linked.windows.messages = RateWindow(limit=1, period=10.0)
     sandbox.customer_says(CHANNEL_B, CUSTOMER, "waiting longest")
-    linked.relay.wake(CHANNEL_B, CUSTOMER)
+    linked.poller.wake(CHANNEL_B, CUSTOMER)
     clock.advance(1)
     sandbox.customer_says(CHANNEL_A, OTHER, "came later")
-    linked.relay.wake(CHANNEL_A, OTHER)
-    assert linked.relay.poll_number(CHANNEL_A).calls == 0  # B's chat is ahead of it
-    assert linked.relay.poll_number(CHANNEL_B).relayed == 1
+    linked.poller.wake(CHANNEL_A, OTHER)
+    assert linked.poller.poll_number(CHANNEL_A).calls == 0  # B's chat is ahead of it
+    assert linked.poller.poll_number(CHANNEL_B).relayed == 1
     assert parents(slack, SLACK_A) == []

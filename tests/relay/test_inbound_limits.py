@@ -29,8 +29,8 @@ def texts(slack: SlackStandIn) -> list[str]:
 
 
 def poll(bridge: Bridge) -> int:
-    bridge.relay.wake(CHANNEL_A, CUSTOMER)
-    return bridge.relay.poll_number(CHANNEL_A).relayed
+    bridge.poller.wake(CHANNEL_A, CUSTOMER)
+    return bridge.poller.poll_number(CHANNEL_A).relayed
 
 
 def test_a_new_customers_long_history_is_read_back_to_the_link(
@@ -67,12 +67,12 @@ def test_a_history_that_cannot_be_read_whole_is_not_taken_in_part(
         sandbox.customer_says(CHANNEL_A, CUSTOMER, f"m{k}")
     # Only one getMessages slot in the window for a long time: the second page cannot be read.
     window = linked.windows.messages
-    linked.windows.messages = linked.relay.windows.messages = RateWindow(limit=1, period=3600)
-    linked.relay.inbound.windows.messages = linked.windows.messages
+    linked.windows.messages = linked.poller.windows.messages = RateWindow(limit=1, period=3600)
+    linked.poller.inbound.windows.messages = linked.windows.messages
     assert poll(linked) == 0
     assert linked.store.backlog() == 0 and not linked.store.has_messages(CHANNEL_A, CUSTOMER)
-    linked.windows.messages = linked.relay.windows.messages = window
-    linked.relay.inbound.windows.messages = window
+    linked.windows.messages = linked.poller.windows.messages = window
+    linked.poller.inbound.windows.messages = window
     assert poll(linked) == 70
     assert texts(slack) == [f"m{k}" for k in range(70)]
 
@@ -154,7 +154,7 @@ def test_a_very_long_name_is_cut_and_a_refused_parent_still_opens_the_thread(
     linked: Bridge, sandbox: Sandbox, slack: SlackStandIn
 ) -> None:
     sandbox.customer_says(CHANNEL_A, CUSTOMER, "hi", name="Ana " * 200)
-    linked.relay.discover()
+    linked.poller.discover()
     assert poll(linked) == 1
     [parent] = [m for m in slack.messages(SLACK_A) if m.get("metadata")]
     assert "…" in parent["text"] and len(parent["blocks"][0]["text"]["text"]) <= 3000

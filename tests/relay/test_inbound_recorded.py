@@ -25,8 +25,8 @@ ORDER = {"name": "Ana", "order_number": "1042"}
 
 
 def poll(bridge: Bridge, customer: str = CUSTOMER) -> int:
-    bridge.relay.wake(CHANNEL_A, customer)
-    return bridge.relay.poll_number(CHANNEL_A).relayed
+    bridge.poller.wake(CHANNEL_A, customer)
+    return bridge.poller.poll_number(CHANNEL_A).relayed
 
 
 def thread_texts(slack: SlackStandIn, thread_ts: str) -> list[str]:

@@ -20,8 +20,8 @@ DAY = 24 * 3600
 
 
 def poll(bridge: Bridge) -> None:
-    bridge.relay.wake(CHANNEL_A, CUSTOMER)
-    bridge.relay.poll_number(CHANNEL_A)
+    bridge.poller.wake(CHANNEL_A, CUSTOMER)
+    bridge.poller.poll_number(CHANNEL_A)
 
 
 def test_reactions_follow_sent_delivered_read(

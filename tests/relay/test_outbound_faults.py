@@ -66,8 +66,8 @@ def test_window_never_opened_blocks_the_reply(
 ) -> None:
     # A teammate wrote first from Wati's inbox: there is a thread, but no window.
     sandbox.operator_says(CHANNEL_A, OTHER, "Hello from the shop")
-    linked.relay.wake(CHANNEL_A, OTHER)
-    linked.relay.poll_number(CHANNEL_A)
+    linked.poller.wake(CHANNEL_A, OTHER)
+    linked.poller.poll_number(CHANNEL_A)
     thread = linked.store.current_thread(CHANNEL_A, OTHER)
     assert thread is not None and thread.thread_ts is not None
     event = say(linked, slack, driver, thread, "Following up")
@@ -135,8 +135,8 @@ def test_lost_answer_found_in_history_is_not_sent_again(
     [sent] = sandbox.sent_by_api()
     assert job.state == "sent" and job.wati_id == sent["id"] and job.resends == 0
     # The inbound relay knows it as the bridge's own: it is not echoed into the thread.
-    linked.relay.wake(CHANNEL_A, thread.customer_number)
-    linked.relay.poll_number(CHANNEL_A)
+    linked.poller.wake(CHANNEL_A, thread.customer_number)
+    linked.poller.poll_number(CHANNEL_A)
     assert thread.thread_ts is not None
     echoes = [
         m

@@ -34,7 +34,7 @@ def test_shared_file_reaches_wati_as_a_file_with_its_caption(
     assert job.state == "sent" and job.wati_id == sent["id"]
     assert slack.reactions(SLACK_A, event["ts"]) == ["white_check_mark"]
     # Recorded as the bridge's own: the poll after the send does not echo it into the thread.
-    linked.relay.poll_number(CHANNEL_A)
+    linked.poller.poll_number(CHANNEL_A)
     assert thread.thread_ts is not None
     assert [
         m for m in slack.replies(SLACK_A, thread.thread_ts) if m.get("files") and m.get("bot_id")

@@ -232,9 +232,9 @@ def drive_once(bridge: Bridge, flow: Traffic) -> list[str]:
     escaped = []
     numbers = [link.channel_number for link in bridge.store.links()]
     jobs: list[Callable[[], object]] = [
-        functools.partial(bridge.relay.poll_number, n) for n in numbers
+        functools.partial(bridge.poller.poll_number, n) for n in numbers
     ]
-    for job in [bridge.relay.discover, *jobs, bridge.outbound.process, flow.flush]:
+    for job in [bridge.poller.discover, *jobs, bridge.outbound.process, flow.flush]:
         try:
             job()
         except Exception as exc:  # the scheduler would log it and go on
@@ -279,8 +279,8 @@ def test_wati_failing_during_recovery_stops_no_other_chat(
     slack.fail_next("chat.postMessage", count=2, status=500)
     for customer in (ANA, CY):
         traffic.customer_says((NUMBER_A, customer))
-        linked.relay.wake(NUMBER_A, customer)
-    linked.relay.poll_number(NUMBER_A)
+        linked.poller.wake(NUMBER_A, customer)
+    linked.poller.poll_number(NUMBER_A)
     assert linked.store.backlog(NUMBER_A) == 2
     restarted = build(
         linked.settings, clock=clock, process_before_response=True, slack_min_interval=0.0
@@ -290,7 +290,7 @@ def test_wati_failing_during_recovery_stops_no_other_chat(
         traffic.send = dispatch_sender(restarted)
         clock.advance(60)
         for customer in (ANA, CY):
-            restarted.relay.wake(NUMBER_A, customer)
+            restarted.poller.wake(NUMBER_A, customer)
         fetch = restarted.wati.get_messages
         armed = [True]
 
@@ -301,7 +301,7 @@ def test_wati_failing_during_recovery_stops_no_other_chat(
             return page
 
         restarted.wati.get_messages = first_fetch_then_fail  # type: ignore[method-assign]
-        report = restarted.relay.poll_number(NUMBER_A)
+        report = restarted.poller.poll_number(NUMBER_A)
         assert report.errors == 1 and report.relayed == 1
         restarted.wati.get_messages = fetch  # type: ignore[method-assign]
         drive(restarted, traffic, clock.advance)
@@ -323,8 +323,8 @@ def test_a_failed_refetch_never_gives_a_message_up(
     fault must leave it waiting, never mark it gone."""
     slack.fail_next("chat.postMessage", status=500)
     wati_id = traffic.customer_says((NUMBER_A, ANA))
-    linked.relay.wake(NUMBER_A, ANA)
-    linked.relay.poll_number(NUMBER_A)
+    linked.poller.wake(NUMBER_A, ANA)
+    linked.poller.poll_number(NUMBER_A)
     assert linked.store.backlog(NUMBER_A) == 1
     restarted = build(
         linked.settings, clock=clock, process_before_response=True, slack_min_interval=0.0
@@ -333,7 +333,7 @@ def test_a_failed_refetch_never_gives_a_message_up(
         on_clock(restarted, clock)
         traffic.send = dispatch_sender(restarted)
         clock.advance(60)
-        restarted.relay.wake(NUMBER_A, ANA)
+        restarted.poller.wake(NUMBER_A, ANA)
         fetch = restarted.wati.get_messages
         armed = [True]
 
@@ -345,7 +345,7 @@ def test_a_failed_refetch_never_gives_a_message_up(
             return page
 
         restarted.wati.get_messages = first_fetch_then_fail  # type: ignore[method-assign]
-        restarted.relay.poll_number(NUMBER_A)
+        restarted.poller.poll_number(NUMBER_A)
         assert not armed
         restarted.wati.get_messages = fetch  # type: ignore[method-assign]
         logged = restarted.store.logged(wati_id)

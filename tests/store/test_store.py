@@ -6,8 +6,11 @@ import threading
 from pathlib import Path
 
 import pytest
+from sqlite_utils import Database
 
 from bot.store import Store, open_store
+from bot.store.db import load_migrations
+from bot.store.files import pending_migrations
 from bot.store.links import LinkConflict
 
 
@@ -138,3 +141,62 @@ def test_concurrent_writers_share_one_connection(store: Store) -> None:
         t.join()
     assert store.calls_since("2026-11-01") == {f"e{n}": 50 for n in range(4)}
     assert store.query("select count(*) as n from messages")[0]["n"] == 200
+
+
+# Before the renumbering, m009_create_webhooks and m010_desk ran under these names.
+OLD_NAMES = {"m009_create_webhooks": "m012_create_webhooks", "m010_desk": "m013_desk"}
+
+
+def _record_old_names(path: Path) -> None:
+    """Make the database look migrated by the code before the renumbering."""
+    db = Database(path)
+    for new, old in OLD_NAMES.items():
+        db.execute("UPDATE _sqlite_migrations SET name = ? WHERE name = ?", [old, new])
+    db.conn.commit()
+    db.close()
+
+
+def _recorded(path: Path) -> list[str]:
+    db = Database(path)
+    names = [row["name"] for row in db["_sqlite_migrations"].rows_where(order_by="rowid")]
+    db.close()
+    return names
+
+
+def test_migration_names_follow_their_running_order() -> None:
+    names = [m.name for m in load_migrations().pending(Database(memory=True))]
+    numbers = [int(name[1:4]) for name in names]
+    assert numbers == list(range(1, len(names) + 1))
+
+
+def test_database_migrated_under_the_old_names_runs_nothing_twice(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    open_store(path).close()
+    schema = Database(path).execute("select sql from sqlite_master order by name").fetchall()
+    _record_old_names(path)
+    assert pending_migrations(str(path)) == []  # read-only: the old names count as applied
+    again = open_store(path)
+    assert again.migrated == []
+    again.close()
+    assert Database(path).execute("select sql from sqlite_master order by name").fetchall() == (
+        schema
+    )
+    recorded = _recorded(path)
+    assert "m009_create_webhooks" in recorded and "m010_desk" in recorded
+    assert not set(recorded) & set(OLD_NAMES.values())
+
+
+def test_database_part_migrated_under_the_old_names_runs_only_the_rest(tmp_path: Path) -> None:
+    # A database from before m013_desk existed: webhooks recorded as m012, desk not yet run.
+    path = tmp_path / "older.db"
+    db = Database(path)
+    load_migrations().apply(db, stop_before="m010_desk")
+    db.close()
+    _record_old_names(path)
+    assert pending_migrations(str(path)) == ["m010_desk", "m011_chat_hints"]
+    store = open_store(path)
+    assert store.migrated == ["m010_desk", "m011_chat_hints"]
+    assert {"desk_chats", "webhook_events"} <= set(store.db.table_names())
+    assert "hinted_at" in store.db["chats"].columns_dict
+    store.close()
+    assert _recorded(path)[-3:] == ["m009_create_webhooks", "m010_desk", "m011_chat_hints"]

@@ -10,7 +10,7 @@ import pytest
 
 from bot.devtools.sandbox import Sandbox
 from bot.devtools.slack_standin.server import SlackStandIn
-from bot.doctor import diagnose
+from bot.ops.doctor import diagnose
 from bot.wati.client import WatiClient
 from bot.wati.errors import (
     WatiAuthError,

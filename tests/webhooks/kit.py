@@ -42,6 +42,6 @@ def prove_ids(sandbox: Sandbox, bridge: Bridge, channel: str, customer: str = CU
     """A first message: its webhook wakes a poll, and the poll proves webhook ids are history ids."""
     first = sandbox.customer_says(channel, customer, "Hello there", name="Ana Lima")
     settle(sandbox, bridge)
-    bridge.relay.poll_number(channel)
-    assert bridge.webhooks.health.ids_match()
+    bridge.poller.poll_number(channel)
+    assert bridge.webhooks.trust.ids_match()
     return first

@@ -30,13 +30,13 @@ def test_a_first_message_wakes_a_poll_that_proves_the_ids(
     calls = sandbox.calls("getMessages")
     first = sandbox.customer_says(CHANNEL_A, CUSTOMER, "Hello there", name="Ana Lima")
     settle(sandbox, hooked)
-    assert not hooked.webhooks.health.ids_match()  # not assumed: a poll has to show it
+    assert not hooked.webhooks.trust.ids_match()  # not assumed: a poll has to show it
     chat = hooked.store.chat(CHANNEL_A, CUSTOMER)
     assert chat is not None and chat.next_poll_at is not None  # woken: due now
     assert chat.next_poll_at <= hooked.clock()
-    hooked.relay.poll_number(CHANNEL_A)
+    hooked.poller.poll_number(CHANNEL_A)
     assert sandbox.calls("getMessages") == calls + 1
-    assert hooked.webhooks.health.ids_match()
+    assert hooked.webhooks.trust.ids_match()
     assert posts_of(slack, first) == 1
 
 
@@ -54,8 +54,8 @@ def test_once_ids_are_proven_messages_are_relayed_without_a_wati_call(
     texts = [m.get("text") for m in slack.replies(SLACK_A, thread.thread_ts)[1:]]
     assert texts == ["Hello there", "message 0", "message 1", "message 2"]
     # The poll that follows finds them known: nothing twice.
-    hooked.relay.wake(CHANNEL_A, CUSTOMER)
-    assert hooked.relay.poll_number(CHANNEL_A).relayed == 0
+    hooked.poller.wake(CHANNEL_A, CUSTOMER)
+    assert hooked.poller.poll_number(CHANNEL_A).relayed == 0
 
 
 def test_duplicates_retries_and_any_order_post_each_message_once(
@@ -65,8 +65,8 @@ def test_duplicates_retries_and_any_order_post_each_message_once(
     hook_up(sandbox, hooked, served, CHANNEL_A)  # a second hook: every event arrives twice
     sandbox.webhooks.jitter = 0.3  # and in any order
     ids = [sandbox.customer_says(CHANNEL_A, CUSTOMER, f"part {i}") for i in range(5)]
-    hooked.relay.wake(CHANNEL_A, CUSTOMER)
-    hooked.relay.poll_number(CHANNEL_A)  # a poll sees them too
+    hooked.poller.wake(CHANNEL_A, CUSTOMER)
+    hooked.poller.poll_number(CHANNEL_A)  # a poll sees them too
     clock.advance(0.3)
     settle(sandbox, hooked)
     assert [posts_of(slack, i) for i in ids] == [1] * 5
@@ -82,7 +82,7 @@ def test_a_new_customer_gets_a_thread_from_the_webhook(
     thread = hooked.store.current_thread(CHANNEL_B, NEWCOMER)
     assert thread is not None and thread.slack_channel_id == SLACK_B
     # newContactMessageReceived woke a poll too: it finds the message known.
-    assert hooked.relay.poll_number(CHANNEL_B).relayed == 0
+    assert hooked.poller.poll_number(CHANNEL_B).relayed == 0
     assert posts_of(slack, first) == 1
 
 

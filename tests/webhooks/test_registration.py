@@ -94,7 +94,7 @@ def test_the_webhooks_command_shows_url_registration_and_last_event(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     public.webhooks.registrar.sync()
-    public.webhooks.health.note_event(CHANNEL_A, "message")
+    public.webhooks.trust.note_event(CHANNEL_A, "message")
     settings = public.settings
     env = {
         "SLACK_BOT_TOKEN": settings.slack_bot_token,

@@ -418,7 +418,7 @@ def fuzz_wati_messages(world: FuzzWorld, n: int) -> int:
         json,
     )
     counted = [0]
-    relay = world.wati_bridge.relay
+    relay = world.wati_bridge.poller
     slack = world.slack
 
     @_fuzz_settings(n)
@@ -492,8 +492,8 @@ def fuzz_wati_contacts(world: FuzzWorld, n: int) -> int:
                 parse_contact(each)  # never raises
         world.scripted.contacts = jsonlib.dumps(body).encode()
         world.wati_bridge.windows.contacts = RateWindow(limit=10**9)
-        world.wati_bridge.relay.discover()  # never raises
-        world.wati_bridge.relay.discover(sweep=True)
+        world.wati_bridge.poller.discover()  # never raises
+        world.wati_bridge.poller.discover(sweep=True)
 
     prop()
     return counted[0]

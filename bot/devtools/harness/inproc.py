@@ -55,8 +55,8 @@ def drive(
     for _ in range(rounds):
         done.rounds += 1
         numbers = [link.channel_number for link in bridge.store.links()]
-        jobs: list[Callable[[], object]] = [bridge.relay.discover]
-        jobs += [functools.partial(bridge.relay.poll_number, n) for n in numbers]
+        jobs: list[Callable[[], object]] = [bridge.poller.discover]
+        jobs += [functools.partial(bridge.poller.poll_number, n) for n in numbers]
         jobs.append(bridge.outbound.process)
         for job in jobs:
             try:

@@ -14,13 +14,13 @@ import httpx
 import pytest
 from slack_bolt.request import BoltRequest
 
-from bot.alerts import Alerts
 from bot.config import Settings
 from bot.devtools.harness.inproc import ManualClock
 from bot.devtools.slack_driver.driver import SlackDriver
 from bot.devtools.slack_standin.server import SlackStandIn
-from bot.health import Code, Health
 from bot.listeners.commands import Invocation
+from bot.ops.alerts import Alerts
+from bot.ops.health import Code, Health
 from bot.service import Bridge, build
 from bot.store import REFUSE_WRITES_ENV, open_store
 from bot.wati.errors import WatiError, raise_for_status
@@ -60,7 +60,7 @@ def test_a_condition_is_logged_once_when_it_starts_and_once_when_it_ends(
 ) -> None:
     clock = ManualClock()
     health = Health(clock)
-    caplog.set_level(logging.WARNING, logger="bot.health")
+    caplog.set_level(logging.WARNING, logger="bot.ops.health")
     for _ in range(3):
         health.wati_answered("getMessages", _refusal(401))
     clock.advance(90)

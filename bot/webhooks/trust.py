@@ -20,7 +20,7 @@ import logging
 import threading
 from datetime import datetime, timedelta
 
-from bot.relay.clock import Clock
+from bot.base.clock import Clock
 from bot.store import Store
 from bot.store.chats import Chat
 from bot.store.db import iso, parse_iso
@@ -38,7 +38,7 @@ COVER_SLACK = timedelta(seconds=1)  # lastUpdated may trail the message's own ti
 IDS_KEY = "webhook_ids"  # kv: "same" once proven, "differ" when a poll showed otherwise
 
 
-class Health:
+class WebhookTrust:
     """Per-number trust in the webhooks; the pacing hooks the poller asks."""
 
     def __init__(self, store: Store, clock: Clock, poll_seconds: float) -> None:

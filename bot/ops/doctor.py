@@ -45,7 +45,7 @@ BOT_SCOPES = frozenset(
 )
 
 
-_QUIET = logging.getLogger("bot.doctor.slack_sdk")
+_QUIET = logging.getLogger("bot.ops.doctor.slack_sdk")
 _QUIET.setLevel(logging.CRITICAL)
 _QUIET.propagate = False
 

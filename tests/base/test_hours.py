@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from bot.base.hours import BusinessHours, waited
 from bot.chatops.waiting import duration
-from bot.relay.hours import BusinessHours, waited
 
 BERLIN = ZoneInfo("Europe/Berlin")
 

@@ -23,7 +23,7 @@ from typing import Any
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.health import Code, Condition, Health
+from bot.ops.health import Code, Condition, Health
 from bot.store import Store
 from bot.store.links import Link
 

@@ -17,8 +17,8 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from bot.relay.budget import Budget
 from bot.store import Store, stats
-from bot.wati.limits import Budget
 
 OUTBOX_STATES = ("queued", "sending", "unknown", "sent", "failed", "blocked")
 

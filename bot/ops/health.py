@@ -3,7 +3,7 @@
 Fed by what the bridge already sees: Wati's answers (401/403 on any call), Slack's (a refused
 bot token; a linked channel it can no longer post in), the database's (writes that fail), the
 Socket Mode connection, and how long the oldest message has been waiting. `/healthz`,
-`/wati status` and the admins' direct messages (`bot.alerts`) all read these conditions. Each
+`/wati status` and the admins' direct messages (`bot.ops.alerts`) all read these conditions. Each
 is logged at WARNING once when it starts and once when it ends, with its reason code and a
 short detail (an error code, an HTTP status, SQLite's message), never a secret or a body.
 
@@ -156,7 +156,7 @@ def is_write_fault(error: sqlite3.Error) -> bool:
 
 
 class Health:
-    """The bridge's active conditions, from the observers below and the checks of `bot.watch`."""
+    """The bridge's active conditions, from the observers below and the checks of `bot.ops.watch`."""
 
     def __init__(self, clock: Callable[[], float] = time.time) -> None:
         self.clock = clock

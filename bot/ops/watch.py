@@ -17,8 +17,8 @@ from datetime import UTC, datetime
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.alerts import Alerts
-from bot.health import CHANNEL_ERRORS, Health
+from bot.ops.alerts import Alerts
+from bot.ops.health import CHANNEL_ERRORS, Health
 from bot.store import Store
 from bot.store.links import Link
 

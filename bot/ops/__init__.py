@@ -1,0 +1,1 @@
+"""Operations: health conditions, the periodic watch, admin alerts, metrics, doctor and logging."""

@@ -1,0 +1,102 @@
+"""Session sends: free text and files to a customer inside the 24-hour window."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.wati.errors import check_accepted, json_object
+from bot.wati.transport import Params, Transport, basename, observed, phone_digits
+from bot.wati.types import SendResult, opt_str
+
+MAX_TEXT_LENGTH = 4096
+_SUCCESS_WORDS = frozenset({"success", "true", "ok"})
+
+
+class SendingCalls(Transport):
+    """sendSessionMessage and sendSessionFile."""
+
+    @observed
+    def send_session_message(
+        self,
+        wa_number: str,
+        text: str,
+        *,
+        channel_number: str,
+        local_message_id: str | None = None,
+    ) -> SendResult:
+        """Send free text inside the 24-hour window; success means accepted by Wati."""
+        number = phone_digits(wa_number, "wa_number")
+        channel = phone_digits(channel_number, "channel_number")
+        if not text.strip():
+            raise ValueError("message text is empty")
+        if len(text) > MAX_TEXT_LENGTH:
+            raise ValueError(f"message text is over {MAX_TEXT_LENGTH} characters; split it first")
+        # messageText must be in the query (a JSON body gives "message text can not be empty");
+        # the channel goes in both places because Wati's pages disagree on which one it reads.
+        params: Params = {"messageText": text, "channelPhoneNumber": channel}
+        if local_message_id:
+            params["localMessageId"] = local_message_id
+        name = "sendSessionMessage"
+        response = self._call(
+            name,
+            "POST",
+            self._url(f"sendSessionMessage/{number}"),
+            params=params,
+            json_body={"channelPhoneNumber": channel},
+            write=True,
+            session=True,
+        )
+        body = json_object(name, response, write=True)
+        check_accepted(name, body, session=True, require_flag=True)
+        return _send_result(body, local_message_id)
+
+    @observed
+    def send_session_file(
+        self,
+        wa_number: str,
+        *,
+        filename: str,
+        content: bytes,
+        content_type: str,
+        channel_number: str,
+        caption: str | None = None,
+    ) -> SendResult:
+        """Send a file inside the 24-hour window; success means accepted by Wati."""
+        number = phone_digits(wa_number, "wa_number")
+        params: Params = {"channelPhoneNumber": phone_digits(channel_number, "channel_number")}
+        if caption:
+            params["caption"] = caption
+        if not content:
+            raise ValueError("the file is empty")
+        safe_name = basename(filename) or "file"
+        name = "sendSessionFile"
+        response = self._call(
+            name,
+            "POST",
+            self._url(f"sendSessionFile/{number}"),
+            params=params,
+            files={"file": (safe_name, content, content_type or "application/octet-stream")},
+            write=True,
+            session=True,
+        )
+        body = json_object(name, response, write=True)
+        check_accepted(name, body, session=True, require_flag=True)
+        result = _send_result(body, None)
+        # One client saw {"result": "<message id>"} from this endpoint.
+        flag = body.get("result")
+        if result.message_id is None and isinstance(flag, str):
+            if flag.strip() and flag.strip().lower() not in _SUCCESS_WORDS:
+                return SendResult(flag.strip(), result.whatsapp_message_id, None, result.status)
+        return result
+
+
+def _send_result(body: dict[str, Any], local_message_id: str | None) -> SendResult:
+    message = body.get("message")
+    message = message if isinstance(message, dict) else {}
+    status = opt_str(message.get("statusString"))
+    return SendResult(
+        message_id=opt_str(message.get("id")),
+        whatsapp_message_id=opt_str(message.get("whatsappMessageId")),
+        local_message_id=opt_str(message.get("localMessageId")) or local_message_id,
+        status=status.upper() if status else None,
+    )
