@@ -10,16 +10,15 @@ not found, the part is sent again, once.
 
 from __future__ import annotations
 
-import json
 import logging
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
-from typing import Any
+from collections.abc import Callable
+from dataclasses import replace
 from urllib.parse import urlsplit
 
 from bot.base.clock import Clock
 from bot.config import Settings
-from bot.relay import window
+from bot.relay import attachments, window
+from bot.relay.attachments import Attachment, Piece
 from bot.relay.budget import Budget
 from bot.relay.delivery import (
     DELIVERY_MARKS,
@@ -29,12 +28,12 @@ from bot.relay.delivery import (
     forward,
     window_reason,
 )
-from bot.slack.reader import MAX_FILE_BYTES, DownloadRefused, SlackNames, download_file
+from bot.slack.reader import DownloadRefused, SlackNames
 from bot.store import Store
 from bot.store.db import iso, parse_iso
 from bot.store.outbox import Delivery, Job, ReplyState
 from bot.text import phone
-from bot.text.formatting import slack_to_whatsapp, split_text, with_agent_prefix
+from bot.text.formatting import slack_to_whatsapp, with_agent_prefix
 from bot.wati.client import WatiClient
 from bot.wati.errors import (
     WatiAuthError,
@@ -57,19 +56,9 @@ MAX_RESENDS = 1  # sends again after the history showed an unanswered send did n
 MAX_ATTEMPTS = 5  # connection failures (nothing sent) before a reply is given up
 RETRY_WAIT = 10.0  # times the attempt number, after a connection failure
 RATE_WAIT = 30.0  # after a 429 without Retry-After
-CAPTION_LIMIT = 1024  # longer text goes as messages before the files, not as a caption
 MATCH_SLACK = 120.0  # a text match must be at most this much older than the attempt
 HISTORY_PAGE = 50
 QUEUED = ReplyState.QUEUED
-
-
-@dataclass(frozen=True)
-class Piece:
-    """One part of a reply as it goes out: a text chunk, or a file with its caption."""
-
-    kind: str
-    text: str
-    file: Mapping[str, Any] | None = None
 
 
 class Sender:
@@ -136,16 +125,13 @@ class Sender:
 
     def _send_piece(self, job: Job, k: int, piece: Piece, attempts: int) -> bool:
         """Send one part; False when the reply stops here (state already set)."""
-        content, content_type = b"", ""
+        attachment = None
         if piece.file is not None:
             try:
-                content, content_type = self._download(piece.file)
+                attachment = attachments.fetch(piece, token=self.token, api_host=self._api_host)
             except DownloadRefused as exc:
-                self._fail(
-                    job,
-                    f"the file {_file_name(piece.file)} was not attached: {exc.reason}",
-                    "file_refused",
-                )
+                name = attachments.file_name(piece.file)
+                self._fail(job, f"the file {name} was not attached: {exc.reason}", "file_refused")
                 return False
         local_id = f"{job.local_message_id}.{k}"
         started = self.clock()
@@ -157,7 +143,7 @@ class Sender:
             next_try_at=None,
         )
         try:
-            result = self._call_wati(job, piece, local_id, content, content_type)
+            result = self._call_wati(job, piece, local_id, attachment)
         except WatiRateLimited as exc:
             wait = exc.retry_after if exc.retry_after is not None else RATE_WAIT
             self.store.update_reply(job.id, state=QUEUED, next_try_at=self.clock() + wait)
@@ -199,6 +185,8 @@ class Sender:
             return False
         wati_local = local_id if piece.kind == "text" else result.local_message_id
         self._record_part(job, k, piece.kind, result.message_id, wati_local, Delivery.SENT)
+        if attachment is not None and attachment.note:
+            self.feedback.notice(job, attachment.note)  # e.g. a clip that went as a plain file
         return True
 
     def _reopen(self, job: Job) -> bool:
@@ -232,9 +220,9 @@ class Sender:
         return True
 
     def _call_wati(
-        self, job: Job, piece: Piece, local_id: str, content: bytes, content_type: str
+        self, job: Job, piece: Piece, local_id: str, attachment: Attachment | None
     ) -> SendResult:
-        if piece.file is None:
+        if attachment is None:
             return self.wati.send_session_message(
                 job.customer_number,
                 piece.text,
@@ -243,11 +231,12 @@ class Sender:
             )
         return self.wati.send_session_file(
             job.customer_number,
-            filename=_file_name(piece.file),
-            content=content,
-            content_type=content_type,
+            filename=attachment.filename,
+            content=attachment.content,
+            content_type=attachment.content_type,
             channel_number=job.channel_number,
             caption=piece.text or None,
+            voice=attachment.voice,
         )
 
     def _record_part(
@@ -372,24 +361,7 @@ class Sender:
         return replace(job, body=text, prepared=1)
 
     def _plan(self, job: Job) -> list[Piece]:
-        files: list[Mapping[str, Any]] = json.loads(job.files) if job.files else []
-        chunks = [Piece("text", chunk) for chunk in split_text(job.body)]
-        if not files:
-            return chunks
-        if len(job.body) <= CAPTION_LIMIT:
-            return [Piece("file", job.body if i == 0 else "", f) for i, f in enumerate(files)]
-        return [*chunks, *(Piece("file", "", f) for f in files)]
-
-    def _download(self, file: Mapping[str, Any]) -> tuple[bytes, str]:
-        url = file.get("url")
-        if not url:
-            raise DownloadRefused("Slack gave no download link for it")
-        if int(file.get("size") or 0) > MAX_FILE_BYTES:
-            raise DownloadRefused(f"it is larger than {MAX_FILE_BYTES // (1024 * 1024)} MB")
-        content, content_type = download_file(str(url), self.token, api_host=self._api_host)
-        if content_type in ("", "application/octet-stream") and file.get("mimetype"):
-            content_type = str(file["mimetype"])
-        return content, content_type
+        return attachments.plan(job.body, job.files)
 
     def _fail(self, job: Job, reason: str, code: str, *, retry: bool = True) -> None:
         """Mark the reply failed; the log gets only the reason's code (the reason may quote
@@ -403,7 +375,3 @@ class Sender:
         self.store.update_reply(job.id, state=ReplyState.BLOCKED, error=reason, next_try_at=None)
         logger.info("reply %d blocked (reason: window_closed or ticket_closed)", job.id)
         self.feedback.blocked(job, reason)
-
-
-def _file_name(file: Mapping[str, Any]) -> str:
-    return str(file.get("name") or "file")
