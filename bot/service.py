@@ -20,12 +20,11 @@ from slack_bolt import App, BoltContext
 from slack_bolt.request import BoltRequest
 from slack_bolt.response import BoltResponse
 
+from bot import listeners
 from bot.base.clock import Clock
+from bot.chatops import services as chatops
 from bot.chatops.desk import Desk
-from bot.chatops.operations import ChatOps
 from bot.config import Settings
-from bot.listeners import actions, commands, replies
-from bot.listeners import desk as desk_listeners
 from bot.ops.alerts import Alerts
 from bot.ops.health import Code, Health
 from bot.ops.metrics import BridgeCollector, ErrorTally, exposition
@@ -70,7 +69,7 @@ class Bridge:
     poller: Poller
     outbound: Outbound
     app: App
-    command: commands.WatiCommand
+    services: chatops.Services
     scheduler: BackgroundScheduler
     watch: Watch
     desk: Desk
@@ -298,19 +297,22 @@ def build(
         process_before_response=process_before_response,
         logger=quiet_logger("bot.bolt"),  # Bolt quotes request bodies: held back
     )
-    command = commands.WatiCommand(
-        store,
-        budget,
-        settings.admins,
+    services = chatops.build(
+        settings=settings,
+        store=store,
+        wati=wati,
+        poster=poster,
+        threads=threads,
+        outbound=outbound,
+        names=names,
+        budget=budget,
+        windows=windows,
+        clock=the_clock,
+        wake=poller.wake,
         health=health,
         on_link=lambda number: _linked(poller, scheduler),
     )
-    commands.register(app, command)
-    ops = ChatOps(store, wati, poster, threads, poller.wake, windows, the_clock)
-    desk = Desk.build(ops, outbound, names, budget, settings, the_clock)
-    replies.register(app, outbound, desk.owners)
-    actions.register(app, ops, command, names)
-    desk_listeners.register(app, command, ops, desk)
+    listeners.register(app, services)
 
     @app.middleware
     def count_slack_errors(context: BoltContext, next: Callable[[], None]) -> None:
@@ -333,7 +335,7 @@ def build(
         poller,
         outbound,
         app,
-        command,
+        services,
         scheduler,
         Watch(
             health,
@@ -349,7 +351,7 @@ def build(
             ),
             stale_after=settings.stale_after,
         ),
-        desk,
+        services.desk,
         webhooks,
         errors,
     )

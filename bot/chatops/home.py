@@ -21,7 +21,7 @@ from bot.base.clock import Clock
 from bot.base.hours import BusinessHours, waited
 from bot.chatops.waiting import duration
 from bot.relay.budget import Budget
-from bot.slack import blocks, desk_views
+from bot.slack import blocks, team_views
 from bot.slack.reader import SlackNames
 from bot.store import Store
 from bot.store.db import parse_iso
@@ -134,13 +134,13 @@ class Home:
             link for link in self.store.links() if user_id in self.members.of(link.slack_channel_id)
         ]
         numbers = [link.channel_number for link in links]
-        waiting = _grouped(self.store.queue_waiting(numbers, desk_views.HOME_ROWS))
-        mine = _grouped(self.store.queue_owned(numbers, user_id, desk_views.HOME_ROWS))
-        opened = _grouped(self.store.queue_open(numbers, desk_views.HOME_ROWS))
+        waiting = _grouped(self.store.queue_waiting(numbers, team_views.HOME_ROWS))
+        mine = _grouped(self.store.queue_owned(numbers, user_id, team_views.HOME_ROWS))
+        opened = _grouped(self.store.queue_open(numbers, team_views.HOME_ROWS))
         backlogs = self.store.backlogs()
         quota = self.budget.summary()
         queues = [
-            desk_views.NumberQueue(
+            team_views.NumberQueue(
                 title=self._title(link),
                 waiting=self._section(waiting.get(link.channel_number, []), self._waited),
                 mine=self._section(mine.get(link.channel_number, []), self._waited),
@@ -155,7 +155,7 @@ class Home:
                 "You are not in any channel linked to a WhatsApp number. Join one to see its "
                 "customers here; an admin links a channel with `/wati link <number>`."
             )
-        return desk_views.home_view(queues, self.clock.now(), note)
+        return team_views.home_view(queues, self.clock.now(), note)
 
     def _title(self, link: Link) -> str:
         name = self.names.channel(link.slack_channel_id)
@@ -164,10 +164,10 @@ class Home:
 
     def _section(
         self, rows: list[QueueRow], detail: Callable[[QueueRow], str]
-    ) -> desk_views.Section:
+    ) -> team_views.Section:
         base = self.workspace_url()
         shown = [
-            desk_views.Row(
+            team_views.Row(
                 r.customer_name,
                 r.customer_number,
                 f"{base}archives/{r.slack_channel_id}/p{r.thread_ts.replace('.', '')}",
@@ -175,7 +175,7 @@ class Home:
             )
             for r in rows
         ]
-        return desk_views.Section(shown, rows[0].total if rows else 0)
+        return team_views.Section(shown, rows[0].total if rows else 0)
 
     def _waited(self, row: QueueRow) -> str:
         since = parse_iso(row.waiting_since)

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from slack_sdk.errors import SlackApiError
 
 from bot.base.clock import Clock
+from bot.chatops.conversations import Conversation
 from bot.chatops.errors import ChatOpsError, explain
-from bot.chatops.operations import Conversation
 from bot.relay.threads import Threads
 from bot.slack.poster import SlackPoster
 from bot.slack.reader import SlackNames

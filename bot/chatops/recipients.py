@@ -1,4 +1,4 @@
-"""Template text, and the lists bulk operations read: numbers pasted one per line and CSV files.
+"""The lists bulk operations read: numbers pasted one per line and CSV files.
 
 Pure functions. A bad line never spoils the list: it is reported (what was given, and why)
 and the rest goes ahead.
@@ -19,7 +19,6 @@ from bot.text.formatting import escape
 
 T = TypeVar("T")
 
-PLACEHOLDER = re.compile(r"{{\s*([^{}\s]+)\s*}}")
 # Header names accepted for the column holding the WhatsApp number (compared without case,
 # spaces, underscores or hyphens).
 PHONE_COLUMNS = frozenset(
@@ -27,11 +26,6 @@ PHONE_COLUMNS = frozenset(
 )
 MAX_ROWS = 10_000  # Wati's own bulk limit per request family (v3 documents 10,000 recipients)
 ATTRIBUTE_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_ .-]{0,63}$")
-
-
-def render(body: str, values: Mapping[str, str]) -> str:
-    """A template body with its `{{name}}` placeholders filled (unknown ones are left as typed)."""
-    return PLACEHOLDER.sub(lambda m: values.get(m.group(1), m.group(0)), body)
 
 
 def chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:

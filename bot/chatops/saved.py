@@ -19,11 +19,11 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from bot.base.clock import Clock
+from bot.chatops.conversations import Conversation
 from bot.chatops.errors import ChatOpsError
-from bot.chatops.operations import Conversation
 from bot.chatops.owners import Owners
 from bot.relay.outbound import IGNORED, Outbound
-from bot.slack import desk_views
+from bot.slack import team_views
 from bot.slack.poster import SlackPoster, metadata_of
 from bot.store import Store
 from bot.store.db import iso, parse_iso
@@ -93,6 +93,16 @@ class SavedReplies:
     def all(self) -> list[SavedReply]:
         """Every saved reply, by name."""
         return self.store.saved_replies()
+
+    def chosen(self, value: object) -> SavedReply:
+        """The saved reply a form's option names; ChatOpsError when it is gone."""
+        text = str(value or "")
+        found = None
+        if text.isascii() and text.isdigit() and len(text) <= 18:
+            found = self.store.saved_reply_by_id(int(text))
+        if found is None:
+            raise ChatOpsError("Choose one of the saved replies (that one may have been removed).")
+        return found
 
     def add(self, name: str, text: str, user_id: str) -> str:
         """Save a reply (or replace the text of the one with that name)."""
@@ -179,7 +189,7 @@ class SavedReplies:
             return "The bridge no longer knows that conversation, so nothing was sent."
         ts = send.slack_ts or self._posted(send, thread.slack_channel_id, thread.thread_ts)
         if ts is None:
-            message = desk_views.saved_post(send.body, send.reply_name, send.user_id, send.view_id)
+            message = team_views.saved_post(send.body, send.reply_name, send.user_id, send.view_id)
             ts = self.poster.post(thread.slack_channel_id, thread_ts=thread.thread_ts, **message)
         self.store.update_send(send.view_id, slack_ts=ts)
         event = {
@@ -203,7 +213,7 @@ class SavedReplies:
     def _posted(self, send: SavedSend, channel: str, thread_ts: str) -> str | None:
         """The ts of this send's post when a crash left it in the thread."""
         for message in self.poster.thread_messages(channel, thread_ts):
-            payload = metadata_of(message, desk_views.SAVED_EVENT)
+            payload = metadata_of(message, team_views.SAVED_EVENT)
             if payload and payload.get("view_id") == send.view_id:
                 return str(message["ts"])
         return None

@@ -37,7 +37,7 @@ from bot.relay.delivery import (
     QUEUED_MARK,
 )
 from bot.service import Bridge, build
-from bot.slack import blocks, desk_views, modals
+from bot.slack import blocks, modals, team_views
 from bot.slack.socket_mode import SocketLink
 from bot.store.outbox import Delivery
 from bot.text import phone
@@ -316,14 +316,14 @@ def _team_steps(d: Demo) -> None:
     d.step("an admin saves a reply", lambda: d.bridge.store.saved_reply("prices") is not None)
     saved = d.bridge.store.saved_reply("prices")
     d.click(SALES, BO, blocks.SAVED_REPLY)
-    d.step("the saved reply picker opens", lambda: d.view(desk_views.SAVED_VIEW) is not None)
-    view = d.view(desk_views.SAVED_VIEW)
+    d.step("the saved reply picker opens", lambda: d.view(team_views.SAVED_VIEW) is not None)
+    view = d.view(team_views.SAVED_VIEW)
     if saved is None or view is None:
         return
     pick = d.driver.view_select(
         view,
-        desk_views.SAVED_PICK,
-        block_id=desk_views.SAVED_BLOCK,
+        team_views.SAVED_PICK,
+        block_id=team_views.SAVED_BLOCK,
         value=str(saved.id),
         user_id=AGENT,
     )
@@ -331,17 +331,17 @@ def _team_steps(d: Demo) -> None:
     d.step(
         "the preview fills in Bo's name",
         lambda: (
-            "Thanks Bo Chen!" in json.dumps((d.view(desk_views.SAVED_VIEW) or {}).get("blocks"))
+            "Thanks Bo Chen!" in json.dumps((d.view(team_views.SAVED_VIEW) or {}).get("blocks"))
         ),
     )
-    view = d.view(desk_views.SAVED_VIEW) or view
+    view = d.view(team_views.SAVED_VIEW) or view
     option = {"text": {"type": "plain_text", "text": "prices"}, "value": str(saved.id)}
-    chosen = {desk_views.SAVED_PICK: {"type": "static_select", "selected_option": option}}
+    chosen = {team_views.SAVED_PICK: {"type": "static_select", "selected_option": option}}
     d.deliver(
         d.driver.view_submission(
-            desk_views.SAVED_VIEW,
+            team_views.SAVED_VIEW,
             user_id=AGENT,
-            values={desk_views.SAVED_BLOCK: chosen},
+            values={team_views.SAVED_BLOCK: chosen},
             private_metadata=view["private_metadata"],
             view_id=view["id"],
         )

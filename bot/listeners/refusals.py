@@ -9,6 +9,7 @@ get the same from `WatiCommand.run`, through the command's response_url.
 from __future__ import annotations
 
 import functools
+import inspect
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
@@ -44,7 +45,7 @@ def answers_refusals(listener: F) -> F:
     """A Bolt listener whose ChatOpsError is shown to its user where they clicked.
 
     Bolt passes listener arguments by name, so the wrapper keeps the listener's signature
-    (`functools.wraps`; Bolt reads the arguments of the unwrapped function).
+    (`functools.wraps`, and `__signature__`).
     """
 
     @functools.wraps(listener)
@@ -53,4 +54,7 @@ def answers_refusals(listener: F) -> F:
         with told(kwargs["client"], channel, user):
             listener(*args, **kwargs)
 
+    # Kept for `functools.partial(wrapper, services=…)` too, whose signature Bolt reads
+    # without following `__wrapped__`.
+    wrapper.__signature__ = inspect.signature(listener)  # type: ignore[attr-defined]
     return wrapper  # type: ignore[return-value]

@@ -16,6 +16,7 @@ Slack's retry is recorded once the database takes writes again (deduplicated lik
 
 from __future__ import annotations
 
+import functools
 import logging
 import sqlite3
 from collections.abc import Callable
@@ -25,9 +26,9 @@ from slack_bolt import Ack, App, BoltContext, BoltResponse
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.chatops.owners import Owners
+from bot.chatops.services import Services
 from bot.ops.health import database_problem
-from bot.relay.outbound import Intake, Outbound
+from bot.relay.outbound import Intake
 from bot.relay.sender import QUEUED
 from bot.slack import blocks
 
@@ -38,82 +39,100 @@ MAX_REPLY_ID = 2**63 - 1  # SQLite's largest integer; a bigger "id" cannot be a 
 TOLD_LIMIT = 10_000  # replies whose authors were told "not sent yet", remembered in memory
 
 
-def register(app: App, outbound: Outbound, owners: Owners | None = None) -> None:
-    """Bind the message listener and the Retry and Reopen and send buttons to the app (with
-    `owners`, a reply may make its author the conversation's owner: BRIDGE_ASSIGN_ON_REPLY)."""
+def record_before_answering(
+    body: dict[str, Any],
+    context: BoltContext,
+    client: WebClient,
+    next_: Callable[[], None],
+    services: Services,
+    told: set[tuple[str, str]],
+) -> BoltResponse | None:
+    """The listener middleware: the reply is on record before Bolt answers Slack."""
+    event = body.get("event")
+    if isinstance(event, dict):
+        try:
+            context[INTAKE] = services.outbound.receive(event, event_id=body.get("event_id"))
+        except sqlite3.Error as exc:
+            return _not_recorded(client, event, body.get("event_id"), exc, told)
+    next_()
+    return None
 
-    told: set[tuple[str, str]] = set()  # (channel, ts): authors told already (no repeats)
 
-    def record_before_answering(
-        body: dict[str, Any], context: BoltContext, client: WebClient, next_: Callable[[], None]
-    ) -> BoltResponse | None:
-        event = body.get("event")
-        if isinstance(event, dict):
-            try:
-                context[INTAKE] = outbound.receive(event, event_id=body.get("event_id"))
-            except sqlite3.Error as exc:
-                return _not_recorded(client, event, body.get("event_id"), exc, told)
-        next_()
-        return None
-
-    @app.event("message", middleware=[record_before_answering])
-    def handle_message(
-        event: dict[str, Any], body: dict[str, Any], context: BoltContext, client: WebClient
-    ) -> None:
-        intake = context.get(INTAKE)
-        if not isinstance(intake, Intake):
-            intake = outbound.receive(event, event_id=body.get("event_id"))
-        outbound.acknowledge(intake)
-        if intake.tell and intake.user:
-            _tell(client, str(event.get("channel")), intake.user, intake.thread_ts, intake.tell)
-        if intake.verdict == QUEUED:
-            outbound.kick()
-            if owners is not None and intake.reply_id is not None:
-                owners.claim_reply(intake.reply_id)
-
-    def again(body: dict[str, Any], client: WebClient, *, reopen: bool) -> None:
-        """Retry, or Reopen and send: the button's value is the reply id."""
-        action = (body.get("actions") or [{}])[0]
-        user = str((body.get("user") or {}).get("id") or "")
-        channel = str((body.get("channel") or {}).get("id") or "")
-        message = body.get("message") or {}
-        value = action.get("value")
-        digits = isinstance(value, str) and value.isascii() and value.isdigit()
-        reply_id = int(value) if digits and len(value) <= 19 else 0
-        if not 0 < reply_id <= MAX_REPLY_ID:
-            logger.warning("%s clicked with a bad value", "Reopen" if reopen else "Retry")
-            return
-        queue = outbound.reopen_and_send if reopen else outbound.retry
-        if not queue(reply_id, slack_channel_id=channel):
-            what = "to be reopened and sent" if reopen else "for a retry"
-            text = (
-                f"That reply is not waiting {what} here: it was already retried, reopened or "
-                "sent, or it belongs to another channel."
-            )
-            _tell(client, channel, user, message.get("thread_ts"), text)
-            return
+def handle_message(
+    event: dict[str, Any],
+    body: dict[str, Any],
+    context: BoltContext,
+    client: WebClient,
+    services: Services,
+) -> None:
+    outbound = services.outbound
+    intake = context.get(INTAKE)
+    if not isinstance(intake, Intake):
+        intake = outbound.receive(event, event_id=body.get("event_id"))
+    outbound.acknowledge(intake)
+    if intake.tell and intake.user:
+        _tell(client, str(event.get("channel")), intake.user, intake.thread_ts, intake.tell)
+    if intake.verdict == QUEUED:
         outbound.kick()
-        if message.get("ts"):
-            done = (
-                f":arrows_counterclockwise: <@{user}> pressed Reopen and send: reopening the "
-                "chat in Wati and sending the reply."
-                if reopen
-                else f":arrows_counterclockwise: <@{user}> pressed Retry: sending the reply again."
-            )
-            try:
-                client.chat_update(channel=channel, ts=message["ts"], **blocks.notice(done))
-            except SlackApiError as exc:
-                logger.warning("notice not updated: %s", exc.response.get("error"))
+        if intake.reply_id is not None:
+            services.desk.owners.claim_reply(intake.reply_id)  # BRIDGE_ASSIGN_ON_REPLY
 
-    @app.action(blocks.RETRY)
-    def handle_retry(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
-        ack()
-        again(body, client, reopen=False)
 
-    @app.action(blocks.REOPEN_SEND)
-    def handle_reopen_send(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
-        ack()
-        again(body, client, reopen=True)
+def again(body: dict[str, Any], client: WebClient, services: Services, *, reopen: bool) -> None:
+    """Retry, or Reopen and send: the button's value is the reply id."""
+    outbound = services.outbound
+    action = (body.get("actions") or [{}])[0]
+    user = str((body.get("user") or {}).get("id") or "")
+    channel = str((body.get("channel") or {}).get("id") or "")
+    message = body.get("message") or {}
+    value = action.get("value")
+    digits = isinstance(value, str) and value.isascii() and value.isdigit()
+    reply_id = int(value) if digits and len(value) <= 19 else 0
+    if not 0 < reply_id <= MAX_REPLY_ID:
+        logger.warning("%s clicked with a bad value", "Reopen" if reopen else "Retry")
+        return
+    queue = outbound.reopen_and_send if reopen else outbound.retry
+    if not queue(reply_id, slack_channel_id=channel):
+        what = "to be reopened and sent" if reopen else "for a retry"
+        text = (
+            f"That reply is not waiting {what} here: it was already retried, reopened or "
+            "sent, or it belongs to another channel."
+        )
+        _tell(client, channel, user, message.get("thread_ts"), text)
+        return
+    outbound.kick()
+    if message.get("ts"):
+        done = (
+            f":arrows_counterclockwise: <@{user}> pressed Reopen and send: reopening the "
+            "chat in Wati and sending the reply."
+            if reopen
+            else f":arrows_counterclockwise: <@{user}> pressed Retry: sending the reply again."
+        )
+        try:
+            client.chat_update(channel=channel, ts=message["ts"], **blocks.notice(done))
+        except SlackApiError as exc:
+            logger.warning("notice not updated: %s", exc.response.get("error"))
+
+
+def handle_retry(ack: Ack, body: dict[str, Any], client: WebClient, services: Services) -> None:
+    ack()
+    again(body, client, services, reopen=False)
+
+
+def handle_reopen_send(
+    ack: Ack, body: dict[str, Any], client: WebClient, services: Services
+) -> None:
+    ack()
+    again(body, client, services, reopen=True)
+
+
+def register(app: App, services: Services) -> None:
+    """Bind the message listener (with its recording middleware) and Retry and Reopen and send."""
+    told: set[tuple[str, str]] = set()  # (channel, ts): authors told already (no repeats)
+    record = functools.partial(record_before_answering, services=services, told=told)
+    app.event("message", middleware=[record])(functools.partial(handle_message, services=services))
+    app.action(blocks.RETRY)(functools.partial(handle_retry, services=services))
+    app.action(blocks.REOPEN_SEND)(functools.partial(handle_reopen_send, services=services))
 
 
 def _not_recorded(

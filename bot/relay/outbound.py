@@ -116,11 +116,14 @@ class Outbound:
 
     # -- intake (called by the Bolt listener; fast, sends nothing) ------------------------------
 
-    def receive(self, event: Mapping[str, Any], *, event_id: str | None = None) -> Intake:
+    def receive(
+        self, event: Mapping[str, Any], *, event_id: str | None = None, prepared: bool = False
+    ) -> Intake:
         """Record a thread reply for sending (or as a note); everything else is ignored.
 
         Only database work: the listener calls this before Slack is answered (a reply Slack
-        got 200 for is never delivered again, so it must be on record by then).
+        got 200 for is never delivered again, so it must be on record by then). `prepared`:
+        the text is WhatsApp's already and never a note (a forward the bridge posted).
         """
         subtype = event.get("subtype")
         if subtype in ("message_changed", "message_deleted"):
@@ -147,7 +150,7 @@ class Outbound:
         shared = event.get("files")
         shared = shared if isinstance(shared, list) else []
         files = [_file_ref(f) for f in shared if isinstance(f, Mapping)]
-        note = internal_note(text, self.settings.note_prefix)
+        note = None if prepared else internal_note(text, self.settings.note_prefix)
         if note is None and not text.strip() and not files:
             return Intake(IGNORED)
         reply, created = self.store.enqueue_reply(
@@ -162,6 +165,7 @@ class Outbound:
             files=json.dumps(files) if files and note is None else None,
             local_message_id=uuid.uuid4().hex,
             state=ReplyState.NOTE if note is not None else ReplyState.QUEUED,
+            prepared=int(prepared),
             # "" = no mark shown yet: rows the outbound owns have a non-null `reaction`, so
             # `Feedback.reconcile` can show their outcome even if every reaction call failed.
             reaction="",

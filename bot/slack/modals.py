@@ -11,9 +11,9 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from bot.chatops.recipients import render
 from bot.slack import limits
 from bot.text.formatting import escape, whatsapp_to_slack
+from bot.text.templates import render
 from bot.wati.types import Template
 
 # Modal callback ids.

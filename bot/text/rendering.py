@@ -223,7 +223,7 @@ def _interactive(item: Mapping[str, Any], text: str) -> str:
 
 def _reaction(item: Mapping[str, Any], text: str) -> str:
     reaction = {**_mapping(item.get("data")), **_mapping(item.get("reaction"))}
-    # Live tenants put the emoji in `reactionMessage.text` (wati-recorded.md §1).
+    # Live tenants put the emoji in `reactionMessage.text` (docs/WATI.md#history-items).
     recorded = _first(item.get("reactionMessage"), "text")
     if symbol := recorded or _first(reaction, "emoji", "reaction") or text.strip():
         return f"{escape(_one_line(symbol, 20))} _reacted to a message_"

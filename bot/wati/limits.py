@@ -11,7 +11,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-# Endpoints Wati limits to 10 calls per 10 s (wati-api.md §5.2).
+# Endpoints Wati limits to 10 calls per 10 s (docs/WATI.md#rate-limits-and-quota).
 LIMITED_ENDPOINTS = ("getMessages", "getContacts", "addContact")
 
 

@@ -183,7 +183,7 @@ def _business(item: Mapping[str, Any], event_type: str, kind: str) -> bool:
     """Whether the business (an operator, the bot, the API, a broadcast) sent the item.
 
     Only an explicit `owner: false` is the customer's. Live tenants send templates and
-    broadcasts with no `owner` at all (wati-recorded.md §1): taken as the customer's words they
+    broadcasts with no `owner` at all (docs/WATI.md#history-items): taken as the customer's words they
     would be posted as such and open a 24-hour window that does not exist.
     """
     if event_type == "broadcastMessage" or kind == "template":
@@ -318,7 +318,7 @@ class AccountNumbers:
     source: str
 
 
-# Wati records none of these shapes (wati-recorded.md §5): every spelling seen in clients and
+# Wati records none of these shapes (docs/WATI.md#account-numbers): every spelling seen in clients and
 # in the v3 spec is tried, for the list and for each entry's fields.
 _LIST_KEYS = ("phoneNumbers", "phone_numbers", "channels", "data", "items", "result", "numbers")
 _NUMBER_KEYS = (

@@ -7,8 +7,9 @@ from typing import Any
 import pytest
 
 from bot.chatops.bulk import Bulk, broadcast_name
-from bot.chatops.recipients import attribute_rows, recipients, render
+from bot.chatops.recipients import attribute_rows, recipients
 from bot.slack import modals
+from bot.text.templates import render
 from bot.wati.errors import WatiRejected
 from tests.chatops.kit import CHANNEL_A, CHANNEL_B, CUSTOMER, SLACK_A, Kit, answer, files
 from tests.kit import ADMIN, AGENT

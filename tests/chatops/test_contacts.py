@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.listeners import actions
+from bot.listeners import commands, contacts
 from bot.slack import blocks, modals
 from tests.chatops.kit import (
     CHANNEL_A,
@@ -73,7 +73,7 @@ def test_contacts_command_lists_matches_with_a_view_button(kit: Kit) -> None:
     [card] = reply["blocks"]
     assert "*Ana Lima* · +44 7700 900123" in card["text"]["text"]
     assert (card["accessory"]["action_id"], card["accessory"]["value"]) == (
-        actions.CONTACT_OPEN,
+        contacts.CONTACT_OPEN,
         CUSTOMER,
     )
 
@@ -86,7 +86,7 @@ def test_a_new_number_can_be_added_as_a_contact(kit: Kit) -> None:
     assert "not a Wati contact yet" in offer["text"]["text"]
     assert offer["accessory"]["value"] == NEW
     kit.deliver(
-        kit.driver.block_action(actions.CONTACT_OPEN, user_id=AGENT, channel_id=SLACK_A, value=NEW)
+        kit.driver.block_action(contacts.CONTACT_OPEN, user_id=AGENT, channel_id=SLACK_A, value=NEW)
     )
     view = kit.view(modals.CONTACT_VIEW)
     assert view["submit"]["text"] == "Add"
@@ -119,7 +119,7 @@ def test_contact_view_button_in_an_unlinked_channel_is_refused(kit: Kit) -> None
 
     kit.deliver(
         kit.driver.block_action(
-            actions.CONTACT_OPEN, user_id=AGENT, channel_id="C0RANDOM", value=NEW
+            contacts.CONTACT_OPEN, user_id=AGENT, channel_id="C0RANDOM", value=NEW
         )
     )
 
@@ -161,7 +161,7 @@ def test_subcommands_are_in_help(kit: Kit) -> None:
     kit.command("help")
 
     text = kit.slack.responses[0]["text"]
-    for name in actions.SUBCOMMANDS:
-        assert f"`/wati {name}" in text
+    for sub in commands.SUBCOMMANDS:
+        assert f"`/wati {sub.name}" in text
     assert text.index("/wati attributes") < text.index("/wati help")
     assert CHANNEL_A  # the kit linked both numbers

@@ -8,7 +8,7 @@ from typing import Any
 
 from slack_bolt.response import BoltResponse
 
-from bot.slack import blocks, desk_views
+from bot.slack import blocks, team_views
 from bot.store.chats import Thread
 from tests.chatops.kit import CUSTOMER, SLACK_A, Kit, answer, blocks_text, select
 from tests.kit import ADMIN, AGENT
@@ -26,20 +26,20 @@ def add(kit: Kit, name: str, text: str) -> int:
 def open_and_pick(kit: Kit, thread: Thread, reply_id: int, user: str = AGENT) -> dict[str, Any]:
     """Saved reply on the parent, then choose one: the modal as Slack now shows it."""
     kit.click(blocks.SAVED_REPLY, thread, user=user)
-    view = kit.view(desk_views.SAVED_VIEW)
+    view = kit.view(team_views.SAVED_VIEW)
     picked = kit.driver.view_select(
         view,
-        desk_views.SAVED_PICK,
-        block_id=desk_views.SAVED_BLOCK,
+        team_views.SAVED_PICK,
+        block_id=team_views.SAVED_BLOCK,
         value=str(reply_id),
         user_id=user,
     )
     kit.deliver(picked)
-    return kit.view(desk_views.SAVED_VIEW)
+    return kit.view(team_views.SAVED_VIEW)
 
 
 def submit(kit: Kit, view: dict[str, Any], reply_id: int, user: str = AGENT) -> BoltResponse:
-    return kit.submit(view, {desk_views.SAVED_BLOCK: select(str(reply_id))}, user=user)
+    return kit.submit(view, {team_views.SAVED_BLOCK: select(str(reply_id))}, user=user)
 
 
 def posts_by(kit: Kit, thread: Thread, user: str) -> list[dict[str, Any]]:
@@ -93,7 +93,7 @@ def test_a_saved_reply_is_sent_once_under_replays_retries_and_double_clicks(kit:
     kit.bridge.wati.update_contact_attributes(CUSTOMER, {"city": "Pune"})
     reply_id = add(kit, "shipping", SHIPPING)
     view = open_and_pick(kit, thread, reply_id)
-    prepared = kit.submission(view, {desk_views.SAVED_BLOCK: select(str(reply_id))}, user=AGENT)
+    prepared = kit.submission(view, {team_views.SAVED_BLOCK: select(str(reply_id))}, user=AGENT)
     assert answer(kit.deliver(prepared)) == {}
     kit.deliver(prepared)  # the same request again
     kit.deliver(kit.driver.redeliver(prepared))  # Slack's retry of it
@@ -135,7 +135,7 @@ def test_an_attribute_the_contact_lacks_is_shown_and_refused(kit: Kit) -> None:
     assert "Nothing to fill `{order_id}` with for this customer" in blocks_text(view)
     refused = answer(submit(kit, view, reply_id))
     assert refused["errors"] == {
-        desk_views.SAVED_BLOCK: "Nothing fills {order_id} for this customer."
+        team_views.SAVED_BLOCK: "Nothing fills {order_id} for this customer."
     }
     assert posts_by(kit, thread, AGENT) == [] and kit.bridge.store.saved_send(view["id"]) is None
 
@@ -161,7 +161,7 @@ def test_a_send_cut_between_its_post_and_the_outbox_is_finished_once(kit: Kit) -
     kit.bridge.poster.post(
         SLACK_A,
         thread_ts=thread.thread_ts,
-        **desk_views.saved_post("Thank you, Ana!", "thanks", AGENT, "V0CRASHED"),
+        **team_views.saved_post("Thank you, Ana!", "thanks", AGENT, "V0CRASHED"),
     )
     assert kit.bridge.desk.saved.recover() == 1
     assert kit.bridge.desk.saved.recover() == 0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.listeners import actions
+from bot.listeners import forwarding
 from bot.slack import modals
 from tests.chatops.kit import (
     CHANNEL_A,
@@ -30,7 +30,7 @@ def _shortcut(
     kit.slack.add_message(event)
     kit.deliver(
         kit.driver.message_action(
-            actions.FORWARD_SHORTCUT, user_id=user, channel_id=channel, message=event
+            forwarding.FORWARD_SHORTCUT, user_id=user, channel_id=channel, message=event
         )
     )
 
@@ -52,6 +52,9 @@ def test_forward_sends_the_message_from_the_conversations_number(kit: Kit) -> No
     assert text_block["element"]["initial_value"] == TEXT  # as WhatsApp will show it
 
     kit.submit(view, {modals.CONVERSATION: select(str(thread.id)), modals.TEXT: TEXT}, user=AGENT)
+    # Queued in the outbox like a typed reply, so nothing is sent before its round.
+    assert kit.sandbox.sent_by_api() == []
+    kit.bridge.outbound.process()
 
     [sent] = kit.sandbox.sent_by_api(CHANNEL_A)
     assert (sent["customer"], sent["text"]) == (CUSTOMER, TEXT)
@@ -60,7 +63,8 @@ def test_forward_sends_the_message_from_the_conversations_number(kit: Kit) -> No
     assert f":arrow_right_hook: <@{AGENT}> forwarded a message from <#{SLACK_A}>:" in texts[-1]
     assert "&amp; is on its way" in texts[-1]  # escaped in Slack, plain in WhatsApp
     [reply] = kit.bridge.store.replies_in_state("sent")
-    assert reply.local_message_id == sent["localMessageId"]
+    assert sent["localMessageId"] == f"{reply.local_message_id}.0"  # its first (only) part
+    assert reply.body == TEXT and reply.user_id == AGENT
     # No echo of the forwarded text on the next poll.
     kit.bridge.poller.wake(CHANNEL_A, CUSTOMER)
     kit.bridge.poller.poll_number(CHANNEL_A)
@@ -139,5 +143,7 @@ def test_a_replayed_forward_sends_once(kit: Kit) -> None:
 
     kit.deliver(prepared)
     kit.deliver(prepared)
+    kit.bridge.outbound.process()
+    kit.bridge.outbound.process()
 
     assert [s["text"] for s in kit.sandbox.sent_by_api()] == ["Once only"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot.devtools.slack_driver.driver import SlackDriver
 from bot.devtools.slack_standin.server import SlackStandIn
-from bot.listeners import actions
+from bot.listeners import templates
 from bot.service import Bridge
 from bot.slack import blocks, modals
 from tests.chatops.kit import (
@@ -194,7 +194,7 @@ def test_wati_template_command_refuses_a_bad_number_and_an_unlinked_channel(kit:
 def test_new_chat_shortcut_sends_the_template_and_opens_the_thread_in_that_channel(
     kit: Kit,
 ) -> None:
-    kit.deliver(kit.driver.shortcut(actions.NEW_CHAT_SHORTCUT, user_id=AGENT))
+    kit.deliver(kit.driver.shortcut(templates.NEW_CHAT_SHORTCUT, user_id=AGENT))
     view = kit.view(modals.NEW_CHAT_VIEW)
     linked = _block(view, modals.LINKED)["element"]["options"]  # type: ignore[index]
     assert [o["value"] for o in linked] == [CHANNEL_A, CHANNEL_B]
@@ -237,7 +237,7 @@ def test_new_chat_shortcut_sends_the_template_and_opens_the_thread_in_that_chann
 
 def test_new_chat_is_refused_for_someone_not_in_the_numbers_channel(kit: Kit) -> None:
     kit.slack.add_user("U0GUEST", name="gus")
-    kit.deliver(kit.driver.shortcut(actions.NEW_CHAT_SHORTCUT, user_id="U0GUEST"))
+    kit.deliver(kit.driver.shortcut(templates.NEW_CHAT_SHORTCUT, user_id="U0GUEST"))
     view = kit.view(modals.NEW_CHAT_VIEW)
 
     response = kit.submit(
@@ -258,7 +258,7 @@ def test_new_chat_is_refused_for_someone_not_in_the_numbers_channel(kit: Kit) ->
 def test_new_chat_without_any_link_says_so(
     bridge: Bridge, slack: SlackStandIn, driver: SlackDriver
 ) -> None:
-    prepared = driver.shortcut(actions.NEW_CHAT_SHORTCUT, user_id=ADMIN)
+    prepared = driver.shortcut(templates.NEW_CHAT_SHORTCUT, user_id=ADMIN)
     prepared.dispatch(bridge.app)
 
     [view] = slack.views
@@ -303,7 +303,7 @@ def test_template_on_a_resolved_conversation_continues_in_a_new_thread(kit: Kit)
 
 
 def test_choosing_a_template_keeps_what_was_typed(kit: Kit) -> None:
-    kit.deliver(kit.driver.shortcut(actions.NEW_CHAT_SHORTCUT, user_id=ADMIN))
+    kit.deliver(kit.driver.shortcut(templates.NEW_CHAT_SHORTCUT, user_id=ADMIN))
     view = kit.view(modals.NEW_CHAT_VIEW)
     view["state"] = {
         "values": {

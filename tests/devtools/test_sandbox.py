@@ -101,6 +101,10 @@ def test_wrong_paths_give_404_and_wrong_methods_405(sandbox: Sandbox) -> None:
         "/api/ext/v3/contacts",
         f"/{sandbox.tenant_id}/api/v1/noSuchThing",
         f"/{sandbox.tenant_id}/api/v1/getMessages",  # the number is missing
+        f"/{sandbox.tenant_id}/api/v1/getMessages/{ANA}/more",
+        f"/{sandbox.tenant_id}/api/v1/phoneNumbers",  # v2 and v3 calls only on their own paths
+        f"/{sandbox.tenant_id}/api/v1/channels",
+        f"/{sandbox.tenant_id}/api/v1/webhookEndpoints",
     ):
         assert httpx.get(root + path, headers=auth).status_code == 404, path
     url = f"{sandbox.api_endpoint}/api/v1/sendSessionMessage/{ANA}"

@@ -1,6 +1,7 @@
 """The sandbox's recorded shapes beyond messages: reactions, the account's numbers, operators.
 
-Over real loopback HTTP, as the bridge meets them (wati-recorded.md §1 and §5, wati-api.md §3.8).
+Over real loopback HTTP, as the bridge meets them (docs/WATI.md#history-items,
+#account-numbers and #chats-and-contacts).
 """
 
 from __future__ import annotations

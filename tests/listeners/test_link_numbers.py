@@ -12,7 +12,7 @@ import pytest
 from bot.devtools.sandbox import Sandbox
 from bot.devtools.slack_driver.driver import SlackDriver
 from bot.devtools.slack_standin.server import SlackStandIn
-from bot.listeners.subcommands import LINK_PICK
+from bot.listeners.linking import LINK_PICK
 from bot.service import Bridge
 from tests.kit import ADMIN, AGENT, CHANNEL_A, CHANNEL_B, SLACK_A, SLACK_B
 from tests.listeners.test_commands import wati

@@ -18,7 +18,8 @@ from bot.config import Settings
 from bot.devtools.harness.inproc import ManualClock
 from bot.devtools.slack_driver.driver import SlackDriver
 from bot.devtools.slack_standin.server import SlackStandIn
-from bot.listeners.commands import Invocation
+from bot.listeners.commands import run
+from bot.listeners.invocation import Invocation
 from bot.ops.alerts import Alerts
 from bot.ops.health import Code, Health
 from bot.service import Bridge, build
@@ -161,10 +162,10 @@ def test_wati_status_shows_the_same_reasons(watched: Bridge, slack: SlackStandIn
         respond=lambda **kw: told.append(kw["text"]),  # type: ignore[arg-type]
         client=watched.app.client,
     )
-    watched.command.run(call)
+    run(call, watched.services)
     assert "*Bridge health:* ok" in told[-1]
     watched.watch.health.slack_answered("auth.test", None, "token_revoked")
-    watched.command.run(call)
+    run(call, watched.services)
     assert "`slack_token_refused`" in told[-1] and "reinstall the app" in told[-1]
 
 

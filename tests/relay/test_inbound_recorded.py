@@ -1,4 +1,4 @@
-"""Wati → Slack with the history rows live tenants send (wati-recorded.md §1), over real HTTP.
+"""Wati → Slack with the history rows live tenants send (docs/WATI.md#history-items), over real HTTP.
 
 Template and broadcast rows come with no `owner` and `templateName: null`: they are the
 business's, never the customer's words, and open no 24-hour window. Ticket rows carry an

@@ -1,4 +1,4 @@
-"""Replies against live tenants' refusals (wati-recorded.md §2), over real HTTP.
+"""Replies against live tenants' refusals (docs/WATI.md#refusals), over real HTTP.
 
 "Ticket has been expired." (HTTP 200) comes on a closed window and on a closed or solved chat,
 also inside the 24 hours (Wati's chatbot closes chats): the reply is blocked, and while the 24

@@ -12,7 +12,7 @@ from typing import Any
 
 from bot.devtools.harness.traffic import post
 from bot.devtools.harness.world import ADMIN, AGENT, ANA, NUMBER_A, SLACK_A, World, wait_until
-from bot.slack import blocks, desk_views
+from bot.slack import blocks, team_views
 
 EMAIL = "sam@example.com"
 
@@ -89,28 +89,28 @@ def test_the_desk_through_the_real_process(tmp_path: Path) -> None:
                 blocks.SAVED_REPLY, user_id=AGENT, channel_id=SLACK_A, message=parent
             ),
         )
-        wait_until(lambda: _view(world, desk_views.SAVED_VIEW), 10, "the saved reply modal")
-        view = _view(world, desk_views.SAVED_VIEW)
+        wait_until(lambda: _view(world, team_views.SAVED_VIEW), 10, "the saved reply modal")
+        view = _view(world, team_views.SAVED_VIEW)
         assert view is not None
         [option] = view["blocks"][1]["element"]["options"]
         pick = driver.view_select(
             view,
-            desk_views.SAVED_PICK,
-            block_id=desk_views.SAVED_BLOCK,
+            team_views.SAVED_PICK,
+            block_id=team_views.SAVED_BLOCK,
             value=option["value"],
             user_id=AGENT,
         )
         post(world, pick)
         wait_until(
-            lambda: _view(world, desk_views.SAVED_VIEW, "> Thank you, Ana Lima!"), 10, "the preview"
+            lambda: _view(world, team_views.SAVED_VIEW, "> Thank you, Ana Lima!"), 10, "the preview"
         )
-        view = _view(world, desk_views.SAVED_VIEW)
+        view = _view(world, team_views.SAVED_VIEW)
         assert view is not None
         chosen = {"type": "static_select", "selected_option": option}
         submission = driver.view_submission(
-            desk_views.SAVED_VIEW,
+            team_views.SAVED_VIEW,
             user_id=AGENT,
-            values={desk_views.SAVED_BLOCK: {desk_views.SAVED_PICK: chosen}},
+            values={team_views.SAVED_BLOCK: {team_views.SAVED_PICK: chosen}},
             private_metadata=view["private_metadata"],
             view_id=view["id"],
         )

@@ -1,5 +1,5 @@
 """WatiClient.get_account_numbers on httpx.MockTransport: the shapes Wati might send (none are
-recorded, wati-recorded.md §5), the v3 fallback, and refusals."""
+recorded, docs/WATI.md#account-numbers), the v3 fallback, and refusals."""
 
 from __future__ import annotations
 

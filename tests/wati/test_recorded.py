@@ -1,4 +1,4 @@
-"""The client against the answers live tenants give (wati-recorded.md), over real HTTP."""
+"""The client against the answers live tenants give (docs/WATI.md), over real HTTP."""
 
 from __future__ import annotations
 

@@ -1,15 +1,15 @@
 """The account's numbers (v2 phoneNumbers, v3 channels) and assignOperator.
 
-Shapes, where wati-recorded.md §5 leaves them open (the fields are not recorded):
+Shapes, where docs/WATI.md#account-numbers leaves them open (the fields are not recorded):
 
 - ``GET {tenant}/api/v2/whatsapp/phoneNumbers``: a bare JSON list, every number of the account
   including the default one (the first): ``[{"phoneNumber", "phoneNumberId", "wabaId",
-  "channelName", "channelType", "bmId", "isDefault"}]``, numbers as digits (wati-api.md §2).
+  "channelName", "channelType", "bmId", "isDefault"}]``, numbers as digits (docs/WATI.md#account-numbers).
 - ``GET /api/ext/v3/channels?page_number=&page_size=`` (host root, no tenant segment):
   ``{"channels": [{"id", "name", "channel": "Whatsapp"}]}`` as the v3 spec has it, which names
   no phone number and **leaves out the default channel**. Missing paging: 400 ``{"code",
   "message", "timestamp"}``.
-- ``POST {tenant}/api/v1/assignOperator?whatsappNumber=&email=`` (query, wati-api.md §3.8),
+- ``POST {tenant}/api/v1/assignOperator?whatsappNumber=&email=`` (query, docs/WATI.md#chats-and-contacts),
   optional ``channelPhoneNumber`` (default number otherwise): ``{"result": true}``; no
   ``email``: back to the bot; an e-mail that is not one of the account's operators: 200
   ``{"result": false, "info": "Operator not found"}``; no such chat: ``result`` false +

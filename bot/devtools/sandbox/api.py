@@ -1,16 +1,16 @@
 """The Wati v1 endpoints: request in, `Reply` out. No sockets here (see server.py).
 
-Shapes follow wati-api.md. Where it marks a shape [unverified], the sandbox answers like this:
+Shapes follow docs/WATI.md. Where it says a shape is assumed, the sandbox answers like this:
 
 - getMessages: ``{"result": "success", "messages": {"items": [...newest first...], "pageNumber",
   "pageSize", "total", "grandTotal", "lastId", "sortBy"}, "link": {"pageNumber", "pageSize",
-  "total", "prevPage", "nextPage"}}``; items as recorded (wati-recorded.md §1: templates
+  "total", "prevPage", "nextPage"}}``; items as recorded (docs/WATI.md#history-items: templates
   and broadcasts without ``owner``, ticket rows with an integer ``type``, reactions); ``pageNumber`` is
   1-based (0 or less is read as 1). Optional ``from`` / ``to`` (``YYYY-MM-DD HH:MM:SS``, UTC)
   filter on ``created``. No conversation on that number: 200 ``{"result": false, "info": ...}``.
 - sendSessionMessage outside the 24-hour window, or to a chat that is solved (also inside the
   24 hours, e.g. closed by Wati's chatbot): 200 ``{"result": false, "message": "Ticket has been
-  expired.", "ticketStatus": "CLOSED"}`` (wati-recorded.md §2); ``"BROADCAST"`` when only a
+  expired.", "ticketStatus": "CLOSED"}`` (docs/WATI.md#refusals); ``"BROADCAST"`` when only a
   template was ever sent; no conversation at all: ``{"result": false, "info": "Invalid
   Conversation"}``; more than ``spam_limit`` session sends on one number within a minute: a
   200 ``result: false`` spam-limit refusal. Nothing is stored. sendSessionFile answers the same
@@ -41,7 +41,6 @@ Shapes follow wati-api.md. Where it marks a shape [unverified], the sandbox answ
 from __future__ import annotations
 
 import mimetypes
-from collections.abc import Callable
 from email import policy
 from email.message import Message
 from email.parser import BytesParser
@@ -52,6 +51,7 @@ from .base import (
     BadRequest,
     Reply,
     Request,
+    Route,
     json_reply,
     no,
     page_link,
@@ -65,45 +65,83 @@ from .media import MediaEndpoints
 from .operators import Operators
 from .state import TICKET_STATUSES, State
 from .templates import TemplateEndpoints
+from .webhooks import Webhooks
 
 MAX_TEXT = 4096
 MEDIA_LIMITS = {"image": 5, "video": 16, "audio": 16, "document": 100}  # MB, as WhatsApp
 
 
+V1 = "/{tenant}/api/v1/"
+
+
 class WatiApi(TemplateEndpoints, AccountEndpoints):
-    def __init__(self, state: State, channels: list[str]) -> None:
+    def __init__(self, state: State, channels: list[str], *, webhooks: Webhooks) -> None:
         super().__init__(state, channels)
         self.operators = Operators(state)
         self.media = MediaEndpoints(state)
-        self.routes: dict[str, tuple[str, bool, Callable[[Request], Reply]]] = {
-            "getMessages": ("GET", True, self.get_messages),
-            "sendSessionMessage": ("POST", True, self.send_session_message),
-            "sendSessionFile": ("POST", True, self.send_session_file),
-            "sendTemplateMessage": ("POST", False, self.send_template_message),
-            "sendTemplateMessages": ("POST", False, self.send_template_messages),
-            "getMessageTemplates": ("GET", False, self.get_message_templates),
-            "updateChatStatus": ("POST", False, self.update_chat_status),
-            "getContacts": ("GET", False, self.get_contacts),
-            "addContact": ("POST", True, self.add_contact),
-            "updateContactAttributes": ("POST", True, self.update_contact_attributes),
-            "updateContactAttributesForMultiContacts": ("POST", False, self.update_multi),
-            "getMedia": ("GET", False, self.media.by_path),
-            "showFile": ("GET", False, self.media.by_path),  # /{tenant}/api/file/showFile
-            "messageFile": ("GET", True, self.media.by_message),  # v3, host root
-            "assignOperator": ("POST", False, self.assign_operator),
-            "phoneNumbers": ("GET", False, self.phone_numbers),  # /api/v2/whatsapp/phoneNumbers
-            "channels": ("GET", False, self.channels_v3),  # /api/ext/v3/channels, no tenant
-        }
+        # Every Wati call the sandbox serves: the server dispatches from this table alone.
+        self.routes = [
+            Route("GET", V1 + "getMessages/{arg}", "getMessages", self.get_messages),
+            Route(
+                "POST",
+                V1 + "sendSessionMessage/{arg}",
+                "sendSessionMessage",
+                self.send_session_message,
+            ),
+            Route("POST", V1 + "sendSessionFile/{arg}", "sendSessionFile", self.send_session_file),
+            Route(
+                "POST",
+                V1 + "sendTemplateMessage",
+                "sendTemplateMessage",
+                self.send_template_message,
+            ),
+            Route(
+                "POST",
+                V1 + "sendTemplateMessages",
+                "sendTemplateMessages",
+                self.send_template_messages,
+            ),
+            Route(
+                "GET", V1 + "getMessageTemplates", "getMessageTemplates", self.get_message_templates
+            ),
+            Route("POST", V1 + "updateChatStatus", "updateChatStatus", self.update_chat_status),
+            Route("GET", V1 + "getContacts", "getContacts", self.get_contacts),
+            Route("POST", V1 + "addContact/{arg}", "addContact", self.add_contact),
+            Route(
+                "POST",
+                V1 + "updateContactAttributes/{arg}",
+                "updateContactAttributes",
+                self.update_contact_attributes,
+            ),
+            Route(
+                "POST",
+                V1 + "updateContactAttributesForMultiContacts",
+                "updateContactAttributesForMultiContacts",
+                self.update_multi,
+            ),
+            Route("GET", V1 + "getMedia", "getMedia", self.media.by_path),
+            # The media URL a webhook carries, and the v3 download by message id (media.py).
+            Route("GET", "/{tenant}/api/file/showFile", "showFile", self.media.by_path),
+            Route(
+                "GET",
+                "/api/ext/v3/conversations/messages/file/{arg}",
+                "messageFile",
+                self.media.by_message,
+            ),
+            Route("POST", V1 + "assignOperator", "assignOperator", self.assign_operator),
+            Route(
+                "GET", "/{tenant}/api/v2/whatsapp/phoneNumbers", "phoneNumbers", self.phone_numbers
+            ),
+            # v3 lives at the host root: the token names the tenant.
+            Route("GET", "/api/ext/v3/channels", "channels", self.channels_v3),
+            # A v2 exception (webhooks.py): every method gets past the token check.
+            Route("*", "/{tenant}/api/v2/webhookEndpoints", "webhookEndpoints", webhooks.handle),
+        ]
 
-    def route(self, endpoint: str, method: str, has_arg: bool) -> int:
-        """200 when routable, else the HTTP status to answer with (404 or 405)."""
-        if endpoint not in self.routes or self.routes[endpoint][1] != has_arg:
-            return 404
-        return 200 if self.routes[endpoint][0] == method else 405
-
-    def handle(self, request: Request) -> Reply:
+    def handle(self, route: Route, request: Request) -> Reply:
+        """The route's answer; a missing or malformed field is Wati's 400 problem body."""
         try:
-            return self.routes[request.endpoint][2](request)
+            return route.handler(request)
         except BadRequest as exc:
             problem = {
                 "type": "https://tools.ietf.org/html/rfc7231#section-6.5.1",

@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 import mimetypes
 import uuid
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import unquote
 
 from . import shapes
 from .state import State
@@ -28,6 +30,57 @@ class Reply:
     body: bytes = b""
     content_type: str = "application/json; charset=utf-8"
     headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Route:
+    """One row of the sandbox's table of Wati calls (api.py): a request matching `method` and
+    `path` is answered by `handler`. `name` is the call's name for faults, rate limits and the
+    call count. In `path`, `{tenant}` stands for the tenant id and `{arg}` for one non-empty
+    path segment (a phone number: `Request.arg`). Method "*" takes every method (the handler
+    answers 405 itself, after the token check, as Wati does for webhookEndpoints)."""
+
+    method: str
+    path: str
+    name: str
+    handler: Callable[[Request], Reply]
+
+
+@dataclass(frozen=True)
+class Found:
+    """Where a request goes: its route (None: answer `status`, 404 or 405) and its arg."""
+
+    name: str
+    route: Route | None
+    arg: str
+    status: int
+
+
+def find_route(routes: Sequence[Route], tenant: str, method: str, path: str) -> Found:
+    """The route for a request; 404 when no path matches, 405 when only other methods do."""
+    parts = path.split("/")
+    matched: Found | None = None
+    for route in routes:
+        arg = _match(route.path.replace("{tenant}", tenant).split("/"), parts)
+        if arg is None:
+            continue
+        if route.method in (method, "*"):
+            return Found(route.name, route, arg, 200)
+        matched = matched or Found(route.name, None, arg, 405)
+    return matched or Found("", None, "", 404)
+
+
+def _match(pattern: list[str], parts: list[str]) -> str | None:
+    """The `{arg}` segment ("" when the pattern has none) if `parts` match, else None."""
+    if len(pattern) != len(parts):
+        return None
+    arg = ""
+    for want, got in zip(pattern, parts, strict=True):
+        if want == "{arg}" and got:
+            arg = unquote(got)
+        elif want != got:
+            return None
+    return arg
 
 
 SPAM_WINDOW = 60.0
@@ -132,7 +185,7 @@ class Endpoints:
         return text if text in self.channels else None
 
     def _session_refusal(self, channel: str, number: str) -> Reply | None:
-        """Why a session message or file cannot go now (wati-recorded.md §2), or None.
+        """Why a session message or file cannot go now (docs/WATI.md#refusals), or None.
 
         A chat with no customer message yet (opened by a template) answers with ticketStatus
         BROADCAST; a closed window or a solved chat (by the API, the dashboard or Wati's

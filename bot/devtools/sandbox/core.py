@@ -68,7 +68,7 @@ class Sandbox:
             self.db_path, now=self.now, tenant_id=self.tenant_id, status_delays=self.status_delays
         )
         previous = getattr(self, "api", None)
-        self.api = WatiApi(self.state, self.channels)
+        self.api = WatiApi(self.state, self.channels, webhooks=self.webhooks)
         if previous is not None:  # what a test set survives a restart
             self.api.spam_limit = previous.spam_limit
             self.api.not_on_whatsapp = previous.not_on_whatsapp

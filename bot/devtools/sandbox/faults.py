@@ -19,7 +19,7 @@ from .base import Reply
 # "reset_after" processes the request, then drops the connection without answering
 # (the write was accepted but the client cannot know: Wati's "don't retry blindly" case).
 # "cloudflare" is Wati's firewall refusing the client: HTTP 403 with Cloudflare's HTML page
-# ("error code: 1010", wati-recorded.md §3), before routing, the token or the quota.
+# ("error code: 1010", docs/WATI.md#transport), before routing, the token or the quota.
 # Media downloads (wati-recorded.md §6.2) add "401" and "404" (an empty answer with that
 # status: a webhook's media URL refused, a v3 download by Wati's id not found) and
 # "error_page" / "error_json" (HTTP 200 whose small body is an HTML or JSON error page).
@@ -160,7 +160,7 @@ def cloudflare_page() -> Reply:
     return Reply(403, body, "text/html; charset=UTF-8", headers)
 
 
-# endpoint -> (shared bucket, calls allowed per window); wati-api.md §5.2, Growth plan.
+# endpoint -> (shared bucket, calls allowed per window); docs/WATI.md#rate-limits-and-quota, Growth plan.
 DEFAULT_LIMITS: dict[str, tuple[str, int]] = {
     "getMessages": ("getMessages", 10),
     "getContacts": ("contacts", 10),

@@ -1,4 +1,5 @@
-"""Rows to Wati JSON: history items (wati-api.md §3.1) and contacts (§3.9)."""
+"""Rows to Wati JSON: history items (docs/WATI.md#history-items) and contacts
+(#chats-and-contacts)."""
 
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ def status_of(row: sqlite3.Row, now: float, delays: tuple[float, float]) -> str:
 
 
 def item_json(row: sqlite3.Row, status: str) -> dict[str, Any]:
-    """A history item as a live tenant's getMessages returns it (wati-recorded.md §1)."""
+    """A history item as a live tenant's getMessages returns it (docs/WATI.md#history-items)."""
     common: dict[str, Any] = {
         "id": row["id"],
         "created": shapes.iso(row["created"]),

@@ -4,8 +4,7 @@ and the token-free control routes under `/_sandbox/` (loopback clients only).
 Order of checks for a Wati call: an injected "cloudflare" fault (403 HTML page, before anything
 else, as Wati's firewall answers), route (404/405), token (401, empty body), monthly quota (429,
 not counted), count the call, injected fault, rate limit (429 + Retry-After), the endpoint.
-Besides v1 under `/{tenant}/api/v1/`, `/{tenant}/api/v2/whatsapp/phoneNumbers` and the v3
-`/api/ext/v3/channels` (host root) are served.
+The calls served, and their handlers, are the route table in api.py (`WatiApi.routes`).
 
 Control routes (JSON in and out):
   GET    /_sandbox/api/state                       channels, known customers, the clock
@@ -36,9 +35,9 @@ import sys
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qsl, unquote, urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
-from .base import Reply, Request, json_reply
+from .base import Reply, Request, find_route, json_reply
 from .faults import MEDIA_FAULTS, cloudflare_page, media_fault
 
 if TYPE_CHECKING:
@@ -157,40 +156,15 @@ class Handler(BaseHTTPRequestHandler):
 
     def _wati(self, method: str, path: str, query: dict[str, str], body: bytes) -> None:
         sandbox = self.server.sandbox
-        parts = path.split("/")[1:]
-        endpoint, arg = "", None
-        if len(parts) >= 4 and parts[0] == sandbox.tenant_id and parts[1:3] == ["api", "v1"]:
-            endpoint = parts[3]
-            arg = unquote(parts[4]) if len(parts) == 5 else None
-            if len(parts) > 5 or arg == "":
-                endpoint = ""
-        elif parts == [sandbox.tenant_id, "api", "file", "showFile"]:
-            endpoint = "showFile"  # the media URL a webhook carries
-        elif len(parts) == 7 and parts[:6] == [
-            "api",
-            "ext",
-            "v3",
-            "conversations",
-            "messages",
-            "file",
-        ]:
-            endpoint, arg = "messageFile", unquote(parts[6]) or None  # v3 download by message id
-        elif parts == [sandbox.tenant_id, "api", "v2", "whatsapp", "phoneNumbers"]:
-            endpoint = "phoneNumbers"
-        elif parts == ["api", "ext", "v3", "channels"]:
-            endpoint = "channels"  # v3 lives at the host root; the token names the tenant
-        elif parts == [sandbox.tenant_id, "api", "v2", "webhookEndpoints"]:
-            endpoint = "webhookEndpoints"  # a v2 exception (webhooks.py)
+        found = find_route(sandbox.api.routes, sandbox.tenant_id, method, path)
+        endpoint = found.name
         firewall = sandbox.faults.take(endpoint or "*", kinds=("cloudflare",))
         if firewall is not None:
             # Cloudflare answers before Wati sees the call: no route, token or quota check.
             self._send(cloudflare_page())
             return
-        status = 200 if endpoint == "webhookEndpoints" else 404
-        if endpoint and endpoint != "webhookEndpoints":
-            status = sandbox.api.route(endpoint, method, arg is not None)
-        if status != 200:
-            self._send(Reply(status, b"", "text/plain"))
+        if found.route is None:
+            self._send(Reply(found.status, b"", "text/plain"))
             return
         auth = self.headers.get("Authorization", "").strip()
         if not hmac.compare_digest(auth.encode(), f"Bearer {sandbox.token}".encode()):
@@ -233,11 +207,8 @@ class Handler(BaseHTTPRequestHandler):
             self._send(Reply(429, body429, headers={"Retry-After": str(wait)}))
             return
         content_type = self.headers.get("Content-Type", "")
-        request = Request(method, endpoint, arg or "", query, content_type, body)
-        if endpoint == "webhookEndpoints":
-            reply = sandbox.webhooks.handle(request)
-        else:
-            reply = sandbox.api.handle(request)
+        request = Request(method, endpoint, found.arg, query, content_type, body)
+        reply = sandbox.api.handle(found.route, request)
         if fault is not None and fault.kind == "hold_after" and fault.gate is not None:
             fault.gate.block(sandbox.stopping)  # processed; the answer waits
         if fault is not None and fault.kind == "reset_after":

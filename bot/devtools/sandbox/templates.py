@@ -100,7 +100,7 @@ class TemplateEndpoints(Endpoints):
 
     def send_template_messages(self, request: Request) -> Reply:
         """The v1 bulk send as live tenants answer it: no `receivers`, only the refused
-        numbers under `errors` (wati-recorded.md §2)."""
+        numbers under `errors` (docs/WATI.md#templates)."""
         body = self._body(request)
         receivers = body.get("receivers")
         if not isinstance(receivers, list) or not receivers:

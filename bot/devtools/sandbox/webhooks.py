@@ -1,4 +1,4 @@
-"""The sandbox's webhooks, sent the way live tenants send them (wati-recorded.md §4).
+"""The sandbox's webhooks, sent the way live tenants send them (docs/WATI.md#webhooks).
 
 - Registered only with `POST /{tenant}/api/v2/webhookEndpoints` (a list body); GET, PUT and
   DELETE answer 405; over `cap` webhooks the recorded 400 "Number of Webhooks exceed

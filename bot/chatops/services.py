@@ -1,0 +1,109 @@
+"""The chat-op services, built once (`build`, called by `service.build`) and handed to the
+Slack listeners as one typed object, `Services`.
+
+Each service does one job; none hands the store to a listener. The listeners get nothing
+else: what they need from the bridge is a method of one of these.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from bot.base.clock import Clock
+from bot.chatops.bulk import Bulk
+from bot.chatops.channels import Channels
+from bot.chatops.conversations import Conversations
+from bot.chatops.desk import Desk
+from bot.chatops.directory import Directory
+from bot.chatops.forwarding import Forwarding
+from bot.chatops.home import Home
+from bot.chatops.notes import ThreadNotes
+from bot.chatops.owners import Owners
+from bot.chatops.saved import SavedReplies
+from bot.chatops.status import ChatStatus
+from bot.chatops.templates import Templates
+from bot.chatops.waiting import WaitingClock
+from bot.config import Settings
+from bot.ops.health import Health
+from bot.relay.budget import Budget
+from bot.relay.outbound import Outbound
+from bot.relay.threads import Threads
+from bot.slack.poster import SlackPoster
+from bot.slack.reader import SlackNames
+from bot.store import Store
+from bot.store.chats import Chat
+from bot.wati.client import WatiClient
+from bot.wati.limits import Windows
+
+
+@dataclass(frozen=True)
+class Services:
+    """What the Slack listeners may use."""
+
+    conversations: Conversations
+    status: ChatStatus
+    templates: Templates
+    forwarding: Forwarding
+    contacts: Directory
+    bulk: Bulk
+    channels: Channels
+    desk: Desk
+    outbound: Outbound
+    names: SlackNames
+    admins: tuple[str, ...]  # BRIDGE_ADMINS; empty: the workspace's admins and owners
+    first_sighting: Callable[[str], bool]  # True the first time a key (a form's submit) is seen
+
+
+def build(
+    *,
+    settings: Settings,
+    store: Store,
+    wati: WatiClient,
+    poster: SlackPoster,
+    threads: Threads,
+    outbound: Outbound,
+    names: SlackNames,
+    budget: Budget,
+    windows: Windows,
+    clock: Clock,
+    wake: Callable[..., Chat],
+    health: Health | None = None,
+    on_link: Callable[[str], object] | None = None,
+) -> Services:
+    """Every chat-op service, each given only what it uses."""
+    notes = ThreadNotes(poster=poster)
+    conversations = Conversations(store=store, threads=threads, clock=clock)
+    contacts = Directory(store, wati, windows.contacts)
+    owners = Owners(
+        store, wati, threads, poster, names, clock, assign_on_reply=settings.assign_on_reply
+    )
+    desk = Desk(
+        owners=owners,
+        saved=SavedReplies(store, outbound, owners, poster, clock, contacts.find_contact),
+        waiting=WaitingClock(
+            store,
+            threads,
+            poster,
+            clock,
+            target_minutes=settings.reply_target_minutes,
+            hours=settings.business_hours,
+        ),
+        home=Home(store, budget, poster.client, names, clock, hours=settings.business_hours),
+    )
+    return Services(
+        conversations=conversations,
+        status=ChatStatus(store=store, wati=wati, threads=threads, notes=notes, clock=clock),
+        templates=Templates(
+            store=store, wati=wati, threads=threads, notes=notes, wake=wake, clock=clock
+        ),
+        forwarding=Forwarding(outbound=outbound, notes=notes, conversations=conversations),
+        contacts=contacts,
+        bulk=Bulk(wati, poster, now=clock.now),
+        channels=Channels(store=store, wati=wati, budget=budget, health=health, on_link=on_link),
+        desk=desk,
+        outbound=outbound,
+        names=names,
+        admins=tuple(settings.admins),
+        first_sighting=store.first_sighting,
+    )
