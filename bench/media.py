@@ -27,7 +27,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bot.devtools.harness.traffic import thread_parents  # noqa: E402
 from bot.devtools.harness.world import NUMBER_A, SLACK_A, World, wait_until  # noqa: E402
-from bot.store import open_store  # noqa: E402
 
 CUSTOMER = "447700900999"
 
@@ -52,11 +51,7 @@ def one_run(size: int) -> tuple[float, float, float]:
     """(seconds to relay, peak RSS before, peak RSS after) of one fresh bridge."""
     with tempfile.TemporaryDirectory() as tmp, World(Path(tmp)) as world:
         world.prepare(())
-        store = open_store(world.db_path)
-        try:
-            store.ensure_chat(NUMBER_A, CUSTOMER, origin="bench", next_poll_at=0)
-        finally:
-            store.close()
+        world.known_chat(NUMBER_A, CUSTOMER)
         world.sandbox.customer_says(NUMBER_A, CUSTOMER, "I will send a video of the damage")
         bridge = world.start_bridge()
         wait_until(lambda: thread_parents(world.slack, SLACK_A), 60, "the thread")

@@ -18,7 +18,6 @@ import pytest
 
 from bot.devtools.harness.traffic import thread_parents
 from bot.devtools.harness.world import MODES, NUMBER_A, SLACK_A, World, wait_until
-from bot.store import open_store
 
 TOKEN = "reliability-media-webhook-token-4e5f6a"
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF receipt " + bytes(range(256)) * 40
@@ -78,11 +77,7 @@ def _polled_only(world: World, customer: str) -> Iterator[None]:
         yield
     finally:
         world.sandbox.webhooks.hooks.extend(hooks)
-    store = open_store(world.db_path)
-    try:
-        store.ensure_chat(NUMBER_A, customer, origin="test", next_poll_at=0)
-    finally:
-        store.close()
+    world.known_chat(NUMBER_A, customer)
 
 
 def _calls(world: World, endpoint: str) -> int:

@@ -52,11 +52,7 @@ def world(
 
 def _open_thread(world: World, customer: str) -> str:
     """The customer writes; returns the ts of their thread's parent."""
-    store = open_store(world.db_path)
-    try:
-        store.ensure_chat(NUMBER_A, customer, origin="test", next_poll_at=0)
-    finally:
-        store.close()
+    world.known_chat(NUMBER_A, customer)
     world.sandbox.customer_says(NUMBER_A, customer, "Can you send me the quote?")
 
     def parent() -> str | None:
