@@ -6,7 +6,9 @@ attempted is first looked for in its thread, by the Wati id carried in the post'
 and only posted when it is not there. Thread parents work the same way (`bot.relay.threads`).
 
 Order: a chat's messages are posted oldest first; when one cannot be posted the rest of that
-chat waits for the next poll, so the thread never shows them out of order.
+chat waits for the next poll, so the thread never shows them out of order. The one exception is
+a file Wati cannot hand over for now (`bot.relay.media`): it waits for its next try while the
+messages after it go on, and is posted marked as late.
 """
 
 from __future__ import annotations
