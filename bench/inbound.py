@@ -30,6 +30,7 @@ from bot.config import Settings
 from bot.devtools.sandbox import Sandbox
 from bot.devtools.slack_standin.server import SlackStandIn
 from bot.relay.budget import Budget
+from bot.relay.discovery import Discovery
 from bot.relay.inbound import Inbound
 from bot.relay.polling import Poller
 from bot.relay.threads import Threads
@@ -255,16 +256,18 @@ def idle_hour(tmp: Path, *, contacts: int, quiet_chats: int, monthly: int) -> di
     slack = SlackStandIn()
     slack.add_channel("C00000000", "wa-0")
     slack.start()
-    store = open_store(tmp / f"idle-bridge-{monthly}.db")
+    the_clock = Clock(clock)
+    store = open_store(tmp / f"idle-bridge-{monthly}.db", clock=the_clock)
     store.link(_number(0), "C00000000", "UBENCH")
-    budget = Budget(store, monthly, now=lambda: _dt(clock()))
+    budget = Budget(store=store, monthly_calls=monthly, now=lambda: _dt(clock()))
     wati = WatiClient(sandbox.api_endpoint, sandbox.token, on_call=budget.record)
     poster = SlackPoster(make_web_client(slack.bot_token, slack.api_url), min_interval=0)
     windows = Windows(RateWindow(clock=clock), RateWindow(clock=clock))
-    the_clock = Clock(clock)
-    threads = Threads(store, poster, wati, budget, windows, the_clock)
-    inbound = Inbound(store, wati, poster, threads, windows, the_clock)
-    relay = Poller(store, wati, inbound, budget, windows, the_clock, poll_seconds=10)
+    leaves = {"store": store, "wati": wati, "windows": windows, "clock": the_clock}
+    threads = Threads(**leaves, poster=poster, budget=budget)
+    inbound = Inbound(**leaves, poster=poster, threads=threads)
+    discovery = Discovery(**leaves, budget=budget, poll_seconds=10)
+    relay = Poller(**leaves, inbound=inbound, discovery=discovery, budget=budget, poll_seconds=10)
     for i in range(quiet_chats):
         c = _customer(i)
         store.ensure_chat(_number(0), c, origin="bench", next_poll_at=clock() + i % 600)

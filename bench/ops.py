@@ -68,7 +68,9 @@ def main() -> None:
         db = Path(tmp) / "bridge.db"
         fill(db, 200_000, 20_000)
         store = open_store(db)
-        collector = BridgeCollector(store, Budget(store, 10_000), ErrorTally())
+        collector = BridgeCollector(
+            store=store, budget=Budget(store=store, monthly_calls=10_000), errors=ErrorTally()
+        )
         times = []
         for _ in range(5):
             started = time.perf_counter()

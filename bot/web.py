@@ -24,7 +24,7 @@ Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
-Health = Callable[[], tuple[bool, dict[str, Any]]]
+HealthReport = Callable[[], tuple[bool, dict[str, Any]]]  # what /healthz serves: (ok, body)
 
 EVENTS_PATH = "/slack/events"
 HEALTH_PATH = "/healthz"
@@ -41,7 +41,7 @@ class Route:
     handler: ASGIApp
 
 
-def health_route(health: Health) -> Route:
+def health_route(health: HealthReport) -> Route:
     """`GET /healthz`: 200 with the state when healthy, 503 otherwise."""
 
     async def handler(scope: Scope, receive: Receive, send: Send) -> None:
@@ -89,7 +89,7 @@ def events_route(dispatch: Callable[[BoltRequest], BoltResponse]) -> Route:
 
 
 def make_asgi(
-    health: Health,
+    health: HealthReport,
     dispatch: Callable[[BoltRequest], BoltResponse] | None = None,
     *,
     extra: Mapping[str, Route] | None = None,

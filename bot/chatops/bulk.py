@@ -58,9 +58,9 @@ class Bulk:
 
     def __init__(
         self,
+        *,
         wati: WatiClient,
         poster: SlackPoster,
-        *,
         chunk_size: int = CHUNK,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
         sleep: Callable[[float], None] = time.sleep,

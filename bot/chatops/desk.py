@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.chatops.home import Home
+from bot.chatops.marks import ParentMarks
 from bot.chatops.owners import Owners
 from bot.chatops.saved import SavedReplies
 from bot.chatops.waiting import WaitingClock
@@ -23,6 +24,7 @@ class Desk:
     saved: SavedReplies
     waiting: WaitingClock
     home: Home
+    marks: ParentMarks
 
     def tick(self) -> None:
         """The scheduler's desk job: waits and nudges, half-done saved replies, Home caches.

@@ -37,7 +37,7 @@ class Found:
 class Directory:
     """Contacts in Wati, and conversations in the bridge's store."""
 
-    def __init__(self, store: Store, wati: WatiClient, window: RateWindow) -> None:
+    def __init__(self, *, store: Store, wati: WatiClient, window: RateWindow) -> None:
         self.store = store
         self.wati = wati
         self.window = window

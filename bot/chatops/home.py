@@ -25,7 +25,7 @@ from bot.slack import blocks, team_views
 from bot.slack.reader import SlackNames
 from bot.store import Store
 from bot.store.db import parse_iso
-from bot.store.desk import QueueRow
+from bot.store.desk_chats import QueueRow
 from bot.store.links import Link
 from bot.text import phone
 
@@ -40,8 +40,8 @@ class Members:
 
     def __init__(
         self,
-        client: WebClient,
         *,
+        client: WebClient,
         ttl: float = MEMBERS_TTL,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -91,14 +91,14 @@ class Home:
 
     def __init__(
         self,
+        *,
         store: Store,
         budget: Budget,
         client: WebClient,
         names: SlackNames,
         clock: Clock,
-        *,
         hours: BusinessHours | None,
-        members: Members | None = None,
+        members: Members,
     ) -> None:
         self.store = store
         self.budget = budget
@@ -106,7 +106,7 @@ class Home:
         self.names = names
         self.clock = clock
         self.hours = hours
-        self.members = members or Members(client)
+        self.members = members
         self._workspace: str | None = None
 
     def warm(self) -> None:

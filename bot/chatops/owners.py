@@ -42,13 +42,13 @@ class Owners:
 
     def __init__(
         self,
+        *,
         store: Store,
         wati: WatiClient,
         threads: Threads,
         poster: SlackPoster,
         names: SlackNames,
         clock: Clock,
-        *,
         assign_on_reply: bool = False,
     ) -> None:
         self.store = store

@@ -72,6 +72,7 @@ class SavedReplies:
 
     def __init__(
         self,
+        *,
         store: Store,
         outbound: Outbound,
         owners: Owners,

@@ -17,7 +17,8 @@ from bot.chatops.conversations import Conversations
 from bot.chatops.desk import Desk
 from bot.chatops.directory import Directory
 from bot.chatops.forwarding import Forwarding
-from bot.chatops.home import Home
+from bot.chatops.home import Home, Members
+from bot.chatops.marks import ParentMarks
 from bot.chatops.notes import ThreadNotes
 from bot.chatops.owners import Owners
 from bot.chatops.saved import SavedReplies
@@ -74,22 +75,44 @@ def build(
     """Every chat-op service, each given only what it uses."""
     notes = ThreadNotes(poster=poster)
     conversations = Conversations(store=store, threads=threads, clock=clock)
-    contacts = Directory(store, wati, windows.contacts)
+    contacts = Directory(store=store, wati=wati, window=windows.contacts)
     owners = Owners(
-        store, wati, threads, poster, names, clock, assign_on_reply=settings.assign_on_reply
+        store=store,
+        wati=wati,
+        threads=threads,
+        poster=poster,
+        names=names,
+        clock=clock,
+        assign_on_reply=settings.assign_on_reply,
     )
     desk = Desk(
         owners=owners,
-        saved=SavedReplies(store, outbound, owners, poster, clock, contacts.find_contact),
+        saved=SavedReplies(
+            store=store,
+            outbound=outbound,
+            owners=owners,
+            poster=poster,
+            clock=clock,
+            find_contact=contacts.find_contact,
+        ),
         waiting=WaitingClock(
-            store,
-            threads,
-            poster,
-            clock,
+            store=store,
+            threads=threads,
+            poster=poster,
+            clock=clock,
             target_minutes=settings.reply_target_minutes,
             hours=settings.business_hours,
         ),
-        home=Home(store, budget, poster.client, names, clock, hours=settings.business_hours),
+        home=Home(
+            store=store,
+            budget=budget,
+            client=poster.client,
+            names=names,
+            clock=clock,
+            hours=settings.business_hours,
+            members=Members(client=poster.client),
+        ),
+        marks=ParentMarks(store=store, threads=threads),
     )
     return Services(
         conversations=conversations,
@@ -99,7 +122,7 @@ def build(
         ),
         forwarding=Forwarding(outbound=outbound, notes=notes, conversations=conversations),
         contacts=contacts,
-        bulk=Bulk(wati, poster, now=clock.now),
+        bulk=Bulk(wati=wati, poster=poster, now=clock.now),
         channels=Channels(store=store, wati=wati, budget=budget, health=health, on_link=on_link),
         desk=desk,
         outbound=outbound,

@@ -25,7 +25,7 @@ from bot.slack import blocks
 from bot.slack.poster import SlackPoster
 from bot.store import Store
 from bot.store.db import parse_iso
-from bot.store.desk import Waiting
+from bot.store.desk_chats import Waiting
 from bot.text.formatting import escape
 
 logger = logging.getLogger(__name__)
@@ -46,11 +46,11 @@ class WaitingClock:
 
     def __init__(
         self,
+        *,
         store: Store,
         threads: Threads,
         poster: SlackPoster,
         clock: Clock,
-        *,
         target_minutes: int,
         hours: BusinessHours | None,
     ) -> None:

@@ -524,7 +524,7 @@ def main(*, quiet: bool = False, echo: Callable[[str], None] = print) -> int:
         base_url, server = _serve(bridge)
         bridge.start_jobs(tick=0.25)
         assert settings.slack_app_token is not None
-        link = SocketLink(bridge.app, settings.slack_app_token)
+        link = SocketLink(app=bridge.app, app_token=settings.slack_app_token)
         link.open()
         driver = SlackDriver(SECRET, response_url_factory=slack.response_url)
         demo = Demo(sandbox, slack, bridge, driver, clock, say)

@@ -3,8 +3,12 @@ template, Contact, Assign to me, Saved reply.
 
 Each acknowledges first (Slack wants an answer within 3 s), checks that the channel is linked
 and the conversation is that channel's (the button's value is the thread id), then does the
-work through a chat-op service. Refusals reach the clicker as ephemeral words. A new parent
-button is its Block Kit in `slack/blocks.thread_parent`, a handler here and a row of `BUTTONS`.
+work through a chat-op service. Refusals reach the clicker as ephemeral words.
+
+A new parent button is a row of `slack.blocks.PARENT_BUTTONS` (and what the parent shows of
+its state, from the desk row it is handed), a handler here with its row of `BUTTONS`, and,
+when it keeps state, a column of `store.desk_chats.DeskChat` that the handler sets through
+`services.desk.marks` (plus its migration).
 """
 
 from __future__ import annotations

@@ -37,10 +37,10 @@ class Alerts:
 
     def __init__(
         self,
+        *,
         health: Health,
         store: Store,
         client: WebClient,
-        *,
         admins: Sequence[str],
         alert_after: float,
         clock: Callable[[], float],

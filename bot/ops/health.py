@@ -158,7 +158,7 @@ def is_write_fault(error: sqlite3.Error) -> bool:
 class Health:
     """The bridge's active conditions, from the observers below and the checks of `bot.ops.watch`."""
 
-    def __init__(self, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, *, clock: Callable[[], float] = time.time) -> None:
         self.clock = clock
         self._lock = threading.Lock()
         self._active: dict[str, Condition] = {}

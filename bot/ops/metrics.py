@@ -50,6 +50,7 @@ class BridgeCollector(Collector):
 
     def __init__(
         self,
+        *,
         store: Store,
         budget: Budget,
         errors: ErrorTally,

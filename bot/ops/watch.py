@@ -33,11 +33,11 @@ class Watch:
 
     def __init__(
         self,
+        *,
         health: Health,
         store: Store,
         client: WebClient,
         alerts: Alerts,
-        *,
         stale_after: float,
         socket_connected: Callable[[], bool] | None = None,
     ) -> None:
@@ -66,7 +66,10 @@ class Watch:
             self._links = self.store.links()
             self.health.linked(link.slack_channel_id for link in self._links)
             # The store tells health how the write went (bot.store.db.Db.on_write).
-            self.store.put(HEARTBEAT_KEY, datetime.now(UTC).isoformat(timespec="seconds"))
+            self.store.put(
+                HEARTBEAT_KEY,
+                datetime.fromtimestamp(self.health.clock(), UTC).isoformat(timespec="seconds"),
+            )
         except sqlite3.Error:
             pass
 

@@ -24,9 +24,9 @@ class Budget:
 
     def __init__(
         self,
+        *,
         store: Store,
         monthly_calls: int,
-        *,
         reserve: float = 0.2,
         burst: int | None = None,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),

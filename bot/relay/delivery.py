@@ -76,7 +76,7 @@ _STATE_MARKS: dict[str, str] = {
 class Feedback:
     """Reactions and notices for replies, and the window state on thread parents."""
 
-    def __init__(self, store: Store, poster: SlackPoster, threads: Threads) -> None:
+    def __init__(self, *, store: Store, poster: SlackPoster, threads: Threads) -> None:
         self.store = store
         self.poster = poster
         self.threads = threads

@@ -78,13 +78,12 @@ class Discovery:
 
     def __init__(
         self,
+        *,
         store: Store,
         wati: WatiClient,
         budget: Budget,
         windows: Windows,
         clock: Clock,
-        wake: Callable[[str, str], None],
-        *,
         poll_seconds: float,
         covered: Callable[[str, datetime | None], bool] = lambda number, updated: False,
     ) -> None:
@@ -93,7 +92,6 @@ class Discovery:
         self.budget = budget
         self.windows = windows
         self.clock = clock
-        self.wake = wake  # (channel number, customer number): make the chat due, hinted
         self.poll_seconds = poll_seconds
         # Whether a webhook already brought the message that moved this contact's stamp.
         self.covered = covered
@@ -107,6 +105,10 @@ class Discovery:
         covered = self.signal.covered_at
         recent = covered is not None and covered > self.clock() - max(60.0, 3 * self.interval())
         return self.signal.trusted and recent
+
+    def _hint(self, channel_number: str, customer_number: str) -> None:
+        """A contacts-page change points at this chat: poll it before routine polls."""
+        self.store.wake_chat(channel_number, customer_number, self.clock(), "contacts", hinted=True)
 
     def soon(self) -> None:
         """Look at once (a number was just linked)."""
@@ -205,7 +207,7 @@ class Discovery:
             n for n, link in linked.items() if stamp is None or stamp >= link.linked_at
         ]
         for channel_number in targets:
-            self.wake(channel_number, number)
+            self._hint(channel_number, number)
         return len(targets)
 
     def widen(self, customer_number: str, asked: str) -> int:
@@ -220,7 +222,7 @@ class Discovery:
             link.channel_number for link in self.store.links() if link.channel_number != asked
         ]
         for channel_number in others:
-            self.wake(channel_number, customer_number)
+            self._hint(channel_number, customer_number)
         return len(others)
 
 

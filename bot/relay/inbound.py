@@ -27,7 +27,7 @@ from bot.relay.threads import Threads
 from bot.slack import blocks, limits
 from bot.slack.poster import SlackPoster, metadata_of, refusal_of
 from bot.store import Store
-from bot.store.chats import Chat, Thread
+from bot.store.chats import Chat, ChatUpdate, Thread
 from bot.store.db import iso, parse_iso
 from bot.store.links import Link
 from bot.store.messages import LoggedMessage
@@ -64,13 +64,13 @@ class Inbound:
 
     def __init__(
         self,
+        *,
         store: Store,
         wati: WatiClient,
         poster: SlackPoster,
         threads: Threads,
         windows: Windows,
         clock: Clock,
-        *,
         media: InboundMedia,
     ) -> None:
         self.media = media
@@ -135,12 +135,12 @@ class Inbound:
         """Messages older than this are not relayed: the link time, or the backfill horizon."""
         return parse_iso(self.store.get(f"relay_since:{link.channel_number}") or link.linked_at)
 
-    def record_all(self, link: Link, chat: Chat, items: list[WatiMessage]) -> dict[str, Any]:
+    def record_all(self, link: Link, chat: Chat, items: list[WatiMessage]) -> ChatUpdate:
         """Record each new item (pending when it goes to Slack, else skipped or ours); return
         the chat's columns that change with them, for the caller's single chat write."""
         cutoff = self.cutoff(link)
         last_inbound = parse_iso(chat.last_inbound_at)
-        changes: dict[str, Any] = {}
+        changes = ChatUpdate()
         for item in items:
             try:
                 direction = self._record(link, chat, item, cutoff)
@@ -150,10 +150,10 @@ class Inbound:
                 continue
             if direction is None:
                 continue
-            changes["last_activity_at"] = iso(self.clock.now())
+            changes = changes.then(ChatUpdate(last_activity_at=iso(self.clock.now())))
             if direction == "in" and (last_inbound is None or item.created > last_inbound):
                 last_inbound = item.created
-                changes["last_inbound_at"] = iso(item.created)
+                changes = changes.then(ChatUpdate(last_inbound_at=iso(item.created)))
         return changes
 
     def _record(
@@ -174,7 +174,7 @@ class Inbound:
         if item.event_type not in ("message", "broadcastMessage"):
             log("event", "skipped")
             return None
-        if item.owner and self._is_ours(chat, item):
+        if item.owner and is_ours(self.store, chat, item):
             log("out", "ours")
             return None
         if item.template and not self._has_thread(link, chat):
@@ -198,31 +198,6 @@ class Inbound:
         return bool(
             thread and thread.slack_channel_id == link.slack_channel_id and thread.thread_ts
         )
-
-    def _is_ours(self, chat: Chat, item: WatiMessage) -> bool:
-        """Whether a business-side message was sent by the bridge (so it is not echoed)."""
-        reply = None
-        if item.local_message_id:
-            # Outbound sends chunk k of a reply as "<outbox local id>.<k>".
-            reply = self.store.reply_by_local_id(item.local_message_id.split(".")[0])
-        if reply is None:
-            reply = self.store.reply_by_wati_id(item.id)
-        if reply is None and item.text:
-            # Sends whose answer was lost (a crash or timeout mid-send) are matched by text.
-            for candidate in self.store.replies_in_state(
-                ReplyState.SENDING,
-                ReplyState.UNKNOWN,
-                ReplyState.SENT,
-                customer=(chat.channel_number, chat.customer_number),
-            ):
-                if candidate.wati_id is None and candidate.body.strip() == item.text.strip():
-                    reply = candidate
-                    break
-        if reply is None:
-            return False
-        if reply.wati_id is None:
-            self.store.update_reply(reply.id, wati_id=item.id)
-        return True
 
     # -- posting -----------------------------------------------------------------------------
 
@@ -258,7 +233,7 @@ class Inbound:
     def _post(self, link: Link, thread: Thread, logged: LoggedMessage) -> None:
         """Post one pending message (in one or more parts), once."""
         assert thread.thread_ts is not None
-        done = self._find_in_thread(link, thread, logged.wati_id) if logged.attempts else {}
+        done = posted_parts(self.poster, link, thread, logged.wati_id) if logged.attempts else {}
         self.store.update_message(logged.wati_id, attempts=logged.attempts + 1, thread_id=thread.id)
         item = self._items.get(logged.wati_id) or self._refetch(logged)
         if item is None and not done:
@@ -356,20 +331,6 @@ class Inbound:
             notice["text"] = limits.cut(f"{notice['text']}\n{file[1]['text']}", limits.SECTION_TEXT)
         return self.poster.post(link.slack_channel_id, thread_ts=thread.thread_ts, **notice)
 
-    def _find_in_thread(self, link: Link, thread: Thread, wati_id: str) -> dict[int, str]:
-        """The parts of a message already in its thread (a crash came between post and mark):
-        part number → ts."""
-        assert thread.thread_ts is not None
-        found: dict[int, str] = {}
-        for message in self.poster.thread_messages(link.slack_channel_id, thread.thread_ts):
-            payload = metadata_of(message, blocks.MESSAGE_EVENT)
-            if payload and payload.get("wati_id") == wati_id:
-                found.setdefault(blocks.part_of(payload), str(message["ts"]))
-            for file in message.get("files") or []:
-                if str(file.get("name", "")).startswith(wati_id):
-                    found.setdefault(1, str(message["ts"]))
-        return found
-
     def _refetch(self, logged: LoggedMessage) -> WatiMessage | None:
         """A pending message's content after a restart (only ids are kept in the store).
 
@@ -396,3 +357,44 @@ class Inbound:
             if logged.wati_id in self._items or not page.has_more:
                 break
         return self._items.get(logged.wati_id)
+
+
+def is_ours(store: Store, chat: Chat, item: WatiMessage) -> bool:
+    """Whether a business-side message was sent by the bridge (so it is not echoed)."""
+    reply = None
+    if item.local_message_id:
+        # Outbound sends chunk k of a reply as "<outbox local id>.<k>".
+        reply = store.reply_by_local_id(item.local_message_id.split(".")[0])
+    if reply is None:
+        reply = store.reply_by_wati_id(item.id)
+    if reply is None and item.text:
+        # Sends whose answer was lost (a crash or timeout mid-send) are matched by text.
+        for candidate in store.replies_in_state(
+            ReplyState.SENDING,
+            ReplyState.UNKNOWN,
+            ReplyState.SENT,
+            customer=(chat.channel_number, chat.customer_number),
+        ):
+            if candidate.wati_id is None and candidate.body.strip() == item.text.strip():
+                reply = candidate
+                break
+    if reply is None:
+        return False
+    if reply.wati_id is None:
+        store.update_reply(reply.id, wati_id=item.id)
+    return True
+
+
+def posted_parts(poster: SlackPoster, link: Link, thread: Thread, wati_id: str) -> dict[int, str]:
+    """The parts of a message already in its thread (a crash came between post and mark):
+    part number → ts."""
+    assert thread.thread_ts is not None
+    found: dict[int, str] = {}
+    for message in poster.thread_messages(link.slack_channel_id, thread.thread_ts):
+        payload = metadata_of(message, blocks.MESSAGE_EVENT)
+        if payload and payload.get("wati_id") == wati_id:
+            found.setdefault(blocks.part_of(payload), str(message["ts"]))
+        for file in message.get("files") or []:
+            if str(file.get("name", "")).startswith(wati_id):
+                found.setdefault(1, str(message["ts"]))
+    return found

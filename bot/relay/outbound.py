@@ -22,20 +22,14 @@ from datetime import timedelta
 from typing import Any
 
 from bot.base.clock import Clock
-from bot.config import Settings
-from bot.relay.budget import Budget
 from bot.relay.delivery import NOTE_MARK, QUEUED_MARK, Feedback
 from bot.relay.sender import CHECK_DELAY, Sender
-from bot.slack.poster import SlackPoster
-from bot.slack.reader import SlackNames
 from bot.store import Store
 from bot.store.chats import Chat, Thread
-from bot.store.db import iso, utcnow
+from bot.store.db import iso
 from bot.store.outbox import Job, ReplyState
 from bot.text import phone
 from bot.text.formatting import internal_note
-from bot.wati.client import WatiClient
-from bot.wati.limits import Windows
 from bot.wati.types import WatiMessage
 
 logger = logging.getLogger(__name__)
@@ -64,39 +58,19 @@ class Outbound:
 
     def __init__(
         self,
-        store: Store,
-        wati: WatiClient,
-        poster: SlackPoster,
-        budget: Budget,
         *,
-        settings: Settings,
+        store: Store,
+        sender: Sender,
         feedback: Feedback,
-        names: SlackNames,
-        windows: Windows,
         clock: Clock,
-        wake: Callable[[str, str], object],
+        note_prefix: str,
         run_soon: Callable[[], None] = lambda: None,
     ) -> None:
         self.store = store
-        self.wati = wati
-        self.poster = poster
-        self.budget = budget
-        self.settings = settings
-        self.clock = clock
+        self.sender = sender
         self.feedback = feedback
-        self.names = names
-        self.sender = Sender(
-            store,
-            wati,
-            budget,
-            windows,
-            settings=settings,
-            feedback=feedback,
-            names=names,
-            token=poster.client.token or settings.slack_bot_token,
-            clock=clock,
-            wake=wake,
-        )
+        self.clock = clock
+        self.note_prefix = note_prefix  # a reply starting with it stays in Slack as a note
         # Brings the scheduler's outbound job forward (tests that drive `process` pass nothing).
         self._run_soon = run_soon
         self._lock = threading.Lock()
@@ -150,7 +124,7 @@ class Outbound:
         shared = event.get("files")
         shared = shared if isinstance(shared, list) else []
         files = [_file_ref(f) for f in shared if isinstance(f, Mapping)]
-        note = None if prepared else internal_note(text, self.settings.note_prefix)
+        note = None if prepared else internal_note(text, self.note_prefix)
         if note is None and not text.strip() and not files:
             return Intake(IGNORED)
         reply, created = self.store.enqueue_reply(
@@ -260,7 +234,7 @@ class Outbound:
         if now < self._next_reconcile:
             return
         self._next_reconcile = now + RECONCILE_SECONDS
-        since = iso(utcnow() - timedelta(seconds=RECONCILE_LOOKBACK))
+        since = iso(self.clock.now() - timedelta(seconds=RECONCILE_LOOKBACK))
         try:
             self.feedback.reconcile(since)
         except Exception as exc:  # marks can wait for the next pass

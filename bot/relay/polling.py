@@ -11,9 +11,8 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
-from typing import Any
+from dataclasses import dataclass
+from datetime import timedelta
 
 from slack_sdk.errors import SlackApiError
 
@@ -23,7 +22,7 @@ from bot.relay.discovery import Discovery, is_known
 from bot.relay.inbound import Inbound, NoSlot
 from bot.slack.poster import SLACK_GIVE_UP
 from bot.store import Store
-from bot.store.chats import Chat
+from bot.store.chats import KEEP, Chat, ChatUpdate
 from bot.store.db import iso, parse_iso
 from bot.store.links import Link
 from bot.wati.client import WatiClient
@@ -55,46 +54,35 @@ class Poller:
 
     def __init__(
         self,
+        *,
         store: Store,
         wati: WatiClient,
         inbound: Inbound,
+        discovery: Discovery,
         budget: Budget,
         windows: Windows,
         clock: Clock,
-        *,
         poll_seconds: float = 10.0,
         on_history: Callable[[Chat, list[WatiMessage]], None] | None = None,
         postpone: Callable[[Chat], float | None] = lambda chat: None,
-        covered: Callable[[str, datetime | None], bool] = lambda number, updated: False,
     ) -> None:
         self.store = store
         self.wati = wati
         self.inbound = inbound
+        self.discovery = discovery
         self.budget = budget
         self.windows = windows
         self.clock = clock
         self.poll_seconds = poll_seconds
         # Every fetched history page goes here too (delivery statuses of replies are read from it).
         self.on_history = on_history
-        # From Wati webhooks' health (bot.webhooks.trust.WebhookTrust): while webhooks stand in for
-        # polling a due chat's poll may wait longer, and a contact change a webhook explains
-        # wakes nothing.
+        # From the trust in Wati webhooks (bot.webhooks.trust.WebhookTrust): while webhooks
+        # stand in for polling a due chat's poll may wait longer.
         self.postpone = postpone
-        self.covered = covered
         self._paced_out = False  # logged once when the monthly pacing starts holding polls
         # Numbers whose job is relaying right now (see the fairness rule in poll_number).
         self._busy: set[str] = set()
         self._busy_lock = threading.Lock()
-        self.discovery = Discovery(
-            store,
-            wati,
-            budget,
-            windows,
-            clock,
-            self._hinted,
-            poll_seconds=poll_seconds,
-            covered=covered,
-        )
 
     # -- scheduling --------------------------------------------------------------------------
 
@@ -102,11 +90,7 @@ class Poller:
         """Poll this chat as soon as the limits allow (a new customer, or a reply just sent)."""
         return self.store.wake_chat(channel_number, customer_number, self.clock(), origin)
 
-    def _hinted(self, channel_number: str, customer_number: str) -> None:
-        """A contacts-page change points at this chat: poll it before routine polls."""
-        self.store.wake_chat(channel_number, customer_number, self.clock(), "contacts", hinted=True)
-
-    def _next_poll(self, chat: Chat, found_new: bool) -> dict[str, Any]:
+    def _next_poll(self, chat: Chat, found_new: bool) -> ChatUpdate:
         empty = 0 if found_new else chat.empty_polls + 1
         last = parse_iso(chat.last_activity_at)
         age = self.clock.now() - last if last else None
@@ -119,11 +103,9 @@ class Poller:
             if self.discovery.trusted():
                 interval = max(interval, SAFETY_NET)
             next_at = self.clock() + min(interval, cap)
-        return {
-            "empty_polls": empty,
-            "next_poll_at": next_at,
-            "last_polled_at": iso(self.clock.now()),
-        }
+        return ChatUpdate(
+            empty_polls=empty, next_poll_at=next_at, last_polled_at=iso(self.clock.now())
+        )
 
     def release_claims(self) -> int:
         """At start: free the chats a killed process had claimed; return how many.
@@ -134,15 +116,15 @@ class Poller:
         """
         return self.store.release_claims(self.clock(), LEASE)
 
-    def _set(self, chat: Chat, **values: Any) -> None:
-        self.store.update_chat(chat.channel_number, chat.customer_number, **values)
+    def _set(self, chat: Chat, update: ChatUpdate) -> None:
+        self.store.save_poll(chat, update)
 
-    def _backed_off(self, chat: Chat) -> dict[str, Any]:
+    def _backed_off(self, chat: Chat) -> ChatUpdate:
         delay = min(600.0, self.poll_seconds * 2 ** min(chat.failures, 6))
-        return {"failures": chat.failures + 1, "next_poll_at": self.clock() + delay}
+        return ChatUpdate(failures=chat.failures + 1, next_poll_at=self.clock() + delay)
 
     def _back_off(self, chat: Chat) -> None:
-        self._set(chat, **self._backed_off(chat))
+        self._set(chat, self._backed_off(chat))
 
     # -- polling -----------------------------------------------------------------------------
 
@@ -155,13 +137,13 @@ class Poller:
         while due := self.store.due_chats(channel_number, self.clock(), limit=1):
             chat = due[0]
             if (later := self.postpone(chat)) is not None:
-                self._set(chat, next_poll_at=later)
+                self._set(chat, ChatUpdate(next_poll_at=later))
                 continue
             if not self._may_take(chat, channel_number):
                 break
             # Claim the chat: it is no longer due while this round works on it (a crash
             # lets the claim lapse after LEASE seconds).
-            self._set(chat, next_poll_at=self.clock() + LEASE)
+            self._set(chat, ChatUpdate(next_poll_at=self.clock() + LEASE))
             with self._busy_lock:
                 self._busy.add(channel_number)
             try:
@@ -197,14 +179,14 @@ class Poller:
         except NoSlot:
             # A message's re-fetch after a restart found the rate window full (or held
             # after a 429) for long: the chat is due again as soon as a slot frees up.
-            self._set(chat, next_poll_at=self.clock())
+            self._set(chat, ChatUpdate(next_poll_at=self.clock()))
             return False
         except WatiRateLimited as exc:
             # Only a message's re-fetch after a restart gets here (`poll_chat` handles the
             # poll's own call): the chat waits, and so does polling, as after any 429.
             wait = exc.retry_after or 10.0
             self.windows.messages.hold(wait)
-            self._set(chat, next_poll_at=self.clock() + wait)
+            self._set(chat, ChatUpdate(next_poll_at=self.clock() + wait))
             report.errors += 1
             return False
         except WatiError as exc:
@@ -232,7 +214,7 @@ class Poller:
         except WatiRateLimited as exc:
             report.calls += 1
             self.windows.messages.hold(exc.retry_after or 10.0)
-            self._set(chat, next_poll_at=self.clock() + 5)
+            self._set(chat, ChatUpdate(next_poll_at=self.clock() + 5))
             report.errors += 1
             return 0
         except WatiError as exc:
@@ -249,28 +231,30 @@ class Poller:
         changes = self.inbound.record_all(link, chat, fetched.new)
         # The chat as these messages leave it (a new thread's parent shows the window they
         # open); written once, with the next poll time, whatever posting does.
-        chat = replace(chat, **changes)
+        chat = changes.applied(chat)
         try:
             relayed = self.inbound.flush_pending(link, chat)
         except SlackApiError:
-            self._set(chat, **changes, **self._backed_off(chat))
+            self._set(chat, changes.then(self._backed_off(chat)))
             raise
         self._learn(chat, fetched.new, changes)
         after = self._next_poll(chat, bool(fetched.new))
         retry = self.inbound.next_media_try(chat)  # a file Wati could not hand over yet
-        if retry is not None and (after["next_poll_at"] is None or retry < after["next_poll_at"]):
-            after["next_poll_at"] = retry
+        planned = after.next_poll_at
+        if retry is not None and not (isinstance(planned, int | float) and planned <= retry):
+            after = after.then(ChatUpdate(next_poll_at=retry))
         if self._hinted_meanwhile(chat, started):
-            after["next_poll_at"] = self.clock()  # a look announced more while this poll ran
+            after = after.then(ChatUpdate(next_poll_at=self.clock()))  # a look announced more
         else:
-            after["hinted_at"] = None
-        self._set(chat, **changes, failures=0, **after)
+            after = after.then(ChatUpdate(hinted_at=None))
+        self._set(chat, changes.then(ChatUpdate(failures=0)).then(after))
         return relayed
 
-    def _learn(self, chat: Chat, new: list[WatiMessage], changes: dict[str, Any]) -> None:
+    def _learn(self, chat: Chat, new: list[WatiMessage], changes: ChatUpdate) -> None:
         """What this poll says about the contacts page as a signal (see bot.relay.discovery)."""
         hinted = chat.hinted_at is not None
-        newest_inbound = parse_iso(changes.get("last_inbound_at"))
+        inbound_at = changes.last_inbound_at
+        newest_inbound = parse_iso(None if inbound_at is KEEP else inbound_at)
         if newest_inbound is not None:
             was_trusted = self.discovery.trusted()
             if not self.discovery.signal.check(newest_inbound, hinted) and was_trusted:

@@ -13,12 +13,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import replace
-from urllib.parse import urlsplit
 
 from bot.base.clock import Clock
-from bot.config import Settings
-from bot.relay import attachments, window
-from bot.relay.attachments import Attachment, Piece
+from bot.relay import window
 from bot.relay.budget import Budget
 from bot.relay.delivery import (
     DELIVERY_MARKS,
@@ -28,12 +25,12 @@ from bot.relay.delivery import (
     forward,
     window_reason,
 )
-from bot.slack.reader import DownloadRefused, SlackNames
+from bot.relay.pieces import Attachment, Composer, Piece, file_name
+from bot.slack.reader import DownloadRefused
 from bot.store import Store
 from bot.store.db import iso, parse_iso
 from bot.store.outbox import Delivery, Job, ReplyState
 from bot.text import phone
-from bot.text.formatting import slack_to_whatsapp, with_agent_prefix
 from bot.wati.client import WatiClient
 from bot.wati.errors import (
     WatiAuthError,
@@ -66,15 +63,13 @@ class Sender:
 
     def __init__(
         self,
+        *,
         store: Store,
         wati: WatiClient,
         budget: Budget,
         windows: Windows,
-        *,
-        settings: Settings,
+        composer: Composer,
         feedback: Feedback,
-        names: SlackNames,
-        token: str,
         clock: Clock,
         wake: Callable[[str, str], object],
     ) -> None:
@@ -82,13 +77,10 @@ class Sender:
         self.wati = wati
         self.budget = budget
         self.windows = windows
-        self.settings = settings
+        self.composer = composer
         self.feedback = feedback
-        self.names = names
-        self.token = token
         self.clock = clock
         self.wake = wake  # polls the chat soon, so the reply's statuses come in
-        self._api_host = urlsplit(settings.slack_api_url).hostname
 
     def send(self, job: Job) -> None:
         """Send a queued reply's remaining parts, unless the link, quota or window forbid it."""
@@ -109,7 +101,7 @@ class Sender:
         if job.reopen and not self._reopen(job):
             return None
         job = self._prepare(job)
-        pieces = self._plan(job)
+        pieces = self.composer.plan(job)
         if not pieces:
             return self._fail(job, "it is empty once formatted for WhatsApp", "empty", retry=False)
         done = {p.part for p in self.store.reply_parts(job.id)}
@@ -128,10 +120,13 @@ class Sender:
         attachment = None
         if piece.file is not None:
             try:
-                attachment = attachments.fetch(piece, token=self.token, api_host=self._api_host)
+                attachment = self.composer.download(piece)
             except DownloadRefused as exc:
-                name = attachments.file_name(piece.file)
-                self._fail(job, f"the file {name} was not attached: {exc.reason}", "file_refused")
+                self._fail(
+                    job,
+                    f"the file {file_name(piece.file)} was not attached: {exc.reason}",
+                    "file_refused",
+                )
                 return False
         local_id = f"{job.local_message_id}.{k}"
         started = self.clock()
@@ -143,7 +138,7 @@ class Sender:
             next_try_at=None,
         )
         try:
-            result = self._call_wati(job, piece, local_id, attachment)
+            result = call_wati(self.wati, job, piece, local_id, attachment)
         except WatiRateLimited as exc:
             wait = exc.retry_after if exc.retry_after is not None else RATE_WAIT
             self.store.update_reply(job.id, state=QUEUED, next_try_at=self.clock() + wait)
@@ -219,26 +214,6 @@ class Sender:
         logger.info("reply %d: conversation reopened in Wati", job.id)
         return True
 
-    def _call_wati(
-        self, job: Job, piece: Piece, local_id: str, attachment: Attachment | None
-    ) -> SendResult:
-        if attachment is None:
-            return self.wati.send_session_message(
-                job.customer_number,
-                piece.text,
-                channel_number=job.channel_number,
-                local_message_id=local_id,
-            )
-        return self.wati.send_session_file(
-            job.customer_number,
-            filename=attachment.filename,
-            content=attachment.content,
-            content_type=attachment.content_type,
-            channel_number=job.channel_number,
-            caption=piece.text or None,
-            voice=attachment.voice,
-        )
-
     def _record_part(
         self,
         job: Job,
@@ -296,7 +271,7 @@ class Sender:
                 job.id, next_try_at=self.clock() + CHECK_DELAY, error=exc.reason
             )
             return
-        pieces = self._plan(job)
+        pieces = self.composer.plan(job)
         done = {p.part for p in self.store.reply_parts(job.id)}
         k = next((i for i in range(len(pieces)) if i not in done), None)
         if k is not None:
@@ -349,19 +324,12 @@ class Sender:
         return None
 
     def _prepare(self, job: Job) -> Job:
-        """Slack mrkdwn → WhatsApp text (mentions, links, emoji), plus the agent's name if set."""
+        """The reply as WhatsApp text, stored once so a retry sends the same words."""
         if job.prepared:
             return job
-        text = slack_to_whatsapp(
-            job.body, resolve_user=self.names.user, resolve_channel=self.names.channel
-        ).strip()
-        if text and self.settings.agent_prefix:
-            text = with_agent_prefix(text, self.names.person(job.user_id))
+        text = self.composer.whatsapp_text(job)
         self.store.update_reply(job.id, body=text, prepared=1)
         return replace(job, body=text, prepared=1)
-
-    def _plan(self, job: Job) -> list[Piece]:
-        return attachments.plan(job.body, job.files)
 
     def _fail(self, job: Job, reason: str, code: str, *, retry: bool = True) -> None:
         """Mark the reply failed; the log gets only the reason's code (the reason may quote
@@ -375,3 +343,26 @@ class Sender:
         self.store.update_reply(job.id, state=ReplyState.BLOCKED, error=reason, next_try_at=None)
         logger.info("reply %d blocked (reason: window_closed or ticket_closed)", job.id)
         self.feedback.blocked(job, reason)
+
+
+def call_wati(
+    wati: WatiClient, job: Job, piece: Piece, local_id: str, attachment: Attachment | None
+) -> SendResult:
+    """Send one piece: text as a session message, a file under its name as the caption (as
+    a voice note when it is one)."""
+    if attachment is None:
+        return wati.send_session_message(
+            job.customer_number,
+            piece.text,
+            channel_number=job.channel_number,
+            local_message_id=local_id,
+        )
+    return wati.send_session_file(
+        job.customer_number,
+        filename=attachment.filename,
+        content=attachment.content,
+        content_type=attachment.content_type,
+        channel_number=job.channel_number,
+        caption=piece.text or None,
+        voice=attachment.voice,
+    )

@@ -35,6 +35,7 @@ class Threads:
 
     def __init__(
         self,
+        *,
         store: Store,
         poster: SlackPoster,
         wati: WatiClient,
@@ -136,7 +137,6 @@ class Threads:
             previous = self.store.thread(thread.previous_thread_id)
             previous_link = self.permalink(previous) if previous else None
         last = parse_iso(chat.last_inbound_at)
-        desk = self.store.desk_chat(thread.channel_number, thread.customer_number)
         return blocks.thread_parent(
             thread_id=thread.id,
             channel_number=thread.channel_number,
@@ -147,9 +147,7 @@ class Threads:
             window_closes=window.closes_at(last),
             window_open=window.is_open(last, self.clock.now()),
             previous_link=previous_link,
-            owner_id=desk.owner_id,
-            owner_in_wati=bool(desk.owner_in_wati),
-            waiting_since=parse_iso(desk.waiting_since),
+            desk=self.store.desk_chat(thread.channel_number, thread.customer_number),
         )
 
     def redraw(self, thread: Thread, chat: Chat | None = None) -> bool:

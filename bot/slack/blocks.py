@@ -7,7 +7,7 @@ same shape is used when posting and when checking what a crash left behind.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from bot.slack import limits
 from bot.text import phone
@@ -21,10 +21,34 @@ RESOLVE = "wati_resolve"
 REOPEN = "wati_reopen"
 SEND_TEMPLATE = "wati_send_template"
 CONTACT = "wati_contact"
-RETRY = "wati_retry"
-REOPEN_SEND = "wati_reopen_send"
 ASSIGN_ME = "wati_assign_me"
 SAVED_REPLY = "wati_saved_reply"
+# action_ids of the buttons on a failed or blocked reply's notice.
+RETRY = "wati_retry"
+REOPEN_SEND = "wati_reopen_send"
+
+# The thread parent's buttons, in order: (caption, action_id, style, shown while the
+# conversation is "open", "resolved" or "any"). Their handlers: `listeners/parent.py`.
+PARENT_BUTTONS: tuple[tuple[str, str, str | None, str], ...] = (
+    ("Reopen", REOPEN, None, "resolved"),
+    ("Resolve", RESOLVE, "primary", "open"),
+    ("Send template", SEND_TEMPLATE, None, "any"),
+    ("Contact", CONTACT, None, "any"),
+    ("Assign to me", ASSIGN_ME, None, "open"),
+    ("Saved reply", SAVED_REPLY, None, "open"),
+)
+
+
+class ParentDesk(Protocol):
+    """What a parent shows of the conversation's desk row (`store.desk_chats.DeskChat`): the state
+    the parent's buttons change lives there, and the whole row is handed to `thread_parent`."""
+
+    @property
+    def owner_id(self) -> str | None: ...
+    @property
+    def owner_in_wati(self) -> int | None: ...
+    @property
+    def waiting_since(self) -> str | None: ...
 
 
 def _slack_date(moment: datetime) -> str:
@@ -46,19 +70,18 @@ def window_line(closes: datetime | None, is_open: bool) -> str:
     return ":lock: Reply window closed: send a template to reach this customer"
 
 
-def desk_lines(
-    owner_id: str | None, owner_in_wati: bool, waiting_since: datetime | None
-) -> list[str]:
+def desk_lines(desk: ParentDesk) -> list[str]:
     """Who owns the conversation, and since when the customer has waited for an answer."""
-    if owner_id:
-        owner = f":bust_in_silhouette: Owner: <@{owner_id}>"
-        if not owner_in_wati:
+    if desk.owner_id:
+        owner = f":bust_in_silhouette: Owner: <@{desk.owner_id}>"
+        if not desk.owner_in_wati:
             owner += " (in Slack only)"
     else:
         owner = ":bust_in_silhouette: No owner yet"
     lines = [owner]
-    if waiting_since is not None:
-        lines.append(f":alarm_clock: Waiting for an answer since {_slack_date(waiting_since)}")
+    if desk.waiting_since:
+        since = datetime.fromisoformat(desk.waiting_since)
+        lines.append(f":alarm_clock: Waiting for an answer since {_slack_date(since)}")
     return lines
 
 
@@ -80,9 +103,7 @@ def thread_parent(
     window_closes: datetime | None,
     window_open: bool,
     previous_link: str | None = None,
-    owner_id: str | None = None,
-    owner_in_wati: bool = True,
-    waiting_since: datetime | None = None,
+    desk: ParentDesk | None = None,
 ) -> dict[str, Any]:
     """The parent message of a conversation thread, with its buttons and metadata."""
     from bot.text.formatting import escape
@@ -94,20 +115,15 @@ def thread_parent(
     if status_by:
         status += f" · changed by <@{status_by}>"
     context = [status, window_line(window_closes, window_open)]
-    if state != "resolved":
-        context.extend(desk_lines(owner_id, owner_in_wati, waiting_since))
+    if state != "resolved" and desk is not None:
+        context.extend(desk_lines(desk))
     if previous_link:
         context.append(f"Continues <{previous_link}|an earlier conversation>")
-    toggle = (
-        {"text": "Reopen", "action_id": REOPEN}
-        if state == "resolved"
-        else {"text": "Resolve", "action_id": RESOLVE, "style": "primary"}
-    )
-    buttons = [toggle, {"text": "Send template", "action_id": SEND_TEMPLATE}]
-    buttons.append({"text": "Contact", "action_id": CONTACT})
-    if state != "resolved":
-        buttons.append({"text": "Assign to me", "action_id": ASSIGN_ME})
-        buttons.append({"text": "Saved reply", "action_id": SAVED_REPLY})
+    buttons = [
+        {"text": text, "action_id": action_id, **({"style": style} if style else {})}
+        for text, action_id, style, shown in PARENT_BUTTONS
+        if shown in ("any", state)
+    ]
     blocks: list[dict[str, Any]] = [
         limits.section(f":speech_balloon: *{who}*\nWhatsApp number {via}"),
         limits.context(*context),

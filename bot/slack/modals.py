@@ -32,13 +32,8 @@ VIEW_CALLBACK_IDS = frozenset(
 TEMPLATE_PICK = "wati_template_pick"
 # Every other input element uses this action id; the block id says what it is.
 INPUT = "value"
-TEMPLATE, NUMBER, LINKED, TEXT, CONVERSATION = (
-    "template",
-    "number",
-    "linked",
-    "text",
-    "conversation",
-)
+TEMPLATE, NUMBER, LINKED = "template", "number", "linked"
+TEXT, CONVERSATION = "text", "conversation"
 RECIPIENTS, CSV, NAME, BROADCAST_NAME = "recipients", "csv", "name", "broadcast_name"
 NEW_ATTR_NAME, NEW_ATTR_VALUE = "new_attr_name", "new_attr_value"
 PARAM, ATTR = "param:", "attr:"

@@ -70,7 +70,7 @@ def refusal_hint(error: str) -> str:
 class SocketLink:
     """The Socket Mode connection of one running bridge."""
 
-    def __init__(self, app: App, app_token: str, *, retry_seconds: float = RETRY_SECONDS) -> None:
+    def __init__(self, *, app: App, app_token: str, retry_seconds: float = RETRY_SECONDS) -> None:
         self.handler = SocketModeHandler(app, app_token, logger=_client_logger())
         self.retry_seconds = retry_seconds
         self._closed = threading.Event()

@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import os
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
 
 from sqlite_utils import Database
 
+from bot.base.clock import Clock
 from bot.store.chats import ChatTable
 from bot.store.db import BUSY_TIMEOUT_MS
-from bot.store.desk import DeskTable
+from bot.store.desk_chats import DeskTable
 from bot.store.health import HealthTable
 from bot.store.ledger import LedgerTable
 from bot.store.links import LinkTable
@@ -52,16 +54,25 @@ class StoreUnavailable(Exception):
         self.cause = cause
 
 
-def open_store(path: str | Path, *, migrate: bool = True, writable: bool = False) -> Store:
+def open_store(
+    path: str | Path,
+    *,
+    migrate: bool = True,
+    writable: bool = False,
+    clock: Clock | None = None,
+    on_write: Callable[[sqlite3.Error | None], None] | None = None,
+) -> Store:
     """Open (creating with owner-only permissions) and migrate the database at `path`.
 
     `writable`: also check that SQLite would take writes (`run` does, so a read-only file
-    stops it at once with a clear line instead of failing every write later). Raises
+    stops it at once with a clear line instead of failing every write later). `clock` stamps
+    what the store writes (the wall clock when not given); `on_write` hears how each write
+    transaction ended. Raises
     StoreUnavailable for any SQLite or file-system error.
     """
     text = str(path)
     try:
-        return _open(text, migrate=migrate, writable=writable)
+        return _open(text, migrate=migrate, writable=writable, clock=clock, on_write=on_write)
     except (sqlite3.Error, OSError) as exc:
         raise StoreUnavailable(text, _cause(exc)) from exc
 
@@ -73,13 +84,20 @@ def _cause(exc: sqlite3.Error | OSError) -> str:
     return str(exc) or type(exc).__name__
 
 
-def _open(text: str, *, migrate: bool, writable: bool) -> Store:
+def _open(
+    text: str,
+    *,
+    migrate: bool,
+    writable: bool,
+    clock: Clock | None,
+    on_write: Callable[[sqlite3.Error | None], None] | None,
+) -> Store:
     if text != ":memory:" and not os.path.exists(text):
         Path(text).parent.mkdir(parents=True, exist_ok=True)
         os.close(os.open(text, os.O_CREAT | os.O_WRONLY, 0o600))
     # check_same_thread=False: Bolt's listener threads and the scheduler share it under a lock.
     conn = sqlite3.connect(text, check_same_thread=False, timeout=30)
-    store = Store(Database(conn))
+    store = Store(Database(conn), clock=clock, on_write=on_write)
     store.refuse_writes_flag = os.environ.get(REFUSE_WRITES_ENV) or None
     try:
         store.db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import enum
+from dataclasses import dataclass, fields, replace
 from typing import Any
 
-from bot.store.db import Db, iso, utcnow
+from bot.store.db import Db, iso
 
 
 @dataclass(frozen=True)
@@ -25,6 +26,40 @@ class Chat:
     failures: int
     created_at: str
     hinted_at: float | None = None
+
+
+class Keep(enum.Enum):
+    """A `ChatUpdate` field left out: the column keeps its value (None would clear it)."""
+
+    KEEP = "keep"
+
+
+KEEP = Keep.KEEP
+
+
+@dataclass(frozen=True, kw_only=True)
+class ChatUpdate:
+    """The poll-state columns of a chat that one poll or webhook changes, written at once."""
+
+    last_inbound_at: str | Keep = KEEP
+    last_activity_at: str | Keep = KEEP
+    next_poll_at: float | None | Keep = KEEP
+    empty_polls: int | Keep = KEEP
+    last_polled_at: str | Keep = KEEP
+    failures: int | Keep = KEEP
+    hinted_at: float | None | Keep = KEEP
+
+    def columns(self) -> dict[str, Any]:
+        """The columns this update sets, by name."""
+        return {f.name: value for f in fields(self) if (value := getattr(self, f.name)) is not KEEP}
+
+    def then(self, later: ChatUpdate) -> ChatUpdate:
+        """This update followed by `later` (what `later` sets wins)."""
+        return replace(self, **later.columns())
+
+    def applied(self, chat: Chat) -> Chat:
+        """The chat as this update leaves it."""
+        return replace(chat, **self.columns())
 
 
 @dataclass(frozen=True)
@@ -80,7 +115,7 @@ class ChatTable(Db):
                     "customer_name": name,
                     "next_poll_at": next_poll_at,
                     "origin": origin,
-                    "created_at": iso(utcnow()),
+                    "created_at": iso(self.clock.now()),
                 },
                 ignore=True,
             )
@@ -131,6 +166,11 @@ class ChatTable(Db):
         """Set some columns of a chat."""
         with self.write() as db:
             db.table("chats").update((channel_number, customer_number), values)
+
+    def save_poll(self, chat: Chat, update: ChatUpdate) -> None:
+        """Write what a poll (or a webhook) changed about a chat, in one statement."""
+        if columns := update.columns():
+            self.update_chat(chat.channel_number, chat.customer_number, **columns)
 
     def due_chats(self, channel_number: str, now: float, limit: int = 50) -> list[Chat]:
         """Chats of a number whose next poll time has come, most overdue first.
@@ -224,7 +264,7 @@ class ChatTable(Db):
                     "customer_number": customer_number,
                     "slack_channel_id": slack_channel_id,
                     "state": "opening",
-                    "opened_at": iso(utcnow()),
+                    "opened_at": iso(self.clock.now()),
                     "previous_thread_id": previous_thread_id,
                 }
             )

@@ -20,13 +20,10 @@ from typing import Any, TypeVar
 
 from sqlite_utils import Database, Migrations
 
+from bot.base.clock import Clock
+
 T = TypeVar("T")
 BUSY_TIMEOUT_MS = 30_000  # how long a write waits for another connection's lock
-
-
-def utcnow() -> datetime:
-    """Now, in UTC."""
-    return datetime.now(UTC)
 
 
 def iso(moment: datetime) -> str:
@@ -61,12 +58,20 @@ def load_migrations() -> Migrations:
 class Db:
     """The shared connection, its lock and write transactions; the table classes build on it."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(
+        self,
+        db: Database,
+        *,
+        clock: Clock | None = None,
+        on_write: Callable[[sqlite3.Error | None], None] | None = None,
+    ) -> None:
         self.db = db
+        # The bridge's one clock: every `*_at` stamp the store writes itself comes from it.
+        self.clock = clock or Clock()
         self._lock = threading.RLock()
         # Told how each outermost write transaction ended: None when it committed, else the
         # SQLite error (health watches for a database that takes no writes).
-        self.on_write: Callable[[sqlite3.Error | None], None] | None = None
+        self.on_write = on_write
         self.migrated: list[str] = []  # what the last `migrate()` applied
         self.refuse_writes_flag: str | None = None  # tests only: see `_test_fault`
 

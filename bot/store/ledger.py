@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.store.db import Db, iso, utcnow
+from bot.store.db import Db, iso
 
 
 class LedgerTable(Db):
@@ -16,7 +16,7 @@ class LedgerTable(Db):
         with self.write() as db:
             before = db.conn.total_changes
             db.table("events_seen").insert(
-                {"event_id": event_id, "seen_at": iso(utcnow())}, ignore=True
+                {"event_id": event_id, "seen_at": iso(self.clock.now())}, ignore=True
             )
             return db.conn.total_changes > before
 
@@ -50,7 +50,7 @@ class LedgerTable(Db):
                     "wa_number": wa_number,
                     "name": name,
                     "last_updated": last_updated,
-                    "seen_at": iso(utcnow()),
+                    "seen_at": iso(self.clock.now()),
                 },
                 pk="wa_number",
             )
@@ -58,7 +58,9 @@ class LedgerTable(Db):
     def add_error(self, scope: str, message: str, keep: int = 200) -> None:
         """Log an error for /wati status (no message bodies here), keeping the newest."""
         with self.write() as db:
-            db.table("errors").insert({"at": iso(utcnow()), "scope": scope, "message": message})
+            db.table("errors").insert(
+                {"at": iso(self.clock.now()), "scope": scope, "message": message}
+            )
             db.execute("delete from errors where id <= (select max(id) from errors) - ?", [keep])
 
     def recent_errors(self, scope: str | None = None, limit: int = 5) -> list[dict[str, Any]]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.store.db import Db, iso, utcnow
+from bot.store.db import Db, iso
 
 
 class LinkConflict(Exception):
@@ -46,7 +46,7 @@ class LinkTable(Db):
                 "channel_number": channel_number,
                 "slack_channel_id": slack_channel_id,
                 "linked_by": user_id,
-                "linked_at": iso(utcnow()),
+                "linked_at": iso(self.clock.now()),
             }
             db.table("links").insert(row)
         return Link(**row)

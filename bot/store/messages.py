@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from bot.store.db import Db, iso, utcnow
+from bot.store.db import Db, iso
 
 
 @dataclass(frozen=True)
@@ -74,7 +74,7 @@ class MessageTable(Db):
                     "created": created,
                     "state": state,
                     "attempts": attempts,
-                    "recorded_at": iso(utcnow()),
+                    "recorded_at": iso(self.clock.now()),
                 },
                 ignore=True,
             )

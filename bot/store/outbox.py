@@ -13,7 +13,7 @@ from dataclasses import dataclass, fields
 from enum import StrEnum
 from typing import Any
 
-from bot.store.db import Db, iso, utcnow
+from bot.store.db import Db, iso
 
 
 class ReplyState(StrEnum):
@@ -117,7 +117,7 @@ class OutboxTable(Db):
 
     def enqueue_reply(self, **row: Any) -> tuple[Reply, bool]:
         """Record a reply once per (channel, ts); return it and whether it is new."""
-        now = iso(utcnow())
+        now = iso(self.clock.now())
         row = {"state": "queued", "attempts": 0, "created_at": now, "updated_at": now, **row}
         with self.write() as db:
             before = db.conn.total_changes
@@ -152,7 +152,7 @@ class OutboxTable(Db):
     def update_reply(self, reply_id: int, **values: Any) -> None:
         """Set some columns of an outbox row (and its updated_at)."""
         with self.write() as db:
-            db.table("outbox").update(reply_id, {**values, "updated_at": iso(utcnow())})
+            db.table("outbox").update(reply_id, {**values, "updated_at": iso(self.clock.now())})
 
     def replies_in_state(
         self, *states: str, customer: tuple[str, str] | None = None
@@ -194,7 +194,7 @@ class OutboxTable(Db):
 
         One statement, so two clicks on Retry (or a delete racing a send) cannot both win.
         """
-        values["updated_at"] = iso(utcnow())
+        values["updated_at"] = iso(self.clock.now())
         assignments = ", ".join(f"{name} = ?" for name in values)
         params = [*values.values(), reply_id, *from_states]
         with self.write() as db:
@@ -232,7 +232,7 @@ class OutboxTable(Db):
                     "wati_id": wati_id,
                     "local_message_id": local_message_id,
                     "delivery": delivery,
-                    "sent_at": iso(utcnow()),
+                    "sent_at": iso(self.clock.now()),
                 },
                 replace=True,
             )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from bot.store.db import Db, iso, utcnow
+from bot.store.db import Db, iso
 
 
 @dataclass(frozen=True)
@@ -56,7 +56,7 @@ class SavedTable(Db):
                 "insert into saved_replies (name, text, created_by, created_at) "
                 "values (?, ?, ?, ?) on conflict(name) do update set text = excluded.text, "
                 "created_by = excluded.created_by, created_at = excluded.created_at",
-                [name, text, user_id, iso(utcnow())],
+                [name, text, user_id, iso(self.clock.now())],
             )
             return not existed
 
@@ -69,7 +69,7 @@ class SavedTable(Db):
 
     def start_send(self, **row: Any) -> tuple[SavedSend, bool]:
         """Record a send for a modal (its view id) once; return it and whether it is new."""
-        row = {"state": "posting", "created_at": iso(utcnow()), **row}
+        row = {"state": "posting", "created_at": iso(self.clock.now()), **row}
         with self.write() as db:
             before = db.conn.total_changes
             db.table("saved_sends").insert(row, ignore=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from bot.store.db import Db, iso, utcnow
+from bot.store.db import Db, iso
 
 
 @dataclass(frozen=True)
@@ -69,7 +69,7 @@ class WebhookTable(Db):
                     "customer_number": customer_number,
                     "wati_id": wati_id,
                     "created": created,
-                    "received_at": iso(utcnow()),
+                    "received_at": iso(self.clock.now()),
                     "state": "pending",
                     "attempts": 0,
                     "payload": payload,

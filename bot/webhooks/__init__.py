@@ -1,1 +1,1 @@
-"""Wati webhooks: the fast path beside polling (receiver, hub, health, registration)."""
+"""Wati webhooks: the fast path beside polling (receiver, hub, trust, registration)."""

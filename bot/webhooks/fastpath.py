@@ -28,7 +28,7 @@ HistoryHook = Callable[[Chat, list[WatiMessage]], None]
 KEEP_EVENTS = timedelta(days=2)  # Wati retries an event for a day: its key is kept longer
 
 
-@dataclass
+@dataclass(kw_only=True)
 class FastPath:
     """Receiver, hub, trust and registration of Wati webhooks, wired to the relay."""
 
@@ -68,10 +68,11 @@ def poll_hooks(trust: WebhookTrust, on_history: HistoryHook) -> dict[str, Any]:
         trust.note_history(chat, items)  # before the poll records them: what is new?
         on_history(chat, items)
 
-    return {"on_history": both, "postpone": trust.postpone, "covered": trust.covered}
+    return {"on_history": both, "postpone": trust.postpone}
 
 
 def build_fastpath(
+    *,
     store: Store,
     wati: WatiClient,
     poster: SlackPoster,
@@ -80,7 +81,6 @@ def build_fastpath(
     feedback: Feedback,
     trust: WebhookTrust,
     clock: Clock,
-    *,
     public_url: str | None,
     configured_token: str | None,
     run_soon: Callable[[str], None],
@@ -88,15 +88,25 @@ def build_fastpath(
     """Wire the fast path around the poller built with `trust`'s hooks (see `poll_hooks`);
     `run_soon(job_id)` brings a scheduler job forward."""
     hub = Hub(
-        store,
-        inbound,
-        poller,
-        feedback,
-        trust,
-        clock,
+        store=store,
+        inbound=inbound,
+        poller=poller,
+        feedback=feedback,
+        trust=trust,
+        clock=clock,
         poll_now=lambda number: run_soon(f"poll:{number}"),
     )
     token = webhook_token(store, configured_token)
-    registrar = Registrar(store, wati, poster, clock, public_url=public_url, token=token)
+    registrar = Registrar(
+        store=store, wati=wati, poster=poster, clock=clock, public_url=public_url, token=token
+    )
     receiver = make_receiver(token, store, lambda: run_soon("webhooks"))
-    return FastPath(store, poller, trust, hub, registrar, token, receiver)
+    return FastPath(
+        store=store,
+        poller=poller,
+        trust=trust,
+        hub=hub,
+        registrar=registrar,
+        token=token,
+        receiver=receiver,
+    )

@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
-from dataclasses import replace
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
@@ -41,13 +40,13 @@ class Hub:
 
     def __init__(
         self,
+        *,
         store: Store,
         inbound: Inbound,
         poller: Poller,
         feedback: Feedback,
         trust: WebhookTrust,
         clock: Clock,
-        *,
         poll_now: Callable[[str], None] = lambda number: None,
     ) -> None:
         self.store = store
@@ -126,10 +125,9 @@ class Hub:
                 link.channel_number, customer, origin="webhook", next_poll_at=soon
             )
         changes = self.inbound.record_all(link, chat, [item])
-        if changes:
-            self.store.update_chat(link.channel_number, customer, **changes)
+        self.store.save_poll(chat, changes)
         try:
-            self.inbound.flush_pending(link, replace(chat, **changes))
+            self.inbound.flush_pending(link, changes.applied(chat))
         except (SlackApiError, WatiError) as exc:
             # The message is on record as pending: the chat's next poll posts it.
             logger.warning("webhook message not posted yet (%s): poll woken", type(exc).__name__)

@@ -75,11 +75,11 @@ class Registrar:
 
     def __init__(
         self,
+        *,
         store: Store,
         wati: WatiClient,
         poster: SlackPoster,
         clock: Clock,
-        *,
         public_url: str | None,
         token: str,
     ) -> None:
@@ -166,7 +166,7 @@ def show(settings: Settings, *, retry: bool = False) -> int:
         if retry:
             print(f"{store.clear_webhook_errors()} failed registration(s) will be tried again.")
         token = webhook_token(store, settings.webhook_token)
-        trust = WebhookTrust(store, Clock(), settings.poll_seconds)
+        trust = WebhookTrust(store=store, clock=Clock(), poll_seconds=settings.poll_seconds)
         print(report(store, trust, public_url=settings.public_url, token=token))
     finally:
         store.close()

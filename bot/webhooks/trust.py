@@ -41,7 +41,7 @@ IDS_KEY = "webhook_ids"  # kv: "same" once proven, "differ" when a poll showed o
 class WebhookTrust:
     """Per-number trust in the webhooks; the pacing hooks the poller asks."""
 
-    def __init__(self, store: Store, clock: Clock, poll_seconds: float) -> None:
+    def __init__(self, *, store: Store, clock: Clock, poll_seconds: float) -> None:
         self.store = store
         self.clock = clock
         self.poll_seconds = poll_seconds

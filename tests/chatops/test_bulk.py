@@ -220,7 +220,9 @@ def test_long_broadcast_waits_out_the_rate_limit_and_updates_progress_sparingly(
     link = kit.bridge.store.link_for_channel(SLACK_A)
     assert link is not None
     # 40 calls of 10: Wati allows 30 per 10 s, so the 31st is answered 429 and waited out.
-    bulk = Bulk(kit.bridge.wati, kit.bridge.poster, chunk_size=10, sleep=kit.clock.advance)
+    bulk = Bulk(
+        wati=kit.bridge.wati, poster=kit.bridge.poster, chunk_size=10, sleep=kit.clock.advance
+    )
     receivers = [(f"4477009{i:05d}", {"name": "N"}) for i in range(400)]
     kit.slack.clear_calls()
 
@@ -271,7 +273,7 @@ def test_a_report_of_many_failures_with_long_reasons_fits_slacks_limits(kit: Kit
     template = kit.bridge.wati.get_message_templates()[0]
     link = kit.bridge.store.link_for_channel(SLACK_A)
     assert link is not None
-    bulk = Bulk(kit.bridge.wati, kit.bridge.poster, sleep=kit.clock.advance)
+    bulk = Bulk(wati=kit.bridge.wati, poster=kit.bridge.poster, sleep=kit.clock.advance)
     reason = "Wati refused this number because " + "the reason goes on and on " * 10
     refused = [(f"4477009{i:05d}", reason) for i in range(100)]
     kit.slack.clear_calls()

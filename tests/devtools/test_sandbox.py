@@ -592,3 +592,15 @@ def test_add_and_update_contacts(sandbox: Sandbox, wati: httpx.Client) -> None:
     assert contact is not None
     assert contact["customParams"] == [{"name": "tier", "value": "platinum"}]
     assert sandbox.contact(BO) is None
+
+
+def test_control_routes_answer_from_their_table(sandbox: Sandbox) -> None:
+    control = sandbox.url + "/_sandbox/api"
+    assert httpx.get(sandbox.url + "/").headers["Content-Type"].startswith("text/html")
+    assert httpx.get(control + "/state/").status_code == 200  # a trailing slash is the same
+    for unknown in (httpx.get(control + "/nothing"), httpx.get(control + "/say")):
+        assert (unknown.status_code, unknown.json()) == (404, {"error": "no such route"})
+    missing = httpx.post(control + "/say", json={"customer": ANA, "text": "hi"})
+    assert (missing.status_code, missing.json()) == (400, {"error": "channel"})
+    not_json = httpx.post(control + "/say", content=b"[1]")
+    assert not_json.status_code == 400 and "JSON object" in not_json.json()["error"]

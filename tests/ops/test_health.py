@@ -60,7 +60,7 @@ def test_a_condition_is_logged_once_when_it_starts_and_once_when_it_ends(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     clock = ManualClock()
-    health = Health(clock)
+    health = Health(clock=clock)
     caplog.set_level(logging.WARNING, logger="bot.ops.health")
     for _ in range(3):
         health.wati_answered("getMessages", _refusal(401))
@@ -76,7 +76,7 @@ def test_a_condition_is_logged_once_when_it_starts_and_once_when_it_ends(
 
 
 def test_a_403_is_about_its_endpoint_and_cloudflare_is_not_the_token() -> None:
-    health = Health(ManualClock())
+    health = Health(clock=ManualClock())
     health.wati_answered("sendSessionMessage", _refusal(403, "error code: 1010"))
     (condition,) = health.conditions()
     assert condition.ident == "wati_token_refused:sendSessionMessage"
@@ -88,7 +88,7 @@ def test_a_403_is_about_its_endpoint_and_cloudflare_is_not_the_token() -> None:
 
 
 def test_slack_refusals_and_channels() -> None:
-    health = Health(ManualClock())
+    health = Health(clock=ManualClock())
     health.linked([SLACK_A])
     health.slack_answered("chat.postMessage", SLACK_B, "not_in_channel")  # not linked: not ours
     health.slack_answered("chat.postMessage", SLACK_A, "is_archived")
@@ -104,12 +104,11 @@ def test_slack_refusals_and_channels() -> None:
 
 
 def test_a_busy_database_is_not_a_fault_and_a_full_one_is(tmp_path: Path) -> None:
-    health = Health(ManualClock())
+    health = Health(clock=ManualClock())
     health.wrote(sqlite3.OperationalError("database is locked"))
     assert health.conditions() == []
     # A real SQLITE_FULL: the database may not grow past its present size.
-    store = open_store(tmp_path / "full.db")
-    store.on_write = health.wrote
+    store = open_store(tmp_path / "full.db", on_write=health.wrote)
     pages = store.query("pragma page_count")[0]["page_count"]
     store.db.execute(f"pragma max_page_count = {pages}")
     with pytest.raises(sqlite3.OperationalError, match="full"):
@@ -125,7 +124,7 @@ def test_a_busy_database_is_not_a_fault_and_a_full_one_is(tmp_path: Path) -> Non
 
 def test_the_socket_counts_as_down_after_a_minute() -> None:
     clock = ManualClock()
-    health = Health(clock)
+    health = Health(clock=clock)
     health.socket(False)
     clock.advance(59)
     health.socket(False)
@@ -191,7 +190,12 @@ def test_admins_are_told_once_each_way_and_not_again_after_a_restart(
     assert slack.messages(DM_ADMIN) == []
     # A restart: what was told is read back, so nothing is told again.
     again = Alerts(
-        watch.health, watched.store, watched.app.client, admins=(), alert_after=60, clock=clock
+        health=watch.health,
+        store=watched.store,
+        client=watched.app.client,
+        admins=(),
+        alert_after=60,
+        clock=clock,
     )
     watch.alerts = again
     watch.check()

@@ -62,7 +62,7 @@ def test_a_new_customer_is_found_on_the_poll_cadence_not_a_fixed_minute(
 
 def test_the_look_cadence_stretches_as_the_months_calls_run_out(linked: Bridge) -> None:
     month_start = datetime(2026, 12, 1, 0, 5, tzinfo=UTC)
-    budget = Budget(linked.store, 10_000, now=lambda: month_start)
+    budget = Budget(store=linked.store, monthly_calls=10_000, now=lambda: month_start)
     assert budget.pace(10.0, 0.25) == 10.0  # the burst allowance is still saved up
     for _ in range(budget.burst - 5):
         budget.record("getContacts")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -227,8 +226,7 @@ def test_long_reply_is_split_and_sent_in_order(
 def test_mentions_links_and_the_agent_name(
     linked: Bridge, sandbox: Sandbox, slack: SlackStandIn, driver: SlackDriver
 ) -> None:
-    sender = linked.outbound.sender
-    sender.settings = replace(sender.settings, agent_prefix=True)
+    linked.outbound.sender.composer.agent_prefix = True
     thread = open_chat(linked, sandbox)
     say(
         linked,

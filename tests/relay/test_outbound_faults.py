@@ -254,7 +254,7 @@ def test_one_bad_reply_never_blocks_the_others(
 ) -> None:
     first = open_chat(linked, sandbox, customer=OTHER)
     second = open_chat(linked, sandbox)
-    names = linked.outbound.names
+    names = linked.outbound.sender.composer.names
 
     def broken(user_id: str) -> str | None:
         raise RuntimeError("directory down")

@@ -6,38 +6,24 @@ else, as Wati's firewall answers), route (404/405), token (401, empty body), mon
 not counted), count the call, injected fault, rate limit (429 + Retry-After), the endpoint.
 The calls served, and their handlers, are the route table in api.py (`WatiApi.routes`).
 
-Control routes (JSON in and out):
-  GET    /_sandbox/api/state                       channels, known customers, the clock
-  GET    /_sandbox/api/conversation?channel=&customer=   a chat, oldest first, with statuses
-  POST   /_sandbox/api/say       {channel, customer, text, name?, type?, data?}   the customer
-  POST   /_sandbox/api/operator  {channel, customer, text}   a teammate in Wati's own inbox
-  POST   /_sandbox/api/react     {channel, customer, emoji, to?}   the customer reacts
-  POST   /_sandbox/api/close     {channel, customer, by?}   Wati's chatbot closes the chat
-  POST   /_sandbox/api/file?channel=&customer=&name=&caption=&filename=&kind=   raw bytes: a
-         customer's photo, voice note or document (Content-Type from the request)
-  POST   /_sandbox/api/expire {id}                  Wati no longer holds that message's file
-  GET    /_sandbox/api/media?fileName=data/...      a stored file, no token
-  GET    /_sandbox/api/sent[?channel=]              what the API sent
-  POST   /_sandbox/api/advance   {seconds}          move the sandbox clock
-  GET / POST / DELETE  /_sandbox/faults             list / inject {endpoint, kind, count,
-         retry_after?, delay?} / clear
+The phone page and the control routes, and their handlers, are the table in control.py
+(`Controls.routes`).
 """
 
 from __future__ import annotations
 
 import hmac
 import ipaddress
-import json
 import logging
 import socket
 import struct
 import sys
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from importlib import resources
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
 
 from .base import Reply, Request, find_route, json_reply
+from .control import NO_ROUTE, ControlError, Controls
 from .faults import MEDIA_FAULTS, cloudflare_page, media_fault
 
 if TYPE_CHECKING:
@@ -53,20 +39,13 @@ class SandboxServer(ThreadingHTTPServer):
 
     def __init__(self, address: tuple[str, int], sandbox: Sandbox) -> None:
         self.sandbox = sandbox
+        self.controls = Controls(sandbox)
         super().__init__(address, Handler)
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         if isinstance(sys.exc_info()[1], ConnectionError):
             return  # the client hung up mid-answer (a crash test killed it): not an error here
         super().handle_error(request, client_address)
-
-
-def page_html() -> bytes:
-    return resources.files("bot.devtools.sandbox").joinpath("page.html").read_bytes()
-
-
-class ControlError(Exception):
-    pass
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -219,104 +198,12 @@ class Handler(BaseHTTPRequestHandler):
             reply = Reply(200, cut)
         self._send(reply)
 
-    # -- control routes ---------------------------------------------------------------------
+    # -- the phone page and the control routes -----------------------------------------------
 
     def _control(self, method: str, path: str, query: dict[str, str], body: bytes) -> Reply:
-        sandbox = self.server.sandbox
-        route = (method, path.rstrip("/") or "/")
-        if route == ("GET", "/"):
-            return Reply(200, page_html(), "text/html; charset=utf-8")
-        if route == ("GET", "/_sandbox/api/media"):
-            found = sandbox.state.media(query.get("fileName", ""))
-            return (
-                Reply(404, b"", "text/plain") if found is None else Reply(200, found[1], found[0])
-            )
-        if route == ("POST", "/_sandbox/api/file"):
-            content_type = self.headers.get("Content-Type") or "application/octet-stream"
-            message_id, data = sandbox.customer_sends_file(
-                query.get("channel", ""),
-                query.get("customer", ""),
-                query.get("filename", "file"),
-                body,
-                content_type,
-                caption=query.get("caption", ""),
-                name=query.get("name") or None,
-                kind=query.get("kind") or None,
-            )
-            return json_reply({"id": message_id, "data": data})
-        return self._control_json(route, query, _json(body))
-
-    def _control_json(
-        self, route: tuple[str, str], query: dict[str, str], payload: dict[str, Any]
-    ) -> Reply:
-        sandbox = self.server.sandbox
-        if route == ("GET", "/_sandbox/api/state"):
-            return json_reply(sandbox.overview())
-        if route == ("GET", "/_sandbox/api/conversation"):
-            return json_reply(sandbox.conversation(query["channel"], query["customer"]))
-        if route == ("POST", "/_sandbox/api/say"):
-            message_id = sandbox.customer_says(
-                str(payload["channel"]),
-                str(payload["customer"]),
-                str(payload.get("text") or ""),
-                name=str(payload["name"]) if payload.get("name") else None,
-                type=str(payload.get("type") or "text"),
-                data=str(payload["data"]) if payload.get("data") else None,
-            )
-            return json_reply({"id": message_id})
-        if route == ("POST", "/_sandbox/api/expire"):
-            sandbox.expire_media(str(payload["id"]))
-            return json_reply({"expired": str(payload["id"])})
-        if route == ("POST", "/_sandbox/api/operator"):
-            message_id = sandbox.operator_says(
-                str(payload["channel"]), str(payload["customer"]), str(payload["text"])
-            )
-            return json_reply({"id": message_id})
-        if route == ("POST", "/_sandbox/api/react"):
-            message_id = sandbox.customer_reacts(
-                str(payload["channel"]),
-                str(payload["customer"]),
-                str(payload["emoji"]),
-                str(payload["to"]) if payload.get("to") else None,
-            )
-            return json_reply({"id": message_id})
-        if route == ("POST", "/_sandbox/api/close"):
-            sandbox.close_chat(
-                str(payload["channel"]),
-                str(payload["customer"]),
-                by=str(payload.get("by") or "Bot"),
-            )
-            return json_reply({"status": "SOLVED"})
-        if route == ("GET", "/_sandbox/api/sent"):
-            return json_reply(sandbox.sent_by_api(query.get("channel") or None))
-        if route == ("POST", "/_sandbox/api/advance"):
-            sandbox.advance(float(payload["seconds"]))
-            return json_reply({"now": sandbox.now()})
-        if route == ("GET", "/_sandbox/faults"):
-            return json_reply({"faults": sandbox.faults.pending()})
-        if route == ("POST", "/_sandbox/faults"):
-            retry = payload.get("retry_after")
-            sandbox.faults.inject(
-                str(payload["endpoint"]),
-                str(payload["kind"]),
-                int(payload.get("count", 1)),
-                retry_after=int(retry) if retry is not None else None,
-                delay=float(payload.get("delay", 0)),
-            )
-            return json_reply({"faults": sandbox.faults.pending()})
-        if route == ("DELETE", "/_sandbox/faults"):
-            sandbox.faults.clear()
-            return json_reply({"faults": []})
-        return Reply(404, b'{"error":"no such route"}')
-
-
-def _json(body: bytes) -> dict[str, Any]:
-    if not body.strip():
-        return {}
-    try:
-        payload = json.loads(body)
-    except ValueError:
-        raise ControlError("the body must be a JSON object") from None
-    if not isinstance(payload, dict):
-        raise ControlError("the body must be a JSON object")
-    return payload
+        server = self.server
+        found = find_route(server.controls.routes, "", method, path.rstrip("/") or "/")
+        if found.route is None:
+            return NO_ROUTE
+        content_type = self.headers.get("Content-Type", "")
+        return found.route.handler(Request(method, found.name, "", query, content_type, body))

@@ -12,7 +12,7 @@ import av
 import pytest
 
 from bot.audio.voice import NotAudio, is_ogg_opus, to_voice_note
-from bot.relay.attachments import plan
+from bot.relay.pieces import plan
 
 
 def _wav(rate: int = 44_100, channels: int = 2, seconds: float = 0.5) -> bytes:

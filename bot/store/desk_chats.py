@@ -95,7 +95,8 @@ class DeskTable(Db):
         )
         return found or DeskChat(channel_number, customer_number)
 
-    def _upsert_desk(self, channel_number: str, customer_number: str, **values: Any) -> None:
+    def update_desk(self, channel_number: str, customer_number: str, **values: Any) -> None:
+        """Set some columns of a chat's desk row (created with defaults when it has none)."""
         with self.write() as db:
             db.table("desk_chats").upsert(
                 {"channel_number": channel_number, "customer_number": customer_number, **values},
@@ -113,7 +114,7 @@ class DeskTable(Db):
         at: str,
     ) -> None:
         """Give the chat to `owner_id` (None: nobody owns it)."""
-        self._upsert_desk(
+        self.update_desk(
             channel_number,
             customer_number,
             owner_id=owner_id,
@@ -142,7 +143,7 @@ class DeskTable(Db):
 
     def note_owner_in_wati(self, channel_number: str, customer_number: str, in_wati: bool) -> None:
         """Record whether Wati took the current assignment."""
-        self._upsert_desk(channel_number, customer_number, owner_in_wati=int(in_wati))
+        self.update_desk(channel_number, customer_number, owner_in_wati=int(in_wati))
 
     # -- waiting -------------------------------------------------------------------------------
 
@@ -163,13 +164,13 @@ class DeskTable(Db):
 
     def set_waiting(self, channel_number: str, customer_number: str, since: str | None) -> None:
         """A new waiting state: its nudge count starts again."""
-        self._upsert_desk(channel_number, customer_number, waiting_since=since, nudges=0)
+        self.update_desk(channel_number, customer_number, waiting_since=since, nudges=0)
 
     def set_waiting_shown(
         self, channel_number: str, customer_number: str, shown: str | None
     ) -> None:
         """What the thread parent shows of the wait now."""
-        self._upsert_desk(channel_number, customer_number, waiting_shown=shown)
+        self.update_desk(channel_number, customer_number, waiting_shown=shown)
 
     def count_nudge(
         self, channel_number: str, customer_number: str, since: str, nudges: int
