@@ -166,7 +166,10 @@ def _recorded(path: Path) -> list[str]:
 def test_migration_names_follow_their_running_order() -> None:
     names = [m.name for m in load_migrations().pending(Database(memory=True))]
     numbers = [int(name[1:4]) for name in names]
-    assert numbers == list(range(1, len(names) + 1))
+    # In running order, each number above the last. (Gaps are allowed: feature branches are
+    # given numbers ahead of time, m016 for media while m012-m015 are elsewhere.)
+    assert numbers[:11] == list(range(1, 12))
+    assert all(a < b for a, b in zip(numbers, numbers[1:], strict=False))
 
 
 def test_database_migrated_under_the_old_names_runs_nothing_twice(tmp_path: Path) -> None:
@@ -193,10 +196,13 @@ def test_database_part_migrated_under_the_old_names_runs_only_the_rest(tmp_path:
     load_migrations().apply(db, stop_before="m010_desk")
     db.close()
     _record_old_names(path)
-    assert pending_migrations(str(path)) == ["m010_desk", "m011_chat_hints"]
+    every = [m.name for m in load_migrations().pending(Database(memory=True))]
+    rest = every[every.index("m010_desk") :]  # the desk, the chat hints and any newer ones
+    assert rest[:2] == ["m010_desk", "m011_chat_hints"]
+    assert pending_migrations(str(path)) == rest
     store = open_store(path)
-    assert store.migrated == ["m010_desk", "m011_chat_hints"]
+    assert store.migrated == rest
     assert {"desk_chats", "webhook_events"} <= set(store.db.table_names())
     assert "hinted_at" in store.db["chats"].columns_dict
     store.close()
-    assert _recorded(path)[-3:] == ["m009_create_webhooks", "m010_desk", "m011_chat_hints"]
+    assert _recorded(path)[-len(rest) - 1 :] == ["m009_create_webhooks", *rest]
