@@ -3,7 +3,7 @@
 Listeners and chat-ops raise `ChatOpsError` with plain words; `answers_refusals` (for block
 actions and shortcuts, which name the channel in their body) and `told` (for code that knows
 the channel itself) show those words to that one user as an ephemeral message. Slash commands
-get the same from `WatiCommand.run`, through the command's response_url.
+get the same from `commands.run`, through the command's response_url.
 """
 
 from __future__ import annotations
