@@ -32,6 +32,7 @@ from bot.devtools.slack_standin.server import SlackStandIn
 from bot.relay.budget import Budget
 from bot.relay.discovery import Discovery
 from bot.relay.inbound import Inbound
+from bot.relay.newcomers import Newcomers
 from bot.relay.polling import Poller
 from bot.relay.threads import Threads
 from bot.service import Bridge, build
@@ -187,25 +188,46 @@ def first_messages(tmp: Path, *, poll_seconds: float, customers: int, gap: float
 
 
 def busy_minute(
-    tmp: Path, *, numbers: int, customers: int, seconds: float, every: float
+    tmp: Path,
+    *,
+    numbers: int,
+    customers: int,
+    seconds: float,
+    every: float,
+    cold: bool = False,
+    v3: bool = True,
 ) -> dict[str, Any]:
-    """`customers` active conversations spread over `numbers` linked numbers; one new customer
-    message every `every` seconds for `seconds`, at the default BRIDGE_POLL_SECONDS=10."""
+    """`customers` conversations spread over `numbers` linked numbers; one customer message
+    every `every` seconds for `seconds`, at the default BRIDGE_POLL_SECONDS=10.
+
+    Warm: the conversations are open in Slack before the clock starts. Cold: the customers
+    have never been seen and all write at the start (their first messages count too);
+    `v3=False` plays a tenant without Wati's v3 conversation list (404).
+    """
     counting = Counting()
     sandbox, slack, bridge = _setup(tmp, numbers, min_interval=1.0, transport=counting)
+    if not v3:
+        sandbox.api.v3_conversations = 404
     people = [(_number(i % numbers), _customer(i)) for i in range(customers)]
-    for number, customer in people:
-        sandbox.customer_says(number, customer, "hello", name=f"Customer {customer[-3:]}")
-        bridge.poller.wake(number, customer)  # conversations the team already has
+    sent: dict[str, float] = {}
+    if not cold:
+        for number, customer in people:
+            sandbox.customer_says(number, customer, "hello", name=f"Customer {customer[-3:]}")
+            bridge.poller.wake(number, customer)  # conversations the team already has
     bridge.start_jobs(tick=0.5)
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and len(_post_times(slack)) < customers:
-        time.sleep(0.5)  # every conversation open in Slack
-    time.sleep(20)  # the first routine polls after the warm-up are done
+    if not cold:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and len(_post_times(slack)) < customers:
+            time.sleep(0.5)  # every conversation open in Slack
+        time.sleep(20)  # the first routine polls after the warm-up are done
+    else:
+        time.sleep(3)  # the bridge's first contacts look has run: every customer is new
+        for number, customer in people:
+            text = f"first from {customer[-3:]}"
+            sent[sandbox.customer_says(number, customer, text, name=customer[-3:])] = time.time()
     warm = len(_post_times(slack))
     calls_before, limited_before = sandbox.calls(), counting.limited
     rng = random.Random(7)
-    sent: dict[str, float] = {}
     start = time.monotonic()
     for k in itertools.count():
         at = start + k * every
@@ -217,10 +239,11 @@ def busy_minute(
     end = time.time()
     by_end = _post_times(slack)
     in_minute = sum(1 for i in sent if i in by_end and by_end[i] <= end)
-    deadline = time.monotonic() + 120
+    deadline = time.monotonic() + 180
     while time.monotonic() < deadline and len(set(sent) & set(_post_times(slack))) < len(sent):
         time.sleep(0.5)
     posted = _post_times(slack)
+    within = sum(1 for i, t in sent.items() if i in posted and posted[i] <= t + 180)
     lat = [posted[i] - t for i, t in sent.items() if i in posted]
     calls = sandbox.calls() - calls_before
     limited = counting.limited - limited_before
@@ -229,12 +252,49 @@ def busy_minute(
         "warm": warm,
         "sent": len(sent),
         "in_minute": in_minute,
+        "within_3min": within,
         "relayed": len(lat),
         "p50": statistics.median(lat) if lat else float("nan"),
         "p99": _pct(lat, 0.99) if lat else float("nan"),
         "calls": calls,
         "limited": limited,
     }
+
+
+def _print_minute(label: str, minutes: list[dict[str, Any]], runs: int) -> None:
+    sent = sum(x["sent"] for x in minutes)
+    relayed = sum(x["relayed"] for x in minutes)
+    print(
+        f"{label} ({runs} runs): "
+        f"median {statistics.median(x['in_minute'] / x['sent'] for x in minutes):.0%} in Slack "
+        f"within the minute, median "
+        f"{statistics.median(x['within_3min'] / x['sent'] for x in minutes):.0%} within 3 min, "
+        f"{relayed}/{sent} in the end; median p50 "
+        f"{statistics.median(x['p50'] for x in minutes):.1f} s, p99 "
+        f"{statistics.median(x['p99'] for x in minutes):.1f} s; "
+        f"{sum(x['limited'] for x in minutes)} 429s; Wati calls per relayed message "
+        f"{statistics.median(x['calls'] / max(1, x['relayed']) for x in minutes):.2f}",
+        flush=True,
+    )
+
+
+def cold_minutes(tmp: Path, *, runs: int, seconds: float) -> None:
+    """The cold minute: 40 never-seen customers on 5 numbers, v1 only and with v3's list."""
+    for v3 in (False, True):
+        minutes = [
+            busy_minute(
+                tmp / f"cold{int(v3)}-{r}",
+                numbers=5,
+                customers=40,
+                seconds=seconds,
+                every=1.5,
+                cold=True,
+                v3=v3,
+            )
+            for r in range(runs)
+        ]
+        what = "with the v3 conversation list" if v3 else "v1 only"
+        _print_minute(f"cold minute, 40 never-seen customers on 5 numbers, {what}", minutes, runs)
 
 
 def idle_hour(tmp: Path, *, contacts: int, quiet_chats: int, monthly: int) -> dict[str, Any]:
@@ -266,7 +326,8 @@ def idle_hour(tmp: Path, *, contacts: int, quiet_chats: int, monthly: int) -> di
     leaves = {"store": store, "wati": wati, "windows": windows, "clock": the_clock}
     threads = Threads(**leaves, poster=poster, budget=budget)
     inbound = Inbound(**leaves, poster=poster, threads=threads)
-    discovery = Discovery(**leaves, budget=budget, poll_seconds=10)
+    newcomers = Newcomers(store=store, wati=wati, budget=budget)
+    discovery = Discovery(**leaves, budget=budget, poll_seconds=10, newcomers=newcomers)
     relay = Poller(**leaves, inbound=inbound, discovery=discovery, budget=budget, poll_seconds=10)
     for i in range(quiet_chats):
         c = _customer(i)
@@ -334,9 +395,14 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smaller counts, for a smoke run")
     parser.add_argument("--runs", type=int, default=3, help="repeat the timed parts; medians shown")
+    parser.add_argument("--cold", action="store_true", help="only the cold minutes")
     args = parser.parse_args()
     q = args.quick
     runs = 1 if q else args.runs
+    if args.cold:
+        with tempfile.TemporaryDirectory() as tmp_name:
+            cold_minutes(Path(tmp_name), runs=runs, seconds=20 if q else 60)
+        return 0
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
         for poll_seconds, customers in ((1, 15), (10, 8)):
@@ -368,18 +434,8 @@ def main() -> int:
             )
             for r in range(runs)
         ]
-        sent = sum(x["sent"] for x in minutes)
-        relayed = sum(x["relayed"] for x in minutes)
-        print(
-            f"busy minute, 5 numbers x 40 customers, a message every 1.5 s ({runs} runs): "
-            f"median {statistics.median(x['in_minute'] / x['sent'] for x in minutes):.0%} in Slack "
-            f"within the minute, {relayed}/{sent} in the end; median p50 "
-            f"{statistics.median(x['p50'] for x in minutes):.1f} s, p99 "
-            f"{statistics.median(x['p99'] for x in minutes):.1f} s; "
-            f"{sum(x['limited'] for x in minutes)} 429s; Wati calls per relayed message "
-            f"{statistics.median(x['calls'] / max(1, x['relayed']) for x in minutes):.2f}",
-            flush=True,
-        )
+        _print_minute("warm minute, 5 numbers x 40 customers, a message every 1.5 s", minutes, runs)
+        cold_minutes(tmp, runs=runs, seconds=20 if q else 60)
         lats = [
             latency(tmp / f"lat{r}", chats=5 if q else 10, seconds=20 if q else 60, rate=0.5)
             for r in range(runs)

@@ -25,6 +25,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import httpx
 import uvicorn
 from inbound import _pct, _post_times  # bench/ is on the path when run as a script
 
@@ -112,7 +113,7 @@ def workload(
     posted = _post_times(slack)
     lat = [posted[i] - t for i, t in sent.items() if i in posted]
     calls = sandbox.calls() - calls_before
-    healthy = sum(bridge.webhooks.health.healthy(n) for n in NUMBERS)
+    healthy = sum(bridge.webhooks.trust.healthy(n) for n in NUMBERS)
     bridge.shutdown()
     server.should_exit = True
     slack.stop()
@@ -127,8 +128,59 @@ def workload(
     }
 
 
-def idle_hour(tmp: Path, *, webhooks: bool, contacts: int, quiet_chats: int) -> dict[str, Any]:
-    """One simulated idle hour (virtual time): many contacts, some quiet chats, no traffic."""
+def storm(tmp: Path, *, receipts: int) -> float:
+    """Seconds from a new customer's message to Slack, right after `receipts` delivery
+    receipts for messages the bridge did not send (a broadcast from Wati's dashboard)."""
+    tmp.mkdir(parents=True, exist_ok=True)
+    sandbox = Sandbox(tmp / "sandbox.db", channels=(NUMBER,), status_delays=(1.0, 2.0)).start()
+    sandbox.monthly_quota = 10**9
+    slack = SlackStandIn()
+    slack.add_channel(CHANNEL, "wa-1")
+    slack.start()
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    env = _env(tmp, sandbox, slack)
+    env["BRIDGE_PUBLIC_URL"] = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    bridge = build(Settings.from_env(env), slack_min_interval=1.0)
+    server = _serve(bridge, sock)
+    bridge.store.link(NUMBER, CHANNEL, "UBENCH")
+    time.sleep(0.01)
+    bridge.start_jobs(tick=0.5)
+    while not sandbox.webhooks.hooks:
+        time.sleep(0.05)
+    first = sandbox.customer_says(NUMBER, _customer(0), "hello", name="Ana")
+    while first not in _post_times(slack) or not bridge.webhooks.trust.ids_match():
+        time.sleep(0.1)  # the first message's poll proved webhook ids are history ids
+    url = sandbox.webhooks.hooks[0].url
+    with httpx.Client(timeout=10) as client:
+        for k in range(receipts):
+            client.post(
+                url,
+                json={
+                    "eventType": ("sentMessageDELIVERED_v2", "sentMessageREAD_v2")[k % 2],
+                    "id": f"{k:024x}",
+                    "conversationId": "c" * 24,
+                    "timestamp": str(int(time.time())),
+                },
+            )
+    new = sandbox.customer_says(NUMBER, _customer(1), "first time here", name="Bo")
+    said = time.time()
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and new not in _post_times(slack):
+        time.sleep(0.05)
+    seconds = _post_times(slack).get(new, float("inf")) - said
+    bridge.shutdown()
+    server.should_exit = True
+    slack.stop()
+    sandbox.stop()
+    return seconds
+
+
+def idle_hour(
+    tmp: Path, *, webhooks: bool, contacts: int, quiet_chats: int, hours: int = 1
+) -> dict[str, Any]:
+    """Simulated idle hours (virtual time): many contacts, some quiet chats, no traffic; the
+    calls of each hour in `per_hour`, their sum in `calls`."""
     tmp.mkdir(parents=True, exist_ok=True)
     now = [datetime(2026, 12, 1, tzinfo=UTC).timestamp()]
 
@@ -161,15 +213,16 @@ def idle_hour(tmp: Path, *, webhooks: bool, contacts: int, quiet_chats: int) -> 
         store.update_chat(NUMBER, c, last_activity_at=last, empty_polls=20)
     if webhooks:
         # The number's webhooks have been delivering (and their ids were proven) before.
-        bridge.webhooks.health.note_event(NUMBER, "message")
+        bridge.webhooks.trust.note_event(NUMBER, "message")
         store.put("webhook_ids", "same")
         now[0] += 601  # the last event was a while ago: the hour is quiet
     bridge.poller.discover()  # bootstrap look (not counted)
     fast = bridge.webhooks
-    before = sandbox.calls()
+    first = before = sandbox.calls()
     start = clock()
     next_hint, next_sweep = start + 60, start + 300
-    while clock() < start + 3600:
+    per_hour: list[int] = []
+    while clock() < start + 3600 * hours:
         now[0] += 1
         bridge.poller.poll_number(NUMBER)
         fast.reconcile()
@@ -179,18 +232,31 @@ def idle_hour(tmp: Path, *, webhooks: bool, contacts: int, quiet_chats: int) -> 
         if clock() >= next_sweep:
             bridge.poller.discover(sweep=True)
             next_sweep += 300
-    calls = sandbox.calls() - before
+        if (clock() - start) % 3600 == 0:
+            per_hour.append(sandbox.calls() - before)
+            before = sandbox.calls()
+    calls = sandbox.calls() - first
     bridge.shutdown()
     slack.stop()
     sandbox.stop()
-    return {"contacts": contacts, "quiet_chats": quiet_chats, "calls": calls}
+    return {"contacts": contacts, "quiet_chats": quiet_chats, "calls": calls, "per_hour": per_hour}
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smaller counts, for a smoke run")
+    parser.add_argument("--storm", action="store_true", help="only the receipt storm")
+    parser.add_argument("--idle", action="store_true", help="only the three idle hours")
     args = parser.parse_args()
     q = args.quick
+    if args.idle:
+        with tempfile.TemporaryDirectory() as tmp_name:
+            _print_idle(Path(tmp_name))
+        return 0
+    if args.storm:
+        with tempfile.TemporaryDirectory() as tmp_name:
+            _print_storm(Path(tmp_name), runs=1 if q else 3)
+        return 0
     chats, seconds = (5, 20) if q else (10, 60)
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
@@ -219,7 +285,36 @@ def main() -> int:
             r = idle_hour(tmp / f"i{int(mode)}", webhooks=mode, contacts=n, quiet_chats=200)
             name = "webhooks healthy " if mode else "polling only     "
             print(f"  {name}: {r['calls']} Wati calls", flush=True)
+        _print_storm(tmp, runs=1 if q else 3)
     return 0
+
+
+def _print_idle(tmp: Path) -> None:
+    """Each of three idle hours, at 1,000 and at 10,000 contacts, both modes."""
+    for contacts in (1_000, 10_000):
+        print(f"three idle hours, {contacts:,} contacts, 200 quiet chats:", flush=True)
+        for mode in (False, True):
+            r = idle_hour(
+                tmp / f"idle{contacts}-{int(mode)}",
+                webhooks=mode,
+                contacts=contacts,
+                quiet_chats=200,
+                hours=3,
+            )
+            name = "webhooks healthy " if mode else "polling only     "
+            hours = ", ".join(str(n) for n in r["per_hour"])
+            print(f"  {name}: Wati calls in hours 1-3: {hours}", flush=True)
+
+
+def _print_storm(tmp: Path, *, runs: int) -> None:
+    waits = [storm(tmp / f"storm{r}", receipts=2_000) for r in range(runs)]
+    print(
+        f"receipt storm: a new customer's message after 2,000 unmatched receipts reached Slack "
+        f"in a median {statistics.median(waits):.1f} s ({runs} runs: "
+        + ", ".join(f"{w:.1f}" for w in waits)
+        + " s)",
+        flush=True,
+    )
 
 
 if __name__ == "__main__":

@@ -79,6 +79,7 @@ class Bridge:
         self._every(self.outbound.refresh_parents, PARENTS_SECONDS, "parents")
         self._every(self.watch.check, self.settings.check_seconds, "health", next_run_time=soon())
         self._every(self.desk.tick, DESK_SECONDS, "desk", next_run_time=soon())
+        self._every(self.services.surveys.settle, tick, "surveys")
         self._every(self.webhooks.hub.process, tick, "webhooks", next_run_time=soon())
         self._every(self.webhooks.reconcile, tick, "reconcile")
         self._every(self.webhooks.tidy, min(5.0, tick * 5), "webhook-health")

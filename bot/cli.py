@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import argparse
 import logging
+import socket
 import sqlite3
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from bot import __version__
 from bot.config import (
@@ -16,6 +18,8 @@ from bot.config import (
     hide_secrets,
     log_format_from_env,
     read_environ,
+    stray_note,
+    unknown_names,
 )
 from bot.ops.logs import formatter
 from bot.store import lock
@@ -72,7 +76,9 @@ def _parser() -> argparse.ArgumentParser:
         help="run the bridge (Socket Mode when SLACK_APP_TOKEN is set, else HTTP mode)",
         description="Run the bridge. Socket Mode when SLACK_APP_TOKEN is set; otherwise HTTP mode "
         "serving POST /slack/events, GET /healthz and GET /metrics on HOST:PORT. One bridge per "
-        "database: a second one on the same BRIDGE_DB exits with status 2.",
+        "database: a second one on the same BRIDGE_DB exits with status 2. Exit statuses: 0 "
+        "stopped; 1 Slack or Wati could not be reached (worth a retry); 2 a problem a restart "
+        "cannot fix (configuration, a port in use, a refused token), found before any call.",
     )
     migrate = command(
         "migrate",
@@ -102,7 +108,9 @@ def _parser() -> argparse.ArgumentParser:
         description="Relay recent history of every known chat of the linked numbers into Slack "
         "(for a first run, or after a long outage).",
     )
-    backfill.add_argument("--days", type=float, default=3.0, help="how far back (default 3 days)")
+    backfill.add_argument(
+        "--days", type=_days, default=3.0, help="how far back, up to 365 (default 3 days)"
+    )
     sandbox = command(
         "sandbox",
         help="run a local Wati stand-in with a customer-phone web page",
@@ -127,7 +135,7 @@ def _parser() -> argparse.ArgumentParser:
         "happened.",
     )
     demo.add_argument("--quiet", action="store_true", help="print only the summary")
-    webhooks = sub.add_parser(
+    webhooks = command(
         "webhooks",
         help="show each linked number's Wati webhook: URL, registration, last event",
         description="Per linked number: the webhook URL to paste into Wati's dashboard, what the "
@@ -140,6 +148,17 @@ def _parser() -> argparse.ArgumentParser:
         help="forget failed registrations, so the running bridge tries again",
     )
     return parser
+
+
+def _days(text: str) -> float:
+    """--days: a number of days above 0, a year at most."""
+    try:
+        days = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of days") from None
+    if not 0 < days <= 365:
+        raise argparse.ArgumentTypeError(f"must be more than 0 and at most 365, got {text}")
+    return days
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -185,14 +204,23 @@ def _command(args: argparse.Namespace, env: dict[str, str]) -> int:
         return doctor.report(doctor.diagnose(env))
     if args.command == "sandbox":
         from bot.devtools.sandbox import serve
+        from bot.web import bind_problem
 
-        serve(
-            args.db,
-            host=args.host,
-            port=args.port,
-            token=args.token,
-            channels=args.channels or ["15550000001", "15550000002"],
-        )
+        try:
+            serve(
+                args.db,
+                host=args.host,
+                port=args.port,
+                token=args.token,
+                channels=args.channels or ["15550000001", "15550000002"],
+            )
+        except OSError as exc:
+            # A busy port or a host that is not this machine's: one line, never a traceback.
+            problem = bind_problem(
+                args.host, args.port, exc, host_name="--host", port_name="--port"
+            )
+            print(f"wati-bridge: sandbox: {problem}", file=sys.stderr)
+            return 2
         return 0
     if args.command == "demo":
         from bot.devtools import demo
@@ -206,12 +234,24 @@ def _command(args: argparse.Namespace, env: dict[str, str]) -> int:
     except ConfigError as exc:
         print(exc, file=sys.stderr)
         return 2
+    for name, closest in unknown_names(env):
+        if closest is None:  # a close one is a typo, refused by from_env
+            logging.getLogger("bot.cli").warning("%s", stray_note(name))
     if args.command == "webhooks":
         # Beside a running bridge (it reads the database, and holds no bridge lock).
         from bot.webhooks.registration import show
 
         return show(settings, retry=args.retry)
     hide_secrets()
+    folder = Path(settings.db_path).absolute().parent
+    if not folder.exists() and not any(p.is_file() for p in folder.parents):
+        # A typo in the path would otherwise start an empty bridge in a new folder.
+        print(
+            f"wati-bridge: the folder of BRIDGE_DB ({folder}) does not exist — fix: correct "
+            "BRIDGE_DB, or create the folder if a new database there is what you want",
+            file=sys.stderr,
+        )
+        return 2
     try:
         held = lock.acquire(settings.db_path)
     except lock.DatabaseLocked as exc:
@@ -224,23 +264,35 @@ def _command(args: argparse.Namespace, env: dict[str, str]) -> int:
             file=sys.stderr,
         )
         return 2
+    listener: socket.socket | None = None
     try:
         # The database first: it is local, so a file the bridge cannot use is named at once
         # (StoreUnavailable: one line, exit 2) before any network check.
         from bot.store import open_store
 
         open_store(settings.db_path, writable=True).close()
+        if args.command == "run":
+            # The port next, bound and held: still nothing has called Wati or Slack.
+            from bot.web import ListenError, bind
+
+            try:
+                listener = bind(settings.host, settings.port)
+            except ListenError as exc:
+                print(f"wati-bridge: {exc}", file=sys.stderr)
+                return 2
         status = _preflight(settings)
         if status:
             return status
-        if args.command == "backfill":
+        if listener is None:
             from bot.backfill import backfill
 
             return backfill(settings, days=args.days)
         from bot import service
 
-        return service.run(settings)
+        return service.run(settings, listener)
     finally:
+        if listener is not None:
+            listener.close()
         held.release()
 
 
@@ -274,7 +326,10 @@ def _backup(db_path: str, target: str) -> int:
 
     try:
         info = backup(db_path, target)
-    except (OSError, ValueError, sqlite3.Error) as exc:
+    except ValueError as exc:  # a target that cannot be right: trying again will not help
+        print(f"wati-bridge: backup refused: {exc}", file=sys.stderr)
+        return 2
+    except (OSError, sqlite3.Error) as exc:
         print(f"wati-bridge: backup of {db_path} failed: {exc}", file=sys.stderr)
         return 1
     print(

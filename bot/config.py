@@ -12,13 +12,30 @@ from urllib.parse import urlparse
 from dotenv import dotenv_values
 
 from bot.base.hours import BusinessHours
+from bot.envnames import (
+    KNOWN_NAMES,
+    endpoint_mistake,
+    stray_note,
+    typo_problem,
+    unknown_names,
+)
 
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
+# Re-exported: the list of every variable lives in bot.envnames, read by nothing else.
+__all__ = ["KNOWN_NAMES", "stray_note", "unknown_names"]
+
 
 _USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
+_TEMPLATE_NAME = re.compile(r"^[A-Za-z0-9_]{1,512}$")
 _WEBHOOK_TOKEN = re.compile(r"^[A-Za-z0-9_-]{16,200}$")
 LOG_FORMATS = ("text", "json")
-SECRETS = ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET", "WATI_ACCESS_TOKEN")
+SECRETS = (
+    "SLACK_BOT_TOKEN",
+    "SLACK_APP_TOKEN",
+    "SLACK_SIGNING_SECRET",
+    "WATI_ACCESS_TOKEN",
+    "BRIDGE_METRICS_TOKEN",
+)
 # With no mode chosen, say what each one needs (Socket Mode first: it is the default).
 MODE_HINT = (
     "Slack mode not set: for Socket Mode (the default, no public URL needed) set "
@@ -71,11 +88,17 @@ class Settings:
     alert_after: float = 300.0
     stale_after: float = 900.0
     check_seconds: float = 30.0
+    wati_outage: float = 120.0  # Wati answering 5xx or nothing this long makes the bridge unhealthy
     reply_target_minutes: int = 30
     business_hours: BusinessHours | None = None
     assign_on_reply: bool = False
     public_url: str | None = None
     webhook_token: str | None = None
+    metrics_token: str | None = None  # lets other machines read /metrics and /healthz's details
+    # The approved template that asks for a rating outside the 24-hour window (bot.survey).
+    rating_template: str | None = None
+    # How long the Home tab's chart of the last weeks is shown before its figures are read again.
+    chart_minutes: float = 15.0
 
     @property
     def socket_mode(self) -> bool:
@@ -85,7 +108,7 @@ class Settings:
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
         """Read and check every variable; raise ConfigError naming all problems at once."""
-        problems: list[str] = []
+        problems = [typo_problem(n, close) for n, close in unknown_names(env) if close]
 
         def get(name: str) -> str | None:
             value = env.get(name, "").strip()
@@ -124,6 +147,8 @@ class Settings:
             )
         elif not _is_http_url(endpoint):
             problems.append(_endpoint_problem(endpoint))
+        elif (mistake := endpoint_mistake(endpoint)) is not None:
+            problems.append(mistake)
         else:
             endpoint = endpoint.rstrip("/")
 
@@ -205,6 +230,14 @@ class Settings:
             3600,
             problems,
         )
+        wati_outage = _number(
+            get("BRIDGE_WATI_OUTAGE_SECONDS"),
+            "BRIDGE_WATI_OUTAGE_SECONDS",
+            120,
+            1,
+            86400,
+            problems,
+        )
         if get("BRIDGE_LOG_FORMAT") is not None:
             try:
                 log_format_from_env(env)
@@ -225,6 +258,22 @@ class Settings:
             problems.append(
                 "WATI_WEBHOOK_TOKEN must be 16 to 200 letters, digits, '-' or '_' "
                 "(leave it unset and the bridge makes one)"
+            )
+        chart_minutes = _number(
+            get("BRIDGE_CHART_MINUTES"), "BRIDGE_CHART_MINUTES", 15, 0, 24 * 60, problems
+        )
+        rating_template = (get("BRIDGE_RATING_TEMPLATE") or "").strip() or None
+        if rating_template is not None and not _TEMPLATE_NAME.match(rating_template):
+            problems.append(
+                "BRIDGE_RATING_TEMPLATE must be a Wati template name (letters, digits and '_'), "
+                f"got {rating_template!r}"
+            )
+
+        metrics_token = get("BRIDGE_METRICS_TOKEN")
+        if metrics_token is not None and not _WEBHOOK_TOKEN.match(metrics_token):
+            problems.append(
+                "BRIDGE_METRICS_TOKEN must be 16 to 200 letters, digits, '-' or '_' "
+                "(e.g. the output of: openssl rand -hex 24)"
             )
 
         if problems:
@@ -251,8 +300,12 @@ class Settings:
             alert_after=float(alert_after),
             stale_after=float(stale_after),
             check_seconds=float(check_seconds),
+            wati_outage=float(wati_outage),
             public_url=public_url,
             webhook_token=webhook_token,
+            metrics_token=metrics_token,
+            rating_template=rating_template,
+            chart_minutes=float(chart_minutes),
         )
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import signal
+import socket
 import time
 from collections.abc import Callable
 from typing import Any
@@ -21,7 +22,9 @@ from bot.base.clock import Clock
 from bot.bridge import Bridge, linked, run_soon
 from bot.chatops import services as chatops
 from bot.config import Settings
+from bot.insights.spend import Spend
 from bot.ops.alerts import Alerts
+from bot.ops.consumers import Deliveries
 from bot.ops.health import Health
 from bot.ops.metrics import ErrorTally
 from bot.ops.watch import Watch
@@ -30,6 +33,7 @@ from bot.relay.delivery import Feedback
 from bot.relay.discovery import Discovery
 from bot.relay.inbound import Inbound
 from bot.relay.media import InboundMedia
+from bot.relay.newcomers import Newcomers
 from bot.relay.outbound import Outbound
 from bot.relay.pieces import Composer
 from bot.relay.polling import Poller
@@ -39,7 +43,9 @@ from bot.slack.poster import SlackPoster, make_web_client, observed
 from bot.slack.quiet import quiet_logger
 from bot.slack.reader import SlackNames
 from bot.slack.socket_mode import SocketLink
+from bot.slack.speaker import Customizing
 from bot.store import open_store
+from bot.survey.answers import Answers
 from bot.wati.client import WatiClient
 from bot.wati.limits import Windows
 from bot.web import METRICS_PATH, make_asgi, metrics_route
@@ -61,7 +67,8 @@ def build(
 ) -> Bridge:
     """Wire every object from the settings (tests pass loopback URLs and a clock)."""
     the_clock = Clock(clock)  # the one clock: scheduling, Wati pacing and the store's stamps
-    health = Health(clock=the_clock)
+    health = Health(clock=the_clock, wati_outage=settings.wati_outage)
+    deliveries = Deliveries.for_checks(settings.check_seconds, clock=the_clock)
     store = open_store(settings.db_path, writable=True, clock=the_clock, on_write=health.wrote)
     budget = Budget(store=store, monthly_calls=settings.wati_monthly_calls, now=the_clock.now)
     errors = ErrorTally()
@@ -72,6 +79,7 @@ def build(
         on_call=budget.record,
         on_error=errors.wati,
         on_answer=health.wati_answered,
+        on_sent=Spend(store=store, now=the_clock.now).count,
     )
     web = make_web_client(
         settings.slack_bot_token,
@@ -98,6 +106,8 @@ def build(
         poster=poster,
         threads=threads,
         media=InboundMedia(store=store, wati=wati, poster=poster, clock=the_clock),
+        customized=Customizing(web),
+        is_answer=Answers(store=store, clock=the_clock).take,
     )
     feedback = Feedback(store=store, poster=poster, threads=threads)
     outbound = Outbound(
@@ -131,6 +141,7 @@ def build(
         budget=budget,
         poll_seconds=settings.poll_seconds,
         covered=trust.covered,
+        newcomers=Newcomers(store=store, wati=wati, budget=budget),
     )
     poller = Poller(
         store=store,
@@ -178,6 +189,7 @@ def build(
         on_link=lambda number: linked(poller, scheduler),
     )
     listeners.register(app, services)
+    deliveries.register(app)
 
     @app.middleware
     def count_slack_errors(context: BoltContext, next: Callable[[], None]) -> None:
@@ -216,6 +228,7 @@ def build(
             client=web,
             alerts=alerts,
             stale_after=settings.stale_after,
+            deliveries=deliveries,
         ),
         desk=services.desk,
         webhooks=webhooks,
@@ -223,24 +236,26 @@ def build(
     )
 
 
-def run(settings: Settings) -> int:
+def run(settings: Settings, listener: socket.socket) -> int:
     """`wati-bridge run`: Socket Mode with an app token, HTTP mode otherwise. Blocks.
 
-    Both modes serve the HTTP listener on HOST:PORT (`/healthz`; `/slack/events` in HTTP
-    mode) until SIGTERM. Exit 2 when Slack refuses the app-level token at start.
+    Both modes serve the HTTP listener (`/healthz`; `/slack/events` in HTTP mode) on
+    `listener`, the socket `cli` bound to HOST:PORT before anything called Wati or Slack,
+    until SIGTERM. Exit 2 when Slack refuses the app-level token at start.
     """
     bridge = build(settings)
     link: SocketLink | None = None
     try:
-        bridge.start_jobs()
-        logger.info("bridge started with %d linked number(s)", len(bridge.store.links()))
         if settings.socket_mode:
+            # Before any job: a refused app token (exit 2) then costs no poll of Wati.
             assert settings.slack_app_token is not None
             link = SocketLink(app=bridge.app, app_token=settings.slack_app_token)
             if link.open() is not None:
                 return 2
             bridge.watch.socket_connected = lambda: link is not None and link.connected
-        serve_listener(bridge, settings)
+        bridge.start_jobs()
+        logger.info("bridge started with %d linked number(s)", len(bridge.store.links()))
+        serve_listener(bridge, settings, listener)
     finally:
         if link is not None:
             link.close()
@@ -248,8 +263,8 @@ def run(settings: Settings) -> int:
     return 0
 
 
-def serve_listener(bridge: Bridge, settings: Settings) -> None:
-    """Serve the HTTP listener on HOST:PORT until SIGTERM (or Ctrl-C)."""
+def serve_listener(bridge: Bridge, settings: Settings, listener: socket.socket) -> None:
+    """Serve the HTTP listener on the bound socket until SIGTERM (or Ctrl-C)."""
     import uvicorn
 
     # uvicorn shuts down gracefully on SIGTERM, then raises the signal again with the
@@ -262,12 +277,10 @@ def serve_listener(bridge: Bridge, settings: Settings) -> None:
     if dispatch is not None:
         paths = "POST /slack/events, " + paths
     mode = "Socket Mode" if settings.socket_mode else "HTTP mode"
-    logger.info("%s; listening on %s:%d (%s)", mode, settings.host, settings.port, paths)
-    routes = {METRICS_PATH: metrics_route(bridge.metrics), **bridge.webhooks.routes}
-    uvicorn.run(
-        make_asgi(bridge.health, dispatch, extra=routes),
-        host=settings.host,
-        port=settings.port,
-        log_level="warning",
-        access_log=False,
-    )
+    port = listener.getsockname()[1]
+    logger.info("%s; listening on %s:%d (%s)", mode, settings.host, port, paths)
+    token = settings.metrics_token
+    routes = {METRICS_PATH: metrics_route(bridge.metrics, token), **bridge.webhooks.routes}
+    asgi = make_asgi(bridge.health, dispatch, extra=routes, token=token)
+    config = uvicorn.Config(asgi, log_level="warning", access_log=False)
+    uvicorn.Server(config).run(sockets=[listener])

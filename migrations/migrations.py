@@ -327,6 +327,19 @@ def m011_chat_hints(db: Database) -> None:
 
 
 @migrations()
+def m014_customer_identity(db: Database) -> None:
+    # Who the customer of a chat is, as Wati says it (2026: customers may hide their number).
+    # `customer_number` stays the chat's key: the phone number (digits) when Wati gave one when
+    # the chat was opened, else the BSUID. Beside it: the phone number (also one that appears
+    # later for a BSUID customer), the BSUID, the WhatsApp username and Wati's contact id.
+    for name in ("customer_phone", "customer_bsuid", "customer_username", "wati_contact_id"):
+        db["chats"].add_column(name, str)
+    db.execute("update chats set customer_phone = customer_number")
+    db["chats"].create_index(["customer_bsuid"])
+    db["chats"].create_index(["customer_phone"])
+
+
+@migrations()
 def m016_media_downloads(db: Database) -> None:
     # A customer's file that Wati could not hand over yet waits in state `media_wait` until
     # `next_try_at` (epoch seconds) while the chat's later messages go on; `media_tries`
@@ -335,3 +348,42 @@ def m016_media_downloads(db: Database) -> None:
     db["messages"].add_column("next_try_at", float)
     db["messages"].add_column("media_tries", int, not_null_default=0)
     db["messages"].add_column("slack_file_id", str)
+
+
+@migrations()
+def m018_surveys_and_sends(db: Database) -> None:
+    # A rating asked when a conversation is resolved: one row per thread, so a double click or a
+    # Slack retry finds the row and asks nothing twice. state: sending (claimed; the question may
+    # be on its way), asked (Wati took it), answered (the customer's rating is in `rating`),
+    # failed (nothing went out: `error`). `settled` is 0 while the answer still has to be shown
+    # on the parent and the chat resolved again in Wati (an answer reopens a solved chat there).
+    db["surveys"].create(
+        {
+            "thread_id": int,
+            "channel_number": str,
+            "customer_number": str,
+            "asked_by": str,
+            "asked_at": str,
+            "via": str,
+            "state": str,
+            "error": str,
+            "rating": int,
+            "answered_at": str,
+            "answer_wati_id": str,
+            "settled": int,
+            "reply_id": int,  # the question's outbox row (it is no reply to the customer)
+        },
+        pk="thread_id",
+        not_null={"channel_number", "customer_number", "state", "asked_at"},
+        defaults={"settled": 1},
+    )
+    db["surveys"].create_index(["channel_number", "customer_number", "state"])
+    # The week's picture reads each thread's first reply (bot.insights.week).
+    db["outbox"].create_index(["thread_id", "created_at"])
+    # What WhatsApp charges for: messages Wati accepted per number and calendar month (UTC),
+    # by kind ("session": free text, files, buttons; "template"). Counted when Wati says yes.
+    db["sends"].create(
+        {"month": str, "channel_number": str, "kind": str, "count": int},
+        pk=("month", "channel_number", "kind"),
+        defaults={"count": 0},
+    )

@@ -73,10 +73,11 @@ def test_doctor_against_unreachable_endpoints_names_each_problem(tmp_path: Path)
         },
         cwd=tmp_path,
     )
-    assert result.returncode == 1
+    # A database folder that does not exist is a likely typo (exit 2 outranks unreachable's 1).
+    assert result.returncode == 2
     assert "[FAIL] slack token: could not reach Slack" in result.stdout
     assert "[FAIL] wati: could not reach Wati at 127.0.0.1" in result.stdout
-    assert "[ok  ] database" in result.stdout
+    assert "[FAIL] database:" in result.stdout and "does not exist (a typo in" in result.stdout
     assert "fix:" in result.stdout
     assert not (tmp_path / "nowhere").exists()  # doctor writes nothing
     assert "Traceback" not in result.stderr and result.stderr == ""

@@ -141,3 +141,12 @@ def test_bad_desk_settings_are_named_with_the_expected_form() -> None:
         in text
     )
     assert "BRIDGE_ASSIGN_ON_REPLY must be true or false" in text
+
+
+def test_the_rating_template_is_a_template_name() -> None:
+    assert Settings.from_env(GOOD).rating_template is None
+    assert Settings.from_env({**GOOD, "BRIDGE_RATING_TEMPLATE": " rate_us "}).rating_template == (
+        "rate_us"
+    )
+    [problem] = problems({**GOOD, "BRIDGE_RATING_TEMPLATE": "rate us!"})
+    assert problem.startswith("BRIDGE_RATING_TEMPLATE must be a Wati template name")

@@ -3,6 +3,11 @@
 `Mon-Fri 09:00-18:00 Europe/Berlin`: days (names, ranges and commas: `Mon-Fri`, `Mon,Wed,Sat`,
 `Mon-Thu,Sat`), one daily span, and an IANA time zone. The span is read in that zone on each
 day, so summer time moves it with the local clock.
+
+Read as people type it: the dashes word processors put in (en and em dashes, the minus sign),
+spaces round them, and day names whole or cut short (`Mon`, `Monday`, `tues`, `Thurs`). Anything
+else is refused with what was expected: a word that only starts like a day (`Monkey`) is not
+one, so a setting is never read as fewer days than it says.
 """
 
 from __future__ import annotations
@@ -13,9 +18,12 @@ from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 EXPECTED = "days, hours and a time zone, e.g. `Mon-Fri 09:00-18:00 Europe/Berlin`"
-DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 MAX_DAYS = 400  # a wait longer than this is counted up to here (no one waits a year)
-_FORM = re.compile(r"^\s*(\S+)\s+(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s+(\S+)\s*$")
+_FORM = re.compile(r"^\s*(\S+)\s+(\d{1,2}):(\d{2})-(\d{1,2}):(\d{2})\s+(\S+)\s*$")
+# Hyphen-minus, hyphen, non-breaking hyphen, figure dash, en dash, em dash, minus sign.
+_DASHES = re.compile(r"\s*[-\u2010\u2011\u2012\u2013\u2014\u2212]\s*")
+_COMMAS = re.compile(r"\s*,\s*")
 
 
 @dataclass(frozen=True)
@@ -31,9 +39,9 @@ class BusinessHours:
     @classmethod
     def parse(cls, text: str) -> BusinessHours:
         """Read the setting; ValueError says what is wrong and the expected form."""
-        found = _FORM.match(text)
+        found = _FORM.match(_COMMAS.sub(",", _DASHES.sub("-", text)))
         if not found:
-            raise ValueError(f"expected {EXPECTED}, got {text!r}")
+            raise ValueError(f"expected {EXPECTED}, got {text[:100]!r}")
         days_text, h1, m1, h2, m2, zone_name = found.groups()
         days = _days(days_text)
         start, end = _clock(int(h1), int(m1)), _clock(int(h2), int(m2))
@@ -43,9 +51,10 @@ class BusinessHours:
             )
         try:
             zone = ZoneInfo(zone_name)
-        except (ZoneInfoNotFoundError, ValueError):
+        except (ZoneInfoNotFoundError, ValueError, OSError):
+            # OSError: a name too long for a file name; the zone database is a folder of files.
             raise ValueError(
-                f"{zone_name!r} is not a time zone name such as Europe/Berlin ({EXPECTED})"
+                f"{zone_name[:60]!r} is not a time zone name such as Europe/Berlin ({EXPECTED})"
             ) from None
         return cls(frozenset(days), start, end, zone, text.strip())
 
@@ -102,11 +111,23 @@ def _clock(hour: int, minute: int) -> time | None:
 def _days(text: str) -> set[int]:
     days: set[int] = set()
     for part in text.lower().split(","):
-        first, _, last = part.partition("-")
-        if first[:3] not in DAYS or (last and last[:3] not in DAYS):
-            raise ValueError(f"{part!r} is not a day or a range of days like Mon-Fri ({EXPECTED})")
-        a = DAYS.index(first[:3])
-        b = DAYS.index(last[:3]) if last else a
+        first, dash, last = part.partition("-")
+        a, b = _day(first), _day(last) if dash else None
+        if a is None or (dash and b is None):
+            raise ValueError(
+                f"{part[:40]!r} is not a day or a range of days like Mon-Fri or Monday-Friday "
+                f"({EXPECTED})"
+            )
+        b = a if b is None else b
         # Mon-Fri, or a range that wraps round the week end (Fri-Mon).
         days.update((a + i) % 7 for i in range((b - a) % 7 + 1))
     return days
+
+
+def _day(word: str) -> int | None:
+    """0 for Monday…6 for Sunday: the whole name or its start, two letters at least."""
+    word = word.strip().rstrip(".")
+    if word == "weds":  # the one short form people use that is not a start of the name
+        word = "wed"
+    found = [i for i, name in enumerate(DAYS) if len(word) >= 2 and name.startswith(word)]
+    return found[0] if len(found) == 1 else None

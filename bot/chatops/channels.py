@@ -8,6 +8,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from bot.chatops import numbers
+from bot.insights import spend
 from bot.ops.health import Health
 from bot.relay.budget import Budget
 from bot.store import Store
@@ -75,6 +76,8 @@ class Channels:
             last = self.store.get(f"last_poll_ok:{number}")
             lines.append(f"*Last successful poll:* {_when(last)}")
             lines.append(f"*Waiting to be posted:* {self.store.backlog(number)}")
+            usage = spend.this_month(self.store, datetime.now(UTC)).get(number, spend.Usage())
+            lines.append(f"*Sent this month:* {usage.line()}")
             errors = self.store.recent_errors(number, limit=3)
             if errors:
                 lines.append("*Recent errors:*")

@@ -20,6 +20,8 @@ from slack_sdk.errors import SlackApiError
 from bot.base.clock import Clock
 from bot.base.hours import BusinessHours, waited
 from bot.chatops.waiting import duration
+from bot.insights import spend
+from bot.insights.picture import WeekPicture
 from bot.relay.budget import Budget
 from bot.slack import blocks, team_views
 from bot.slack.reader import SlackNames
@@ -99,6 +101,7 @@ class Home:
         clock: Clock,
         hours: BusinessHours | None,
         members: Members,
+        picture: WeekPicture | None = None,
     ) -> None:
         self.store = store
         self.budget = budget
@@ -107,6 +110,7 @@ class Home:
         self.clock = clock
         self.hours = hours
         self.members = members
+        self.picture = picture  # the chart of the last weeks, below the queue
         self._workspace: str | None = None
 
     def warm(self) -> None:
@@ -116,6 +120,8 @@ class Home:
         for channel in channels:
             self.names.channel(channel)  # cached an hour: the titles cost no call
         self.workspace_url()
+        if self.picture is not None:
+            self.picture.refresh()
 
     def workspace_url(self) -> str:
         """The workspace's base URL (https://team.slack.com/), asked once."""
@@ -139,13 +145,15 @@ class Home:
         opened = _grouped(self.store.queue_open(numbers, team_views.HOME_ROWS))
         backlogs = self.store.backlogs()
         quota = self.budget.summary()
+        sent = spend.this_month(self.store, self.clock.now())
         queues = [
             team_views.NumberQueue(
                 title=self._title(link),
                 waiting=self._section(waiting.get(link.channel_number, []), self._waited),
                 mine=self._section(mine.get(link.channel_number, []), self._waited),
                 open=self._section(opened.get(link.channel_number, []), _owner),
-                health=self._health(link, backlogs.get(link.channel_number, 0), quota),
+                health=self._health(link, backlogs.get(link.channel_number, 0), quota)
+                + f"\n:outbox_tray: This month: {sent.get(link.channel_number, spend.Usage()).line()}",
             )
             for link in links
         ]
@@ -155,7 +163,10 @@ class Home:
                 "You are not in any channel linked to a WhatsApp number. Join one to see its "
                 "customers here; an admin links a channel with `/wati link <number>`."
             )
-        return team_views.home_view(queues, self.clock.now(), note)
+        view = team_views.home_view(queues, self.clock.now(), note)
+        if self.picture is not None:
+            view["blocks"].extend(self.picture.blocks(numbers))
+        return view
 
     def _title(self, link: Link) -> str:
         name = self.names.channel(link.slack_channel_id)

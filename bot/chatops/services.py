@@ -26,6 +26,7 @@ from bot.chatops.status import ChatStatus
 from bot.chatops.templates import Templates
 from bot.chatops.waiting import WaitingClock
 from bot.config import Settings
+from bot.insights.picture import WeekPicture
 from bot.ops.health import Health
 from bot.relay.budget import Budget
 from bot.relay.outbound import Outbound
@@ -34,6 +35,7 @@ from bot.slack.poster import SlackPoster
 from bot.slack.reader import SlackNames
 from bot.store import Store
 from bot.store.chats import Chat
+from bot.survey.asking import Surveys
 from bot.wati.client import WatiClient
 from bot.wati.limits import Windows
 
@@ -52,6 +54,7 @@ class Services:
     desk: Desk
     outbound: Outbound
     names: SlackNames
+    surveys: Surveys
     admins: tuple[str, ...]  # BRIDGE_ADMINS; empty: the workspace's admins and owners
     first_sighting: Callable[[str], bool]  # True the first time a key (a form's submit) is seen
 
@@ -111,15 +114,24 @@ def build(
             clock=clock,
             hours=settings.business_hours,
             members=Members(client=poster.client),
+            picture=WeekPicture(
+                store=store,
+                client=poster.client,
+                clock=clock,
+                hours=settings.business_hours,
+                ttl=settings.chart_minutes * 60,
+            ),
         ),
         marks=ParentMarks(store=store, threads=threads),
     )
+    status = ChatStatus(store=store, wati=wati, threads=threads, notes=notes, clock=clock)
+    templates = Templates(
+        store=store, wati=wati, threads=threads, notes=notes, wake=wake, clock=clock
+    )
     return Services(
         conversations=conversations,
-        status=ChatStatus(store=store, wati=wati, threads=threads, notes=notes, clock=clock),
-        templates=Templates(
-            store=store, wati=wati, threads=threads, notes=notes, wake=wake, clock=clock
-        ),
+        status=status,
+        templates=templates,
         forwarding=Forwarding(outbound=outbound, notes=notes, conversations=conversations),
         contacts=contacts,
         bulk=Bulk(wati=wati, poster=poster, now=clock.now),
@@ -127,6 +139,16 @@ def build(
         desk=desk,
         outbound=outbound,
         names=names,
+        surveys=Surveys(
+            store=store,
+            wati=wati,
+            notes=notes,
+            threads=threads,
+            clock=clock,
+            resolve=status.resolve,
+            find_template=templates.named,
+            template_name=settings.rating_template,
+        ),
         admins=tuple(settings.admins),
         first_sighting=store.first_sighting,
     )

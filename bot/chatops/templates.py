@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 import threading
 import time
-import uuid
 from collections.abc import Callable, Mapping
 
 from slack_sdk.errors import SlackApiError
@@ -120,7 +119,7 @@ class Templates:
             thread,
             f":hourglass_flowing_sand: <@{user_id}> is sending template {name}…\n{quote(text)}",
         )
-        reply = self._record(thread, note_ts, user_id, text)
+        reply = self.store.record_note_send(thread, note_ts, user_id, text)
         try:
             self.wati.send_template_message(
                 customer,
@@ -149,22 +148,6 @@ class Templates:
             raise ChatOpsError(
                 f"The conversation's thread could not be opened in Slack (`{error}`); nothing was sent."
             ) from exc
-
-    def _record(self, thread: Thread, note_ts: str, user_id: str, body: str) -> Reply:
-        reply, _ = self.store.enqueue_reply(
-            slack_channel_id=thread.slack_channel_id,
-            slack_ts=note_ts,
-            event_id=None,
-            thread_id=thread.id,
-            channel_number=thread.channel_number,
-            customer_number=thread.customer_number,
-            user_id=user_id,
-            body=body,
-            files=None,
-            state=ReplyState.SENT,
-            local_message_id=uuid.uuid4().hex,
-        )
-        return reply
 
     def _failed(
         self, thread: Thread, reply: Reply, note_ts: str, what: str, exc: Exception

@@ -17,7 +17,14 @@ from slack_sdk.errors import SlackApiError
 from bot.chatops.errors import ChatOpsError
 from bot.chatops.services import Services
 from bot.listeners import bulk, contacts, linking, owners, saved_replies, templates
-from bot.listeners.invocation import ADMINS, Invocation, Subcommand, admins_are, is_admin
+from bot.listeners.invocation import (
+    ADMINS,
+    ADMINS_HINT,
+    Invocation,
+    Subcommand,
+    admins_are,
+    is_admin,
+)
 from bot.listeners.refusals import where
 
 logger = logging.getLogger(__name__)
@@ -118,7 +125,7 @@ def run(call: Invocation, services: Services) -> None:
         return
     try:
         if sub.who == ADMINS and not is_admin(services, call.client, call.user_id):
-            call.tell(f"Only {admins_are(services)} can {sub.doing}.")
+            call.tell(f"Only {admins_are(services)} can {sub.doing}. {ADMINS_HINT}")
             return
         sub.handler(call, services)
     except ChatOpsError as exc:

@@ -13,6 +13,7 @@ from bot.chatops.conversations import label
 from bot.chatops.errors import ChatOpsError
 from bot.chatops.recipients import ATTRIBUTE_NAME
 from bot.chatops.services import Services
+from bot.customers import identity
 from bot.listeners import surface
 from bot.listeners.forms import TAMPERED, accepted, refuse
 from bot.listeners.invocation import Invocation
@@ -135,7 +136,7 @@ def handle_contact_submission(
     try:
         meta = modals.load_meta(view.get("private_metadata"), "contact")
         link = services.conversations.linked(str(meta.get("channel")))
-        number = phone.normalise(str(meta.get("number")))
+        number = identity.parse_key(str(meta.get("number")))
         thread_ts = None
         if meta.get("thread") is not None:
             conv = services.conversations.conversation(meta["thread"], link.slack_channel_id)

@@ -65,6 +65,13 @@ def is_admin(services: Services, client: WebClient, user_id: str) -> bool:
     return bool(user.get("is_admin") or user.get("is_owner") or user.get("is_primary_owner"))
 
 
+# What a refused teammate can pass on to whoever runs the bridge.
+ADMINS_HINT = (
+    "Whoever runs the bridge can name who may: BRIDGE_ADMINS, a comma-separated list of Slack "
+    "member ids (a profile's ⋮ menu → Copy member ID, U…), then a restart."
+)
+
+
 def admins_are(services: Services) -> str:
     """Who the admins are, in words."""
     return "the people in BRIDGE_ADMINS" if services.admins else "workspace admins and owners"

@@ -8,6 +8,7 @@ import re
 from bot.chatops.conversations import Conversation
 from bot.chatops.errors import ChatOpsError
 from bot.chatops.services import Services
+from bot.customers import identity
 from bot.listeners.invocation import Invocation
 from bot.text import phone
 from bot.text.formatting import escape
@@ -23,7 +24,7 @@ def conversation_of(call: Invocation, services: Services, words: list[str]) -> C
             "Which customer? Give their number, e.g. `/wati assign @sam +44 7700 900123`."
         )
     try:
-        number = phone.normalise(" ".join(words))
+        number = identity.parse_key(" ".join(words))
     except phone.InvalidNumber as exc:
         raise ChatOpsError(str(exc)) from None
     return services.conversations.open_with(link, number)

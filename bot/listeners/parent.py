@@ -1,5 +1,5 @@
-"""The buttons on a conversation's thread parent, in one place: Resolve, Reopen, Send
-template, Contact, Assign to me, Saved reply.
+"""The buttons on a conversation's thread parent, in one place: Resolve, Reopen, Resolve and
+ask for a rating, Send template, Contact, Assign to me, Saved reply.
 
 Each acknowledges first (Slack wants an answer within 3 s), checks that the channel is linked
 and the conversation is that channel's (the button's value is the thread id), then does the
@@ -58,6 +58,17 @@ def handle_reopen(ack: Ack, body: dict[str, Any], client: WebClient, services: S
 
 
 @answers_refusals
+def handle_resolve_and_rate(
+    ack: Ack, body: dict[str, Any], client: WebClient, services: Services
+) -> None:
+    """Ask the customer for a rating, then resolve (bot.survey); what happened, to the clicker."""
+    ack()
+    conv, user = clicked(body, services)
+    said = services.surveys.ask_and_resolve(conv, user)
+    surface.tell(client, conv.link.slack_channel_id, user, said)
+
+
+@answers_refusals
 def handle_send_template(
     ack: Ack, body: dict[str, Any], client: WebClient, services: Services
 ) -> None:
@@ -111,6 +122,7 @@ def handle_saved_reply(
 BUTTONS: dict[str, Callable[..., None]] = {
     blocks.RESOLVE: handle_resolve,
     blocks.REOPEN: handle_reopen,
+    blocks.RESOLVE_RATE: handle_resolve_and_rate,
     blocks.SEND_TEMPLATE: handle_send_template,
     blocks.CONTACT: handle_contact,
     blocks.ASSIGN_ME: handle_assign_me,

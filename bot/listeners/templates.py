@@ -14,6 +14,7 @@ from slack_sdk import WebClient
 from bot.chatops.conversations import Sent
 from bot.chatops.errors import ChatOpsError
 from bot.chatops.services import Services
+from bot.customers import identity
 from bot.listeners import surface
 from bot.listeners.forms import TAMPERED, accepted, refuse, template_and_params
 from bot.listeners.invocation import Invocation
@@ -139,7 +140,7 @@ def handle_template_submission(
             conv = services.conversations.conversation(meta["thread"], link.slack_channel_id)
             customer = conv.chat.customer_number
         else:
-            customer = phone.normalise(str(meta.get("number")))
+            customer = identity.parse_key(str(meta.get("number")))
     except modals.BadMetadata:
         refuse(ack, TAMPERED)
         return

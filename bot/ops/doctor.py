@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import sqlite3
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -14,7 +15,14 @@ import httpx
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.config import MODE_HINT, ConfigError, Settings, db_path_from_env
+from bot.config import (
+    MODE_HINT,
+    ConfigError,
+    Settings,
+    db_path_from_env,
+    stray_note,
+    unknown_names,
+)
 from bot.slack.socket_mode import refusal_hint
 from bot.store import lock
 from bot.store.files import pending_migrations
@@ -26,6 +34,7 @@ from bot.wati.errors import (
     WatiRateLimited,
     WatiUnavailable,
 )
+from bot.web import ListenError, bind
 
 # The bot scopes the code uses; manifest.yml lists the same (a test holds them together).
 BOT_SCOPES = frozenset(
@@ -33,6 +42,7 @@ BOT_SCOPES = frozenset(
         "channels:history",
         "channels:read",
         "chat:write",
+        "chat:write.customize",  # customers' posts under their own name and avatar
         "commands",
         "files:read",
         "files:write",
@@ -49,6 +59,7 @@ _QUIET = logging.getLogger("bot.ops.doctor.slack_sdk")
 _QUIET.setLevel(logging.CRITICAL)
 _QUIET.propagate = False
 
+_NAME_ONLY = re.compile(r"^[A-Z][A-Z0-9_]*$")
 CONFIG = 2  # exit status: the configuration is wrong
 UNREACHABLE = 1  # exit status: a host could not be reached or refused us for a reason of its own
 
@@ -96,9 +107,17 @@ def diagnose(
             if problem == MODE_HINT:
                 continue  # the slack mode check below says it, mode by mode
             # Each problem reads "what is wrong: what to do" when config knows what to do.
-            problem, _, fix = problem.partition(": ")
-            fix = fix or "set it in the environment or in .env"
+            detail, _, fix = problem.partition(": ")
+            if not fix or _NAME_ONLY.match(detail):
+                # "NAME: what is wrong" names no fix: the whole line is the problem.
+                detail, fix = problem, "set it in the environment or in .env"
+            problem = detail
             findings.append(Finding("configuration", False, problem, fix))
+    findings.extend(
+        Finding("configuration", True, stray_note(name))
+        for name, closest in unknown_names(env)
+        if closest is None
+    )
     raw = {k: v.strip() for k, v in env.items()}
     bot_token = raw.get("SLACK_BOT_TOKEN") or ""
     api_url = (
@@ -118,7 +137,10 @@ def diagnose(
     token = settings.wati_access_token if settings else raw.get("WATI_ACCESS_TOKEN", "")
     if endpoint and token and _usable_url(endpoint):
         findings.append(check_wati(endpoint, token, wati_transport, timeout))
-    findings.append(check_db(settings.db_path if settings else db_path_from_env(env)))
+    db_path = settings.db_path if settings else db_path_from_env(env)
+    findings.append(check_db(db_path))
+    if settings is not None:
+        findings.append(check_port(settings.host, settings.port, db_path))
     return findings
 
 
@@ -233,7 +255,9 @@ def _check_app_token(token: str, api_url: str, timeout: float) -> Finding:
             refusal_hint("not_allowed_token_type"),
         )
     client = WebClient(
-        base_url=api_url if api_url.endswith("/") else api_url + "/", timeout=int(timeout)
+        base_url=api_url if api_url.endswith("/") else api_url + "/",
+        timeout=int(timeout),
+        logger=_QUIET,  # the finding says what went wrong, once
     )
     try:
         client.apps_connections_open(app_token=token)
@@ -330,6 +354,13 @@ def check_db(path: str) -> Finding:
         state = f"{len(pending)} migration(s) to apply at start" if pending else "up to date"
         who = f"; a bridge is running on it (pid {running.get('pid')})" if running else ""
         return Finding("database", True, f"{path} is writable, {state}{who}")
+    if not target.absolute().parent.exists():
+        return Finding(
+            "database",
+            False,
+            f"{path}: its folder {target.absolute().parent} does not exist (a typo in BRIDGE_DB?)",
+            "correct BRIDGE_DB, or create the folder if a new database there is what you want",
+        )
     folder = next((p for p in target.absolute().parents if p.exists()), Path("/"))
     if not os.access(folder, os.W_OK | os.X_OK):
         return Finding(
@@ -339,6 +370,21 @@ def check_db(path: str) -> Finding:
             "point BRIDGE_DB at a file in a folder the bridge's user can write",
         )
     return Finding("database", True, f"{path} does not exist yet; `run` will create it")
+
+
+def check_port(host: str, port: int, db_path: str) -> Finding:
+    """Whether `run` could listen on HOST:PORT: bound and let go at once, as `run` binds first."""
+    try:
+        bind(host, port).close()
+    except ListenError as exc:
+        running = lock.holder(db_path)
+        if running and "already in use" in str(exc):
+            # Most likely the running bridge itself; doctor beside it is a normal use.
+            pid = running.get("pid")
+            return Finding("port", True, f"{host}:{port} is in use, by the bridge (pid {pid})")
+        problem, _, fix = str(exc).partition(" — fix: ")
+        return Finding("port", False, problem, fix)
+    return Finding("port", True, f"{host}:{port} is free for the listener")
 
 
 def report(findings: list[Finding], echo: Callable[[str], None] = print) -> int:

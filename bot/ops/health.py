@@ -23,11 +23,12 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from bot.wati.errors import WatiAuthError, WatiBlocked, WatiError
+from bot.wati.errors import WatiAuthError, WatiBlocked, WatiError, WatiUnavailable
 
 logger = logging.getLogger(__name__)
 
 SOCKET_GRACE = 60.0  # a Socket Mode reconnect takes seconds; down longer than this is a fault
+WATI_OUTAGE = 120.0  # BRIDGE_WATI_OUTAGE_SECONDS' default: Wati failing this long is a fault
 
 # Slack's answers meaning the bot token itself is no good (every call will fail alike).
 SLACK_TOKEN_ERRORS = frozenset(
@@ -48,6 +49,9 @@ class Code(StrEnum):
     SOCKET = "socket_disconnected"
     CHANNEL = "channel_unreachable"
     BACKLOG = "backlog_stale"
+    WATI_DOWN = "wati_unavailable"
+    ELSEWHERE = "events_taken_elsewhere"
+    UNIDENTIFIED = "customer_unidentified"
 
 
 @dataclass(frozen=True)
@@ -114,6 +118,24 @@ _TEXTS: dict[Code, tuple[str, str]] = {
         "see the other problems listed and the bridge's log; "
         "waiting messages go out once the cause is fixed",
     ),
+    Code.WATI_DOWN: (
+        "Wati has been failing every call ({detail})",
+        "check https://status.wati.io and WATI_API_ENDPOINT; the bridge keeps trying and "
+        "relays what waited once Wati answers again",
+    ),
+    Code.ELSEWHERE: (
+        "another program with this Slack app took teammates' replies meant for the bridge "
+        "({detail}), so they may not have reached the customer",
+        "stop every other copy of the bridge using this app's tokens (a staging copy, an old "
+        "server, the other half of a blue-green deploy): Slack gives each event to one "
+        "connection only; then resend the replies that show no check mark",
+    ),
+    Code.UNIDENTIFIED: (
+        "{detail} in Wati's contacts with no phone number and no BSUID: the bridge cannot "
+        "fetch their messages",
+        "open those contacts in Wati's inbox; tell Wati support if a contact shows no "
+        "WhatsApp identity at all",
+    ),
 }
 _CLOUDFLARE = (
     "Wati's Cloudflare front refuses the bridge's requests ({detail}); this is not a token problem",
@@ -158,8 +180,12 @@ def is_write_fault(error: sqlite3.Error) -> bool:
 class Health:
     """The bridge's active conditions, from the observers below and the checks of `bot.ops.watch`."""
 
-    def __init__(self, *, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self, *, clock: Callable[[], float] = time.time, wati_outage: float = WATI_OUTAGE
+    ) -> None:
         self.clock = clock
+        self.wati_outage = wati_outage
+        self._wati_failing: tuple[float, str] | None = None  # (first failure, last detail)
         self._lock = threading.Lock()
         self._active: dict[str, Condition] = {}
         self._seen_ok: set[str] = set()  # idents seen working since start (alerts' "fixed")
@@ -210,7 +236,22 @@ class Health:
     # -- observers (called by the Wati client, the Slack client and the store) ---------------
 
     def wati_answered(self, endpoint: str, error: WatiError | None) -> None:
-        """A Wati call ended: 401 means the token is refused, 403 this call is not allowed."""
+        """A Wati call ended: 401 means the token is refused, 403 this call is not allowed;
+        5xx and timeouts with no call answered for `wati_outage` seconds are an outage."""
+        if (
+            error is None
+            or not isinstance(error, WatiUnavailable)
+            or isinstance(error, WatiBlocked)
+        ):
+            # Any answer from Wati itself (even a refusal) means Wati is up.
+            self._wati_failing = None
+            self.clear(Code.WATI_DOWN)
+        else:
+            status = f"HTTP {error.status_code}" if error.status_code else "no answer"
+            with self._lock:
+                first = self._wati_failing[0] if self._wati_failing else self.clock()
+                self._wati_failing = (first, f"{status} on {endpoint}")
+            self.wati_outage_check()
         if error is None:
             self.clear(Code.WATI_TOKEN)
             self.clear(Code.WATI_TOKEN, endpoint)
@@ -269,6 +310,14 @@ class Health:
             since = self._socket_down_since
             self.set(Code.SOCKET, "", f"disconnected since {_iso(since)[11:19]} UTC", since)
 
+    def wati_outage_check(self) -> None:
+        """Wati failing since longer than allowed is a condition (checked by each failing call
+        and by every round of `bot.watch`, for when calls are spaced out)."""
+        failing = self._wati_failing
+        if failing is not None and self.clock() - failing[0] >= self.wati_outage:
+            first, last = failing
+            self.set(Code.WATI_DOWN, "", f"since {_iso(first)[11:19]} UTC, last: {last}", first)
+
     def backlog(self, oldest: str | None, stale_after: float) -> None:
         """The oldest waiting message's record time (ISO); a fault once older than allowed."""
         moment = datetime.fromisoformat(oldest).timestamp() if oldest else None
@@ -278,6 +327,13 @@ class Health:
         minutes = stale_after / 60
         limit = f"{minutes:.0f} min" if minutes >= 1 else f"{stale_after:.0f} s"
         self.set(Code.BACKLOG, "", f"one has waited since {oldest[11:19]} UTC, over {limit}")
+
+    def unidentified(self, count: int) -> None:
+        """How many contacts of Wati's list name neither a phone number nor a BSUID."""
+        if count <= 0:
+            self.clear(Code.UNIDENTIFIED)
+        else:
+            self.set(Code.UNIDENTIFIED, "", f"{count} customer{'s' if count > 1 else ''}")
 
 
 def _iso(moment: float) -> str:

@@ -12,11 +12,13 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from bot.insights import spend
 from bot.relay.budget import Budget
 from bot.store import Store, stats
 
@@ -123,7 +125,28 @@ class BridgeCollector(Collector):
             failed.add_metric(key, found.outbox.get("failed", 0))
         yield from (relayed, backlog, backlog_age, lag, threads, outbox, sent, failed)
         yield from self._wati_quota()
+        yield from self._sends(list(per_number))
         yield self._errors()
+
+    def _sends(self, numbers: list[str]) -> Iterator[Metric]:
+        """What WhatsApp charges for, per linked number this calendar month (UTC)."""
+        usage = spend.this_month(self.store, datetime.fromtimestamp(self.clock(), UTC))
+        sent = GaugeMetricFamily(
+            "wati_bridge_sent_this_month",
+            "Messages Wati accepted this calendar month (kind: session or template)",
+            labels=["number", "kind"],
+        )
+        free = GaugeMetricFamily(
+            "wati_bridge_free_replies_left",
+            f"Of the {spend.FREE_PER_MONTH:,} free session replies per number and month",
+            labels=["number"],
+        )
+        for number in numbers:
+            found = usage.get(number, spend.Usage())
+            sent.add_metric([number, "session"], found.session)
+            sent.add_metric([number, "template"], found.template)
+            free.add_metric([number], found.free_left)
+        yield from (sent, free)
 
     def _wati_quota(self) -> Iterator[Metric]:
         used = self.budget.used()

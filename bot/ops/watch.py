@@ -4,7 +4,8 @@ A quiet bridge makes few calls, so some conditions would start or end unseen: ev
 `check_seconds` this asks Slack whether the bot token works (auth.test) and whether the bot can
 still post in each linked channel (conversations.info), writes a heartbeat (a database that
 takes no writes shows at once, and shows when it takes them again), measures the oldest
-waiting message, and reads the Socket Mode connection's state. Then `Alerts` tells whom it must.
+waiting message, reads the Socket Mode connection's state, and looks for teammates' replies
+Slack gave to another connection (`bot.ops.consumers`). Then `Alerts` tells whom it must.
 """
 
 from __future__ import annotations
@@ -18,8 +19,10 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.ops.alerts import Alerts
-from bot.ops.health import CHANNEL_ERRORS, Health
+from bot.ops.consumers import Deliveries
+from bot.ops.health import CHANNEL_ERRORS, Code, Health
 from bot.store import Store
+from bot.store.customers import UNIDENTIFIED_KEY
 from bot.store.links import Link
 
 logger = logging.getLogger(__name__)
@@ -40,6 +43,7 @@ class Watch:
         alerts: Alerts,
         stale_after: float,
         socket_connected: Callable[[], bool] | None = None,
+        deliveries: Deliveries | None = None,
     ) -> None:
         self.health = health
         self.store = store
@@ -47,11 +51,13 @@ class Watch:
         self.alerts = alerts
         self.stale_after = stale_after
         self.socket_connected = socket_connected  # None in HTTP mode
+        self.deliveries = deliveries
         self._links: list[Link] = []
 
     def check(self) -> None:
         """Look at everything once; never raises (the next round tries again)."""
-        for step in (self._database, self._slack, self._backlog, self._socket):
+        steps = (self._database, self._slack, self._backlog, self._socket, self._customers)
+        for step in (*steps, self._elsewhere):
             try:
                 step()
             except Exception as exc:  # noqa: BLE001 - one failed look must not stop the rest
@@ -72,6 +78,10 @@ class Watch:
             )
         except sqlite3.Error:
             pass
+
+    def _customers(self) -> None:
+        # Discovery counts the contacts it cannot follow (bot.relay.discovery).
+        self.health.unidentified(int(self.store.get(UNIDENTIFIED_KEY) or "0"))
 
     def _slack(self) -> None:
         try:
@@ -99,6 +109,21 @@ class Watch:
 
     def _backlog(self) -> None:
         self.health.backlog(self.store.oldest_waiting(), self.stale_after)
+        self.health.wati_outage_check()  # polls are spaced out while Wati fails
+
+    def _elsewhere(self) -> None:
+        if self.deliveries is None:
+            return
+        if self.socket_connected is not None and not self.socket_connected():
+            self.deliveries.listening_from(self.health.clock())
+        missed = self.deliveries.missed(
+            self.client, [link.slack_channel_id for link in self._links]
+        )
+        if missed:
+            minutes = self.deliveries.window / 60
+            self.health.set(Code.ELSEWHERE, "", f"{missed} in the last {minutes:.0f} min")
+        else:
+            self.health.clear(Code.ELSEWHERE)
 
     def _socket(self) -> None:
         if self.socket_connected is not None:

@@ -11,6 +11,9 @@ A contact is shared by every number of the account and the page does not say whi
 customer wrote to: a known customer's change wakes the chats they are in; only when that poll
 finds nothing new are the account's other linked numbers asked (`widen`). A contact never seen
 in conversation wakes a chat on every linked number.
+
+A contact is filed under Wati's identity of the customer (`bot.customers.identity`): the phone
+number, else the BSUID. One with neither is a logged warning and a health reason.
 """
 
 from __future__ import annotations
@@ -20,9 +23,13 @@ from collections.abc import Callable
 from datetime import datetime
 
 from bot.base.clock import Clock
+from bot.customers import identity
+from bot.customers.identity import Customer
 from bot.relay.budget import Budget
+from bot.relay.newcomers import Newcomers
 from bot.store import Store
 from bot.store.chats import Chat
+from bot.store.customers import UNIDENTIFIED_KEY
 from bot.store.db import iso, parse_iso
 from bot.store.links import Link
 from bot.wati.client import WatiClient
@@ -86,6 +93,7 @@ class Discovery:
         clock: Clock,
         poll_seconds: float,
         covered: Callable[[str, datetime | None], bool] = lambda number, updated: False,
+        newcomers: Newcomers,
     ) -> None:
         self.store = store
         self.wati = wati
@@ -99,6 +107,8 @@ class Discovery:
         self._hint_at = 0.0  # when the next look is due (the first one at once)
         self._sweep_at = clock() + SWEEP_SECONDS
         self._widened: dict[str, float] = {}  # customer → when their other numbers were asked
+        self._unidentified: set[str] = set()  # Wati contact ids with no phone and no BSUID
+        self.newcomers = newcomers  # which number a new customer wrote to
 
     def trusted(self) -> bool:
         """Whether the hint is trusted and still being read (a stalled look ends the trust)."""
@@ -145,6 +155,7 @@ class Discovery:
         if not links:
             return 0
         first = int(self.store.get("sweep_page") or "1") if sweep else 1
+        self.newcomers.begin_look()
         woken = 0
         for page_number in range(first, first + (1 if sweep else HINT_PAGES)):
             read_at = self.clock()
@@ -158,12 +169,12 @@ class Discovery:
             except WatiError as exc:
                 self.store.add_error("contacts", f"getContacts failed: {exc.reason}")
                 return woken
-            changed = [n for n in (self._note(c, links) for c in page.items) if n]
-            woken += sum(
-                self._wake(number, links, stamp)
-                for number, stamp in changed
-                if not self.covered(number, parse_iso(stamp))
-            )
+            changed = [n for n in (self._note(c) for c in page.items) if n]
+            for number, stamp, customer in changed:
+                if not self.covered(number, parse_iso(stamp)):
+                    woken += self._wake(number, links, stamp, customer)
+                self.store.note_customer(number, customer.columns())
+            self._count_unidentified()
             if sweep:
                 self.store.put("sweep_page", str(page_number + 1 if page.has_more else 1))
                 return woken
@@ -174,11 +185,19 @@ class Discovery:
         self.signal.covered_at = None  # more changes than the pages read: trust waits
         return woken
 
-    def _note(self, contact: Contact, links: list[Link]) -> tuple[str, str | None] | None:
-        """Remember a contact; (number, stamp) when it is new or its stamp moved."""
-        number = "".join(ch for ch in (contact.wa_id or contact.phone or "") if ch.isdigit())
-        if not number:
+    def _note(self, contact: Contact) -> tuple[str, str | None, Customer] | None:
+        """Remember a contact; (key, stamp, identity) when it is new or its stamp moved."""
+        customer = identity.from_contact(contact)
+        number = (
+            self.store.customer_key(
+                phone=customer.phone, bsuid=customer.bsuid, contact_id=customer.contact_id
+            )
+            or customer.key
+        )
+        if number is None:
+            self._unidentifiable(contact)
             return None
+        self._unidentified.discard(contact.id)
         seen = self.store.contact_seen(number)
         stamp = iso(contact.last_updated) if contact.last_updated else None
         changed = seen is None or (stamp is not None and stamp != seen.get("last_updated"))
@@ -190,25 +209,50 @@ class Discovery:
             for chat in self.store.chats_of_customer(number):
                 if chat.customer_name != contact.name:
                     self.store.update_chat(chat.channel_number, number, customer_name=contact.name)
-        return (number, stamp) if changed else None
+        return (number, stamp, customer) if changed else None
 
-    def _wake(self, number: str, links: list[Link], stamp: str | None) -> int:
+    def _unidentifiable(self, contact: Contact) -> None:
+        """A contact with neither a phone number nor a BSUID: its messages cannot be asked
+        for. Counted (logged without any identifier, and kept as a health reason)."""
+        self._unidentified.add(contact.id)
+
+    def _count_unidentified(self) -> None:
+        """After a page: said once each time the number of such contacts changes."""
+        count = str(len(self._unidentified))
+        if self.store.get(UNIDENTIFIED_KEY) == count:
+            return
+        self.store.put(UNIDENTIFIED_KEY, count)
+        if self._unidentified:
+            logger.warning(
+                "%s Wati contact(s) have no phone number and no BSUID: their messages "
+                "cannot be fetched",
+                count,
+            )
+
+    def _wake(self, number: str, links: list[Link], stamp: str | None, customer: Customer) -> int:
         """Wake the chats a changed contact points at: those the customer is known to be in,
-        else one on every number linked before the change. (A contact seen for the first time,
-        as every contact is by the first looks and the first sweep, can only have written to
-        a number linked before its stamp; older ones are remembered, not polled.)"""
+        else, for a new customer, the number v3's list names or the likeliest of the numbers
+        linked before the change (`Newcomers`; the next is asked when that poll finds nothing).
+        (A contact seen for the first time, as every contact is by the first looks and the
+        first sweep, can only have written to a number linked before its stamp.)"""
         linked = {link.channel_number: link for link in links}
         known = [
             c.channel_number
             for c in self.store.chats_of_customer(number)
             if c.channel_number in linked and is_known(c)
         ]
-        targets = known or [
-            n for n, link in linked.items() if stamp is None or stamp >= link.linked_at
-        ]
+        candidates = [n for n, link in linked.items() if stamp is None or stamp >= link.linked_at]
+        targets = known or self.newcomers.plan(number, customer, candidates)
         for channel_number in targets:
             self._hint(channel_number, number)
         return len(targets)
+
+    def ask_next(self, customer_number: str) -> bool:
+        """A new customer's likeliest number had nothing: ask the next one, if any is left."""
+        number = self.newcomers.next_number(customer_number)
+        if number is not None:
+            self._hint(number, customer_number)
+        return number is not None
 
     def widen(self, customer_number: str, asked: str) -> int:
         """A hinted poll of a known chat found nothing new: the change may be the customer

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -24,8 +25,9 @@ from slack_sdk.errors import SlackApiError
 from bot.base.clock import Clock
 from bot.relay.media import InboundMedia
 from bot.relay.threads import Threads
-from bot.slack import blocks, limits
+from bot.slack import blocks, limits, speaker
 from bot.slack.poster import SlackPoster, metadata_of, refusal_of
+from bot.slack.speaker import Speaker
 from bot.store import Store
 from bot.store.chats import Chat, ChatUpdate, Thread
 from bot.store.db import iso, parse_iso
@@ -72,9 +74,14 @@ class Inbound:
         windows: Windows,
         clock: Clock,
         media: InboundMedia,
+        customized: Callable[[], bool],
+        is_answer: Callable[[Chat, WatiMessage], bool] | None = None,
     ) -> None:
         self.media = media
-        self.store = store
+        self.store, self.customized = store, customized  # customized: names and icons allowed
+        # Asked about each new customer message: True when it answered a question the bridge
+        # asked (a rating, bot.survey) and is recorded there instead of relayed.
+        self.is_answer = is_answer
         self.wati = wati
         self.poster = poster
         self.threads = threads
@@ -87,9 +94,8 @@ class Inbound:
 
     # -- reading -----------------------------------------------------------------------------
 
-    def fetch_new(self, chat: Chat, cutoff: datetime | None = None) -> Fetched:
-        """Page back until a known message shows up, the history reaches `cutoff` (the link
-        time or the backfill horizon: older messages are not relayed) or it ends.
+    def fetch_new(self, chat: Chat, cutoff: datetime | None = None, past: bool = False) -> Fetched:
+        """Page back to a known message (unless `past`: backfill), `cutoff` or the history's end.
 
         However many pages it takes: a chat never seen before may have a long history (a
         chatbot flow, an outage). Either every page needed is read, or nothing is taken
@@ -116,7 +122,7 @@ class Inbound:
             known = self.store.known_ids([m.id for m in page.items])
             pages.append([item for item in page.items if item.id not in known])
             oldest = page.items[0].created if page.items else None
-            if known or not page.has_more or (cutoff and oldest and oldest < cutoff):
+            if (known and not past) or not page.has_more or (cutoff and oldest and oldest < cutoff):
                 break
         else:
             self.store.add_error(
@@ -188,6 +194,9 @@ class Inbound:
         if cutoff is not None and item.created < cutoff:
             # History from before the link (or before the backfill horizon) is not relayed.
             log(direction, "skipped")
+        elif direction == "in" and self.is_answer is not None and self.is_answer(chat, item):
+            log(direction, "skipped")  # not relayed, and no new conversation for it
+            return None
         else:
             log(direction, "pending")
             self._items[item.id] = item
@@ -201,9 +210,10 @@ class Inbound:
 
     # -- posting -----------------------------------------------------------------------------
 
-    def flush_pending(self, link: Link, chat: Chat) -> int:
+    def flush_pending(self, link: Link, chat: Chat, *, until: str | None = None) -> int:
         """Post the chat's pending messages in order; stop at the first that cannot go now
-        (a SlackApiError leaves it and the rest pending, in order)."""
+        (a SlackApiError leaves it and the rest pending, in order), or that was created after
+        `until` (a webhook's later messages still wait for earlier ones on their way)."""
         posted = 0
         # A poll and a webhook may flush one chat at once: one at a time, or both would post.
         with self._flush_lock(chat):
@@ -212,8 +222,11 @@ class Inbound:
                 chat.channel_number, chat.customer_number, self.clock()
             )
             for logged in due:
+                if until is not None and logged.created > until:
+                    break
                 thread = self.threads.ensure(link, chat)
-                self._post(link, thread, logged)
+                named = self.store.chat(chat.channel_number, chat.customer_number) or chat
+                self._post(link, thread, logged, speaker.customer_of(named))
                 self._items.pop(logged.wati_id, None)
                 posted += 1
         if (retry := self.next_media_try(chat)) is not None:
@@ -230,8 +243,8 @@ class Inbound:
                 (chat.channel_number, chat.customer_number), threading.Lock()
             )
 
-    def _post(self, link: Link, thread: Thread, logged: LoggedMessage) -> None:
-        """Post one pending message (in one or more parts), once."""
+    def _post(self, link: Link, thread: Thread, logged: LoggedMessage, who: Speaker) -> None:
+        """Post one pending message (in one or more parts), once, as the one who wrote it."""
         assert thread.thread_ts is not None
         done = posted_parts(self.poster, link, thread, logged.wati_id) if logged.attempts else {}
         self.store.update_message(logged.wati_id, attempts=logged.attempts + 1, thread_id=thread.id)
@@ -243,11 +256,13 @@ class Inbound:
         if item is not None:
             rendered = render_item(item.raw)
             by = (item.operator_name or "a teammate") if logged.direction == "mirror" else None
+            who = who if logged.direction == "in" else speaker.teammate(item.operator_name)
             if rendered.media_path:
                 if not done:
                     message = blocks.relayed_message(
                         logged.wati_id, rendered.text, mirrored_by=by, template=item.template
                     )
+                    message = speaker.decorate(message, who, customized=False)  # see speaker
                     relayed = self.media.relay(
                         channel=link.slack_channel_id,
                         thread_ts=thread.thread_ts,
@@ -272,6 +287,7 @@ class Inbound:
                 for k, message in enumerate(parts, start=1):
                     if k in done:
                         continue
+                    message = speaker.decorate(message, who, customized=self.customized())
                     posted, refused = self._post_part(link, thread, logged, k, message)
                     ts, error = ts or posted, error or refused
         self.store.update_message(logged.wati_id, state="posted", slack_ts=ts, error=error)

@@ -264,6 +264,11 @@ class Poller:
         elif hinted and not new and is_known(chat):
             # The contact changed but nothing is new here: perhaps on another number.
             self.discovery.widen(chat.customer_number, chat.channel_number)
+        if hinted and newest_inbound is None and chat.thread_id is None:
+            # A new customer not (newly) on this number: the next likeliest one is asked.
+            self.discovery.ask_next(chat.customer_number)
+        if newest_inbound is not None:
+            self.discovery.newcomers.found(chat.customer_number, chat.channel_number)
 
     def _hinted_meanwhile(self, chat: Chat, started: float) -> bool:
         """Whether a contacts look woke the chat after this poll's read began."""

@@ -96,10 +96,13 @@ class Threads:
         return self.store.thread(thread.id) or thread
 
     def _look_up_name(self, number: str) -> str | None:
-        """The customer's name in Wati's contacts (known already, or one getContacts call)."""
+        """The customer's name in Wati's contacts (known already, or one getContacts call;
+        a BSUID customer's contact came from the contacts list, never a search by number)."""
         seen = self.store.contact_seen(number)
         if seen and seen.get("name"):
             return str(seen["name"])
+        if not number.isdigit():
+            return None
         if not self.budget.may_poll() or not self.windows.contacts.try_acquire():
             return None
         try:
@@ -141,13 +144,14 @@ class Threads:
             thread_id=thread.id,
             channel_number=thread.channel_number,
             customer_number=thread.customer_number,
-            customer_name=chat.customer_name,
+            customer_name=_shown_name(chat),
             state="resolved" if thread.state == "resolved" else "open",
             status_by=thread.status_by,
             window_closes=window.closes_at(last),
             window_open=window.is_open(last, self.clock.now()),
             previous_link=previous_link,
             desk=self.store.desk_chat(thread.channel_number, thread.customer_number),
+            rating=self.store.rating_of(thread.id),
         )
 
     def redraw(self, thread: Thread, chat: Chat | None = None) -> bool:
@@ -172,3 +176,10 @@ class Threads:
         self.store.update_thread(thread.id, window_shown=self.window_state(chat))
         self.store.set_waiting_shown(thread.channel_number, thread.customer_number, waiting or "")
         return True
+
+
+def _shown_name(chat: Chat) -> str | None:
+    """The name a parent shows: Wati's name for the customer, else their `@username`."""
+    if chat.customer_name and chat.customer_name != chat.customer_number:
+        return chat.customer_name
+    return f"@{chat.customer_username}" if chat.customer_username else chat.customer_name

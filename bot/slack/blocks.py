@@ -29,9 +29,12 @@ REOPEN_SEND = "wati_reopen_send"
 
 # The thread parent's buttons, in order: (caption, action_id, style, shown while the
 # conversation is "open", "resolved" or "any"). Their handlers: `listeners/parent.py`.
+RESOLVE_RATE = "wati_resolve_rate"  # bot.survey
+
 PARENT_BUTTONS: tuple[tuple[str, str, str | None, str], ...] = (
     ("Reopen", REOPEN, None, "resolved"),
     ("Resolve", RESOLVE, "primary", "open"),
+    ("Resolve and ask for a rating", RESOLVE_RATE, None, "open"),
     ("Send template", SEND_TEMPLATE, None, "any"),
     ("Contact", CONTACT, None, "any"),
     ("Assign to me", ASSIGN_ME, None, "open"),
@@ -86,9 +89,12 @@ def desk_lines(desk: ParentDesk) -> list[str]:
 
 
 def customer_label(name: str | None, customer_number: str) -> str:
-    """“Ana Lima (+55 11 91234-5678)”, or just the number."""
+    """“Ana Lima (+55 11 91234-5678)”, or just the number; a customer who hides their number
+    (keyed on a BSUID) by their name or `@username` alone when there is one."""
     shown = phone.display(customer_number)
     clean = limits.cut(" ".join((name or "").split()), limits.NAME)
+    if clean and not customer_number.isdigit():
+        return clean
     return f"{clean} ({shown})" if clean and clean != customer_number else shown
 
 
@@ -104,6 +110,7 @@ def thread_parent(
     window_open: bool,
     previous_link: str | None = None,
     desk: ParentDesk | None = None,
+    rating: int | None = None,
 ) -> dict[str, Any]:
     """The parent message of a conversation thread, with its buttons and metadata."""
     from bot.text.formatting import escape
@@ -115,6 +122,8 @@ def thread_parent(
     if status_by:
         status += f" · changed by <@{status_by}>"
     context = [status, window_line(window_closes, window_open)]
+    if rating is not None:
+        context.append(f":star: Rated {rating}/5 by the customer")
     if state != "resolved" and desk is not None:
         context.extend(desk_lines(desk))
     if previous_link:

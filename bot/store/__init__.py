@@ -16,6 +16,7 @@ from sqlite_utils import Database
 
 from bot.base.clock import Clock
 from bot.store.chats import ChatTable
+from bot.store.customers import CustomerTable
 from bot.store.db import BUSY_TIMEOUT_MS
 from bot.store.desk_chats import DeskTable
 from bot.store.health import HealthTable
@@ -24,12 +25,15 @@ from bot.store.links import LinkTable
 from bot.store.messages import MessageTable
 from bot.store.outbox import OutboxTable
 from bot.store.saved import SavedTable
+from bot.store.surveys import SurveyTable
 from bot.store.webhooks import WebhookTable
+from bot.store.weekly import WeeklyTable
 
 
 class Store(
     LinkTable,
     ChatTable,
+    CustomerTable,
     MessageTable,
     OutboxTable,
     LedgerTable,
@@ -37,6 +41,8 @@ class Store(
     SavedTable,
     WebhookTable,
     HealthTable,
+    SurveyTable,
+    WeeklyTable,
 ):
     """All reads and writes of the bridge's state."""
 

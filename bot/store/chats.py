@@ -26,6 +26,11 @@ class Chat:
     failures: int
     created_at: str
     hinted_at: float | None = None
+    # What Wati said about the customer (`customer_number` is the key: phone, else BSUID).
+    customer_phone: str | None = None
+    customer_bsuid: str | None = None
+    customer_username: str | None = None
+    wati_contact_id: str | None = None
 
 
 class Keep(enum.Enum):

@@ -44,6 +44,24 @@ class BackupInfo:
     replies: int
 
 
+def backup_refusal(database: Path, target: Path) -> str | None:
+    """Why `target` cannot take a backup of `database`, or None.
+
+    However the path is spelt (`sub/../wati-bridge.db`, a symbolic or hard link): writing the
+    copy there would replace the live database, or its journal, under the running bridge.
+    """
+    live = database.resolve()
+    companions = {live, *(Path(f"{live}{end}") for end in ("-wal", "-shm", "-journal", ".lock"))}
+    if target.resolve() in companions or (target.exists() and os.path.samefile(target, database)):
+        return f"{target} is the live database {database} (or one of its files): give another file"
+    if target.is_dir():
+        return f"{target} is a folder: give a file name, e.g. {target / 'wati-bridge-backup.db'}"
+    folder = target.absolute().parent
+    if not folder.is_dir():
+        return f"the folder {folder} does not exist: create it first or give another path"
+    return None
+
+
 def backup(db_path: str, target: str) -> BackupInfo:
     """Copy the database to `target` with SQLite's online backup API, while the bridge runs.
 
@@ -54,8 +72,9 @@ def backup(db_path: str, target: str) -> BackupInfo:
     source_file = Path(db_path)
     if not source_file.is_file():
         raise FileNotFoundError(f"{db_path} does not exist")
-    if Path(target).absolute() == source_file.absolute():
-        raise ValueError("the backup must go to another file than the database itself")
+    refusal = backup_refusal(source_file, Path(target))
+    if refusal is not None:
+        raise ValueError(refusal)
     partial = f"{target}.partial"
     with contextlib.suppress(FileNotFoundError):
         os.unlink(partial)

@@ -8,11 +8,13 @@ that did not go, and delivery statuses are tracked per part.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from enum import StrEnum
 from typing import Any
 
+from bot.store.chats import Thread
 from bot.store.db import Db, iso
 
 
@@ -126,6 +128,25 @@ class OutboxTable(Db):
         reply = self.reply_by_ts(row["slack_channel_id"], row["slack_ts"])
         assert reply is not None
         return reply, created
+
+    def record_note_send(self, thread: Thread, note_ts: str, user_id: str, body: str) -> Reply:
+        """A send made from Slack outside the reply queue (a template, a rating question),
+        keyed by the thread note that shows it and recorded `sent` before Wati is called, so
+        the relay recognises its echo in Wati's history (by id, or by `body`)."""
+        reply, _ = self.enqueue_reply(
+            slack_channel_id=thread.slack_channel_id,
+            slack_ts=note_ts,
+            event_id=None,
+            thread_id=thread.id,
+            channel_number=thread.channel_number,
+            customer_number=thread.customer_number,
+            user_id=user_id,
+            body=body,
+            files=None,
+            state=ReplyState.SENT,
+            local_message_id=uuid.uuid4().hex,
+        )
+        return reply
 
     def reply(self, reply_id: int) -> Reply | None:
         """An outbox row by id."""
@@ -267,6 +288,16 @@ class OutboxTable(Db):
             params.extend(local_ids)
         rows = self.query(f"select * from outbox_parts where {' or '.join(clauses)}", params)
         return [_part(row) for row in rows]
+
+    def sends_awaiting_ids(self, since: str) -> bool:
+        """Whether a status event could still be for one of the bridge's own sends: a reply
+        whose answer is pending or lost, or a part sent since `since` without a Wati id."""
+        rows = self.query(
+            "select 1 from outbox where state in (?, ?) union all "
+            "select 1 from outbox_parts where wati_id is null and sent_at >= ? limit 1",
+            [ReplyState.SENDING, ReplyState.UNKNOWN, since],
+        )
+        return bool(rows)
 
     def part_claimed(self, wati_id: str) -> bool:
         """Whether some reply's part already is this Wati message."""

@@ -79,13 +79,23 @@ class WebhookTable(Db):
             return db.conn.total_changes > before
 
     def pending_webhook_events(self, limit: int = 200) -> list[WebhookEvent]:
-        """Events not yet processed, in the order they arrived."""
+        """Events not yet processed: customers' and sent messages before delivery statuses
+        (a burst of receipts never holds a customer's message back), each in arrival order."""
         return self._all(
             WebhookEvent,
             "select * from webhook_events where state = 'pending' "
-            "order by received_at, rowid limit ?",
+            "order by event_type like 'sentMessage%', received_at, rowid limit ?",
             [limit],
         )
+
+    def webhook_event(self, key: str) -> WebhookEvent | None:
+        """One recorded event by its key."""
+        return self._one(WebhookEvent, "select * from webhook_events where key = ?", [key])
+
+    def set_webhook_customer(self, key: str, customer_number: str) -> None:
+        """File an event under the chat key its customer has (a BSUID chat's phone event)."""
+        with self.write() as db:
+            db.table("webhook_events").update(key, {"customer_number": customer_number})
 
     def finish_webhook_event(self, key: str, state: str, note: str | None = None) -> None:
         """An event is processed: its outcome is kept, its payload (message text) is not."""
@@ -128,8 +138,10 @@ class WebhookTable(Db):
     def newest_webhook_message(self, customer_number: str) -> str | None:
         """When the newest message that a webhook brought from or to this customer was created."""
         rows = self.query(
+            # only events already handled: a pending one has brought nothing yet
             "select max(created) as newest from webhook_events where customer_number = ? "
-            "and event_type in ('message', 'sessionMessageSent_v2', 'templateMessageSent_v2')",
+            "and state != 'pending' and event_type in ('message', 'message_bsuid', 'sessionMessageSent_v2', "
+            "'templateMessageSent_v2')",
             [customer_number],
         )
         return rows[0]["newest"] if rows else None

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from bot.wati.account import AccountCalls
 from bot.wati.contacts import ContactCalls
+from bot.wati.conversations import ConversationCalls
 from bot.wati.messages import MessageCalls
 from bot.wati.sending import MAX_TEXT_LENGTH, SendingCalls
 from bot.wati.templates import TemplateCalls
@@ -17,9 +18,11 @@ from bot.wati.templates import TemplateCalls
 __all__ = ["MAX_TEXT_LENGTH", "WatiClient"]
 
 
-class WatiClient(MessageCalls, SendingCalls, TemplateCalls, ContactCalls, AccountCalls):
+class WatiClient(
+    MessageCalls, SendingCalls, TemplateCalls, ContactCalls, ConversationCalls, AccountCalls
+):
     """Synchronous client for Wati's API; thread-safe, like the httpx.Client it wraps.
 
     Built as `WatiClient(endpoint, token, *, transport, timeout, on_call, on_error,
-    on_answer)` (see `bot.wati.transport.Transport`).
+    on_answer, on_sent)` (see `bot.wati.transport.Transport`).
     """

@@ -7,7 +7,7 @@ import logging
 from collections.abc import Mapping, Sequence
 
 from bot.wati.errors import WatiBadResponse, check_accepted, json_object
-from bot.wati.transport import Params, Transport, observed, page_params, phone_digits
+from bot.wati.transport import Params, Transport, customer_ref, observed, page_params, phone_digits
 from bot.wati.types import Contact, ContactPage, parse_contact
 
 logger = logging.getLogger(__name__)
@@ -25,7 +25,7 @@ class ContactCalls(Transport):
         if ticket_status not in CHAT_STATUSES:
             raise ValueError(f"status must be one of {', '.join(sorted(CHAT_STATUSES))}")
         payload = {
-            "whatsappNumber": phone_digits(wa_number, "wa_number"),
+            "whatsappNumber": customer_ref(wa_number),
             "ticketStatus": ticket_status,
             "channelPhoneNumber": phone_digits(channel_number, "channel_number"),
         }
@@ -40,7 +40,7 @@ class ContactCalls(Transport):
         (WatiRejected).
         """
         params: Params = {
-            "whatsappNumber": phone_digits(wa_number, "wa_number"),
+            "whatsappNumber": customer_ref(wa_number),
             "channelPhoneNumber": phone_digits(channel_number, "channel_number"),
         }
         if email is not None:
@@ -94,7 +94,7 @@ class ContactCalls(Transport):
     @observed
     def update_contact_attributes(self, wa_number: str, custom_params: Mapping[str, str]) -> None:
         """Set custom attributes on one contact."""
-        number = phone_digits(wa_number, "wa_number")
+        number = customer_ref(wa_number)
         if not custom_params:
             raise ValueError("no attributes to update")
         payload = {"customParams": _attributes(custom_params)}

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 # Endpoints Wati limits to 10 calls per 10 s (docs/WATI.md#rate-limits-and-quota).
 LIMITED_ENDPOINTS = ("getMessages", "getContacts", "addContact")
+MARGIN = 0.5  # seconds added to the bridge's own 10 s window (see Windows)
 
 
 class RateWindow:
@@ -79,5 +80,8 @@ class RateWindow:
 class Windows:
     """The tenant's rolling windows, one per limited endpoint family, shared by every caller."""
 
-    messages: RateWindow = field(default_factory=RateWindow)
-    contacts: RateWindow = field(default_factory=RateWindow)
+    # A call is counted here when it leaves; Wati counts it when it arrives, and a loaded host
+    # may delay one call more than the next: the bridge's window is a little longer than
+    # Wati's, or a full window sometimes meets a 429 (and its hold) at the boundary.
+    messages: RateWindow = field(default_factory=lambda: RateWindow(period=10.0 + MARGIN))
+    contacts: RateWindow = field(default_factory=lambda: RateWindow(period=10.0 + MARGIN))

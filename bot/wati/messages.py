@@ -13,6 +13,7 @@ from bot.wati.transport import (
     Params,
     Transport,
     basename,
+    customer_ref,
     observed,
     origin,
     page_params,
@@ -31,7 +32,7 @@ class MessageCalls(Transport):
         self, wa_number: str, *, channel_number: str, page_size: int = 50, page_number: int = 1
     ) -> MessagePage:
         """Fetch one page of a contact's history on one channel number, oldest item first."""
-        number = phone_digits(wa_number, "wa_number")
+        number = customer_ref(wa_number)  # a phone number, a BSUID or a contact id
         params: Params = {"channelPhoneNumber": phone_digits(channel_number, "channel_number")}
         params.update(page_params(page_size, page_number))
         name = "getMessages"

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
-from bot.wati.errors import check_accepted, json_object
-from bot.wati.transport import Params, Transport, basename, observed, phone_digits
+from bot.wati.errors import WatiAuthError, WatiRejected, check_accepted, json_object
+from bot.wati.transport import Params, Transport, basename, customer_ref, observed, phone_digits
 from bot.wati.types import SendResult, opt_str
 
 MAX_TEXT_LENGTH = 4096
@@ -25,7 +26,7 @@ class SendingCalls(Transport):
         local_message_id: str | None = None,
     ) -> SendResult:
         """Send free text inside the 24-hour window; success means accepted by Wati."""
-        number = phone_digits(wa_number, "wa_number")
+        number = customer_ref(wa_number)
         channel = phone_digits(channel_number, "channel_number")
         if not text.strip():
             raise ValueError("message text is empty")
@@ -48,7 +49,47 @@ class SendingCalls(Transport):
         )
         body = json_object(name, response, write=True)
         check_accepted(name, body, session=True, require_flag=True)
+        self._sent(channel, "session")
         return _send_result(body, local_message_id)
+
+    @observed
+    def send_interactive_buttons(
+        self, wa_number: str, body: str, buttons: Sequence[str], *, channel_number: str
+    ) -> SendResult:
+        """Send WhatsApp reply buttons (v3 interactive, `Channel:Phone` target) in the window.
+
+        A tenant without v3 interactive messages answers 403 or 404: WatiRejected(status 403 or
+        404), which is not reported as a token problem (the caller falls back to plain text).
+        """
+        number = customer_ref(wa_number)
+        channel = phone_digits(channel_number, "channel_number")
+        scheme, host, port = self._origin
+        payload = {
+            "target": f"{channel}:{number}",
+            "type": "buttons",
+            "button_message": {"body": body, "buttons": [{"text": b} for b in buttons]},
+        }
+        name = "sendInteractiveMessage"
+        try:
+            response = self._call(
+                name,
+                "POST",
+                f"{scheme}://{host}:{port}/api/ext/v3/conversations/messages/interactive",
+                json_body=payload,
+                write=True,
+                session=True,
+                optional=True,
+            )
+        except WatiAuthError as exc:
+            if exc.status_code != 403:
+                raise
+            raise WatiRejected(exc.reason, status_code=403, endpoint=name) from exc
+        answer = json_object(name, response, write=True)
+        check_accepted(name, answer, session=True, require_flag=True)
+        self._sent(channel, "session")
+        message = answer.get("message")
+        message = message if isinstance(message, dict) else {}
+        return SendResult(opt_str(message.get("id")), None, None, None)
 
     @observed
     def send_session_file(
@@ -67,8 +108,9 @@ class SendingCalls(Transport):
         `caption` also names the file on the customer's phone; `voice` asks for a voice
         note (WhatsApp shows one only for audio/ogg with opus, wati-recorded.md §6.2).
         """
-        number = phone_digits(wa_number, "wa_number")
-        params: Params = {"channelPhoneNumber": phone_digits(channel_number, "channel_number")}
+        number = customer_ref(wa_number)
+        channel = phone_digits(channel_number, "channel_number")
+        params: Params = {"channelPhoneNumber": channel}
         if caption:
             params["caption"] = caption
         if voice:
@@ -88,6 +130,7 @@ class SendingCalls(Transport):
         )
         body = json_object(name, response, write=True)
         check_accepted(name, body, session=True, require_flag=True)
+        self._sent(channel, "session")
         result = _send_result(body, None)
         # One client saw {"result": "<message id>"} from this endpoint.
         flag = body.get("result")

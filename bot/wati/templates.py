@@ -9,7 +9,9 @@ from typing import Any
 
 from bot.wati.errors import WatiBadResponse, WatiRejected, check_accepted, error_text, json_object
 from bot.wati.transport import (
+    Params,
     Transport,
+    customer_ref,
     observed,
     page_params,
     phone_digits,
@@ -63,17 +65,23 @@ class TemplateCalls(Transport):
         channel_number: str,
         broadcast_name: str,
     ) -> TemplateSendResult:
-        """Send an approved template to one number; success means accepted by Wati."""
-        number = phone_digits(wa_number, "wa_number")
+        """Send an approved template to one customer; success means accepted by Wati. A
+        customer known only by a BSUID or contact id goes in the body's `target` (§6.1)."""
+        number = customer_ref(wa_number)
         channel = phone_digits(channel_number, "channel_number")
         payload = _template_payload(template_name, broadcast_name, channel)
         payload["parameters"] = _template_params(parameters)
+        query: Params = {}
+        if number.isdigit():
+            query["whatsappNumber"] = number
+        else:
+            payload["target"] = number
         name = "sendTemplateMessage"
         response = self._call(
             name,
             "POST",
             self._url("sendTemplateMessage"),
-            params={"whatsappNumber": number},
+            params=query,
             json_body=payload,
             write=True,
         )
@@ -84,6 +92,7 @@ class TemplateCalls(Transport):
         first = first if isinstance(first, dict) else {}
         if body.get("validWhatsAppNumber") is False or first.get("isValidWhatsAppNumber") is False:
             raise WatiRejected("not a valid WhatsApp number", status_code=200, endpoint=name)
+        self._sent(channel, "template")
         return TemplateSendResult(
             ok=True,
             whatsapp_number=phone_digits_or_none(body.get("phone_number")) or number,
@@ -119,6 +128,7 @@ class TemplateCalls(Transport):
         failures = _receiver_failures(body.get("receivers"))
         # Live tenants answer without `receivers`: the refused numbers are under `errors`.
         failures.update(_listed_failures(body.get("errors"), numbers, failures))
+        self._sent(channel, "template", sum(1 for n in numbers if n not in failures))
         return BulkSendResult(
             accepted=[n for n in numbers if n not in failures],
             failed=[(n, failures[n]) for n in numbers if n in failures],

@@ -29,6 +29,9 @@ from bot.wati.errors import (
 logger = logging.getLogger(__name__)
 
 _SEPARATORS = re.compile(r"[\s+\-().]")
+_PHONE_LIKE = re.compile(r"^[\d\s+\-().]+$")
+# A BSUID (`US.13491208655302741918`) or a Wati contact id (24 hex characters).
+_CUSTOMER_ID = re.compile(r"^(?:[A-Za-z]{2}\.\d{4,40}|[0-9a-fA-F]{24})$")
 _BEARER = re.compile(r"^\s*bearer(\s+|$)", re.IGNORECASE)
 
 Params = dict[str, str | int]
@@ -70,6 +73,7 @@ class Transport:
         on_call: Callable[[str], None] | None = None,
         on_error: Callable[[str, str], None] | None = None,
         on_answer: Callable[[str, WatiError | None], None] | None = None,
+        on_sent: Callable[[str, str, int], None] | None = None,
     ) -> None:
         base = endpoint.strip().rstrip("/")
         found = origin(base) if base.startswith(("https://", "http://")) else None
@@ -83,6 +87,9 @@ class Transport:
         self._on_call = on_call
         self._on_error = on_error
         self._on_answer = on_answer  # told how each call ended (health watches for 401/403)
+        # Told (channel number, "session" or "template", how many) when Wati accepted messages:
+        # what WhatsApp charges for, counted at the one place every send passes.
+        self._on_sent = on_sent
         self._http = httpx.Client(
             headers={"Authorization": f"Bearer {token}", "User-Agent": "wati-bridge"},
             timeout=httpx.Timeout(timeout),
@@ -128,33 +135,33 @@ class Transport:
         files: dict[str, tuple[str, bytes, str]] | None = None,
         write: bool = False,
         session: bool = False,
+        optional: bool = False,
     ) -> httpx.Response:
-        """One request: counted, sent, and its status read (a WatiError unless 2xx)."""
+        """One request: counted, sent, and its status read (a WatiError unless 2xx).
+
+        `optional`: a feature some plans lack, so a 403 or 404 says nothing about the token.
+        """
         if self._on_call is not None:
             self._on_call(name)
         try:
             response = self._http.request(method, url, params=params, json=json_body, files=files)
-        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
-            # The request never left this machine, so even a write certainly did not happen.
-            raise WatiUnavailable(
-                f"could not connect ({type(exc).__name__})", maybe_sent=False, endpoint=name
-            ) from exc
-        except httpx.TimeoutException as exc:
-            raise WatiUnavailable(
-                f"timed out ({type(exc).__name__})", maybe_sent=write, endpoint=name
-            ) from exc
         except httpx.TransportError as exc:
-            raise WatiUnavailable(
-                f"connection failed ({type(exc).__name__})", maybe_sent=write, endpoint=name
-            ) from exc
+            error = _unavailable(name, exc, write)
+            self._answered(name, error)  # no answer is an answer too (health: Wati down)
+            raise error from exc
         logger.debug("wati %s -> HTTP %d", name, response.status_code)
         try:
             raise_for_status(name, response, write=write, session=session)
         except WatiError as exc:
-            self._answered(name, exc)
+            if not (optional and exc.status_code in (403, 404)):
+                self._answered(name, exc)
             raise
         self._answered(name, None)
         return response
+
+    def _sent(self, channel_number: str, kind: str, count: int = 1) -> None:
+        if self._on_sent is not None and count:
+            self._on_sent(channel_number, kind, count)
 
     def _answered(self, name: str, error: WatiError | None) -> None:
         if self._on_answer is not None:
@@ -189,6 +196,16 @@ def phone_digits(value: str, what: str) -> str:
     return digits
 
 
+def customer_ref(value: str) -> str:
+    """Who a v1 call is about: a phone number (as digits), or a BSUID or Wati contact id as
+    given (Wati's path parameters accept all three, docs/WATI.md#bsuids-and-usernames). Never the digits
+    picked out of some other identifier."""
+    text = value.strip()
+    if _CUSTOMER_ID.match(text) and not _PHONE_LIKE.match(text):
+        return text
+    return phone_digits(text, "wa_number")
+
+
 def phone_digits_or_none(value: object) -> str | None:
     if not isinstance(value, str | int) or isinstance(value, bool):
         return None
@@ -221,3 +238,14 @@ def _normalise_token(token: str) -> str:
     while _BEARER.match(token):
         token = _BEARER.sub("", token, count=1).strip()
     return token
+
+
+def _unavailable(name: str, exc: httpx.TransportError, write: bool) -> WatiUnavailable:
+    """What a failed connection means for the call, a write's fate included."""
+    kind = type(exc).__name__
+    if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout):
+        # The request never left this machine, so even a write certainly did not happen.
+        return WatiUnavailable(f"could not connect ({kind})", maybe_sent=False, endpoint=name)
+    if isinstance(exc, httpx.TimeoutException):
+        return WatiUnavailable(f"timed out ({kind})", maybe_sent=write, endpoint=name)
+    return WatiUnavailable(f"connection failed ({kind})", maybe_sent=write, endpoint=name)

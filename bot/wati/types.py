@@ -105,6 +105,9 @@ class Contact:
     custom_params: dict[str, str] = field(hash=False)
     last_updated: datetime | None
     created_raw: str | None
+    # A customer who hides their number (docs/WATI.md#bsuids-and-usernames).
+    bsuid: str | None = None
+    username: str | None = None
 
 
 @dataclass(frozen=True)
@@ -297,6 +300,8 @@ def parse_contact(item: object) -> Contact | None:
         custom_params=custom,
         last_updated=parse_time(item.get("lastUpdated")),
         created_raw=opt_str(item.get("created")),
+        bsuid=opt_str(item.get("bsuid")),
+        username=opt_str(item.get("username")),
     )
 
 

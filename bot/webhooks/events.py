@@ -2,7 +2,9 @@
 
 Wati sends most sent and status events twice, under a v1 name and a `_v2` name; only the `_v2`
 twin carries `localMessageId`, so the v1 twins are answered 200 and ignored. Customer traffic
-has no twin (`message`, `newContactMessageReceived`). Status events do not always carry a
+(`message`, `newContactMessageReceived`) comes with a `_bsuid` twin instead: the same Wati id,
+keyed on the customer's BSUID, `waId` maybe missing (docs/WATI.md#bsuids-and-usernames). Both are recorded
+(a phoneless customer has only the twin); the hub posts the message once. Status events do not always carry a
 phone number, and the receiving number is only sometimes in `channelPhoneNumber`.
 """
 
@@ -12,6 +14,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from bot.customers import identity
 from bot.store.db import iso
 from bot.wati.types import WatiMessage, opt_str, parse_message, parse_time
 
@@ -32,10 +35,14 @@ STATUS_EVENTS = {
     "sentMessageREAD_v2": "READ",
     "sentMessageFAILED_v2": "FAILED",
 }
-# What the bridge asks Wati for when it registers a webhook.
+BSUID_SUFFIX = "_bsuid"  # Wati's BSUID-keyed twin of an event: `waId` may be missing
+# What the bridge asks Wati for when it registers a webhook: customer events also as their
+# `_bsuid` twins, the only ones Wati sends for a customer who hides their number.
 EVENT_TYPES = (
     "message",
+    f"message{BSUID_SUFFIX}",
     "newContactMessageReceived",
+    f"newContactMessageReceived{BSUID_SUFFIX}",
     *sorted(SENT_EVENTS),
     *STATUS_EVENTS,
 )
@@ -64,7 +71,8 @@ class Event:
 
 
 def kind_of(event_type: str) -> Kind:
-    """The kind of an event name."""
+    """The kind of an event name (a `_bsuid` twin is the kind of the event it twins)."""
+    event_type = event_type.removesuffix(BSUID_SUFFIX)
     if event_type == "message":
         return Kind.INBOUND
     if event_type == "newContactMessageReceived":
@@ -98,8 +106,8 @@ def read_event(body: object, url_channel: str | None) -> Event:
         kind=kind,
         event_type=event_type,
         wati_id=wati_id,
-        customer_number=_digits(body.get("waId")),
-        channel_number=_digits(body.get("channelPhoneNumber")) or url_channel,
+        customer_number=identity.from_payload(body).key,
+        channel_number=identity.phone_of(body.get("channelPhoneNumber")) or url_channel,
         created=iso(created) if created else None,
     )
 
@@ -107,7 +115,9 @@ def read_event(body: object, url_channel: str | None) -> Event:
 def as_item(body: dict[str, Any]) -> WatiMessage | None:
     """A message or sent event as the history item it stands for (the same id and fields)."""
     event_type = body.get("eventType")
-    item = dict(body)
+    if isinstance(event_type, str):
+        event_type = event_type.removesuffix(BSUID_SUFFIX)
+    item = {**body, "eventType": event_type}
     if event_type == "templateMessageSent_v2":
         item.update(eventType="broadcastMessage", owner=True)
     elif event_type == "sessionMessageSent_v2":
@@ -122,14 +132,6 @@ def _short(value: object, name: str) -> str | None:
     if text is not None and len(text) > MAX_FIELD:
         raise Malformed(f"{name} is too long")
     return text
-
-
-def _digits(value: object) -> str | None:
-    text = opt_str(value)
-    if text is None or len(text) > MAX_FIELD:
-        return None
-    digits = "".join(ch for ch in text if ch.isdigit())
-    return digits if 7 <= len(digits) <= 15 else None
 
 
 def _owner(body: dict[str, Any]) -> bool:

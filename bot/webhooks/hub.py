@@ -14,25 +14,34 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Callable
+from dataclasses import replace
+from datetime import timedelta
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
 
 from bot.base.clock import Clock
+from bot.customers import identity
+from bot.customers.identity import Customer
 from bot.relay.delivery import Feedback
 from bot.relay.inbound import Inbound
 from bot.relay.polling import Poller
 from bot.store import Store
+from bot.store.db import iso
 from bot.store.links import Link
 from bot.store.webhooks import WebhookEvent
 from bot.wati.errors import WatiError
-from bot.webhooks.events import Kind, as_item, kind_of
+from bot.webhooks.events import BSUID_SUFFIX, Kind, as_item, kind_of
 from bot.webhooks.trust import WebhookTrust
 
 logger = logging.getLogger(__name__)
 
 STATUS_TRIES = 20  # rounds a status waits for its reply to be on record
+TWIN_ROUNDS = 3  # rounds a BSUID-only event waits for its phone-keyed twin
+REORDER = 0.4  # seconds a webhook's message waits for an earlier one overtaken on the way
+AWAITED = timedelta(minutes=10)  # a sent part without a Wati id may still learn it from a status
 
 
 class Hub:
@@ -56,11 +65,30 @@ class Hub:
         self.trust = trust
         self.clock = clock
         self.poll_now = poll_now  # runs a number's poll job at once
+        self._held: dict[str, float] = {}  # event key -> when first recorded (monotonic)
 
     def process(self) -> int:
-        """Handle every pending event; return how many were settled."""
+        """Handle every pending event; return how many were settled.
+
+        A message held for the reordering moment goes out as soon as that moment is over,
+        in the same run, not a scheduler tick later: within a second of its webhook."""
+        settled = self._pass()
+        for _ in range(3):  # bounded: a held event settles on the pass after its moment
+            if not self._held:
+                break
+            time.sleep(max(0.0, min(self._held.values()) + REORDER - time.monotonic()))
+            settled += self._pass()
+        return settled
+
+    def _pass(self) -> int:
         settled = 0
-        for event in self.store.pending_webhook_events():
+        events = self.store.pending_webhook_events()
+        pending = {event.key for event in events}
+        # An event settled some other way (a poll) no longer waits here.
+        self._held = {key: at for key, at in self._held.items() if key in pending}
+        # Newcomers first: a message that overtook an earlier one is posted only after the
+        # earlier one is on record, so the thread gets both in Wati's order.
+        for event in sorted(events, key=lambda event: event.key in self._held):
             try:
                 payload = json.loads(event.payload or "{}")
                 outcome = self._handle(event, payload)
@@ -77,24 +105,64 @@ class Hub:
         kind = kind_of(event.event_type)
         if kind is Kind.STATUS:
             return self._status(event, payload)
-        if event.customer_number is None:
-            return ("ignored", "no customer phone number")
+        customer = identity.from_payload(payload)
+        if customer.key is None:
+            logger.warning("webhook %s names no phone number and no BSUID", event.event_type)
+            return ("ignored", "no customer identity")
+        key = self.store.customer_key(
+            phone=customer.phone, bsuid=customer.bsuid, contact_id=customer.contact_id
+        )
+        if key is None and customer.phone is None:
+            waited = self._twin_first(event)
+            if waited is not None:
+                return waited
+        key = key or customer.key
+        if key != event.customer_number:
+            self.store.set_webhook_customer(event.key, key)
+            event = replace(event, customer_number=key)
+        outcome = self._route(kind, event, key, customer, payload)
+        self.store.note_customer(key, customer.columns())  # the chat may be new
+        return outcome
+
+    def _route(
+        self, kind: Kind, event: WebhookEvent, key: str, customer: Customer, payload: dict[str, Any]
+    ) -> tuple[str, str] | None:
+        """A customer's event, filed under their chat key: relayed, or a poll woken."""
         links = self._links(event)
         if not links:
             return ("ignored", "number not linked")
         for link in links:
             self.trust.note_event(link.channel_number, event.event_type)
         if kind is Kind.NEW_CONTACT:
-            name = payload.get("senderName")
             for link in links:
-                self._wake(link, event.customer_number, name if isinstance(name, str) else None)
+                self._wake(link, key, customer.label)
             return ("done", "new contact polled")
         if len(links) == 1 and self.trust.ids_match():
             return self._relay(links[0], event, payload)
         for link in links:
-            self._wake(link, event.customer_number)
+            self._wake(link, key)
         # One number: a poll will say whether this id is in the history (see WebhookTrust).
         return ("woke", "poll woken") if len(links) == 1 else ("done", "polls woken")
+
+    def holding(self) -> bool:
+        """Whether recorded messages wait out the reordering moment (see `_relay`)."""
+        return bool(self._held)
+
+    def _twin_first(self, event: WebhookEvent) -> tuple[str, str] | None:
+        """A BSUID-only event for a BSUID the bridge does not know: its phone-keyed twin (the
+        same Wati id) may say the phone number the customer is filed under. Wait a round or
+        two for it; the twin itself, when already here, is the one that counts."""
+        if not event.event_type.endswith(BSUID_SUFFIX) or self.store.contact_seen(
+            event.customer_number or ""
+        ):
+            return None  # a customer the contacts list showed without a phone: no twin comes
+        twin = f"{event.event_type.removesuffix(BSUID_SUFFIX)}:{event.wati_id}"
+        if self.store.webhook_event(twin) is not None:
+            return ("done", "twin of a phone-keyed event")
+        if event.attempts + 1 < TWIN_ROUNDS:
+            self.store.retry_webhook_event(event.key, event.attempts + 1)
+            return None
+        return None
 
     def _links(self, event: WebhookEvent) -> list[Link]:
         """The number the event is for; every linked number when it does not say."""
@@ -109,7 +177,9 @@ class Hub:
             self.store.update_chat(link.channel_number, customer, customer_name=name)
         self.poll_now(link.channel_number)
 
-    def _relay(self, link: Link, event: WebhookEvent, payload: dict[str, Any]) -> tuple[str, str]:
+    def _relay(
+        self, link: Link, event: WebhookEvent, payload: dict[str, Any]
+    ) -> tuple[str, str] | None:
         """The message itself, through the record-before-post path, under its Wati id."""
         item = as_item(payload)
         customer = event.customer_number
@@ -121,13 +191,24 @@ class Hub:
         if chat is None:
             # A new chat gets one poll soon after, for anything around its first message.
             soon = self.clock() + 4 * self.poller.poll_seconds
-            chat = self.store.ensure_chat(
+            self.store.ensure_chat(
                 link.channel_number, customer, origin="webhook", next_poll_at=soon
             )
+            self.store.note_customer(customer, identity.from_payload(payload).columns())
+            chat = self.store.chat(link.channel_number, customer)
+            assert chat is not None
         changes = self.inbound.record_all(link, chat, [item])
         self.store.save_poll(chat, changes)
+        # On record now; posted a moment later, so that an earlier message whose webhook
+        # comes a little late is posted first (pending messages go out in Wati's order).
+        # Real time: it bounds how far webhooks overtake each other on the wire.
+        first = self._held.setdefault(event.key, time.monotonic())
+        if time.monotonic() - first < REORDER:
+            return None
+        self._held.pop(event.key, None)
+        chat = self.store.chat(link.channel_number, customer) or changes.applied(chat)
         try:
-            self.inbound.flush_pending(link, changes.applied(chat))
+            self.inbound.flush_pending(link, chat, until=iso(item.created))
         except (SlackApiError, WatiError) as exc:
             # The message is on record as pending: the chat's next poll posts it.
             logger.warning("webhook message not posted yet (%s): poll woken", type(exc).__name__)
@@ -150,7 +231,10 @@ class Hub:
                 self.store.set_part_delivery(found[0], found[0].delivery, event.wati_id)
                 parts = found
         if not parts:
-            if event.attempts + 1 >= STATUS_TRIES:
+            recent = iso(self.clock.now() - AWAITED)  # parts' sent_at is on the same clock
+            if event.attempts + 1 >= STATUS_TRIES or not self.store.sends_awaiting_ids(recent):
+                # Nothing of the bridge's could still be this (a broadcast from Wati's
+                # dashboard sends thousands): settled now, never left to block the queue.
                 return ("ignored", "not a reply of the bridge")
             self.store.retry_webhook_event(event.key, event.attempts + 1)
             return None

@@ -117,9 +117,11 @@ class Registrar:
         try:
             webhook_id = self.wati.register_webhook(number, url, EVENT_TYPES)
         except WatiError as exc:
-            kind, text = explain(exc, number)
+            # Wati may quote the URL it refused: its token never goes further than here.
+            reason = masked(exc.reason, self.token)
+            kind, text = explain(exc, number, reason)
             self.store.update_number_webhook(number, error=text, error_kind=kind, tried_at=now)
-            logger.warning("webhook for a linked number not registered: %s", exc.reason)
+            logger.warning("webhook for a linked number not registered: %s", reason)
             if kind in FOR_GOOD:
                 self._tell(link, text)
             return 0
@@ -143,10 +145,12 @@ class Registrar:
             logger.warning("webhook notice not posted: %s", exc.response.get("error"))
 
 
-def explain(exc: WatiError, number: str) -> tuple[str, str]:
-    """(kind, plain words) for a refused registration: cap, plan or passing."""
+def explain(exc: WatiError, number: str, reason: str) -> tuple[str, str]:
+    """(kind, plain words) for a refused registration: cap, plan or passing (`reason`: Wati's
+    words with the webhook token masked)."""
     shown = phone.display(number)
-    reason = exc.reason.lower()
+    said = reason
+    reason = reason.lower()
     if isinstance(exc, WatiRejected) and ("exceed" in reason or "limitation" in reason):
         return "cap", CAP_TEXT.format(number=shown)
     if exc.status_code in (402, 404, 405) or (
@@ -155,7 +159,7 @@ def explain(exc: WatiError, number: str) -> tuple[str, str]:
         return "plan", PLAN_TEXT.format(number=shown, status=exc.status_code)
     return (
         "passing",
-        f"Wati did not register the webhook for {shown}: {exc.reason}. Tried again later.",
+        f"Wati did not register the webhook for {shown}: {said}. Tried again later.",
     )
 
 

@@ -107,7 +107,10 @@ def test_broadcast_needs_recipients_and_an_admin(kit: Kit) -> None:
     assert answer(useless)["errors"] == {
         modals.RECIPIENTS: "No usable recipient: 447700900124: no value for {{name}}."
     }
-    assert kit.slack.responses[-1]["text"] == "Only workspace admins and owners can broadcast."
+    assert kit.slack.responses[-1]["text"].startswith(
+        "Only workspace admins and owners can broadcast. Whoever runs the bridge can name who "
+        "may: BRIDGE_ADMINS"
+    )
     assert kit.sandbox.sent_by_api() == []
 
 

@@ -110,3 +110,26 @@ def test_customer_types_bridge_relays_reply_shows_on_the_page(
             page.screenshot(path=str(tmp_path / "phone.png"))
         finally:
             browser.close()
+
+
+def test_the_page_is_usable_at_a_phones_width(sandbox: Sandbox) -> None:
+    """At 420 px nothing sticks out sideways, and the composer and the chat are full width."""
+    executable = _require_chromium()
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=executable, args=BROWSER_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 420, "height": 800})
+            page.goto(sandbox.url + "/")
+            page.select_option("#channel", CHANNEL_A)
+            page.fill("#customer", "+55 11 91234-5678")
+            page.fill("#text", "Hello from a small screen")
+            page.click("#send")
+            page.wait_for_selector("#messages .msg.in >> text=Hello from a small screen")
+            assert page.evaluate("document.documentElement.scrollWidth") <= 420
+            for selector in ("#messages", "#text"):
+                box = page.locator(selector).bounding_box()
+                assert box is not None and box["width"] >= 360, (selector, box)
+            assert page.locator("#send").is_visible()
+        finally:
+            browser.close()

@@ -106,6 +106,8 @@ def test_only_admins_see_the_picker(
 ) -> None:
     text = wati(bridge, slack, driver, "link", user=AGENT)["text"]
     assert "Only workspace admins and owners" in text
+    # The refused teammate can tell whoever runs the bridge how to let them.
+    assert "BRIDGE_ADMINS" in text and "Copy member ID" in text
 
 
 def test_when_wati_will_not_list_the_numbers_a_typed_one_is_accepted_and_said_so(

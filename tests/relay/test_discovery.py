@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime
+
+import pytest
 
 from bot.devtools.harness.inproc import ManualClock
 from bot.devtools.harness.world import wait_until
@@ -55,7 +58,7 @@ def test_a_new_customer_is_found_on_the_poll_cadence_not_a_fixed_minute(
     assert discovery.run() == 0  # not due yet: no call
     assert sandbox.calls("getContacts") == calls
     clock.advance(linked.settings.poll_seconds)
-    assert discovery.run() == 2  # one interval later: the new contact, on both numbers
+    assert discovery.run() == 1  # one interval later: the new contact, on the number v3 names
     linked.poller.poll_number(CHANNEL_A)
     assert texts(slack, SLACK_A) == ["hello, first time here"]
 
@@ -77,7 +80,7 @@ def test_a_known_customers_change_wakes_their_chat_first_and_other_numbers_only_
     linked: Bridge, sandbox: Sandbox, slack: SlackStandIn, clock: ManualClock
 ) -> None:
     sandbox.customer_says(CHANNEL_A, CUSTOMER, "on support")
-    assert linked.poller.discover() == 2  # a customer never seen: both numbers
+    assert linked.poller.discover() == 1  # a customer never seen: the number v3's list names
     linked.poller.poll_number(CHANNEL_A)
     linked.poller.poll_number(CHANNEL_B)
     clock.advance(2)
@@ -144,3 +147,64 @@ def test_a_trusted_hint_slows_routine_polls_and_one_miss_restores_them(
     chat = linked.store.chat(CHANNEL_A, CUSTOMER)
     assert chat is not None and chat.next_poll_at is not None
     assert chat.next_poll_at <= clock() + linked.settings.poll_seconds
+
+
+@pytest.mark.parametrize("refusal", [404, 403])
+def test_without_v3_new_customers_are_asked_for_one_number_at_a_time_and_learned(
+    linked: Bridge, sandbox: Sandbox, slack: SlackStandIn, clock: ManualClock, refusal: int
+) -> None:
+    sandbox.api.v3_conversations = refusal
+    sandbox.customer_says(CHANNEL_B, CUSTOMER, "hello sales")
+    before = sandbox.calls("getMessages")
+    assert linked.poller.discover() == 1  # one number first, not all of them
+    linked.poller.poll_number(CHANNEL_A)  # nothing there: the next number is asked
+    linked.poller.poll_number(CHANNEL_B)
+    assert texts(slack, SLACK_B) == ["hello sales"]
+    assert sandbox.calls("getMessages") == before + 2
+    calls_v3 = sandbox.calls("conversations")
+    # Learned: the next new customer is asked on sales first, and v3 is not asked again.
+    clock.advance(2)
+    sandbox.customer_says(CHANNEL_B, "4915112345678", "also sales")
+    before = sandbox.calls("getMessages")
+    assert linked.poller.discover() == 1
+    linked.poller.poll_number(CHANNEL_B)
+    linked.poller.poll_number(CHANNEL_A)
+    assert texts(slack, SLACK_B) == ["hello sales", "also sales"]
+    assert sandbox.calls("getMessages") == before + 1
+    assert sandbox.calls("conversations") == calls_v3
+
+
+def test_with_v3_a_new_customer_costs_no_getmessages_on_other_numbers(
+    linked: Bridge, sandbox: Sandbox, slack: SlackStandIn
+) -> None:
+    sandbox.customer_says(CHANNEL_B, CUSTOMER, "hello sales")
+    before = sandbox.calls("getMessages")
+    assert linked.poller.discover() == 1
+    linked.poller.poll_number(CHANNEL_A)
+    linked.poller.poll_number(CHANNEL_B)
+    assert texts(slack, SLACK_B) == ["hello sales"]
+    assert sandbox.calls("getMessages") == before + 1
+    assert sandbox.calls("conversations") == 1
+
+
+def test_a_contact_with_no_identity_is_a_warning_and_a_health_reason(
+    linked: Bridge, sandbox: Sandbox, caplog: pytest.LogCaptureFixture
+) -> None:
+    sandbox.customer_says(CHANNEL_A, CUSTOMER, "a customer Wati names")
+    hidden = sandbox.phoneless("no_one")
+    sandbox.customer_says(CHANNEL_A, hidden, "a customer Wati gives no identity")
+    with sandbox.state.transaction() as db:  # Wati lists them with neither phone nor BSUID
+        db.execute("UPDATE contacts SET bsuid = '', username = NULL WHERE wa_id = ?", (hidden,))
+    with caplog.at_level(logging.WARNING):
+        assert linked.poller.discover() == 1  # the named customer only
+    warned = [r.getMessage() for r in caplog.records if "no BSUID" in r.getMessage()]
+    assert warned == [
+        "1 Wati contact(s) have no phone number and no BSUID: their messages cannot be fetched"
+    ]
+    assert hidden not in warned[0] and "no_one" not in warned[0]
+    linked.watch.check()
+    reasons = linked.watch.health.report()["reasons"]
+    assert "customer_unidentified" in reasons
+    with caplog.at_level(logging.WARNING):
+        linked.poller.discover()  # the same contact again: not said twice
+    assert len([r for r in caplog.records if "no BSUID" in r.getMessage()]) == 1

@@ -243,6 +243,7 @@ def test_a_refused_app_token_is_one_clear_line_and_exit_2(world: World, error: s
         output = log.read().decode("utf-8", "replace")
     assert f"Slack refused SLACK_APP_TOKEN (apps.connections.open: {error})" in output
     assert "Traceback" not in output
+    assert "ended after" not in output and "bridge started" not in output  # no job ran
     with pytest.raises(httpx.TransportError):
         httpx.get(f"{world.base_url}/healthz", timeout=1)
 

@@ -57,7 +57,43 @@ def test_backup_refuses_the_database_itself_and_a_missing_one(tmp_path: Path) ->
     db = tmp_path / "b.db"
     assert cli("migrate", "--db", str(db)).returncode == 0
     same = cli("backup", str(db), env={"BRIDGE_DB": str(db)})
-    assert same.returncode == 1 and "another file" in same.stderr
+    assert same.returncode == 2 and "is the live database" in same.stderr
     missing = cli("backup", str(tmp_path / "x.db"), "--db", str(tmp_path / "nope.db"))
     assert missing.returncode == 1 and "does not exist" in missing.stderr
     assert "Traceback" not in same.stderr + missing.stderr
+
+
+def test_backup_refuses_the_live_database_however_the_path_is_spelt(tmp_path: Path) -> None:
+    """Under a running bridge: each spelling is refused, and the bridge goes on untouched."""
+    with World(tmp_path) as world:
+        world.prepare()
+        world.start_bridge()
+        (world.tmp / "sub").mkdir()
+        (world.tmp / "link.db").symlink_to(world.db_path)
+        os.link(world.db_path, world.tmp / "hard.db")
+        before = world.db_path.stat().st_ino
+        env = {"BRIDGE_DB": str(world.db_path)}
+        for target in (
+            "sub/../bridge.db",
+            "./bridge.db",
+            str(world.db_path),
+            "link.db",
+            "hard.db",
+            "bridge.db-wal",
+            "sub/../bridge.db.lock",
+        ):
+            done = cli("backup", target, env=env, cwd=world.tmp)
+            assert done.returncode == 2, (target, done.stderr)
+            assert done.stderr.startswith(
+                f"wati-bridge: backup refused: {Path(target)} is the live"
+            ), done.stderr
+        assert world.db_path.stat().st_ino == before
+        assert world.bridge is not None and world.bridge.health().status_code == 200
+        folder = cli("backup", "sub", env=env, cwd=world.tmp)
+        assert folder.returncode == 2 and "sub is a folder: give a file name" in folder.stderr
+        missing = cli("backup", "nowhere/copy.db", env=env, cwd=world.tmp)
+        assert missing.returncode == 2
+        assert f"the folder {world.tmp / 'nowhere'} does not exist" in missing.stderr
+        assert ".partial" not in missing.stderr
+        good = cli("backup", "sub/copy.db", env=env, cwd=world.tmp)
+        assert good.returncode == 0, good.stderr

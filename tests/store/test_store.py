@@ -166,10 +166,8 @@ def _recorded(path: Path) -> list[str]:
 def test_migration_names_follow_their_running_order() -> None:
     names = [m.name for m in load_migrations().pending(Database(memory=True))]
     numbers = [int(name[1:4]) for name in names]
-    # In running order, each number above the last. (Gaps are allowed: feature branches are
-    # given numbers ahead of time, m016 for media while m012-m015 are elsewhere.)
-    assert numbers[:11] == list(range(1, 12))
-    assert all(a < b for a, b in zip(numbers, numbers[1:], strict=False))
+    # Increasing in running order; numbers handed to work in progress elsewhere may be missing.
+    assert numbers[:11] == list(range(1, 12)) and numbers == sorted(set(numbers))
 
 
 def test_database_migrated_under_the_old_names_runs_nothing_twice(tmp_path: Path) -> None:
@@ -197,7 +195,7 @@ def test_database_part_migrated_under_the_old_names_runs_only_the_rest(tmp_path:
     db.close()
     _record_old_names(path)
     every = [m.name for m in load_migrations().pending(Database(memory=True))]
-    rest = every[every.index("m010_desk") :]  # the desk, the chat hints and any newer ones
+    rest = every[every.index("m010_desk") :]
     assert rest[:2] == ["m010_desk", "m011_chat_hints"]
     assert pending_migrations(str(path)) == rest
     store = open_store(path)

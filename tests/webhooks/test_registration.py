@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import logging
 from dataclasses import replace
 from pathlib import Path
 
@@ -114,3 +116,30 @@ def test_the_webhooks_command_shows_url_registration_and_last_event(
     assert out.count("registered:    yes") == 2
     assert "(message)" in out and "none yet" in out
     assert "healthy; polling is only the safety net" in out
+
+
+def test_a_refusal_quoting_the_url_keeps_its_token_out_of_logs_and_notices(
+    settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    def answer(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/webhookEndpoints"):
+            url = json.loads(request.content)[0]["url"]
+            return httpx.Response(400, json={"message": f"Invalid url: {url}"})
+        return httpx.Response(200, json={})
+
+    built = build(
+        replace(settings, public_url=PUBLIC),
+        wati_transport=httpx.MockTransport(answer),
+        slack_min_interval=0.0,
+    )
+    try:
+        built.store.link(CHANNEL_A, SLACK_A, ADMIN)
+        with caplog.at_level(logging.DEBUG):
+            assert built.webhooks.registrar.sync() == 0
+        token = built.webhooks.token
+        row = built.store.number_webhook(CHANNEL_A)
+        assert row is not None and row.error is not None
+        assert "Invalid url" in row.error and token not in row.error and "<token>" in row.error
+        assert "Invalid url" in caplog.text and token not in caplog.text
+    finally:
+        built.shutdown()

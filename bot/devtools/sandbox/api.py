@@ -61,6 +61,7 @@ from .base import (
     store_media,
 )
 from .contacts import filter_contacts
+from .interactive import InteractiveEndpoints
 from .media import MediaEndpoints
 from .operators import Operators
 from .state import TICKET_STATUSES, State
@@ -74,7 +75,7 @@ MEDIA_LIMITS = {"image": 5, "video": 16, "audio": 16, "document": 100}  # MB, as
 V1 = "/{tenant}/api/v1/"
 
 
-class WatiApi(TemplateEndpoints, AccountEndpoints):
+class WatiApi(TemplateEndpoints, AccountEndpoints, InteractiveEndpoints):
     def __init__(self, state: State, channels: list[str], *, webhooks: Webhooks) -> None:
         super().__init__(state, channels)
         self.operators = Operators(state)
@@ -134,6 +135,13 @@ class WatiApi(TemplateEndpoints, AccountEndpoints):
             ),
             # v3 lives at the host root: the token names the tenant.
             Route("GET", "/api/ext/v3/channels", "channels", self.channels_v3),
+            Route("GET", "/api/ext/v3/conversations", "conversations", self.conversations_v3),
+            Route(
+                "POST",
+                "/api/ext/v3/conversations/messages/interactive",
+                "sendInteractiveMessage",
+                self.send_interactive,
+            ),
             # A v2 exception (webhooks.py): every method gets past the token check.
             Route("*", "/{tenant}/api/v2/webhookEndpoints", "webhookEndpoints", webhooks.handle),
         ]
@@ -154,11 +162,11 @@ class WatiApi(TemplateEndpoints, AccountEndpoints):
     # -- messages -------------------------------------------------------------------------
 
     def get_messages(self, request: Request) -> Reply:
-        number, query = request.arg, request.query
+        number, query = self._customer(request.arg), request.query
         channel = self._channel(query.get("channelPhoneNumber"))
         if channel is None:
             return no("Invalid channel phone number")
-        if not shapes.valid_number(number) or self.state.conversation(channel, number) is None:
+        if number is None or self.state.conversation(channel, number) is None:
             return no("No conversation found for this contact on this number")
         size, page = paging(query)
         since = shapes.parse_when(query["from"]) if query.get("from") else None
@@ -190,12 +198,12 @@ class WatiApi(TemplateEndpoints, AccountEndpoints):
         )
 
     def send_session_message(self, request: Request) -> Reply:
-        number, query = request.arg, request.query
+        number, query = self._customer(request.arg), request.query
         channel = query.get("channelPhoneNumber") or pick(self._body(request), "channelPhoneNumber")
         channel = self._channel(channel)
         if channel is None:
             return no("Invalid channel phone number")
-        if not shapes.valid_number(number):
+        if number is None:
             return no("Invalid WhatsApp number")
         text = query.get("messageText", "")
         if not text.strip():
@@ -239,12 +247,12 @@ class WatiApi(TemplateEndpoints, AccountEndpoints):
         return json_reply({"ok": True, "result": "success", "message": message})
 
     def send_session_file(self, request: Request) -> Reply:
-        number, query = request.arg, request.query
+        number, query = self._customer(request.arg), request.query
         part = self._file_part(request)
         channel = self._channel(query.get("channelPhoneNumber") or part.get("channel"))
         if channel is None:
             return no("Invalid channel phone number")
-        if not shapes.valid_number(number):
+        if number is None:
             return no("Invalid WhatsApp number")
         content = part.get("content")
         if not isinstance(content, bytes) or not content:
@@ -316,7 +324,10 @@ class WatiApi(TemplateEndpoints, AccountEndpoints):
             return no("Invalid channel phone number")
         if status.upper() not in TICKET_STATUSES:
             return no(f"Invalid ticket status '{status}': use one of {', '.join(TICKET_STATUSES)}")
-        if not self.state.set_status(channel, number, status.upper(), by="API"):
+        customer = self._customer(number)
+        if customer is None or not self.state.set_status(
+            channel, customer, status.upper(), by="API"
+        ):
             return no("Conversation not found")
         return json_reply({"result": True})
 

@@ -177,6 +177,16 @@ class Endpoints:
             raise BadRequest("$", "The JSON value could not be converted.")
         return body
 
+    def _customer(self, ref: Any) -> str | None:
+        """The customer a v1 path parameter or body field names: a phone number, a Wati
+        contact id or a BSUID (docs/WATI.md#bsuids-and-usernames); an unknown but well-formed phone number
+        stands for itself; anything else is None."""
+        text = str(ref or "").strip()
+        found = self.state.resolve(text)
+        if found is not None:
+            return found
+        return text if shapes.valid_number(text) else None
+
     def _channel(self, value: Any) -> str | None:
         """The channel number asked for, the default (first) one if none; None if unknown."""
         if value in (None, ""):

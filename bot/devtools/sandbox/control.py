@@ -5,6 +5,7 @@ One table, `Controls.routes`, like the Wati calls' (api.py). JSON in and out:
   GET    /_sandbox/api/state                       channels, known customers, the clock
   GET    /_sandbox/api/conversation?channel=&customer=   a chat, oldest first, with statuses
   POST   /_sandbox/api/say       {channel, customer, text, name?, type?, data?}   the customer
+  POST   /_sandbox/api/tap       {channel, customer, text}   the customer taps a reply button
   POST   /_sandbox/api/operator  {channel, customer, text}   a teammate in Wati's own inbox
   POST   /_sandbox/api/react     {channel, customer, emoji, to?}   the customer reacts
   POST   /_sandbox/api/close     {channel, customer, by?}   Wati's chatbot closes the chat
@@ -53,6 +54,7 @@ class Controls:
             Route("GET", api + "conversation", "conversation", self.conversation),
             Route("POST", api + "say", "say", self.say),
             Route("POST", api + "operator", "operator", self.operator),
+            Route("POST", api + "tap", "tap", self.tap),
             Route("POST", api + "react", "react", self.react),
             Route("POST", api + "close", "close", self.close),
             Route("POST", api + "file", "file", self.file),
@@ -84,6 +86,13 @@ class Controls:
             name=str(payload["name"]) if payload.get("name") else None,
             type=str(payload.get("type") or "text"),
             data=str(payload["data"]) if payload.get("data") else None,
+        )
+        return json_reply({"id": message_id})
+
+    def tap(self, request: Request) -> Reply:
+        payload = _json(request.body)
+        message_id = self.sandbox.customer_taps(
+            str(payload["channel"]), str(payload["customer"]), str(payload["text"])
         )
         return json_reply({"id": message_id})
 

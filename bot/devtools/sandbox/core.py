@@ -12,7 +12,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from ..loopback import Serving
-from . import shapes
+from . import customers, shapes
 from .api import WatiApi
 from .base import store_media
 from .faults import Faults, RateLimiter
@@ -72,6 +72,8 @@ class Sandbox:
         if previous is not None:  # what a test set survives a restart
             self.api.spam_limit = previous.spam_limit
             self.api.not_on_whatsapp = previous.not_on_whatsapp
+            self.api.v3_conversations = previous.v3_conversations
+            self.api.interactive = previous.interactive
         self.state.on_insert = self.webhooks.inserted
         self._closed = False
 
@@ -151,12 +153,35 @@ class Sandbox:
             raise ValueError(f"unknown channel number {channel!r}: use one of {self.channels}")
         return number
 
-    @staticmethod
-    def _customer(customer: str) -> str:
-        number = shapes.normalise(str(customer))
+    def _customer(self, customer: str) -> str:
+        """The customer key: a known customer's phone, BSUID or contact id, else a new
+        phone number (7 to 15 digits) or BSUID."""
+        found = self.state.resolve(str(customer))
+        if found is not None:
+            return found
+        text = str(customer).strip()
+        if customers.is_bsuid(text):
+            return text
+        number = shapes.normalise(text)
         if not shapes.valid_number(number):
-            raise ValueError(f"bad customer number {customer!r}: 7 to 15 digits")
+            raise ValueError(f"bad customer {customer!r}: 7 to 15 digits or a BSUID")
         return number
+
+    def phoneless(self, username: str, *, name: str | None = None, bsuid: str | None = None) -> str:
+        """A customer who hides their number behind a WhatsApp username; returns the BSUID
+        (the key every helper then takes for them)."""
+        key = bsuid or customers.bsuid_of(f"username:{username}")
+        if not customers.is_bsuid(key):
+            raise ValueError(f"bad BSUID {key!r}: letters, a dot, digits")
+        self.state.ensure_contact(key, name, username=username)
+        return key
+
+    def reveal_phone(self, customer: str, phone: str) -> None:
+        """A phoneless customer's number becomes visible to the business (its key stays)."""
+        number = shapes.normalise(phone)
+        if not shapes.valid_number(number):
+            raise ValueError("bad phone number: 7 to 15 digits")
+        self.state.reveal_phone(self._customer(customer), number)
 
     def customer_says(
         self,
@@ -178,6 +203,12 @@ class Sandbox:
             type=type,
             data=data,
             extra=extra,
+        )
+
+    def customer_taps(self, channel: str, customer: str, text: str) -> str:
+        """The customer taps a reply button: a text message with only the button's text."""
+        return self.customer_says(
+            channel, customer, text, extra={"interactiveButtonReply": {"title": text}}
         )
 
     def add_media(self, path: str, content: bytes, content_type: str) -> str:
@@ -258,7 +289,7 @@ class Sandbox:
 
     def assignee(self, channel: str, customer: str) -> str | None:
         """The e-mail the chat is assigned to (None: the bot, or never assigned)."""
-        return self.api.operators.assignee(shapes.normalise(channel), shapes.normalise(customer))
+        return self.api.operators.assignee(shapes.normalise(channel), self._customer(customer))
 
     @property
     def spam_limit(self) -> int:
@@ -306,7 +337,8 @@ class Sandbox:
         return str(row["status"])
 
     def contact(self, number: str) -> dict[str, Any] | None:
-        row = self.state.contact_row(shapes.normalise(number))
+        key = self.state.resolve(number)
+        row = None if key is None else self.state.contact_row(key)
         return None if row is None else self.state.contact_json(row)
 
     def add_template(

@@ -164,6 +164,7 @@ def cloudflare_page() -> Reply:
 DEFAULT_LIMITS: dict[str, tuple[str, int]] = {
     "getMessages": ("getMessages", 10),
     "getContacts": ("contacts", 10),
+    "conversations": ("conversations", 10),
     "addContact": ("contacts", 10),
     "sendTemplateMessage": ("sendTemplateMessage", 30),
     "sendTemplateMessages": ("sendTemplateMessages", 30),

@@ -85,12 +85,19 @@ def item_json(row: sqlite3.Row, status: str) -> dict[str, Any]:
 
 
 def contact_json(row: sqlite3.Row, team_id: str) -> dict[str, Any]:
+    # A customer who hides their number (docs/WATI.md#bsuids-and-usernames): `wAid` empty, `phone` null,
+    # so a reader meets both readings of "no phone"; `bsuid`, `username` and `id` identify them.
+    # A row written without the identity columns (bulk-loaded: bsuid NULL) is a phone
+    # customer; an empty bsuid and no phone plays a contact Wati gives no identity at all.
+    phone = row["phone"] or (row["wa_id"] if row["bsuid"] is None else None)
     return {
         "id": row["id"],
-        "wAid": row["wa_id"],
+        "wAid": phone or "",
         "firstName": shapes.first_name(row["name"]),
         "fullName": row["name"],
-        "phone": row["wa_id"],
+        "phone": phone,
+        "bsuid": row["bsuid"] or None,
+        "username": row["username"],
         "source": None,
         "contactStatus": "VALID",
         "photo": None,

@@ -18,7 +18,7 @@ from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
 
-from . import render, shapes
+from . import customers, render, shapes
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS contacts (
@@ -90,6 +90,7 @@ class State:
         self._db.execute("PRAGMA synchronous = NORMAL")
         with self._tx() as db:
             db.executescript(SCHEMA)
+            customers.upgrade(db)
             if db.execute("SELECT COUNT(*) FROM templates").fetchone()[0] == 0:
                 for name, body, status in SEED_TEMPLATES:
                     self.put_template(name, body, status=status, category="UTILITY")
@@ -117,15 +118,33 @@ class State:
             ).fetchone()
             return row
 
-    def ensure_contact(self, wa_id: str, name: str | None = None) -> Row:
-        """Create the contact if new; touch lastUpdated (and rename when a name is given)."""
+    def resolve(self, ref: str) -> str | None:
+        """The customer key a phone number, BSUID or Wati contact id names (see customers)."""
+        with self._tx() as db:
+            return customers.resolve(db, ref)
+
+    def ensure_contact(
+        self, wa_id: str, name: str | None = None, *, username: str | None = None
+    ) -> Row:
+        """Create the contact if new; touch lastUpdated (and rename when a name is given).
+        `wa_id` is the customer key: a phone number, or the BSUID of a phoneless customer."""
         now = self.now()
         with self._tx() as db:
             if self.contact_row(wa_id) is None:
+                phone, bsuid = customers.new_identity(wa_id)
                 db.execute(
-                    "INSERT INTO contacts (wa_id, id, name, created, last_updated)"
-                    " VALUES (?,?,?,?,?)",
-                    (wa_id, shapes.new_id(now), name or wa_id, now, now),
+                    "INSERT INTO contacts (wa_id, id, name, created, last_updated, phone, bsuid,"
+                    " username) VALUES (?,?,?,?,?,?,?,?)",
+                    (
+                        wa_id,
+                        shapes.new_id(now),
+                        name or username or wa_id,
+                        now,
+                        now,
+                        phone,
+                        bsuid,
+                        username,
+                    ),
                 )
             elif name:
                 db.execute(
@@ -137,6 +156,14 @@ class State:
             row = self.contact_row(wa_id)
             assert row is not None
             return row
+
+    def reveal_phone(self, key: str, phone: str) -> None:
+        """A phoneless customer's number becomes visible (the key stays the BSUID)."""
+        with self._tx() as db:
+            db.execute(
+                "UPDATE contacts SET phone = ?, last_updated = ? WHERE wa_id = ?",
+                (phone, self.now(), key),
+            )
 
     def add_contact(self, wa_id: str, name: str, params: list[dict[str, str]]) -> Row | None:
         """None when the contact already exists."""
@@ -189,6 +216,17 @@ class State:
     def conversations(self) -> list[Row]:
         with self._tx() as db:
             return list(db.execute("SELECT * FROM conversations"))
+
+    def conversations_by_news(self) -> list[Row]:
+        """Conversations with the time of their newest message (`newest`), newest first."""
+        with self._tx() as db:
+            return list(
+                db.execute(
+                    "SELECT c.*, MAX(m.created) AS newest FROM conversations c JOIN messages m"
+                    " ON m.channel = c.channel AND m.customer = c.customer"
+                    " GROUP BY c.channel, c.customer ORDER BY newest DESC"
+                )
+            )
 
     def ensure_conversation(self, channel: str, customer: str, by: str) -> Row:
         """Open a conversation (with a ticket row) if none exists yet."""

@@ -23,7 +23,10 @@ from .state import Row
 
 class TemplateEndpoints(Endpoints):
     def _on_whatsapp(self, number: str) -> bool:
-        """A well-formed number with a WhatsApp account (`Sandbox.not_on_whatsapp` says not)."""
+        """A well-formed number with a WhatsApp account (`Sandbox.not_on_whatsapp` says not),
+        or a known customer's BSUID or contact id (`target`, docs/WATI.md#bsuids-and-usernames)."""
+        if self.state.resolve(number) is not None:
+            return number not in self.not_on_whatsapp
         return shapes.valid_number(number) and number not in self.not_on_whatsapp
 
     def _template(self, body: dict[str, Any]) -> tuple[Row | None, str, Reply | None]:
@@ -77,6 +80,7 @@ class TemplateEndpoints(Endpoints):
             return refusal
         if not isinstance(number, str) or not self._on_whatsapp(number):
             return no("Invalid WhatsApp number", validWhatsAppNumber=False)
+        number = self._customer(number) or number
         values = {p["name"]: p["value"] for p in params}
         missing = self._missing(template, values)
         if missing:

@@ -5,13 +5,16 @@
   limitation"; `enabled = False` plays a plan without webhooks (403; that answer is not
   recorded, the words are a guess). `add()` is a webhook pasted into the dashboard by hand.
 - Sent for the registration's number: `message` for a customer's message (plus
-  `newContactMessageReceived` for a contact's very first), and for business-side messages,
+  `newContactMessageReceived` for a contact's very first), each with its `_bsuid` twin (the
+  same id, `bsuid` and no `waId`; a customer who hides their number gets only the twin, which
+  a webhook receives only when registered for it by name), and for business-side messages,
   templates and their delivery statuses a v1 twin beside each `_v2` event, in random order;
   only `_v2` carries `localMessageId`. Status events never carry a phone number, and
   `channelPhoneNumber` is in message events only with probability `channel_in_payload`.
 - Any non-2xx (or no answer) is retried every `retry_seconds` of sandbox time (Wati: 10
   minutes), up to 144 tries; after 100 failures in a row the webhook turns defective (status 2).
-- `drop(n)` loses the next n events (Wati misses some); `jitter` seconds of random delay per
+- `drop(n)` loses the next n events (Wati misses some; a message and its `_bsuid` twin count
+  as one); `jitter` seconds of random delay per
   event lets them overtake each other; `fail_next()` makes WhatsApp fail the next business
   message (its history item and `sentMessageFAILED_v2` say why).
 """
@@ -169,10 +172,9 @@ class Webhooks:
         row = defaultdict(lambda: None, row)  # columns the insert left to their default
         source = row["source"]
         if source == "customer":
-            payload = self._message(row, "message")
-            self._send(row["channel"], payload)
+            self._customer_twins(row["channel"], self._message(row, "message"))
             if self._first_from(row["customer"]):
-                self._send(row["channel"], self._new_contact(row))
+                self._customer_twins(row["channel"], self._new_contact(row))
             return
         if source == "operator":
             self._send(row["channel"], self._message(row, "message"))
@@ -188,12 +190,23 @@ class Webhooks:
         self._twins(row["channel"], self._status(row, "DELIVERED"), at=row["clock"] + delivered)
         self._twins(row["channel"], self._status(row, "READ"), at=row["clock"] + read)
 
+    def _who(self, customer: str) -> dict[str, Any]:
+        """The customer's identity fields of a 2026 payload (`waId` None when hidden)."""
+        contact = self._state().contact_row(customer)
+        if contact is None:
+            return {"waId": customer, "bsuid": None, "username": None}
+        return {
+            "waId": contact["phone"],
+            "bsuid": contact["bsuid"],
+            "username": contact["username"],
+        }
+
     def _message(self, row: Mapping[str, Any], event_type: str) -> dict[str, Any]:
         item = render.item_json(row, "SENT")  # type: ignore[arg-type]
         contact = self._state().contact_row(row["customer"])
         item.update(
             eventType=event_type,
-            waId=row["customer"],
+            **self._who(row["customer"]),
             senderName=contact["name"] if contact is not None and not row["owner"] else None,
             whatsappMessageId=row["whatsapp_message_id"] or f"wamid.{row['id']}",
             channelId=None,
@@ -212,7 +225,7 @@ class Webhooks:
             "eventType": "newContactMessageReceived",
             "id": row["id"],
             "created": shapes.iso(row["created"]),
-            "waId": row["customer"],
+            **self._who(row["customer"]),
             "senderName": contact["name"] if contact is not None else None,
             "sourceId": None,
             "sourceUrl": None,
@@ -253,6 +266,22 @@ class Webhooks:
                 "UPDATE messages SET extra = ? WHERE id = ?", (json.dumps(extra), message_id)
             )
 
+    def _customer_twins(self, channel: str, payload: dict[str, Any]) -> None:
+        """A customer event keyed on the phone (when there is one) and its `_bsuid` twin
+        without `waId`, the same Wati id, in random order (docs/WATI.md#bsuids-and-usernames)."""
+        pair = []
+        if payload.get("waId"):
+            pair.append(payload)
+        if payload.get("bsuid"):
+            twin = {k: v for k, v in payload.items() if k != "waId"}
+            twin["eventType"] = f"{payload['eventType']}_bsuid"
+            pair.append(twin)
+        self.rng.shuffle(pair)
+        if any(self._wanted(channel, one) for one in pair) and self._take_drop(pair[0]):
+            return  # Wati missed the message: neither twin comes
+        for one in pair:
+            self._send(channel, one, droppable=False)
+
     def _twins(self, channel: str, payload: dict[str, Any], at: float | None = None) -> None:
         v1 = {k: v for k, v in payload.items() if k != "localMessageId"}
         v1["eventType"] = TWINS[payload["eventType"]]
@@ -261,17 +290,36 @@ class Webhooks:
         for one in pair:
             self._send(channel, one, at)
 
-    def _send(self, channel: str, payload: dict[str, Any], at: float | None = None) -> None:
+    def _wanted(self, channel: str, payload: dict[str, Any]) -> list[Hook]:
         with self._cond:
-            if self._drops > 0:
-                self._drops -= 1
-                self.log.append((payload["eventType"], str(payload.get("id")), -1, 0))
+            return [h for h in self.hooks if h.channel == channel and h.wants(payload["eventType"])]
+
+    def _take_drop(self, payload: dict[str, Any]) -> bool:
+        """Whether this event is one of those `drop` asked to lose (counted once)."""
+        with self._cond:
+            if self._drops <= 0:
+                return False
+            self._drops -= 1
+            self.log.append((payload["eventType"], str(payload.get("id")), -1, 0))
+            return True
+
+    def _send(
+        self,
+        channel: str,
+        payload: dict[str, Any],
+        at: float | None = None,
+        *,
+        droppable: bool = True,
+    ) -> None:
+        with self._cond:
+            hooks = self._wanted(channel, payload)
+            if not hooks:
+                return  # nobody asked for it: neither sent nor dropped
+            if droppable and self._take_drop(payload):
                 return
             due = (at if at is not None else self.now()) + self.rng.random() * self.jitter
-            for hook in self.hooks:
-                if hook.channel == channel and hook.wants(payload["eventType"]):
-                    delivery = Delivery(due, next(self._seq), hook, payload)
-                    heapq.heappush(self._queue, delivery)
+            for hook in hooks:
+                heapq.heappush(self._queue, Delivery(due, next(self._seq), hook, payload))
             self._cond.notify()
 
     # -- the sending thread ---------------------------------------------------------------

@@ -131,6 +131,11 @@ class SlackStandIn(Inspection):
 
     # ------------------------------------------------------------------ workspace set-up
 
+    def set_scopes(self, scopes: Sequence[str]) -> None:
+        """The bot token's scopes from now on (a workspace that granted fewer, a reinstall)."""
+        self.scopes = tuple(scopes)
+        self._ws.scopes = tuple(scopes)
+
     def add_channel(
         self,
         channel_id: str,

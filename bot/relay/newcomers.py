@@ -1,0 +1,107 @@
+"""Which linked number a new customer wrote to, for the fewest getMessages calls.
+
+v1's contacts list does not say (docs/WATI.md#the-v3-conversation-list). Where the tenant serves v3's
+conversation list, one call names the number of every recent conversation; a 404 or 403 means
+it is not served, remembered, and v1 is used. With v1 the numbers are asked one at a time,
+those new customers wrote to most often first (counted per number), and the asking stops at
+the number whose history holds the customer's messages.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Sequence
+
+from bot.customers.identity import Customer
+from bot.relay.budget import Budget
+from bot.store import Store
+from bot.wati.client import WatiClient
+from bot.wati.conversations import Conversation
+from bot.wati.errors import WatiAuthError, WatiError, WatiRejected
+
+logger = logging.getLogger(__name__)
+
+V3_KEY = "v3_conversations"  # kv: "refused" once the tenant answered 404 or 403
+COUNT_KEY = "newcomers:"  # kv, per number: new customers found writing to it
+V3_PAGE = 100
+
+
+class Newcomers:
+    """Plans which numbers to ask for customers the bridge has never seen in conversation."""
+
+    def __init__(self, *, store: Store, wati: WatiClient, budget: Budget) -> None:
+        self.store = store
+        self.wati = wati
+        self.budget = budget
+        self._lock = threading.Lock()
+        self._untried: dict[str, list[str]] = {}  # customer key -> numbers not asked yet
+        self._listed: dict[str, list[str]] | None = None  # v3: identity -> numbers, per look
+
+    def begin_look(self) -> None:
+        """A contacts look starts: v3's list is read at most once for it, when needed."""
+        self._listed = None
+
+    def plan(self, key: str, customer: Customer, candidates: Sequence[str]) -> list[str]:
+        """The numbers to ask now for a new customer: the one(s) v3 names, else the likeliest."""
+        listed = self._from_v3(key, customer, candidates)
+        if listed:
+            return listed
+        ordered = sorted(candidates, key=lambda n: (-self._count(n), candidates.index(n)))
+        if not ordered:
+            return []
+        with self._lock:
+            self._untried[key] = ordered[1:]
+        return ordered[:1]
+
+    def next_number(self, key: str) -> str | None:
+        """The asked number's history had nothing: the next one to ask, if any is left."""
+        with self._lock:
+            left = self._untried.get(key)
+            if not left:
+                self._untried.pop(key, None)
+                return None
+            return left.pop(0)
+
+    def found(self, key: str, number: str) -> None:
+        """The customer's messages were on `number`: stop asking, and count it."""
+        with self._lock:
+            asking = self._untried.pop(key, None) is not None
+        if asking:
+            self.store.put(f"{COUNT_KEY}{number}", str(self._count(number) + 1))
+
+    def _count(self, number: str) -> int:
+        return int(self.store.get(f"{COUNT_KEY}{number}") or "0")
+
+    def _from_v3(self, key: str, customer: Customer, candidates: Sequence[str]) -> list[str]:
+        listed = self._v3_list()
+        if not listed:
+            return []
+        names = [n for n in (key, customer.phone, customer.bsuid, customer.contact_id) if n]
+        found = {number for name in names for number in listed.get(name, [])}
+        return [n for n in candidates if n in found]
+
+    def _v3_list(self) -> dict[str, list[str]]:
+        if self._listed is not None:
+            return self._listed
+        self._listed = {}
+        if self.store.get(V3_KEY) == "refused" or not self.budget.may_poll():
+            return self._listed
+        try:
+            page = self.wati.get_conversations(page_number=1, page_size=V3_PAGE)
+        except WatiError as exc:
+            if isinstance(exc, WatiRejected | WatiAuthError) and exc.status_code in (403, 404):
+                logger.info("Wati's v3 conversation list is not served here: v1 it is")
+                self.store.put(V3_KEY, "refused")
+            return self._listed
+        for conversation in page:
+            _index(self._listed, conversation)
+        return self._listed
+
+
+def _index(listed: dict[str, list[str]], conversation: Conversation) -> None:
+    if conversation.channel_number is None:
+        return
+    for name in (conversation.phone, conversation.bsuid, conversation.contact_id):
+        if name and conversation.channel_number not in listed.setdefault(name, []):
+            listed[name].append(conversation.channel_number)
