@@ -112,10 +112,15 @@ class Hub:
         key = self.store.customer_key(
             phone=customer.phone, bsuid=customer.bsuid, contact_id=customer.contact_id
         )
-        if key is None and customer.phone is None:
-            waited = self._twin_first(event)
-            if waited is not None:
-                return waited
+        if key is None and customer.phone is None and self._twin_may_come(event):
+            # Filed under the BSUID now, the customer's chat would never be the one their
+            # phone number names (the contacts list, other numbers' polls, the thread).
+            twin = f"{event.event_type.removesuffix(BSUID_SUFFIX)}:{event.wati_id}"
+            if self.store.webhook_event(twin) is not None:
+                return ("done", "twin of a phone-keyed event")
+            if event.attempts + 1 < TWIN_ROUNDS:
+                self.store.retry_webhook_event(event.key, event.attempts + 1)
+                return None  # waits another round for the twin
         key = key or customer.key
         if key != event.customer_number:
             self.store.set_webhook_customer(event.key, key)
@@ -148,21 +153,13 @@ class Hub:
         """Whether recorded messages wait out the reordering moment (see `_relay`)."""
         return bool(self._held)
 
-    def _twin_first(self, event: WebhookEvent) -> tuple[str, str] | None:
-        """A BSUID-only event for a BSUID the bridge does not know: its phone-keyed twin (the
-        same Wati id) may say the phone number the customer is filed under. Wait a round or
-        two for it; the twin itself, when already here, is the one that counts."""
-        if not event.event_type.endswith(BSUID_SUFFIX) or self.store.contact_seen(
+    def _twin_may_come(self, event: WebhookEvent) -> bool:
+        """Whether a BSUID-only event for a BSUID the bridge does not know may have a
+        phone-keyed twin (the same Wati id) saying the phone number the customer is filed
+        under. Not for a customer the contacts list showed without a phone: no twin comes."""
+        return event.event_type.endswith(BSUID_SUFFIX) and not self.store.contact_seen(
             event.customer_number or ""
-        ):
-            return None  # a customer the contacts list showed without a phone: no twin comes
-        twin = f"{event.event_type.removesuffix(BSUID_SUFFIX)}:{event.wati_id}"
-        if self.store.webhook_event(twin) is not None:
-            return ("done", "twin of a phone-keyed event")
-        if event.attempts + 1 < TWIN_ROUNDS:
-            self.store.retry_webhook_event(event.key, event.attempts + 1)
-            return None
-        return None
+        )
 
     def _links(self, event: WebhookEvent) -> list[Link]:
         """The number the event is for; every linked number when it does not say."""
