@@ -297,6 +297,50 @@ def cold_minutes(tmp: Path, *, runs: int, seconds: float) -> None:
         _print_minute(f"cold minute, 40 never-seen customers on 5 numbers, {what}", minutes, runs)
 
 
+def lone_customers(
+    tmp: Path, *, numbers: int, customers: int, v3: bool, poll_seconds: float = 2
+) -> dict[str, Any]:
+    """One new customer at a time, each on a number picked at random out of `numbers` linked
+    ones: the seconds from their first message reaching Wati to Slack, and the getMessages
+    calls it took."""
+    sandbox, slack, bridge = _setup(
+        tmp, numbers, min_interval=1.0, monthly=20_000_000, poll_seconds=poll_seconds
+    )
+    sandbox.api.v3_conversations = 200 if v3 else 404
+    bridge.start_jobs(tick=min(0.25, poll_seconds / 4))
+    time.sleep(1.5)  # the first look (nothing to find)
+    rng = random.Random(23)
+    waits: list[float] = []
+    calls: list[int] = []
+    for i in range(customers):
+        before = sandbox.calls("getMessages")
+        number = _number(rng.randrange(numbers))
+        wati_id = sandbox.customer_says(number, _customer(700 + i), "hello", name=f"Lone {i}")
+        said = time.time()
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and wati_id not in _post_times(slack):
+            time.sleep(0.1)
+        waits.append(_post_times(slack).get(wati_id, float("inf")) - said)
+        time.sleep(2 * poll_seconds)  # the asked numbers settle before the next customer
+        calls.append(sandbox.calls("getMessages") - before)
+    _stop(sandbox, slack, bridge)
+    return {"waits": waits, "calls": calls}
+
+
+def lone_minutes(tmp: Path, *, customers: int) -> None:
+    """A lone new customer on 25 linked numbers at BRIDGE_POLL_SECONDS=2, v1 and v3."""
+    for v3 in (False, True):
+        r = lone_customers(tmp / f"lone{int(v3)}", numbers=25, customers=customers, v3=v3)
+        what = "with the v3 conversation list" if v3 else "v1 only"
+        print(
+            f"a lone new customer on 25 linked numbers, BRIDGE_POLL_SECONDS=2, {what} "
+            f"({customers} customers): median {statistics.median(r['waits']):.1f} s, "
+            f"max {max(r['waits']):.1f} s; median getMessages "
+            f"{statistics.median(r['calls']):.0f} per customer",
+            flush=True,
+        )
+
+
 def idle_hour(tmp: Path, *, contacts: int, quiet_chats: int, monthly: int) -> dict[str, Any]:
     """One simulated idle hour (virtual time) with many contacts and some quiet chats."""
     # Start at the beginning of a month, where the monthly pacing is tightest.
@@ -396,12 +440,19 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="smaller counts, for a smoke run")
     parser.add_argument("--runs", type=int, default=3, help="repeat the timed parts; medians shown")
     parser.add_argument("--cold", action="store_true", help="only the cold minutes")
+    parser.add_argument(
+        "--lone", action="store_true", help="only a lone new customer on 25 linked numbers"
+    )
     args = parser.parse_args()
     q = args.quick
     runs = 1 if q else args.runs
     if args.cold:
         with tempfile.TemporaryDirectory() as tmp_name:
             cold_minutes(Path(tmp_name), runs=runs, seconds=20 if q else 60)
+        return 0
+    if args.lone:
+        with tempfile.TemporaryDirectory() as tmp_name:
+            lone_minutes(Path(tmp_name), customers=3 if q else 9)
         return 0
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
@@ -436,6 +487,7 @@ def main() -> int:
         ]
         _print_minute("warm minute, 5 numbers x 40 customers, a message every 1.5 s", minutes, runs)
         cold_minutes(tmp, runs=runs, seconds=20 if q else 60)
+        lone_minutes(tmp, customers=3 if q else 9)
         lats = [
             latency(tmp / f"lat{r}", chats=5 if q else 10, seconds=20 if q else 60, rate=0.5)
             for r in range(runs)

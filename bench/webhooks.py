@@ -176,6 +176,9 @@ def storm(tmp: Path, *, receipts: int) -> float:
     return seconds
 
 
+KINDS = ("getContacts", "getMessages", "conversations")  # what an idle hour may spend
+
+
 def idle_hour(
     tmp: Path, *, webhooks: bool, contacts: int, quiet_chats: int, hours: int = 1
 ) -> dict[str, Any]:
@@ -222,6 +225,8 @@ def idle_hour(
     start = clock()
     next_hint, next_sweep = start + 60, start + 300
     per_hour: list[int] = []
+    kinds: list[dict[str, int]] = []  # each hour's calls by endpoint
+    kinds_before = {kind: sandbox.calls(kind) for kind in KINDS}
     while clock() < start + 3600 * hours:
         now[0] += 1
         bridge.poller.poll_number(NUMBER)
@@ -235,11 +240,20 @@ def idle_hour(
         if (clock() - start) % 3600 == 0:
             per_hour.append(sandbox.calls() - before)
             before = sandbox.calls()
+            counts = {kind: sandbox.calls(kind) for kind in KINDS}
+            kinds.append({k: counts[k] - kinds_before[k] for k in KINDS})
+            kinds_before = counts
     calls = sandbox.calls() - first
     bridge.shutdown()
     slack.stop()
     sandbox.stop()
-    return {"contacts": contacts, "quiet_chats": quiet_chats, "calls": calls, "per_hour": per_hour}
+    return {
+        "contacts": contacts,
+        "quiet_chats": quiet_chats,
+        "calls": calls,
+        "per_hour": per_hour,
+        "kinds": kinds,
+    }
 
 
 def main() -> int:
@@ -304,6 +318,9 @@ def _print_idle(tmp: Path) -> None:
             name = "webhooks healthy " if mode else "polling only     "
             hours = ", ".join(str(n) for n in r["per_hour"])
             print(f"  {name}: Wati calls in hours 1-3: {hours}", flush=True)
+            for hour, kinds in enumerate(r["kinds"], 1):
+                spent = ", ".join(f"{k} {n}" for k, n in kinds.items())
+                print(f"      hour {hour}: {spent}", flush=True)
 
 
 def _print_storm(tmp: Path, *, runs: int) -> None:

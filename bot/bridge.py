@@ -24,6 +24,8 @@ from bot.config import Settings
 from bot.ops.health import Code
 from bot.ops.metrics import BridgeCollector, ErrorTally, exposition
 from bot.ops.watch import Watch
+from bot.privacy.erasure import Eraser
+from bot.privacy.retention import Retention
 from bot.relay.budget import Budget
 from bot.relay.outbound import Outbound
 from bot.relay.polling import Poller
@@ -39,6 +41,8 @@ logger = logging.getLogger(__name__)
 
 PARENTS_SECONDS = 300.0  # refresh thread parents whose reply window has closed
 DESK_SECONDS = 10.0  # waiting customers, nudges, half-done saved replies, Home caches
+ERASE_SECONDS = 2.0  # erasures planned by `wati-bridge forget` beside the bridge: Slack clean-up
+RETENTION_SECONDS = 600.0  # quiet conversations past BRIDGE_RETENTION_DAYS
 
 
 @dataclass(kw_only=True)
@@ -61,6 +65,8 @@ class Bridge:
     watch: Watch
     desk: Desk
     webhooks: FastPath
+    eraser: Eraser
+    retention: Retention
     errors: ErrorTally = field(default_factory=ErrorTally)
     _tick: float = field(default=1.0, init=False)  # seconds between poll rounds of each number
 
@@ -83,6 +89,9 @@ class Bridge:
         self._every(self.webhooks.hub.process, tick, "webhooks", next_run_time=soon())
         self._every(self.webhooks.reconcile, tick, "reconcile")
         self._every(self.webhooks.tidy, min(5.0, tick * 5), "webhook-health")
+        # The lock holder cleans Slack for every erasure, whoever planned it (bot.privacy).
+        self._every(lambda: self.eraser.finish(wait=False), ERASE_SECONDS, "erase")
+        self._every(self.retention.tick, RETENTION_SECONDS, "retention", next_run_time=soon())
         self.sync_jobs()
         self.scheduler.start()
 

@@ -1,4 +1,4 @@
-"""The `wati-bridge` command: run, migrate, doctor, backup, backfill, sandbox, demo."""
+"""The `wati-bridge` command: run, migrate, doctor, backup, backfill, sandbox, demo, forget."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from bot.config import (
     stray_note,
     unknown_names,
 )
-from bot.ops.logs import formatter
+from bot.ops.logs import formatter, hide
 from bot.store import lock
 
 # Libraries that log request URLs or bodies (Wati puts message text in the URL; slack_sdk
@@ -147,6 +147,17 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="forget failed registrations, so the running bridge tries again",
     )
+    forget = command(
+        "forget",
+        help="erase one customer from the bridge and from its Slack posts",
+        description="Erase one customer (a phone number as people write it, a BSUID such as "
+        "US.13491208655302741918, or a username such as @bob_rivers) on every number: the "
+        "bridge's records and the bridge's own Slack posts of those conversations. Reports what "
+        "it could not erase (teammates' replies, Wati's copy, older backups). Safe beside a "
+        "running bridge; a run that was stopped midway is finished by the next run.",
+    )
+    forget.add_argument("customer", metavar="CUSTOMER", help="number, BSUID or @username")
+    forget.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     return parser
 
 
@@ -237,6 +248,13 @@ def _command(args: argparse.Namespace, env: dict[str, str]) -> int:
     for name, closest in unknown_names(env):
         if closest is None:  # a close one is a typo, refused by from_env
             logging.getLogger("bot.cli").warning("%s", stray_note(name))
+    hide(
+        settings.slack_bot_token,
+        settings.slack_app_token,
+        settings.slack_signing_secret,
+        settings.wati_access_token,
+        settings.webhook_token,
+    )
     if args.command == "webhooks":
         # Beside a running bridge (it reads the database, and holds no bridge lock).
         from bot.webhooks.registration import show
@@ -252,6 +270,14 @@ def _command(args: argparse.Namespace, env: dict[str, str]) -> int:
             file=sys.stderr,
         )
         return 2
+    if args.command == "forget":
+        # Beside a running bridge too: it erases the rows in one transaction and leaves the
+        # Slack clean-up to whoever holds the lock (bot.privacy.command).
+        from bot.privacy.command import forget
+
+        return forget(
+            settings, args.customer, yes=args.yes, ask=input if sys.stdin.isatty() else None
+        )
     try:
         held = lock.acquire(settings.db_path)
     except lock.DatabaseLocked as exc:

@@ -15,9 +15,11 @@ from bot.base.hours import BusinessHours
 from bot.envnames import (
     KNOWN_NAMES,
     endpoint_mistake,
+    endpoint_problem,
     stray_note,
     typo_problem,
     unknown_names,
+    wrong_token,
 )
 
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
@@ -99,6 +101,7 @@ class Settings:
     rating_template: str | None = None
     # How long the Home tab's chart of the last weeks is shown before its figures are read again.
     chart_minutes: float = 15.0
+    retention_days: float | None = None  # None: keep conversations until someone erases them
 
     @property
     def socket_mode(self) -> bool:
@@ -121,17 +124,17 @@ class Settings:
                 "app's OAuth & Permissions page"
             )
         elif not bot_token.startswith("xoxb-"):
-            problems.append(_wrong_token("SLACK_BOT_TOKEN", bot_token))
+            problems.append(wrong_token("SLACK_BOT_TOKEN", bot_token))
 
         app_token = get("SLACK_APP_TOKEN")
         if app_token is not None and not app_token.startswith("xapp-"):
-            problems.append(_wrong_token("SLACK_APP_TOKEN", app_token))
+            problems.append(wrong_token("SLACK_APP_TOKEN", app_token))
 
         secret = get("SLACK_SIGNING_SECRET")
         if app_token is None and secret is None:
             problems.append(MODE_HINT)
         elif secret is not None and secret.startswith(("xox", "xapp-")):
-            problems.append(_wrong_token("SLACK_SIGNING_SECRET", secret))
+            problems.append(wrong_token("SLACK_SIGNING_SECRET", secret))
 
         api_url = get("SLACK_API_URL") or DEFAULT_SLACK_API_URL
         if not _is_http_url(api_url):
@@ -146,7 +149,7 @@ class Settings:
                 "page, tenant id included (https://live-mt-server.wati.io/123456)"
             )
         elif not _is_http_url(endpoint):
-            problems.append(_endpoint_problem(endpoint))
+            problems.append(endpoint_problem(endpoint))
         elif (mistake := endpoint_mistake(endpoint)) is not None:
             problems.append(mistake)
         else:
@@ -275,6 +278,12 @@ class Settings:
                 "BRIDGE_METRICS_TOKEN must be 16 to 200 letters, digits, '-' or '_' "
                 "(e.g. the output of: openssl rand -hex 24)"
             )
+        retention = get("BRIDGE_RETENTION_DAYS")
+        retention_days = (
+            None
+            if retention is None
+            else _number(retention, "BRIDGE_RETENTION_DAYS", 0, 1, 36500, problems)
+        )
 
         if problems:
             raise ConfigError(problems)
@@ -306,6 +315,7 @@ class Settings:
             metrics_token=metrics_token,
             rating_template=rating_template,
             chart_minutes=float(chart_minutes),
+            retention_days=retention_days,
         )
 
 
@@ -332,36 +342,6 @@ def hide_secrets(environ: MutableMapping[str, str] | None = None) -> None:
     target = os.environ if environ is None else environ
     for name in SECRETS:
         target.pop(name, None)
-
-
-def _wrong_token(name: str, value: str) -> str:
-    """Name the kind of token found where another belongs (the value itself is never shown)."""
-    kinds = {
-        "xoxb-": "a bot token (xoxb-…), which belongs in SLACK_BOT_TOKEN",
-        "xapp-": "an app-level token (xapp-…), which belongs in SLACK_APP_TOKEN",
-        "xoxp-": "a user token (xoxp-…), which the bridge does not use",
-        "xoxe": "a token-rotation token (xoxe…); turn token rotation off for the app",
-    }
-    found = next((k for p, k in kinds.items() if value.startswith(p)), "no Slack token")
-    wanted = {
-        "SLACK_BOT_TOKEN": "the Bot User OAuth Token (xoxb-…) from OAuth & Permissions",
-        "SLACK_APP_TOKEN": "an App-Level Token (xapp-…) with connections:write, from Basic "
-        "Information → App-Level Tokens",
-        "SLACK_SIGNING_SECRET": "the Signing Secret from Basic Information → App Credentials",
-    }[name]
-    return f"{name} holds {found}: set it to {wanted}"
-
-
-def _endpoint_problem(endpoint: str) -> str:
-    if "://" not in endpoint and not endpoint.startswith("/"):
-        return (
-            f"WATI_API_ENDPOINT must be an http(s) URL ({endpoint!r} has no https:// in front): "
-            f"set it to 'https://{endpoint}'"
-        )
-    return (
-        f"WATI_API_ENDPOINT must be an http(s) URL, got {endpoint!r}: copy the API Endpoint "
-        "from Wati's API Docs page (https://live-mt-server.wati.io/123456)"
-    )
 
 
 def _is_http_url(value: str) -> bool:

@@ -93,3 +93,34 @@ def endpoint_mistake(endpoint: str) -> str | None:
             "Endpoint from Wati's API Docs page, e.g. https://live-mt-server.wati.io/123456"
         )
     return None
+
+
+def wrong_token(name: str, value: str) -> str:
+    """Name the kind of token found where another belongs (the value itself is never shown)."""
+    kinds = {
+        "xoxb-": "a bot token (xoxb-…), which belongs in SLACK_BOT_TOKEN",
+        "xapp-": "an app-level token (xapp-…), which belongs in SLACK_APP_TOKEN",
+        "xoxp-": "a user token (xoxp-…), which the bridge does not use",
+        "xoxe": "a token-rotation token (xoxe…); turn token rotation off for the app",
+    }
+    found = next((k for p, k in kinds.items() if value.startswith(p)), "no Slack token")
+    wanted = {
+        "SLACK_BOT_TOKEN": "the Bot User OAuth Token (xoxb-…) from OAuth & Permissions",
+        "SLACK_APP_TOKEN": "an App-Level Token (xapp-…) with connections:write, from Basic "
+        "Information → App-Level Tokens",
+        "SLACK_SIGNING_SECRET": "the Signing Secret from Basic Information → App Credentials",
+    }[name]
+    return f"{name} holds {found}: set it to {wanted}"
+
+
+def endpoint_problem(endpoint: str) -> str:
+    """WATI_API_ENDPOINT that is no http(s) URL: what to set instead."""
+    if "://" not in endpoint and not endpoint.startswith("/"):
+        return (
+            f"WATI_API_ENDPOINT must be an http(s) URL ({endpoint!r} has no https:// in front): "
+            f"set it to 'https://{endpoint}'"
+        )
+    return (
+        f"WATI_API_ENDPOINT must be an http(s) URL, got {endpoint!r}: copy the API Endpoint "
+        "from Wati's API Docs page (https://live-mt-server.wati.io/123456)"
+    )

@@ -26,8 +26,12 @@ from bot.insights.spend import Spend
 from bot.ops.alerts import Alerts
 from bot.ops.consumers import Deliveries
 from bot.ops.health import Health
+from bot.ops.logs import hide
 from bot.ops.metrics import ErrorTally
 from bot.ops.watch import Watch
+from bot.privacy.cleanup import SlackCleanup
+from bot.privacy.erasure import Eraser
+from bot.privacy.retention import Retention
 from bot.relay.budget import Budget
 from bot.relay.delivery import Feedback
 from bot.relay.discovery import Discovery
@@ -167,12 +171,15 @@ def build(
         configured_token=settings.webhook_token,
         run_soon=lambda job_id: run_soon(scheduler, job_id),
     )
+    hide(webhooks.token)  # a generated one too: Wati may quote the URL back in an error
     app = App(
         client=web,
         signing_secret=settings.slack_signing_secret or "socket-mode",
         process_before_response=process_before_response,
         logger=quiet_logger("bot.bolt"),  # Bolt quotes request bodies: held back
     )
+    eraser = Eraser(store=store, cleanup=SlackCleanup(client=web))
+    retention = Retention(store=store, eraser=eraser, clock=the_clock, days=settings.retention_days)
     services = chatops.build(
         settings=settings,
         store=store,
@@ -187,6 +194,8 @@ def build(
         wake=poller.wake,
         health=health,
         on_link=lambda number: linked(poller, scheduler),
+        eraser=eraser,
+        keeps=retention.describe(),
     )
     listeners.register(app, services)
     deliveries.register(app)
@@ -232,6 +241,8 @@ def build(
         ),
         desk=services.desk,
         webhooks=webhooks,
+        eraser=eraser,
+        retention=retention,
         errors=errors,
     )
 

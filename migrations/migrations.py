@@ -351,6 +351,43 @@ def m016_media_downloads(db: Database) -> None:
 
 
 @migrations()
+def m017_privacy(db: Database) -> None:
+    # Erasures (`wati-bridge forget`, `/wati forget`, retention) as a journal: the plan is
+    # recorded in the same transaction that deletes the customer's rows, then the bridge's
+    # Slack posts of those conversations are cleaned one thread at a time, each marked done,
+    # so a run killed midway is finished by the next run or by the live bridge's next tick.
+    # Nothing here names the customer: a label, counts, Slack locations and, once cleaned,
+    # the links to what could not be deleted (teammates' replies).
+    db["erasures"].create(
+        {
+            "id": int,
+            "kind": str,
+            "label": str,
+            "requested_by": str,
+            "requested_at": str,
+            "erased": str,
+            "state": str,
+            "finished_at": str,
+        },
+        pk="id",
+    )
+    db["erasures"].create_index(["state"])
+    db["erasure_posts"].create(
+        {
+            "erasure_id": int,
+            "slack_channel_id": str,
+            "ts": str,
+            "state": str,
+            "outcome": str,
+        },
+        pk=("erasure_id", "slack_channel_id", "ts"),
+    )
+    # Fingerprints (SHA-256) of the Wati message ids of erased conversations: Wati keeps its
+    # copy and the next poll reads it again; a fingerprint says "seen" without keeping the id.
+    db["forgotten_messages"].create({"fingerprint": str, "erased_at": str}, pk="fingerprint")
+
+
+@migrations()
 def m018_surveys_and_sends(db: Database) -> None:
     # A rating asked when a conversation is resolved: one row per thread, so a double click or a
     # Slack retry finds the row and asks nothing twice. state: sending (claimed; the question may

@@ -12,7 +12,7 @@ from bot.cli import main
 from bot.store import open_store
 from tests.kit import cli
 
-COMMANDS = ["run", "migrate", "doctor", "backup", "backfill", "sandbox", "demo"]
+COMMANDS = ["run", "migrate", "doctor", "backup", "backfill", "sandbox", "demo", "forget"]
 
 
 def free_port() -> int:
@@ -131,7 +131,9 @@ def test_demo_passes(tmp_path: Path) -> None:
         out.splitlines()
     )
     assert "[sam] Here is your discount code SAVE10  ❌" in out  # people by name, marks as emoji
-    assert "[ Resolve ]  [ Send template ]  [ Contact ]" in out  # the parent's buttons
+    assert (
+        "[ Resolve ]  [ Resolve and ask for a rating ]  [ Send template ]  [ Contact ]" in out
+    )  # the parent's buttons
     assert "── /wati status in #support" in out and "*Wati quota:*" in out
     assert "<@U" not in out and "<#C" not in out and ":eyes:" not in out
     # Long lines wrap at word boundaries: joined again, every sentence is whole.

@@ -31,6 +31,7 @@ class Channels:
         budget: Budget,
         health: Health | None = None,
         on_link: Callable[[str], object] | None = None,
+        keeps: str | None = None,
     ) -> None:
         self.store = store
         self.wati = wati
@@ -39,6 +40,7 @@ class Channels:
         # Called with the number after a successful link (the composition root starts its
         # polling and a contacts look at once: the first customer need not wait).
         self.on_link = on_link
+        self.keeps = keeps  # what the bridge keeps, and for how long (retention), in words
 
     def listing(self) -> numbers.Listing:
         """The account's WhatsApp numbers as Wati lists them (never raises)."""
@@ -92,6 +94,8 @@ class Channels:
                 ":warning: Polling is paced out for now to stay inside the monthly quota; "
                 "new messages arrive more slowly until the budget recovers."
             )
+        if self.keeps:
+            lines.append(f"*Kept:* {self.keeps}")
         lines.extend(self._health_lines())
         return "\n".join(lines)
 

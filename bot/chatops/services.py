@@ -28,6 +28,7 @@ from bot.chatops.waiting import WaitingClock
 from bot.config import Settings
 from bot.insights.picture import WeekPicture
 from bot.ops.health import Health
+from bot.privacy.erasure import Eraser
 from bot.relay.budget import Budget
 from bot.relay.outbound import Outbound
 from bot.relay.threads import Threads
@@ -57,6 +58,7 @@ class Services:
     surveys: Surveys
     admins: tuple[str, ...]  # BRIDGE_ADMINS; empty: the workspace's admins and owners
     first_sighting: Callable[[str], bool]  # True the first time a key (a form's submit) is seen
+    eraser: Eraser  # `/wati forget` (bot.privacy)
 
 
 def build(
@@ -74,6 +76,8 @@ def build(
     wake: Callable[..., Chat],
     health: Health | None = None,
     on_link: Callable[[str], object] | None = None,
+    eraser: Eraser,
+    keeps: str | None = None,
 ) -> Services:
     """Every chat-op service, each given only what it uses."""
     notes = ThreadNotes(poster=poster)
@@ -135,7 +139,9 @@ def build(
         forwarding=Forwarding(outbound=outbound, notes=notes, conversations=conversations),
         contacts=contacts,
         bulk=Bulk(wati=wati, poster=poster, now=clock.now),
-        channels=Channels(store=store, wati=wati, budget=budget, health=health, on_link=on_link),
+        channels=Channels(
+            store=store, wati=wati, budget=budget, health=health, on_link=on_link, keeps=keeps
+        ),
         desk=desk,
         outbound=outbound,
         names=names,
@@ -151,4 +157,5 @@ def build(
         ),
         admins=tuple(settings.admins),
         first_sighting=store.first_sighting,
+        eraser=eraser,
     )

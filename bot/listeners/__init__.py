@@ -17,12 +17,24 @@ from bot.listeners import (
     forwarding,
     home,
     parent,
+    privacy,
     replies,
     saved_replies,
     templates,
 )
 
-MODULES = (commands, replies, parent, templates, bulk, contacts, forwarding, saved_replies, home)
+MODULES = (
+    commands,
+    replies,
+    parent,
+    templates,
+    bulk,
+    contacts,
+    forwarding,
+    saved_replies,
+    home,
+    privacy,
+)
 # Shortcut callback ids and their kinds, as manifest.yml must declare them.
 SHORTCUTS = {templates.NEW_CHAT_SHORTCUT: "global", forwarding.FORWARD_SHORTCUT: "message"}
 

@@ -16,7 +16,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.chatops.errors import ChatOpsError
 from bot.chatops.services import Services
-from bot.listeners import bulk, contacts, linking, owners, saved_replies, templates
+from bot.listeners import bulk, contacts, linking, owners, privacy, saved_replies, templates
 from bot.listeners.invocation import (
     ADMINS,
     ADMINS_HINT,
@@ -105,6 +105,7 @@ SUBCOMMANDS: tuple[Subcommand, ...] = (
         saved_replies.replies,
         "`/wati replies [add <name> <text> | remove <name>]` — the saved replies (admins add and remove)",
     ),
+    Subcommand("forget", privacy.forget, privacy.HELP, ADMINS, privacy.DOING),
     Subcommand("help", show_help, "`/wati help` — this list"),
 )
 BY_NAME = {sub.name: sub for sub in SUBCOMMANDS}

@@ -2,7 +2,9 @@
 
 Both carry exactly what the bridge's log calls say: those never include a token, a signing
 secret or a message body, and the libraries that would log them are held at WARNING (see
-`bot.cli.QUIET_LOGGERS`), in either format.
+`bot.cli.QUIET_LOGGERS`), in either format. As a last guard, every secret named to `hide`
+(the tokens, the webhook URL's secret) is blanked out of each finished line, tracebacks and
+text a remote service echoed back included.
 """
 
 from __future__ import annotations
@@ -10,24 +12,45 @@ from __future__ import annotations
 import json
 import logging
 import re
+import threading
 from datetime import UTC, datetime
 
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+HIDDEN = "<secret>"
+MIN_SECRET = 8  # shorter values would blank ordinary words
 # A secret in a URL's query (Wati's webhook URL carries `token=`), should a library or a quoted
 # error message bring one into a line: the value is replaced, in either format.
 _URL_SECRET = re.compile(r"(?i)([?&](?:token|access_token)=)[^&\s'\"<>]+")
 
+_secrets: set[str] = set()
+_secrets_lock = threading.Lock()
+
+
+def hide(*secrets: str | None) -> None:
+    """Blank these values out of every log line from now on."""
+    with _secrets_lock:
+        _secrets.update(s for s in secrets if s and len(s) >= MIN_SECRET)
+
 
 def redact(text: str) -> str:
-    """The line with any URL token's value replaced."""
+    """The text with every hidden secret and any other URL token's value replaced."""
+    with _secrets_lock:
+        found = sorted(_secrets, key=len, reverse=True)
+    for secret in found:
+        if secret in text:
+            text = text.replace(secret, HIDDEN)
     return _URL_SECRET.sub(r"\1<token>", text)
 
 
-class TextFormatter(logging.Formatter):
-    """TEXT_FORMAT, with URL tokens redacted."""
+class Redacting(logging.Formatter):
+    """Formats with `inner`, then blanks secrets out of the line."""
+
+    def __init__(self, inner: logging.Formatter) -> None:
+        super().__init__()
+        self.inner = inner
 
     def format(self, record: logging.LogRecord) -> str:
-        return redact(super().format(record))
+        return redact(self.inner.format(record))
 
 
 class JsonFormatter(logging.Formatter):
@@ -49,4 +72,4 @@ class JsonFormatter(logging.Formatter):
 
 def formatter(log_format: str) -> logging.Formatter:
     """The formatter for `text` or `json`."""
-    return JsonFormatter() if log_format == "json" else TextFormatter(TEXT_FORMAT)
+    return Redacting(JsonFormatter() if log_format == "json" else logging.Formatter(TEXT_FORMAT))

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from bot.base.clock import Clock
 from bot.customers import identity
@@ -47,6 +47,10 @@ SWEEP_SHARE = 0.05
 KEEP_SLOTS = 2  # getContacts slots left free for name look-ups and the sweep
 CONFIRMATIONS = 3  # hinted polls that found a customer message before the hint is trusted
 GRACE = 5.0  # seconds a new message may take to move its contact's stamp
+# A contact seen for the first time whose stamp is this much older than the bridge's last
+# read of each chat it is known in points at nothing new (the margin covers a read that
+# began well before the chat's poll was stamped).
+READ_MARGIN = timedelta(minutes=5)
 
 
 class Signal:
@@ -170,8 +174,9 @@ class Discovery:
                 self.store.add_error("contacts", f"getContacts failed: {exc.reason}")
                 return woken
             changed = [n for n in (self._note(c) for c in page.items) if n]
-            for number, stamp, customer in changed:
-                if not self.covered(number, parse_iso(stamp)):
+            for number, stamp, customer, first in changed:
+                old = first and self._already_read(number, parse_iso(stamp))
+                if not old and not self.covered(number, parse_iso(stamp)):
                     woken += self._wake(number, links, stamp, customer)
                 self.store.note_customer(number, customer.columns())
             self._count_unidentified()
@@ -185,8 +190,9 @@ class Discovery:
         self.signal.covered_at = None  # more changes than the pages read: trust waits
         return woken
 
-    def _note(self, contact: Contact) -> tuple[str, str | None, Customer] | None:
-        """Remember a contact; (key, stamp, identity) when it is new or its stamp moved."""
+    def _note(self, contact: Contact) -> tuple[str, str | None, Customer, bool] | None:
+        """Remember a contact; (key, stamp, identity, first time seen) when it is new or its
+        stamp moved."""
         customer = identity.from_contact(contact)
         number = (
             self.store.customer_key(
@@ -209,7 +215,23 @@ class Discovery:
             for chat in self.store.chats_of_customer(number):
                 if chat.customer_name != contact.name:
                     self.store.update_chat(chat.channel_number, number, customer_name=contact.name)
-        return (number, stamp, customer) if changed else None
+        return (number, stamp, customer, seen is None) if changed else None
+
+    def _already_read(self, number: str, stamp: datetime | None) -> bool:
+        """Whether every chat the customer is known in was read well after `stamp`: a first
+        sighting of an old contact (the first looks and sweeps meet every contact once) then
+        wakes nothing, instead of restarting each quiet chat's polling from the fastest pace."""
+        if stamp is None:
+            return False
+        chats = [c for c in self.store.chats_of_customer(number) if is_known(c)]
+        if not chats:
+            return False
+        for chat in chats:
+            read = [parse_iso(chat.last_polled_at), parse_iso(chat.last_activity_at)]
+            newest = max((r for r in read if r is not None), default=None)
+            if newest is None or newest < stamp + READ_MARGIN:
+                return False
+        return True
 
     def _unidentifiable(self, contact: Contact) -> None:
         """A contact with neither a phone number nor a BSUID: its messages cannot be asked

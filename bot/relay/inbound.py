@@ -139,7 +139,7 @@ class Inbound:
 
     def cutoff(self, link: Link) -> datetime | None:
         """Messages older than this are not relayed: the link time, or the backfill horizon."""
-        return parse_iso(self.store.get(f"relay_since:{link.channel_number}") or link.linked_at)
+        return self.store.relay_since(link)
 
     def record_all(self, link: Link, chat: Chat, items: list[WatiMessage]) -> ChatUpdate:
         """Record each new item (pending when it goes to Slack, else skipped or ours); return
@@ -147,7 +147,8 @@ class Inbound:
         cutoff = self.cutoff(link)
         last_inbound = parse_iso(chat.last_inbound_at)
         changes = ChatUpdate()
-        for item in items:
+        erased = self.store.is_forgotten(item.id for item in items)  # a webhook's late copy
+        for item in (item for item in items if item.id not in erased):
             try:
                 direction = self._record(link, chat, item, cutoff)
             except (KeyError, TypeError, ValueError) as exc:
@@ -183,7 +184,7 @@ class Inbound:
         if item.owner and is_ours(self.store, chat, item):
             log("out", "ours")
             return None
-        if item.template and not self._has_thread(link, chat):
+        if item.template and not self.threads.opened(link, chat):
             # A broadcast or a template sent from Wati to someone with no conversation here
             # yet: not the customer's words, and not worth a thread of its own.
             log("mirror", "skipped")
@@ -202,12 +203,6 @@ class Inbound:
             self._items[item.id] = item
         return direction
 
-    def _has_thread(self, link: Link, chat: Chat) -> bool:
-        thread = self.store.current_thread(chat.channel_number, chat.customer_number)
-        return bool(
-            thread and thread.slack_channel_id == link.slack_channel_id and thread.thread_ts
-        )
-
     # -- posting -----------------------------------------------------------------------------
 
     def flush_pending(self, link: Link, chat: Chat, *, until: str | None = None) -> int:
@@ -224,6 +219,8 @@ class Inbound:
             for logged in due:
                 if until is not None and logged.created > until:
                     break
+                if self.store.logged(logged.wati_id) is None:
+                    break  # the conversation was erased meanwhile (bot.privacy): post nothing
                 thread = self.threads.ensure(link, chat)
                 named = self.store.chat(chat.channel_number, chat.customer_number) or chat
                 self._post(link, thread, logged, speaker.customer_of(named))

@@ -44,6 +44,8 @@ class Newcomers:
 
     def plan(self, key: str, customer: Customer, candidates: Sequence[str]) -> list[str]:
         """The numbers to ask now for a new customer: the one(s) v3 names, else the likeliest."""
+        if not candidates:
+            return []  # no number was linked by the contact's stamp: nothing to look up
         listed = self._from_v3(key, customer, candidates)
         if listed:
             return listed

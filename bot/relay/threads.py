@@ -116,6 +116,13 @@ class Threads:
                 return contact.name
         return None
 
+    def opened(self, link: Link, chat: Chat) -> bool:
+        """Whether the chat already has its thread in the link's channel."""
+        thread = self.store.current_thread(chat.channel_number, chat.customer_number)
+        return bool(
+            thread and thread.slack_channel_id == link.slack_channel_id and thread.thread_ts
+        )
+
     def permalink(self, thread: Thread) -> str | None:
         """A link to the thread's parent, or None when Slack gives none."""
         if not thread.thread_ts:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import sqlite3
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 
 from sqlite_utils import Database
@@ -17,13 +18,14 @@ from sqlite_utils import Database
 from bot.base.clock import Clock
 from bot.store.chats import ChatTable
 from bot.store.customers import CustomerTable
-from bot.store.db import BUSY_TIMEOUT_MS
+from bot.store.db import BUSY_TIMEOUT_MS, parse_iso
 from bot.store.desk_chats import DeskTable
 from bot.store.health import HealthTable
 from bot.store.ledger import LedgerTable
-from bot.store.links import LinkTable
+from bot.store.links import Link, LinkTable
 from bot.store.messages import MessageTable
 from bot.store.outbox import OutboxTable
+from bot.store.privacy import PrivacyTable
 from bot.store.saved import SavedTable
 from bot.store.surveys import SurveyTable
 from bot.store.webhooks import WebhookTable
@@ -43,8 +45,14 @@ class Store(
     HealthTable,
     SurveyTable,
     WeeklyTable,
+    PrivacyTable,
 ):
     """All reads and writes of the bridge's state."""
+
+    def relay_since(self, link: Link) -> datetime | None:
+        """A number's messages older than this are not relayed: its link time, or the
+        backfill horizon while one is set."""
+        return parse_iso(self.get(f"relay_since:{link.channel_number}") or link.linked_at)
 
 
 # Tests only: names a file; while it exists, SQLite refuses the bridge's writes (Db._test_fault).

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.store.db import Db, iso
+from bot.store.privacy import fingerprint
 
 
 @dataclass(frozen=True)
@@ -42,12 +43,18 @@ class MessageTable(Db):
         )
 
     def known_ids(self, wati_ids: Sequence[str]) -> set[str]:
-        """Which of these Wati ids the bridge has already recorded."""
+        """Which of these Wati ids the bridge has already recorded (or recorded and erased:
+        an erased conversation's history stays in Wati and must not come back)."""
         if not wati_ids:
             return set()
         marks = ",".join("?" * len(wati_ids))
         rows = self.query(f"select wati_id from messages where wati_id in ({marks})", wati_ids)
-        return {r["wati_id"] for r in rows}
+        prints = {fingerprint(i): i for i in wati_ids}
+        erased = self.query(
+            f"select fingerprint from forgotten_messages where fingerprint in ({marks})",
+            list(prints),
+        )
+        return {r["wati_id"] for r in rows} | {prints[r["fingerprint"]] for r in erased}
 
     def record_message(
         self,

@@ -101,8 +101,15 @@ class WebhookTrust:
         inbound = [i for i in items if not i.owner and i.event_type == "message"]
         row = self.store.number_webhook(chat.channel_number)
         active = parse_iso(row.first_event_at) if row is not None else None
-        if not inbound or active is None:
+        link = self.store.link_for_number(chat.channel_number)
+        if not inbound or active is None or link is None:
             return
+        # History from before the link (or the backfill horizon) is never relayed, and no
+        # webhook of this link could have brought it (events for an unlinked number are
+        # ignored): a first poll finding it is no miss.
+        since = self.store.relay_since(link)
+        if since is not None:
+            active = max(active, since)
         known = self.store.known_ids([i.id for i in inbound])
         now = self.clock()
         with self._lock:

@@ -334,6 +334,26 @@ def test_the_bot_cannot_edit_people_and_a_deleted_parent_leaves_a_tombstone(
     assert "reply_count" not in standin.replies(SUPPORT, parent)[0]
 
 
+def test_refused_deletes_and_file_deletes(standin: SlackStandIn, client: WebClient) -> None:
+    ts = client.chat_postMessage(channel=SUPPORT, text="the bot's own")["ts"]
+    standin.refuse_deletes()  # a workspace that keeps every message
+    assert error_of(lambda: client.chat_delete(channel=SUPPORT, ts=ts)) == "cant_delete_message"
+    client.chat_update(channel=SUPPORT, ts=ts, text="overwritten")  # edits still go
+    standin.refuse_deletes(False)
+    client.chat_delete(channel=SUPPORT, ts=ts)
+    assert standin.messages(SUPPORT) == []
+
+    upload = client.files_upload_v2(channel=SUPPORT, content=b"abc", filename="a.txt")
+    file_id = upload["files"][0]["id"]
+    [shared] = standin.messages(SUPPORT)
+    assert shared["files"][0]["id"] == file_id
+    mine = standin.add_file(b"theirs", name="b.txt", mimetype="text/plain", user=AGENT)
+    assert error_of(lambda: client.files_delete(file=mine["id"])) == "cant_delete_file"
+    client.files_delete(file=file_id)
+    assert standin.messages(SUPPORT)[0]["files"] == []
+    assert error_of(lambda: client.files_delete(file=file_id)) == "file_not_found"
+
+
 def test_post_ephemeral(standin: SlackStandIn, client: WebClient) -> None:
     response = client.chat_postEphemeral(channel=SUPPORT, user=AGENT, text="only you")
 

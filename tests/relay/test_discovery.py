@@ -16,6 +16,7 @@ from bot.relay.budget import Budget
 from bot.relay.discovery import CONFIRMATIONS
 from bot.relay.polling import SAFETY_NET
 from bot.service import Bridge
+from bot.store.db import iso
 from tests.kit import ADMIN, CHANNEL_A, CHANNEL_B, SLACK_A, SLACK_B
 from tests.relay.kit import CUSTOMER, OTHER
 
@@ -208,3 +209,51 @@ def test_a_contact_with_no_identity_is_a_warning_and_a_health_reason(
     with caplog.at_level(logging.WARNING):
         linked.poller.discover()  # the same contact again: not said twice
     assert len([r for r in caplog.records if "no BSUID" in r.getMessage()]) == 1
+
+
+def test_a_first_look_at_an_old_contact_leaves_its_quiet_chat_alone(
+    linked: Bridge, sandbox: Sandbox, slack: SlackStandIn, clock: ManualClock
+) -> None:
+    # A customer who wrote long ago, in a conversation the bridge carried over from before
+    # it kept contacts (as after an upgrade): the first look sees the contact for the first
+    # time, with the stamp of that old message.
+    sandbox.customer_says(CHANNEL_A, CUSTOMER, "an old question")
+    clock.advance(3 * 86400)
+    store = linked.store
+    store.ensure_chat(CHANNEL_A, CUSTOMER, origin="slack", next_poll_at=clock() + 3600)
+    store.update_chat(
+        CHANNEL_A,
+        CUSTOMER,
+        last_activity_at=iso(datetime.fromtimestamp(clock(), UTC)),
+        empty_polls=9,
+    )
+    relay = linked.poller
+    before = sandbox.calls("getMessages")
+    assert relay.discover() == 0  # nothing since the bridge last saw the chat
+    relay.poll_number(CHANNEL_A)
+    relay.poll_number(CHANNEL_B)
+    assert sandbox.calls("getMessages") == before
+    chat = store.chat(CHANNEL_A, CUSTOMER)
+    assert chat is not None and chat.empty_polls == 9  # its slow pace is kept
+    # A message written after that is still announced by the next look.
+    clock.advance(2)
+    sandbox.customer_says(CHANNEL_A, CUSTOMER, "a new question")
+    clock.advance(linked.settings.poll_seconds)
+    assert relay.discover() == 1
+    relay.poll_number(CHANNEL_A)
+    assert texts(slack, SLACK_A)[-1] == "a new question"
+
+
+def test_a_contact_older_than_every_link_costs_no_call_but_the_look(
+    linked: Bridge, sandbox: Sandbox, clock: ManualClock
+) -> None:
+    # The sweep meets every contact once; one whose last change predates the links cannot
+    # have written to them since: neither v3's list nor any history is asked for it.
+    sandbox.customer_says(CHANNEL_A, OTHER, "long before the link")
+    _stamp_stays(sandbox, OTHER, clock() - 86400)
+    before = sandbox.calls()
+    assert linked.poller.discover() == 0
+    linked.poller.poll_number(CHANNEL_A)
+    linked.poller.poll_number(CHANNEL_B)
+    assert sandbox.calls() == before + 1  # the contacts page alone
+    assert sandbox.calls("conversations") == 0

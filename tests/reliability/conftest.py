@@ -15,5 +15,5 @@ def linked(bridge: Bridge, clock: ManualClock) -> Bridge:
     bridge.store.link(NUMBER_A, SLACK_A, ADMIN)
     bridge.store.link(NUMBER_B, SLACK_B, ADMIN)
     on_clock(bridge, clock)
-    clock.advance(1)
+    clock.catch_up()
     return bridge

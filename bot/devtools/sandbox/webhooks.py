@@ -120,6 +120,7 @@ class Webhooks:
         self.log: list[tuple[str, str, int, int]] = []
         self._drops = 0
         self._fail_next: str | None = None
+        self._echo_refusals = 0
         self._queue: list[Delivery] = []
         self._inflight = 0
         self._seq = itertools.count()
@@ -146,6 +147,11 @@ class Webhooks:
                 return json_reply({"ok": False, "error": "url and phoneNumber are required"}, 400)
             if len(self.hooks) >= self.cap:
                 return json_reply(CAP_ERROR, 400)
+            if self._echo_refusals > 0:
+                self._echo_refusals -= 1
+                # An error that quotes the caller's URL, secret and all (a leak test's fault).
+                refusal = f"Webhook url {entry['url']} did not answer the verification request"
+                return json_reply({"ok": False, "error": refusal}, 400)
             types = entry.get("eventTypes") or ["message"]
             made.append(self.add(str(entry["url"]), str(entry["phoneNumber"]), list(types)))
         return json_reply({"ok": True, "result": [h.as_json(self.tenant_id) for h in made]})
@@ -156,6 +162,12 @@ class Webhooks:
         with self._cond:
             self.hooks.append(hook)
         return hook
+
+    def refuse_echoing_url(self, count: int = 1) -> None:
+        """Refuse the next `count` registrations with an error quoting the URL (a fault for
+        leak tests: a bridge must not log or show the URL's secret even then)."""
+        with self._cond:
+            self._echo_refusals += count
 
     def drop(self, count: int = 1) -> None:
         """Lose the next `count` events (whatever their type)."""

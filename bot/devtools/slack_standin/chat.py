@@ -123,7 +123,9 @@ def delete(ws: Workspace, args: JSONDict) -> JSONDict:
     ws.need_scope("chat:write")
     channel = ws.channel(args, need_member=False)
     message = ws.message(channel, args.get("ts"))
-    if message.get("bot_id") != ws.bot_id:
+    # A bot token deletes only the bot's own messages; a workspace that keeps messages
+    # (retention, legal hold) refuses even those: `refuse_deletes` plays that.
+    if message.get("bot_id") != ws.bot_id or ws.deletes_refused:
         raise ApiError("cant_delete_message")
     ws.remove(channel.id, message)
     return {"channel": channel.id, "ts": message["ts"]}

@@ -208,7 +208,27 @@ def download(ws: Workspace, path: str, headers: dict[str, str]) -> Reply:
     return Reply(200, {"Content-Type": str(stored.obj["mimetype"])}, stored.content)
 
 
+def delete(ws: Workspace, args: JSONDict) -> JSONDict:
+    """``files.delete``: the bot deletes files it uploaded; the file leaves every message."""
+    ws.need_scope("files:write")
+    file_id = str(args.get("file") or "")
+    stored = ws.files.get(file_id)
+    if stored is None or not stored.complete:
+        raise ApiError("file_not_found")
+    if stored.obj.get("user") != ws.bot_user_id or ws.deletes_refused:
+        raise ApiError("cant_delete_file")
+    del ws.files[file_id]
+    for messages in ws.messages.values():
+        for message in list(messages):
+            kept = [f for f in message.get("files") or [] if f.get("id") != file_id]
+            if len(kept) == len(message.get("files") or []):
+                continue
+            message["files"] = kept
+    return {}
+
+
 METHODS = {
+    "files.delete": delete,
     "files.getUploadURLExternal": get_upload_url_external,
     "files.completeUploadExternal": complete_upload_external,
     "files.info": info,

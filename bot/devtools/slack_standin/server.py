@@ -263,6 +263,13 @@ class SlackStandIn(Inspection):
         with self._ws.cond:
             self._ws.upload_refusal = error
 
+    def refuse_deletes(self, refused: bool = True) -> None:
+        """Answer ``chat.delete`` (and ``files.delete``) with ``cant_delete_message`` (and
+        ``cant_delete_file``) even for the bot's own, as a workspace that keeps every message
+        does; ``False`` lets them through again."""
+        with self._ws.cond:
+            self._ws.deletes_refused = refused
+
     def remove_bot(self, channel_id: str, *, archived: bool = False) -> None:
         """The bot is removed from the channel (posts then get ``not_in_channel``), or, with
         ``archived``, the channel is archived (``is_archived``); ``add_bot`` undoes both."""
