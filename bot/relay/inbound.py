@@ -25,7 +25,8 @@ from slack_sdk.errors import SlackApiError
 from bot.base.clock import Clock
 from bot.relay.media import InboundMedia
 from bot.relay.threads import Threads
-from bot.slack import blocks, limits, speaker
+from bot.relay.unshown import post_unshown
+from bot.slack import blocks, speaker
 from bot.slack.poster import SlackPoster, metadata_of, refusal_of
 from bot.slack.speaker import Speaker
 from bot.store import Store
@@ -34,7 +35,6 @@ from bot.store.db import iso, parse_iso
 from bot.store.links import Link
 from bot.store.messages import LoggedMessage
 from bot.store.outbox import ReplyState
-from bot.text import phone
 from bot.text.rendering import render_item
 from bot.wati.client import WatiClient
 from bot.wati.errors import WatiBadResponse
@@ -273,8 +273,16 @@ class Inbound:
                     if relayed.code is not None:
                         error = relayed.code
                         what = f"{rendered.kind.capitalize()} file"
-                        ts = self._unshown(
-                            link, thread, logged, 1, error, why=relayed.why, file=(what, message)
+                        ts = post_unshown(
+                            self.poster,
+                            self.store,
+                            link,
+                            thread,
+                            logged,
+                            1,
+                            error,
+                            why=relayed.why,
+                            file=(what, message),
                         )
                 ts = ts or "file"
             else:
@@ -302,47 +310,7 @@ class Inbound:
         except SlackApiError as exc:
             if (error := refusal_of(exc)) is None:
                 raise
-        return self._unshown(link, thread, logged, part, error), error
-
-    def _unshown(
-        self,
-        link: Link,
-        thread: Thread,
-        logged: LoggedMessage,
-        part: int,
-        error: str,
-        *,
-        why: str | None = None,
-        file: tuple[str, dict[str, Any]] | None = None,
-    ) -> str:
-        """Post a notice in place of what could not be shown (Slack refused it for good, or
-        `why`: Wati could not hand over its file) and where to find it; returns its ts.
-        `file`: (what it was, the post its caption was in), so the caption is not lost."""
-        assert thread.thread_ts is not None
-        logger.warning("message %s not shown (%s): notice posted", logged.wati_id, error)
-        self.store.add_error(
-            link.channel_number, f"a message was not shown ({error}); notice posted"
-        )
-        what = "A message sent from Wati" if logged.direction == "mirror" else "A customer message"
-        if file is not None:
-            what = f"{file[0]} {'sent from Wati' if logged.direction == 'mirror' else 'from the customer'}"
-        created = parse_iso(logged.created)
-        when = f" at {created:%d %b %H:%M:%S} UTC" if created else ""
-        where = (
-            f"conversation with {phone.display(logged.customer_number)} on "
-            f"{phone.display(logged.channel_number)}{when}"
-        )
-        notice = blocks.unshown_notice(
-            logged.wati_id,
-            part,
-            what=what if part == 1 else f"Part {part} of {what.lower()}",
-            error=error,
-            where="" if error == "media_expired" else where,
-            why=why,
-        )
-        if file is not None:
-            notice["text"] = limits.cut(f"{notice['text']}\n{file[1]['text']}", limits.SECTION_TEXT)
-        return self.poster.post(link.slack_channel_id, thread_ts=thread.thread_ts, **notice)
+        return post_unshown(self.poster, self.store, link, thread, logged, part, error), error
 
     def _refetch(self, logged: LoggedMessage) -> WatiMessage | None:
         """A pending message's content after a restart (only ids are kept in the store).
