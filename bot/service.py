@@ -36,6 +36,7 @@ from bot.relay.budget import Budget
 from bot.relay.delivery import Feedback
 from bot.relay.discovery import Discovery
 from bot.relay.inbound import Inbound
+from bot.relay.media import InboundMedia
 from bot.relay.newcomers import Newcomers
 from bot.relay.outbound import Outbound
 from bot.relay.pieces import Composer
@@ -108,6 +109,7 @@ def build(
         clock=the_clock,
         poster=poster,
         threads=threads,
+        media=InboundMedia(store=store, wati=wati, poster=poster, clock=the_clock),
         customized=Customizing(web),
         is_answer=Answers(store=store, clock=the_clock).take,
     )

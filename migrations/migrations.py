@@ -340,6 +340,17 @@ def m014_customer_identity(db: Database) -> None:
 
 
 @migrations()
+def m016_media_downloads(db: Database) -> None:
+    # A customer's file that Wati could not hand over yet waits in state `media_wait` until
+    # `next_try_at` (epoch seconds) while the chat's later messages go on; `media_tries`
+    # counts its downloads. `slack_file_id` is the Slack file an upload reserved before
+    # sharing it, so a restart can ask Slack whether the share happened.
+    db["messages"].add_column("next_try_at", float)
+    db["messages"].add_column("media_tries", int, not_null_default=0)
+    db["messages"].add_column("slack_file_id", str)
+
+
+@migrations()
 def m017_privacy(db: Database) -> None:
     # Erasures (`wati-bridge forget`, `/wati forget`, retention) as a journal: the plan is
     # recorded in the same transaction that deletes the customer's rows, then the bridge's

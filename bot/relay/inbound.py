@@ -6,13 +6,14 @@ attempted is first looked for in its thread, by the Wati id carried in the post'
 and only posted when it is not there. Thread parents work the same way (`bot.relay.threads`).
 
 Order: a chat's messages are posted oldest first; when one cannot be posted the rest of that
-chat waits for the next poll, so the thread never shows them out of order.
+chat waits for the next poll, so the thread never shows them out of order. The one exception is
+a file Wati cannot hand over for now (`bot.relay.media`): it waits for its next try while the
+messages after it go on, and is posted marked as late.
 """
 
 from __future__ import annotations
 
 import logging
-import mimetypes
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,7 +23,9 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 
 from bot.base.clock import Clock
+from bot.relay.media import InboundMedia
 from bot.relay.threads import Threads
+from bot.relay.unshown import post_unshown
 from bot.slack import blocks, speaker
 from bot.slack.poster import SlackPoster, metadata_of, refusal_of
 from bot.slack.speaker import Speaker
@@ -32,10 +35,9 @@ from bot.store.db import iso, parse_iso
 from bot.store.links import Link
 from bot.store.messages import LoggedMessage
 from bot.store.outbox import ReplyState
-from bot.text import phone
 from bot.text.rendering import render_item
 from bot.wati.client import WatiClient
-from bot.wati.errors import WatiBadResponse, WatiError
+from bot.wati.errors import WatiBadResponse
 from bot.wati.limits import Windows
 from bot.wati.types import WatiMessage
 
@@ -71,9 +73,11 @@ class Inbound:
         threads: Threads,
         windows: Windows,
         clock: Clock,
+        media: InboundMedia,
         customized: Callable[[], bool],
         is_answer: Callable[[Chat, WatiMessage], bool] | None = None,
     ) -> None:
+        self.media = media
         self.store, self.customized = store, customized  # customized: names and icons allowed
         # Asked about each new customer message: True when it answered a question the bridge
         # asked (a rating, bot.survey) and is recorded there instead of relayed.
@@ -208,7 +212,11 @@ class Inbound:
         posted = 0
         # A poll and a webhook may flush one chat at once: one at a time, or both would post.
         with self._flush_lock(chat):
-            for logged in self.store.pending_messages(chat.channel_number, chat.customer_number):
+            # Files waiting for Wati come back when their next try is due (`bot.relay.media`).
+            due = self.store.pending_messages(
+                chat.channel_number, chat.customer_number, self.clock()
+            )
+            for logged in due:
                 if until is not None and logged.created > until:
                     break
                 if self.store.logged(logged.wati_id) is None:
@@ -218,7 +226,13 @@ class Inbound:
                 self._post(link, thread, logged, speaker.customer_of(named))
                 self._items.pop(logged.wati_id, None)
                 posted += 1
+        if (retry := self.next_media_try(chat)) is not None:
+            self.store.poll_by(chat.channel_number, chat.customer_number, retry)
         return posted
+
+    def next_media_try(self, chat: Chat) -> float | None:
+        """When a file of this chat that Wati could not hand over is due to be tried again."""
+        return self.store.next_media_try(chat.channel_number, chat.customer_number)
 
     def _flush_lock(self, chat: Chat) -> threading.Lock:
         with self._locks_lock:
@@ -246,7 +260,30 @@ class Inbound:
                         logged.wati_id, rendered.text, mirrored_by=by, template=item.template
                     )
                     message = speaker.decorate(message, who, customized=False)  # see speaker
-                    self._post_media(link, thread, logged, rendered.media_path, message)
+                    relayed = self.media.relay(
+                        channel=link.slack_channel_id,
+                        thread_ts=thread.thread_ts,
+                        logged=logged,
+                        item=item,
+                        rendered=rendered,
+                        comment=str(message["text"]),
+                    )
+                    if relayed.waiting:
+                        return  # tried again later; the chat's next messages go on
+                    if relayed.code is not None:
+                        error = relayed.code
+                        what = f"{rendered.kind.capitalize()} file"
+                        ts = post_unshown(
+                            self.poster,
+                            self.store,
+                            link,
+                            thread,
+                            logged,
+                            1,
+                            error,
+                            why=relayed.why,
+                            file=(what, message),
+                        )
                 ts = ts or "file"
             else:
                 parts = blocks.relayed_parts(
@@ -273,60 +310,7 @@ class Inbound:
         except SlackApiError as exc:
             if (error := refusal_of(exc)) is None:
                 raise
-        logger.warning(
-            "Slack refused message %s for good (%s): notice posted", logged.wati_id, error
-        )
-        self.store.add_error(
-            link.channel_number, f"Slack refused a message ({error}); notice posted"
-        )
-        what = "A message sent from Wati" if logged.direction == "mirror" else "A customer message"
-        created = parse_iso(logged.created)
-        when = f" at {created:%d %b %H:%M:%S} UTC" if created else ""
-        where = (
-            f"conversation with {phone.display(logged.customer_number)} on "
-            f"{phone.display(logged.channel_number)}{when}"
-        )
-        notice = blocks.unshown_notice(
-            logged.wati_id,
-            part,
-            what=what if part == 1 else f"Part {part} of {what.lower()}",
-            error=error,
-            where=where,
-        )
-        return self.poster.post(link.slack_channel_id, thread_ts=thread.thread_ts, **notice), error
-
-    def _post_media(
-        self,
-        link: Link,
-        thread: Thread,
-        logged: LoggedMessage,
-        path: str,
-        message: dict[str, object],
-    ) -> None:
-        assert thread.thread_ts is not None
-        try:
-            media = self.wati.get_media(path)
-        except WatiError as exc:
-            note = (
-                f"{message['text']}\n_(attachment could not be downloaded from Wati: {exc.reason})_"
-            )
-            self.poster.post(
-                link.slack_channel_id, thread_ts=thread.thread_ts, **{**message, "text": note}
-            )
-            return
-        ext = mimetypes.guess_extension(media.content_type or "") or ""
-        if "." in media.filename:
-            ext = "." + media.filename.rsplit(".", 1)[1]
-        # The file name carries the Wati id: uploads have no metadata, so this is what a
-        # recovery looks for in the thread.
-        self.poster.upload(
-            link.slack_channel_id,
-            thread_ts=thread.thread_ts,
-            content=media.content,
-            filename=f"{logged.wati_id}{ext}",
-            title=media.filename or f"attachment{ext}",
-            comment=str(message["text"]).strip() or None,
-        )
+        return post_unshown(self.poster, self.store, link, thread, logged, part, error), error
 
     def _refetch(self, logged: LoggedMessage) -> WatiMessage | None:
         """A pending message's content after a restart (only ids are kept in the store).

@@ -362,4 +362,6 @@ def _file_ref(file: Mapping[str, Any]) -> dict[str, Any]:
         "mimetype": file.get("mimetype"),
         "size": file.get("size"),
         "url": file.get("url_private_download") or file.get("url_private"),
+        # Slack's own audio clips (recorded in the composer) go out as voice notes.
+        "clip": file.get("subtype") == "slack_audio",
     }

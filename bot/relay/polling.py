@@ -239,6 +239,10 @@ class Poller:
             raise
         self._learn(chat, fetched.new, changes)
         after = self._next_poll(chat, bool(fetched.new))
+        retry = self.inbound.next_media_try(chat)  # a file Wati could not hand over yet
+        planned = after.next_poll_at
+        if retry is not None and not (isinstance(planned, int | float) and planned <= retry):
+            after = after.then(ChatUpdate(next_poll_at=retry))
         if self._hinted_meanwhile(chat, started):
             after = after.then(ChatUpdate(next_poll_at=self.clock()))  # a look announced more
         else:

@@ -25,7 +25,7 @@ from bot.relay.delivery import (
     forward,
     window_reason,
 )
-from bot.relay.pieces import Composer, Piece, file_name
+from bot.relay.pieces import Attachment, Composer, Piece, file_name
 from bot.slack.reader import DownloadRefused
 from bot.store import Store
 from bot.store.db import iso, parse_iso
@@ -117,10 +117,10 @@ class Sender:
 
     def _send_piece(self, job: Job, k: int, piece: Piece, attempts: int) -> bool:
         """Send one part; False when the reply stops here (state already set)."""
-        content, content_type = b"", ""
+        attachment = None
         if piece.file is not None:
             try:
-                content, content_type = self.composer.download(piece.file)
+                attachment = self.composer.download(piece)
             except DownloadRefused as exc:
                 self._fail(
                     job,
@@ -138,7 +138,7 @@ class Sender:
             next_try_at=None,
         )
         try:
-            result = call_wati(self.wati, job, piece, local_id, content, content_type)
+            result = call_wati(self.wati, job, piece, local_id, attachment)
         except WatiRateLimited as exc:
             wait = exc.retry_after if exc.retry_after is not None else RATE_WAIT
             self.store.update_reply(job.id, state=QUEUED, next_try_at=self.clock() + wait)
@@ -180,6 +180,8 @@ class Sender:
             return False
         wati_local = local_id if piece.kind == "text" else result.local_message_id
         self._record_part(job, k, piece.kind, result.message_id, wati_local, Delivery.SENT)
+        if attachment is not None and attachment.note:
+            self.feedback.notice(job, attachment.note)  # e.g. a clip that went as a plain file
         return True
 
     def _reopen(self, job: Job) -> bool:
@@ -344,10 +346,11 @@ class Sender:
 
 
 def call_wati(
-    wati: WatiClient, job: Job, piece: Piece, local_id: str, content: bytes, content_type: str
+    wati: WatiClient, job: Job, piece: Piece, local_id: str, attachment: Attachment | None
 ) -> SendResult:
-    """Send one piece: text as a session message, a file with its caption."""
-    if piece.file is None:
+    """Send one piece: text as a session message, a file under its name as the caption (as
+    a voice note when it is one)."""
+    if attachment is None:
         return wati.send_session_message(
             job.customer_number,
             piece.text,
@@ -356,9 +359,10 @@ def call_wati(
         )
     return wati.send_session_file(
         job.customer_number,
-        filename=file_name(piece.file),
-        content=content,
-        content_type=content_type,
+        filename=attachment.filename,
+        content=attachment.content,
+        content_type=attachment.content_type,
         channel_number=job.channel_number,
         caption=piece.text or None,
+        voice=attachment.voice,
     )

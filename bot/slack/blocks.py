@@ -206,12 +206,14 @@ def part_of(payload: dict[str, Any]) -> int:
     return part if isinstance(part, int) and part > 0 else 1
 
 
-def unshown_notice(wati_id: str, part: int, *, what: str, error: str, where: str) -> dict[str, Any]:
-    """Posted in place of a message Slack refused for good, so the thread moves on."""
-    text = (
-        f":warning: {what} could not be shown here: Slack refused it (`{error}`). "
-        f"Read it in Wati's Team Inbox, {where}."
-    )
+def unshown_notice(
+    wati_id: str, part: int, *, what: str, error: str, where: str, why: str | None = None
+) -> dict[str, Any]:
+    """Posted in place of a message Slack refused for good (or a file Wati could not hand
+    over, `why` saying so), so the thread moves on."""
+    because = why or f"Slack refused it (`{error}`)"
+    text = f":warning: {what} could not be shown here: {because}. "
+    text += f"Read it in Wati's Team Inbox, {where}." if where else ""
     payload: dict[str, Any] = {"wati_id": wati_id, "unshown": error}
     if part > 1:
         payload["part"] = part

@@ -34,6 +34,8 @@ PLACEHOLDER = 150
 PRIVATE_METADATA = 3_000
 NAME = 100  # a customer's or teammate's name inside a line of text: long names are cut
 ELLIPSIS = "…"
+# Slack's largest file (its help centre: 1 GB); a bigger one is shown as a notice instead.
+FILE_BYTES = 1024**3
 
 # Where a split may not fall: inside an escape (&amp;) or a Slack control sequence (<url|label>).
 _ATOMS = re.compile(r"&[a-z]+;|<[^<>\n]{1,500}>")

@@ -5,11 +5,13 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import IO, Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
+
+from bot.slack import uploads
 
 # Slack allows about one message per second per channel (chat.postMessage's special limit).
 MIN_POST_INTERVAL = 1.0
@@ -28,6 +30,10 @@ SLACK_REFUSED = {
     "invalid_metadata_format",
     "invalid_metadata_schema",
     "metadata_too_large",
+    # A file the workspace will not take, however often it is sent.
+    "file_uploads_disabled",
+    "file_uploads_except_images_disabled",
+    "file_too_large",
 }
 
 
@@ -171,25 +177,38 @@ class SlackPoster:
         channel: str,
         *,
         thread_ts: str,
-        content: bytes,
+        file: IO[bytes],
+        size: int,
         filename: str,
         title: str,
         comment: str | None,
+        reserved: Callable[[str], None],
     ) -> None:
-        """Upload a file into a thread."""
+        """Upload a file from disk into a thread, streamed (`bot.slack.uploads`).
+
+        `reserved` is told the Slack file id before the file is shared, so that after a
+        crash the caller can ask Slack whether the share happened.
+        """
         with self._pace(channel):
             self._wait_turn(channel)
             try:
-                self.client.files_upload_v2(
+                file_id, url = uploads.reserve(self.client, filename=filename, size=size)
+                uploads.send_bytes(url, file, size)
+                reserved(file_id)
+                uploads.share(
+                    self.client,
+                    file_id=file_id,
+                    title=title,
                     channel=channel,
                     thread_ts=thread_ts,
-                    content=content,
-                    filename=filename,
-                    title=title,
-                    initial_comment=comment,
+                    comment=comment,
                 )
             finally:
                 self._last[channel] = self._clock()
+
+    def file_shared(self, file_id: str, channel: str) -> bool:
+        """Whether an uploaded file is shared in the channel (see `upload`'s `reserved`)."""
+        return uploads.shared_in(self.client, file_id, channel)
 
     def thread_messages(self, channel: str, thread_ts: str) -> Iterator[dict[str, Any]]:
         """Every message of a thread, with metadata, oldest first."""

@@ -149,6 +149,15 @@ class ChatTable(Db):
         assert chat is not None
         return chat
 
+    def poll_by(self, channel_number: str, customer_number: str, at: float) -> None:
+        """Make the chat due no later than `at` (a file to download again then)."""
+        with self.write() as db:
+            db.execute(
+                "update chats set next_poll_at = ? where channel_number = ? and "
+                "customer_number = ? and (next_poll_at is null or next_poll_at > ?)",
+                [at, channel_number, customer_number, at],
+            )
+
     def release_claims(self, now: float, lease: float) -> int:
         """Make every chat claimed until within `lease` s from `now` due now; return how many."""
         with self.write() as db:

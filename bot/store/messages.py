@@ -25,6 +25,9 @@ class LoggedMessage:
     attempts: int
     error: str | None
     recorded_at: str
+    next_try_at: float | None = None  # a file Wati could not hand over yet: when to try again
+    media_tries: int = 0
+    slack_file_id: str | None = None
 
 
 class MessageTable(Db):
@@ -93,18 +96,43 @@ class MessageTable(Db):
         with self.write() as db:
             db.table("messages").update(wati_id, values)
 
-    def pending_messages(self, channel_number: str, customer_number: str) -> list[LoggedMessage]:
-        """Messages recorded but not yet confirmed in Slack, oldest first."""
+    def pending_messages(
+        self, channel_number: str, customer_number: str, now: float | None = None
+    ) -> list[LoggedMessage]:
+        """Messages recorded but not yet confirmed in Slack, oldest first; with `now`, also
+        the files waiting for Wati (`media_wait`) whose next try is due."""
         return self._all(
             LoggedMessage,
             "select * from messages where channel_number = ? and customer_number = ? "
-            "and state = 'pending' order by created, rowid",  # rowid: the order recorded
+            "and (state = 'pending' or (state = 'media_wait' and next_try_at <= ?)) "
+            "order by created, rowid",  # rowid: the order recorded
+            [channel_number, customer_number, -1.0 if now is None else now],
+        )
+
+    def next_media_try(self, channel_number: str, customer_number: str) -> float | None:
+        """When the chat's earliest file waiting for Wati should be tried again."""
+        rows = self.query(
+            "select min(next_try_at) as at from messages where channel_number = ? "
+            "and customer_number = ? and state = 'media_wait'",
             [channel_number, customer_number],
         )
+        at = rows[0]["at"] if rows else None
+        return None if at is None else float(at)
+
+    def passed_by(self, wati_id: str) -> bool:
+        """Whether a later message of the same chat already reached Slack (a late file)."""
+        rows = self.query(
+            "select 1 from messages m join messages late on late.channel_number = "
+            "m.channel_number and late.customer_number = m.customer_number "
+            "and late.created > m.created and late.state = 'posted' "
+            "and late.direction in ('in', 'mirror') where m.wati_id = ? limit 1",
+            [wati_id],
+        )
+        return bool(rows)
 
     def backlog(self, channel_number: str | None = None) -> int:
         """How many recorded messages still wait to be posted."""
-        sql = "select count(*) as n from messages where state = 'pending'"
+        sql = "select count(*) as n from messages where state in ('pending', 'media_wait')"
         params: list[Any] = []
         if channel_number is not None:
             sql += " and channel_number = ?"

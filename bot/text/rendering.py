@@ -30,6 +30,7 @@ class RenderedItem:
     text: str
     media_path: str | None = None
     kind: str = "text"
+    file_name: str | None = None  # a document's own name (live tenants send it in `text`)
 
 
 _MEDIA = {"image": "📷 image", "video": "🎬 video", "audio": "🎵 audio", "sticker": "sticker"}
@@ -133,6 +134,10 @@ def _media(item: Mapping[str, Any], kind: str, text: str) -> RenderedItem:
         path = caption
     if caption == path or _is_file_reference(caption):
         caption = ""
+    if kind == "document" and caption and "\n" not in caption and len(caption) <= 255:
+        # A document's `text` is its own file name, not a caption (wati-recorded.md §6.2).
+        label = f"_{_MEDIA[kind]}_" if path else f"_{_MEDIA[kind]} (file missing)_"
+        return RenderedItem(label, path or None, kind, file_name=caption.replace("/", "_"))
     label = f"_{_MEDIA[kind]}_" if path else f"_{_MEDIA[kind]} (file missing)_"
     shown = whatsapp_to_slack(caption) if caption else ""
     if path and shown:

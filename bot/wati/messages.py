@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import logging
-from email.message import Message
+from typing import IO
 
 import httpx
 
 from bot.wati.errors import WatiBadResponse, check_accepted, json_object
+from bot.wati.media import Endpoints, MediaFile, MediaRef, disposition_filename, download
 from bot.wati.transport import (
     Params,
     Transport,
@@ -24,7 +25,7 @@ logger = logging.getLogger(__name__)
 
 
 class MessageCalls(Transport):
-    """getMessages and getMedia."""
+    """getMessages, getMedia and the streamed media download (`bot.wati.media`)."""
 
     @observed
     def get_messages(
@@ -86,18 +87,21 @@ class MessageCalls(Transport):
             raise WatiBadResponse(
                 "empty media file", status_code=response.status_code, endpoint=name
             )
-        filename = _disposition_filename(response.headers.get("Content-Disposition"))
+        filename = disposition_filename(response.headers.get("Content-Disposition"))
         return Media(
             content=response.content,
             content_type=content_type or "application/octet-stream",
             filename=filename or basename(stored_path) or "file",
         )
 
-
-def _disposition_filename(header: str | None) -> str:
-    if not header:
-        return ""
-    message = Message()
-    message["Content-Disposition"] = header
-    filename = message.get_filename()
-    return basename(filename) if filename else ""
+    @observed
+    def download_media(self, ref: MediaRef, into: IO[bytes], *, limit: int) -> MediaFile:
+        """Stream a message's file into `into` (see `bot.wati.media`: the fallbacks, expiry,
+        error pages); at most `limit` bytes."""
+        scheme, host, port = self._origin
+        urls = Endpoints(
+            get_media=self._url("getMedia"),
+            v3_file=f"{scheme}://{host}:{port}/api/ext/v3/conversations/messages/file/",
+            same_host=lambda url: origin(url) == self._origin,
+        )
+        return download(self._http, ref, into, urls=urls, limit=limit, on_call=self._on_call)

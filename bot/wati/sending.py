@@ -101,13 +101,20 @@ class SendingCalls(Transport):
         content_type: str,
         channel_number: str,
         caption: str | None = None,
+        voice: bool = False,
     ) -> SendResult:
-        """Send a file inside the 24-hour window; success means accepted by Wati."""
+        """Send a file inside the 24-hour window; success means accepted by Wati.
+
+        `caption` also names the file on the customer's phone; `voice` asks for a voice
+        note (WhatsApp shows one only for audio/ogg with opus, wati-recorded.md §6.2).
+        """
         number = customer_ref(wa_number)
         channel = phone_digits(channel_number, "channel_number")
         params: Params = {"channelPhoneNumber": channel}
         if caption:
             params["caption"] = caption
+        if voice:
+            params["voice"] = "true"
         if not content:
             raise ValueError("the file is empty")
         safe_name = basename(filename) or "file"

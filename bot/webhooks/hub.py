@@ -39,7 +39,10 @@ from bot.webhooks.trust import WebhookTrust
 logger = logging.getLogger(__name__)
 
 STATUS_TRIES = 20  # rounds a status waits for its reply to be on record
-TWIN_ROUNDS = 3  # rounds a BSUID-only event waits for its phone-keyed twin
+# Seconds (real time: Wati sends twins back to back, but a busy bridge takes them apart) a
+# BSUID-only event waits for its phone-keyed twin. Counted in hub rounds instead, the wait
+# ended within one scheduler tick, as every webhook that arrived started a round.
+TWIN_WAIT = 5.0
 REORDER = 0.4  # seconds a webhook's message waits for an earlier one overtaken on the way
 AWAITED = timedelta(minutes=10)  # a sent part without a Wati id may still learn it from a status
 
@@ -66,6 +69,7 @@ class Hub:
         self.clock = clock
         self.poll_now = poll_now  # runs a number's poll job at once
         self._held: dict[str, float] = {}  # event key -> when first recorded (monotonic)
+        self._twins: dict[str, float] = {}  # BSUID-only event key -> since when it waits
 
     def process(self) -> int:
         """Handle every pending event; return how many were settled.
@@ -86,6 +90,7 @@ class Hub:
         pending = {event.key for event in events}
         # An event settled some other way (a poll) no longer waits here.
         self._held = {key: at for key, at in self._held.items() if key in pending}
+        self._twins = {key: at for key, at in self._twins.items() if key in pending}
         # Newcomers first: a message that overtook an earlier one is posted only after the
         # earlier one is on record, so the thread gets both in Wati's order.
         for event in sorted(events, key=lambda event: event.key in self._held):
@@ -112,10 +117,17 @@ class Hub:
         key = self.store.customer_key(
             phone=customer.phone, bsuid=customer.bsuid, contact_id=customer.contact_id
         )
-        if key is None and customer.phone is None:
-            waited = self._twin_first(event)
-            if waited is not None:
-                return waited
+        if key is None and customer.phone is None and self._twin_may_come(event):
+            # Filed under the BSUID now, the customer's chat would never be the one their
+            # phone number names (the contacts list, other numbers' polls, the thread).
+            twin = f"{event.event_type.removesuffix(BSUID_SUFFIX)}:{event.wati_id}"
+            if self.store.webhook_event(twin) is not None:
+                self._twins.pop(event.key, None)
+                return ("done", "twin of a phone-keyed event")
+            since = self._twins.setdefault(event.key, time.monotonic())
+            if time.monotonic() - since < TWIN_WAIT:
+                return None  # waits for the twin
+            self._twins.pop(event.key, None)  # none came: a customer without a phone number
         key = key or customer.key
         if key != event.customer_number:
             self.store.set_webhook_customer(event.key, key)
@@ -145,24 +157,17 @@ class Hub:
         return ("woke", "poll woken") if len(links) == 1 else ("done", "polls woken")
 
     def holding(self) -> bool:
-        """Whether recorded messages wait out the reordering moment (see `_relay`)."""
-        return bool(self._held)
+        """Whether recorded messages wait out the reordering moment (see `_relay`) or for
+        their phone-keyed twin."""
+        return bool(self._held or self._twins)
 
-    def _twin_first(self, event: WebhookEvent) -> tuple[str, str] | None:
-        """A BSUID-only event for a BSUID the bridge does not know: its phone-keyed twin (the
-        same Wati id) may say the phone number the customer is filed under. Wait a round or
-        two for it; the twin itself, when already here, is the one that counts."""
-        if not event.event_type.endswith(BSUID_SUFFIX) or self.store.contact_seen(
+    def _twin_may_come(self, event: WebhookEvent) -> bool:
+        """Whether a BSUID-only event for a BSUID the bridge does not know may have a
+        phone-keyed twin (the same Wati id) saying the phone number the customer is filed
+        under. Not for a customer the contacts list showed without a phone: no twin comes."""
+        return event.event_type.endswith(BSUID_SUFFIX) and not self.store.contact_seen(
             event.customer_number or ""
-        ):
-            return None  # a customer the contacts list showed without a phone: no twin comes
-        twin = f"{event.event_type.removesuffix(BSUID_SUFFIX)}:{event.wati_id}"
-        if self.store.webhook_event(twin) is not None:
-            return ("done", "twin of a phone-keyed event")
-        if event.attempts + 1 < TWIN_ROUNDS:
-            self.store.retry_webhook_event(event.key, event.attempts + 1)
-            return None
-        return None
+        )
 
     def _links(self, event: WebhookEvent) -> list[Link]:
         """The number the event is for; every linked number when it does not say."""

@@ -258,3 +258,51 @@ def test_the_page_in_a_browser(sandbox: Sandbox) -> None:
             assert "Ana Lima" in page.locator("#customers").inner_text()
         finally:
             browser.close()
+
+
+def test_the_phone_plays_a_voice_note_as_a_voice_note(sandbox: Sandbox) -> None:
+    sync_api = pytest.importorskip("playwright.sync_api")
+    import io
+    import math
+    import struct
+    import wave
+
+    from bot.audio.voice import to_voice_note
+
+    buf = io.BytesIO()
+    with wave.open(buf, "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(16_000)
+        out.writeframes(
+            b"".join(struct.pack("<h", int(8000 * math.sin(i / 9))) for i in range(16_000))
+        )
+    note = to_voice_note(buf.getvalue())
+    sandbox.customer_says(SUPPORT, ANA, "Can you explain by voice?")
+    httpx.post(
+        f"{sandbox.api_endpoint}/api/v1/sendSessionFile/{ANA}",
+        params={"channelPhoneNumber": SUPPORT, "voice": "true", "caption": "answer.ogg"},
+        files={"file": ("answer.ogg", note, "audio/ogg")},
+        headers=auth(sandbox),
+    )
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=_chromium(), args=["--no-sandbox", "--disable-gpu", "--no-first-run"]
+        )
+        try:
+            page = browser.new_page()
+            page.goto(sandbox.url + "/")
+            page.select_option("#channel", SUPPORT)
+            page.fill("#customer", ANA)
+            page.click("#customers li")
+            player = page.wait_for_selector("#messages .msg.out audio.voice", timeout=10_000)
+            assert player is not None
+            assert "Voice message" in page.locator("#messages .msg.out").last.inner_text()
+            # The browser reads the bytes as audio it can play: a second of Opus.
+            page.wait_for_function(
+                "document.querySelector('audio.voice').readyState >= 1", timeout=10_000
+            )
+            duration = page.evaluate("document.querySelector('audio.voice').duration")
+            assert 0.5 < float(duration) < 2.0
+        finally:
+            browser.close()

@@ -18,7 +18,7 @@ from tests.relay.kit import job_of, notices, open_chat, say
 PDF = b"%PDF-1.4 invoice 1001 " + bytes(range(256)) * 8
 
 
-def test_shared_file_reaches_wati_as_a_file_with_its_caption(
+def test_shared_file_reaches_wati_as_a_file_named_by_its_caption(
     linked: Bridge, sandbox: Sandbox, slack: SlackStandIn, driver: SlackDriver
 ) -> None:
     thread = open_chat(linked, sandbox)
@@ -26,12 +26,14 @@ def test_shared_file_reaches_wati_as_a_file_with_its_caption(
     event = say(linked, slack, driver, thread, "Here is your invoice", files=[file])
     assert event["subtype"] == "file_share"
     linked.outbound.process()
-    [sent] = sandbox.sent_by_api(CHANNEL_A)
-    assert sent["type"] == "document" and sent["text"] == "Here is your invoice"
+    # The text first, then the file: Wati's caption is the name the customer's phone shows.
+    said, sent = sandbox.sent_by_api(CHANNEL_A)
+    assert (said["type"], said["text"]) == ("text", "Here is your invoice")
+    assert sent["type"] == "document" and sent["text"] == "invoice-1001.pdf"
     stored = sandbox.state.media(sent["data"])
     assert stored is not None and stored[1] == PDF
     job = job_of(linked, SLACK_A, event["ts"])
-    assert job.state == "sent" and job.wati_id == sent["id"]
+    assert job.state == "sent" and job.wati_id == said["id"]
     assert slack.reactions(SLACK_A, event["ts"]) == ["white_check_mark"]
     # Recorded as the bridge's own: the poll after the send does not echo it into the thread.
     linked.poller.poll_number(CHANNEL_A)
@@ -52,7 +54,7 @@ def test_two_files_and_a_long_text_go_in_order(
     linked.outbound.process()
     sent = sandbox.sent_by_api(CHANNEL_A)
     assert [m["type"] for m in sent] == ["text", "document", "document"]
-    assert sent[0]["text"] == text.strip() and sent[1]["text"] is None
+    assert [m["text"] for m in sent] == [text.strip(), "a.txt", "b.pdf"]
 
 
 def test_slack_sign_in_page_is_refused_not_forwarded(
@@ -64,7 +66,7 @@ def test_slack_sign_in_page_is_refused_not_forwarded(
     file["url_private_download"] = file["url_private_download"].replace(file["id"], "F0MISSING")
     event = say(linked, slack, driver, thread, "See attached", files=[file])
     linked.outbound.process()
-    assert sandbox.sent_by_api() == []
+    assert [m["type"] for m in sandbox.sent_by_api()] == ["text"]  # the file never went
     job = job_of(linked, SLACK_A, event["ts"])
     assert job.state == "failed" and "sign-in page" in (job.error or "")
     [notice] = notices(slack, thread, blocks.RETRY)

@@ -12,11 +12,23 @@ from typing import Any
 import pytest
 
 from bot.devtools.harness.traffic import relayed, thread_parents
-from bot.devtools.harness.world import AGENT, ANA, MODES, NUMBER_A, SLACK_A, World, wait_until
+from bot.devtools.harness.world import (
+    AGENT,
+    ANA,
+    BO,
+    MODES,
+    NUMBER_A,
+    NUMBER_B,
+    SLACK_A,
+    SLACK_B,
+    World,
+    wait_until,
+)
 from bot.store import open_store
 
 TOKEN = "customers-webhook-token-5e4d3c2b1a"
 PHONE = "447700900555"  # what the phoneless customer's number turns out to be
+NEWCOMER = BO  # not among the chats the bridge knows at start
 
 
 def _world(
@@ -139,3 +151,29 @@ def _processed(world: World, wati_id: str) -> None:
         wait_until(done, 20, "both twins processed")
     finally:
         store.close()
+
+
+def test_a_new_customer_is_filed_under_their_phone_and_polled_where_webhooks_are_missing(
+    hooked: World,
+) -> None:
+    """A new customer's `_bsuid` twin comes before the phone-keyed event (Wati sends them in
+    either order). Their chat is still filed under the phone number, so when they write next
+    to a number whose webhook is missing, polling finds them there (polling is the source of
+    truth) and the thread is theirs, not a BSUID's."""
+    world = hooked
+    world.start_bridge()
+    hooks = world.sandbox.webhooks.hooks
+    wait_until(lambda: len(hooks) == 2, 20, "a webhook registered per linked number")
+    hooks[:] = [h for h in hooks if h.channel == NUMBER_A]  # number B's webhook is gone
+    world.sandbox.webhooks.phone_twin_lag = 1.5
+    first = world.sandbox.customer_says(NUMBER_A, NEWCOMER, "First, on the support number")
+    wait_until(lambda: _count(world, first) == 1, 60, "the message that came by webhook")
+    _processed(world, first)
+    assert len(_parents_of(world, NEWCOMER)) == 1  # the thread is filed under the phone
+    later = world.sandbox.customer_says(NUMBER_B, NEWCOMER, "Then on the sales number")
+    wait_until(
+        lambda: any(w == later and c == NEWCOMER for w, _, c in relayed(world.slack, SLACK_B)),
+        60,
+        lambda: f"the message on the number without webhooks; {relayed(world.slack, SLACK_B)}",
+    )
+    assert len(_parents_of(world, NEWCOMER)) == 1

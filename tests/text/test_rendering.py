@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.text.rendering import RenderedItem, render_item
+from bot.text.rendering import render_item
 
 # ---------------------------------------------------------------- render_item
 
@@ -53,8 +53,9 @@ RENDERED = [
         "voice",
     ),
     (
-        item(type="document", text="invoice <1>", data="data/documents/d.pdf"),
-        "invoice &lt;1&gt;",
+        # A document's `text` is its own file name (live tenants): the file carries it.
+        item(type="document", text="Invoice-2041.pdf", data="data/documents/d.pdf"),
+        "_📄 document_",
         "data/documents/d.pdf",
         "document",
     ),
@@ -286,7 +287,8 @@ RENDERED = [
 
 @pytest.mark.parametrize(("raw", "text", "media_path", "kind"), RENDERED)
 def test_render_item(raw: dict[str, Any], text: str, media_path: str | None, kind: str) -> None:
-    assert render_item(raw) == RenderedItem(text=text, media_path=media_path, kind=kind)
+    rendered = render_item(raw)
+    assert (rendered.text, rendered.media_path, rendered.kind) == (text, media_path, kind)
 
 
 def test_rendered_item_is_frozen() -> None:
@@ -336,3 +338,9 @@ def test_render_item_never_raises(raw: dict[str, Any], kind: Any) -> None:
 @given(st.dictionaries(st.text(max_size=10), json_values, max_size=6))
 def test_render_item_never_raises_on_any_keys(raw: dict[str, Any]) -> None:
     assert isinstance(render_item(raw).text, str)
+
+
+def test_a_documents_text_is_its_file_name() -> None:
+    rendered = render_item(item(type="document", text="Invoice-2041.pdf", data="data/d/6b16.pdf"))
+    assert rendered.file_name == "Invoice-2041.pdf" and rendered.media_path == "data/d/6b16.pdf"
+    assert render_item(item(type="image", text="x.jpg", data="data/i/1.jpg")).file_name is None

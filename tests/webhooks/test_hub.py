@@ -7,6 +7,7 @@ import time
 import pytest
 
 from bot.devtools.harness.inproc import ManualClock as ManualClock
+from bot.devtools.harness.world import wait_until
 from bot.devtools.sandbox import Sandbox
 from bot.devtools.slack_driver.driver import SlackDriver
 from bot.devtools.slack_standin.server import SlackStandIn
@@ -164,3 +165,31 @@ def test_an_event_naming_no_number_wakes_the_customer_on_every_linked_number(
     for number in (CHANNEL_A, CHANNEL_B):
         chat = hooked.store.chat(number, "447700900999")
         assert chat is not None and chat.origin == "webhook"
+
+
+def test_a_bsuid_twin_first_waits_for_the_phone_keyed_one_and_the_chat_is_the_phone_s(
+    hooked: Bridge, sandbox: Sandbox, slack: SlackStandIn
+) -> None:
+    """Wati sends a message and its `_bsuid` twin in either order. A new customer's BSUID
+    twin that comes first must not open their chat under the BSUID: the phone number is
+    their key everywhere else (the contacts list, other numbers' polls, the thread)."""
+    import json
+
+    from bot.webhooks.receiver import accept
+
+    prove_ids(sandbox, hooked, CHANNEL_A)
+    [hook] = [h for h in sandbox.webhooks.hooks if h.channel == CHANNEL_B]
+    hook.event_types = ["message_bsuid"]  # the phone-keyed twin comes later, by hand
+    first = sandbox.customer_says(CHANNEL_B, NEWCOMER, "New here, hi!", name="Bo Silva")
+    wait_until(sandbox.webhooks.idle, 10, "the sandbox's webhooks delivered")
+    [event] = [e for e in hooked.store.pending_webhook_events() if e.wati_id == first]
+    twin = json.loads(event.payload or "{}")
+    assert twin["eventType"] == "message_bsuid" and "waId" not in twin
+    hooked.webhooks.hub.process()
+    twin.update(eventType="message", waId=NEWCOMER)
+    assert accept(hooked.store, json.dumps(twin).encode(), CHANNEL_B)
+    settle(sandbox, hooked)
+    assert hooked.store.chat(CHANNEL_B, twin["bsuid"]) is None
+    assert posts_of(slack, first) == 1
+    thread = hooked.store.current_thread(CHANNEL_B, NEWCOMER)
+    assert thread is not None and thread.slack_channel_id == SLACK_B

@@ -229,6 +229,15 @@ class World:
         linked = time.time()
         wait_until(lambda: time.time() > linked + 0.01, 1.0, "the clock to move on")
 
+    def known_chat(self, number: str, customer: str) -> None:
+        """Register a chat in the bridge's database as due now, as `prepare` does for its
+        chats: the bridge polls it from its next tick (no contacts look needed)."""
+        store = open_store(self.db_path)
+        try:
+            store.ensure_chat(number, customer, origin="test", next_poll_at=0)
+        finally:
+            store.close()
+
     def start_bridge(
         self,
         *,

@@ -15,7 +15,9 @@ Shapes follow docs/WATI.md. Where it says a shape is assumed, the sandbox answer
   Conversation"}``; more than ``spam_limit`` session sends on one number within a minute: a
   200 ``result: false`` spam-limit refusal. Nothing is stored. sendSessionFile answers the same
   way. ``channelPhoneNumber`` is read from the query, then from a JSON body.
-- sendSessionFile success: ``{"result": "<message id>"}``.
+- sendSessionFile success: ``{"result": "<message id>"}``; ``caption`` becomes the item's text,
+  ``voice=true`` with ``audio/ogg`` makes it a ``voice`` item (the flag is kept for tests).
+- Media downloads (getMedia, showFile, v3 by message id): see media.py.
 - sendTemplateMessage: the 2024 v1 shape; ``model.ids`` holds the new message id. Unknown,
   unapproved template or unknown channel: 200 ``{"result": false, "info": ...}``. Missing
   fields or template parameters: HTTP 400 with an ASP.NET-style problem body
@@ -60,6 +62,7 @@ from .base import (
 )
 from .contacts import filter_contacts
 from .interactive import InteractiveEndpoints
+from .media import MediaEndpoints
 from .operators import Operators
 from .state import TICKET_STATUSES, State
 from .templates import TemplateEndpoints
@@ -76,6 +79,7 @@ class WatiApi(TemplateEndpoints, AccountEndpoints, InteractiveEndpoints):
     def __init__(self, state: State, channels: list[str], *, webhooks: Webhooks) -> None:
         super().__init__(state, channels)
         self.operators = Operators(state)
+        self.media = MediaEndpoints(state)
         # Every Wati call the sandbox serves: the server dispatches from this table alone.
         self.routes = [
             Route("GET", V1 + "getMessages/{arg}", "getMessages", self.get_messages),
@@ -116,8 +120,15 @@ class WatiApi(TemplateEndpoints, AccountEndpoints, InteractiveEndpoints):
                 "updateContactAttributesForMultiContacts",
                 self.update_multi,
             ),
-            Route("GET", V1 + "getMedia", "getMedia", self.get_media),
-            Route("GET", "/{tenant}/api/file/showFile", "getMedia", self.get_media),
+            Route("GET", V1 + "getMedia", "getMedia", self.media.by_path),
+            # The media URL a webhook carries, and the v3 download by message id (media.py).
+            Route("GET", "/{tenant}/api/file/showFile", "showFile", self.media.by_path),
+            Route(
+                "GET",
+                "/api/ext/v3/conversations/messages/file/{arg}",
+                "messageFile",
+                self.media.by_message,
+            ),
             Route("POST", V1 + "assignOperator", "assignOperator", self.assign_operator),
             Route(
                 "GET", "/{tenant}/api/v2/whatsapp/phoneNumbers", "phoneNumbers", self.phone_numbers
@@ -254,12 +265,18 @@ class WatiApi(TemplateEndpoints, AccountEndpoints, InteractiveEndpoints):
         if refusal is not None:
             return refusal
         path = store_media(self.state, str(part["filename"]), content, content_type)
+        # WhatsApp shows a voice bubble only for ogg/opus sent with the voice flag (`voice`,
+        # as Wati's 2026 reference names it); anything else arrives as a plain file.
+        voice = query.get("voice", "").lower() == "true"
+        if voice and content_type.split(";")[0].strip().lower() == "audio/ogg":
+            kind = "voice"
         message_id = self.state.insert(
             channel,
             number,
             event_type="message",
             type=kind,
             text=query.get("caption") or None,
+            extra={"voiceFlag": True} if voice else None,
             data=path,
             owner=1,
             source="api",
@@ -359,12 +376,6 @@ class WatiApi(TemplateEndpoints, AccountEndpoints, InteractiveEndpoints):
             if not self.state.update_params(number, params):
                 errors.append({"whatsappNumber": number, "error": "Contact not found"})
         return json_reply({"result": True, "errors": errors})
-
-    def get_media(self, request: Request) -> Reply:
-        found = self.state.media(request.query.get("fileName", ""))
-        if found is None:
-            return Reply(404, b"", "text/plain")
-        return Reply(200, found[1], found[0])
 
 
 def _payload(part: Message) -> bytes:

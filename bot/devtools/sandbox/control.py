@@ -9,8 +9,9 @@ One table, `Controls.routes`, like the Wati calls' (api.py). JSON in and out:
   POST   /_sandbox/api/operator  {channel, customer, text}   a teammate in Wati's own inbox
   POST   /_sandbox/api/react     {channel, customer, emoji, to?}   the customer reacts
   POST   /_sandbox/api/close     {channel, customer, by?}   Wati's chatbot closes the chat
-  POST   /_sandbox/api/file?channel=&customer=&name=&caption=&filename=   raw bytes: a
-         customer's photo or document (Content-Type from the request)
+  POST   /_sandbox/api/file?channel=&customer=&name=&caption=&filename=&kind=   raw bytes: a
+         customer's photo, voice note or document (Content-Type from the request)
+  POST   /_sandbox/api/expire {id}                  Wati no longer holds that message's file
   GET    /_sandbox/api/media?fileName=data/...      a stored file, no token
   GET    /_sandbox/api/sent[?channel=]              what the API sent
   POST   /_sandbox/api/advance   {seconds}          move the sandbox clock
@@ -58,6 +59,7 @@ class Controls:
             Route("POST", api + "close", "close", self.close),
             Route("POST", api + "file", "file", self.file),
             Route("GET", api + "media", "media", self.media),
+            Route("POST", api + "expire", "expire", self.expire),
             Route("GET", api + "sent", "sent", self.sent),
             Route("POST", api + "advance", "advance", self.advance),
             Route("GET", "/_sandbox/faults", "faults", self.faults),
@@ -128,8 +130,14 @@ class Controls:
             request.content_type or "application/octet-stream",
             caption=query.get("caption", ""),
             name=query.get("name") or None,
+            kind=query.get("kind") or None,
         )
         return json_reply({"id": message_id, "data": data})
+
+    def expire(self, request: Request) -> Reply:
+        message = str(_json(request.body)["id"])
+        self.sandbox.expire_media(message)
+        return json_reply({"expired": message})
 
     def media(self, request: Request) -> Reply:
         found = self.sandbox.state.media(request.query.get("fileName", ""))

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any
+from urllib.parse import urlencode
 
 from ..loopback import Serving
 from . import customers, shapes
@@ -56,6 +58,7 @@ class Sandbox:
         self._clock = clock
         self._offset = 0.0
         self.webhooks = Webhooks(lambda: self.state, self.now, tenant_id)
+        self.webhooks.file_url = self.show_file_url
         self._server: SandboxServer | None = None
         self._serving: Serving | None = None
         self._open()
@@ -124,6 +127,10 @@ class Sandbox:
     def api_endpoint(self) -> str:
         """What WATI_API_ENDPOINT should be."""
         return f"{self.url}/{self.tenant_id}"
+
+    def show_file_url(self, data_path: str) -> str:
+        """The URL a webhook body gives for a stored file (it answers 401 often, live)."""
+        return f"{self.api_endpoint}/api/file/showFile?{urlencode({'fileName': data_path})}"
 
     # -- the clock --------------------------------------------------------------------------
 
@@ -222,12 +229,23 @@ class Sandbox:
         *,
         caption: str = "",
         name: str | None = None,
+        kind: str | None = None,
     ) -> tuple[str, str]:
-        """A photo, voice note or document from the customer; returns (message id, data path)."""
+        """A photo, voice note or document from the customer; returns (message id, data path).
+        `kind` overrides the type read from the content type (``voice``, ``sticker``)."""
         channel, customer = self._channel(channel), self._customer(customer)
         data = self.add_media(filename, content, content_type)
-        kind = shapes.media_kind(content_type)
-        return self.customer_says(channel, customer, caption, name=name, type=kind, data=data), data
+        kind = kind or shapes.media_kind(content_type)
+        # Live tenants put a document's own file name in `text`; an image's or video's
+        # `text` is its caption (wati-recorded.md §6.2).
+        text = filename.rsplit("/", 1)[-1] if kind == "document" else caption
+        return self.customer_says(channel, customer, text, name=name, type=kind, data=data), data
+
+    def expire_media(self, message_or_path: str) -> None:
+        """Wati no longer holds this file (a message id or a data path): downloads answer
+        HTTP 400 ``{"code": 5004, "message": "Message Not Found"}``."""
+        row = self.state.message(message_or_path)
+        self.state.expire_media(str(row["data"]) if row is not None else message_or_path)
 
     def operator_says(self, channel: str, customer: str, text: str) -> str:
         """A teammate typing in Wati's own inbox: owner true, not via the API."""
@@ -306,6 +324,7 @@ class Sandbox:
                 "localMessageId": row["local_message_id"],
                 "templateName": row["template_name"],
                 "broadcastName": row["broadcast_name"],
+                "voiceFlag": bool(json.loads(row["extra"] or "{}").get("voiceFlag")),
             }
             for row in rows
         ]

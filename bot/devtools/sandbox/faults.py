@@ -20,7 +20,14 @@ from .base import Reply
 # (the write was accepted but the client cannot know: Wati's "don't retry blindly" case).
 # "cloudflare" is Wati's firewall refusing the client: HTTP 403 with Cloudflare's HTML page
 # ("error code: 1010", docs/WATI.md#transport), before routing, the token or the quota.
-KINDS = ("500", "429", "slow", "malformed", "reset", "reset_after", "reject", "cloudflare")
+# Media downloads (wati-recorded.md §6.2) add "401" and "404" (an empty answer with that
+# status: a webhook's media URL refused, a v3 download by Wati's id not found) and
+# "error_page" / "error_json" (HTTP 200 whose small body is an HTML or JSON error page).
+MEDIA_FAULTS = ("401", "404", "error_page", "error_json")
+KINDS = (
+    *("500", "429", "slow", "malformed", "reset", "reset_after", "reject", "cloudflare"),
+    *MEDIA_FAULTS,
+)
 # Holds (`Faults.hold`, Python only: they need a release) keep a call waiting until released,
 # so a test can kill the client while the call is in flight: "hold" before processing (on
 # release the connection is dropped and nothing happened), "hold_after" after processing (on
@@ -192,3 +199,13 @@ class RateLimiter:
     def reset(self) -> None:
         with self._lock:
             self._stamps.clear()
+
+
+def media_fault(kind: str) -> Reply:
+    """The answer of an injected media fault (see MEDIA_FAULTS)."""
+    if kind == "error_page":
+        page = b"<!DOCTYPE html><html><body><h1>Something went wrong</h1></body></html>"
+        return Reply(200, page, "text/html; charset=utf-8")
+    if kind == "error_json":
+        return Reply(200, b'{"ok":false,"error":"File is not ready"}')
+    return Reply(int(kind), b"", "text/plain")

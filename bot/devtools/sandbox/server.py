@@ -24,7 +24,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from .base import Reply, Request, find_route, json_reply
 from .control import NO_ROUTE, ControlError, Controls
-from .faults import cloudflare_page
+from .faults import MEDIA_FAULTS, cloudflare_page, media_fault
 
 if TYPE_CHECKING:
     from .core import Sandbox
@@ -165,6 +165,9 @@ class Handler(BaseHTTPRequestHandler):
         if fault is not None and fault.kind == "500":
             problem = {"title": "An error occurred while processing your request.", "status": 500}
             self._send(json_reply(problem, 500))
+            return
+        if fault is not None and fault.kind in MEDIA_FAULTS:
+            self._send(media_fault(fault.kind))
             return
         if fault is not None and fault.kind == "429":
             headers = {} if fault.retry_after is None else {"Retry-After": str(fault.retry_after)}

@@ -46,6 +46,7 @@ CREATE TABLE IF NOT EXISTS templates (
 CREATE TABLE IF NOT EXISTS media (
     path TEXT PRIMARY KEY, content_type TEXT NOT NULL, content BLOB NOT NULL
 );
+CREATE TABLE IF NOT EXISTS expired_media (path TEXT PRIMARY KEY);
 CREATE TABLE IF NOT EXISTS calls (
     month TEXT NOT NULL, endpoint TEXT NOT NULL, count INTEGER NOT NULL,
     PRIMARY KEY (month, endpoint)
@@ -376,6 +377,13 @@ class State:
             ).fetchone()
             return row
 
+    def message_by_wamid(self, wamid: str) -> Row | None:
+        with self._tx() as db:
+            row: Row | None = db.execute(
+                "SELECT * FROM messages WHERE whatsapp_message_id = ?", (wamid,)
+            ).fetchone()
+            return row
+
     def history(
         self,
         channel: str,
@@ -492,6 +500,16 @@ class State:
                 "SELECT content_type, content FROM media WHERE path = ?", (path,)
             ).fetchone()
             return None if row is None else (str(row[0]), bytes(row[1]))
+
+    def expire_media(self, path: str) -> None:
+        """Wati no longer holds this file (its downloads answer 400, code 5004)."""
+        with self._tx() as db:
+            db.execute("INSERT OR IGNORE INTO expired_media (path) VALUES (?)", (path,))
+
+    def media_expired(self, path: str) -> bool:
+        with self._tx() as db:
+            row = db.execute("SELECT 1 FROM expired_media WHERE path = ?", (path,)).fetchone()
+            return row is not None
 
     def count_call(self, endpoint: str) -> None:
         with self._tx() as db:

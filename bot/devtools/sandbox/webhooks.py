@@ -15,7 +15,8 @@
   minutes), up to 144 tries; after 100 failures in a row the webhook turns defective (status 2).
 - `drop(n)` loses the next n events (Wati misses some; a message and its `_bsuid` twin count
   as one); `jitter` seconds of random delay per
-  event lets them overtake each other; `fail_next()` makes WhatsApp fail the next business
+  event lets them overtake each other, `phone_twin_lag` holds a phone-keyed event back that
+  long behind its `_bsuid` twin; `fail_next()` makes WhatsApp fail the next business
   message (its history item and `sentMessageFAILED_v2` say why).
 """
 
@@ -110,6 +111,10 @@ class Webhooks:
         self.retry_seconds = 600.0
         self.jitter = 0.0
         self.channel_in_payload = 0.5
+        # Seconds the phone-keyed event waits after its `_bsuid` twin (None: random order).
+        self.phone_twin_lag: float | None = None
+        # A stored file's showFile URL: webhook bodies carry that, not the data/ path.
+        self.file_url: Callable[[str], str] | None = None
         self.rng = random.Random(13)
         # What was sent: (event type, message id, HTTP status or 0, try number)
         self.log: list[tuple[str, str, int, int]] = []
@@ -225,6 +230,8 @@ class Webhooks:
             item["channelPhoneNumber"] = row["channel"]
         if row["event_type"] == "broadcastMessage":
             item.update(text=row["text"], templateName=row["template_name"])
+        if row["data"] and self.file_url is not None:
+            item["data"] = self.file_url(str(row["data"]))
         return item
 
     def _new_contact(self, row: Mapping[str, Any]) -> dict[str, Any]:
@@ -287,8 +294,10 @@ class Webhooks:
         self.rng.shuffle(pair)
         if any(self._wanted(channel, one) for one in pair) and self._take_drop(pair[0]):
             return  # Wati missed the message: neither twin comes
+        lag = self.phone_twin_lag
         for one in pair:
-            self._send(channel, one, droppable=False)
+            held = lag is not None and "waId" in one and len(pair) == 2
+            self._send(channel, one, self.now() + (lag or 0.0) if held else None, droppable=False)
 
     def _twins(self, channel: str, payload: dict[str, Any], at: float | None = None) -> None:
         v1 = {k: v for k, v in payload.items() if k != "localMessageId"}

@@ -87,6 +87,7 @@ def complete_upload_external(ws: Workspace, args: JSONDict) -> JSONDict:
         if upload is None or upload.content is None or upload.complete:
             raise ApiError("file_not_found")
         stored.append(upload)
+    _check_allowed(ws, stored)
     targets = [str(args["channel_id"])] if args.get("channel_id") else []
     targets += [c for c in str(args.get("channels") or "").split(",") if c]
     channels = [ws.channel({"channel": c}) for c in targets]
@@ -101,6 +102,17 @@ def complete_upload_external(ws: Workspace, args: JSONDict) -> JSONDict:
     for channel in channels:
         _share(ws, channel, stored, args, thread_ts, parent)
     return {"files": [{"id": f.obj["id"], "title": f.obj["title"]} for f in stored]}
+
+
+def _check_allowed(ws: Workspace, stored: list[StoredFile]) -> None:
+    """A workspace's file policy (`SlackStandIn.refuse_uploads`): refused for good, each time."""
+    refusal = ws.upload_refusal
+    if refusal is None:
+        return
+    images = all(str(f.obj["mimetype"]).startswith("image/") for f in stored)
+    if refusal == "file_uploads_except_images_disabled" and images:
+        return
+    raise ApiError(refusal)
 
 
 def _share(

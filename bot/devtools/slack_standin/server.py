@@ -256,6 +256,13 @@ class SlackStandIn(Inspection):
         with self._ws.cond:
             self._ws.token_refusal = error
 
+    def refuse_uploads(self, error: str | None = "file_uploads_except_images_disabled") -> None:
+        """A workspace policy against uploads: ``files.completeUploadExternal`` answers
+        ``{"ok": false, "error": error}`` every time (``file_uploads_except_images_disabled``
+        lets images through; ``file_uploads_disabled`` refuses all); ``None`` allows them again."""
+        with self._ws.cond:
+            self._ws.upload_refusal = error
+
     def refuse_deletes(self, refused: bool = True) -> None:
         """Answer ``chat.delete`` (and ``files.delete``) with ``cant_delete_message`` (and
         ``cant_delete_file``) even for the bot's own, as a workspace that keeps every message

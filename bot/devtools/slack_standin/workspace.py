@@ -71,6 +71,7 @@ class Workspace:
         self.clock = clock
         self.url = ""  # http://127.0.0.1:PORT once the server is bound
         self.token_refusal: str | None = None  # SlackStandIn.refuse_bot_token
+        self.upload_refusal: str | None = None  # SlackStandIn.refuse_uploads
         self.deletes_refused = False  # SlackStandIn.refuse_deletes
         self.cond = threading.Condition(threading.RLock())
         self._ids = itertools.count(1)

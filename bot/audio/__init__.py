@@ -1,0 +1,1 @@
+"""Audio for WhatsApp: turning a teammate's clip into a voice note (`voice`)."""
