@@ -45,11 +45,12 @@ class MessageTable(Db):
     def known_ids(self, wati_ids: Sequence[str]) -> set[str]:
         """Which of these Wati ids the bridge has already recorded (or recorded and erased:
         an erased conversation's history stays in Wati and must not come back)."""
-        if not wati_ids:
+        ids = list(dict.fromkeys(wati_ids))  # a page may repeat an id
+        if not ids:
             return set()
-        marks = ",".join("?" * len(wati_ids))
-        rows = self.query(f"select wati_id from messages where wati_id in ({marks})", wati_ids)
-        prints = {fingerprint(i): i for i in wati_ids}
+        marks = ",".join("?" * len(ids))
+        rows = self.query(f"select wati_id from messages where wati_id in ({marks})", ids)
+        prints = {fingerprint(i): i for i in ids}
         erased = self.query(
             f"select fingerprint from forgotten_messages where fingerprint in ({marks})",
             list(prints),
