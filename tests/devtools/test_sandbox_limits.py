@@ -202,7 +202,9 @@ def test_every_fault_kind_over_http(sandbox: Sandbox, wati: httpx.Client, kind: 
         assert kind in ("reset", "reset_after")
     else:
         assert kind not in ("reset", "reset_after")
-        expected = {"500": 500, "429": 429, "cloudflare": 403}.get(kind, 200)
+        expected = {"500": 500, "429": 429, "401": 401, "404": 404, "cloudflare": 403}.get(
+            kind, 200
+        )
         assert response.status_code == expected
         if kind == "cloudflare":
             assert response.headers["content-type"].startswith("text/html")
