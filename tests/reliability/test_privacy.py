@@ -90,7 +90,7 @@ def talk(world: World) -> dict[str, str]:
         (said["ana_b"], SLACK_B),
         (said["bo"], SLACK_A),
     ):
-        wait_until(lambda t=text, c=channel: shown(world, t, c), 30, f"{text!r} relayed")
+        wait_until(lambda t=text, c=channel: shown(world, t, c), 90, f"{text!r} relayed")
     parent = thread_of(world, SLACK_A, said["ana_a"])
     event = world.driver.message(
         channel=SLACK_A, user=ADMIN, text="teammate: it ships Monday", thread_ts=parent
@@ -128,7 +128,7 @@ def forget_cli(world: World, *args: str) -> subprocess.Popen[str]:
 def fresh_start(world: World, said: dict[str, str]) -> None:
     """Ana writes again: a new thread holding only the new message."""
     world.sandbox.customer_says(NUMBER_A, ANA, "Ana is back with a new question")
-    wait_until(lambda: shown(world, "Ana is back"), 30, "the new message relayed")
+    wait_until(lambda: shown(world, "Ana is back"), 90, "the new message relayed")
     parent = thread_of(world, SLACK_A, "Ana is back")
     replies = world.slack.replies(SLACK_A, parent)
     assert [str(m.get("text")) for m in replies[1:]] == ["Ana is back with a new question"]
