@@ -9,7 +9,7 @@ import shutil
 import sqlite3
 from pathlib import Path
 
-from bot.devtools.harness.traffic import problems, settle
+from bot.devtools.harness.traffic import settle
 from bot.devtools.harness.world import World
 from tests.kit import cli
 
@@ -46,8 +46,9 @@ def test_a_backup_taken_while_running_restores_and_runs(tmp_path: Path) -> None:
 
         traffic.customer_says()  # a customer writes while the bridge is down
         world.start_bridge()
+        # Nothing posted twice, nothing lost (a second look right after could catch a reply's
+        # mark in the moment it is swapped for the next one).
         settle(traffic)
-        assert problems(traffic) == []  # nothing posted twice, nothing lost
         with sqlite3.connect(world.db_path) as check:
             rows = check.execute("select slack_ts, state from outbox").fetchall()
         assert rows == [(sent.ts, "sent")]  # the reply's record came back with the copy
