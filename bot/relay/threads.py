@@ -21,7 +21,7 @@ from bot.slack import blocks
 from bot.slack.poster import SlackPoster, metadata_of, refusal_of
 from bot.store import Store
 from bot.store.chats import Chat, Thread
-from bot.store.db import iso, parse_iso
+from bot.store.db import parse_iso
 from bot.store.links import Link
 from bot.wati.client import WatiClient
 from bot.wati.errors import WatiError
@@ -111,8 +111,7 @@ class Threads:
             return None
         for contact in page.items:
             if number in (contact.wa_id, contact.phone) and contact.name:
-                stamp = iso(contact.last_updated) if contact.last_updated else None
-                self.store.save_contact(number, contact.name, stamp)
+                self.store.remember_name(number, contact.name)
                 return contact.name
         return None
 

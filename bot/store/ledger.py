@@ -55,6 +55,12 @@ class LedgerTable(Db):
                 pk="wa_number",
             )
 
+    def remember_name(self, wa_number: str, name: str) -> None:
+        """Remember a contact's name alone: its lastUpdated stays what the contacts look last
+        saw, so a change found by a name look-up is still announced by the next look."""
+        with self.write() as db:
+            db.table("contacts").upsert({"wa_number": wa_number, "name": name}, pk="wa_number")
+
     def add_error(self, scope: str, message: str, keep: int = 200) -> None:
         """Log an error for /wati status (no message bodies here), keeping the newest."""
         with self.write() as db:

@@ -257,3 +257,24 @@ def test_a_contact_older_than_every_link_costs_no_call_but_the_look(
     linked.poller.poll_number(CHANNEL_B)
     assert sandbox.calls() == before + 1  # the contacts page alone
     assert sandbox.calls("conversations") == 0
+
+
+def test_a_name_look_up_leaves_the_contacts_change_for_the_next_look(
+    linked: Bridge, sandbox: Sandbox, slack: SlackStandIn, clock: ManualClock
+) -> None:
+    # Ana is known on both numbers; sales was asked before she wrote there, so only a
+    # contacts hint wakes it. Opening her support thread looks her name up in the contacts:
+    # that must not pass for the look that would have seen her change.
+    store = linked.store
+    for number in (CHANNEL_A, CHANNEL_B):
+        store.ensure_chat(number, CUSTOMER, origin="slack", next_poll_at=0)
+    linked.poller.poll_number(CHANNEL_B)  # nothing yet
+    clock.advance(1)
+    sandbox.customer_says(CHANNEL_B, CUSTOMER, "to sales", name="Ana")
+    sandbox.customer_says(CHANNEL_A, CUSTOMER, "to support", name="Ana")
+    linked.poller.poll_number(CHANNEL_A)  # the thread opens with her name
+    assert texts(slack, SLACK_A) == ["to support"]
+    clock.advance(linked.settings.poll_seconds)
+    linked.poller.discover()
+    linked.poller.poll_number(CHANNEL_B)
+    assert texts(slack, SLACK_B) == ["to sales"]
