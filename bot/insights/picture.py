@@ -1,11 +1,13 @@
 """The picture of the last weeks on the Home tab: the chart, uploaded to Slack once per change,
 and the same figures as text beside it (for screen readers).
 
-Drawing and uploading take seconds, so the Home tab does not wait for them: the desk job calls
-`refresh`, which makes the picture of every linked number ahead of time, recomputes the figures
-(a few queries) of a picture older than `ttl`, and draws and uploads a new chart only when they
-changed. A Home tab showing another set of numbers (a teammate in some of the channels) gets its
-picture built at its first opening, once. The chart is uploaded without a channel
+Drawing and uploading take seconds, so the Home tab does not wait for them: once any Home tab
+has been opened, the desk job's `refresh` makes the picture of every linked number ahead of
+time, recomputes the figures (a few queries) of a picture older than `ttl`, and draws and
+uploads a new chart only when they changed. A Home tab showing a set of numbers with no picture
+yet (the first opening after a start, a teammate in some of the channels) gets it built then,
+once. A bridge whose Home tab nobody opens draws nothing and uploads nothing (each start would
+otherwise leave one more chart file in the workspace), and never loads matplotlib. The chart is uploaded without a channel
 (`files.getUploadURLExternal` + `files.completeUploadExternal`, as slack-sdk's
 `files_upload_v2` does) and shown through an image block's `slack_file`.
 """
@@ -25,7 +27,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.base.clock import Clock
 from bot.base.hours import BusinessHours
-from bot.insights import chart, week
+from bot.insights import week
 from bot.slack import limits
 from bot.store import Store
 from bot.text import phone
@@ -92,6 +94,8 @@ class WeekPicture:
     def refresh(self) -> None:
         """Rebuild the pictures older than `ttl`, and make the one of every linked number (what
         a teammate in all the channels sees) if there is none yet. The desk job calls this."""
+        if not self._pictures:
+            return  # no Home tab opened since the start: nobody to draw for
         links = {link.channel_number for link in self.store.links()}
         everyone = tuple(sorted(links))
         if everyone and everyone not in self._pictures:
@@ -110,6 +114,8 @@ class WeekPicture:
             old = self._pictures.get(key)
             file_id = old.file_id if old is not None and old.key == text else None
             if file_id is None:
+                from bot.insights import chart  # matplotlib: loaded only once a chart is drawn
+
                 file_id = self._upload(chart.draw(rows))
             picture = Picture(text, file_id, tuple(_lines(rows)), self._monotonic())
             self._pictures[key] = picture

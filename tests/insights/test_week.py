@@ -153,8 +153,9 @@ def test_the_picture_is_drawn_once_per_change(store: Store) -> None:
             ttl=60.0,
             monotonic=lambda: moments[0],
         )
-        picture.refresh()  # the desk job makes the all-numbers picture ahead of time
-        first = picture.blocks([OTHER, NUMBER])
+        picture.refresh()  # no Home tab opened yet: nothing is drawn
+        assert slack.calls_to("files.completeUploadExternal") == []
+        first = picture.blocks([OTHER, NUMBER])  # the first opening draws it
         assert picture.blocks([NUMBER, OTHER]) == first
         moments[0] = 120.0
         picture.refresh()  # stale, figures unchanged: no new drawing
