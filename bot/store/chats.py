@@ -138,10 +138,14 @@ class ChatTable(Db):
         hinted: bool = False,
     ) -> Chat:
         """Make the chat due at `at` with a fresh poll interval, creating it when missing;
-        `hinted`: a contacts-page change woke it (it goes before routine polls)."""
-        values: dict[str, Any] = {"next_poll_at": at, "empty_polls": 0}
+        `hinted`: a contacts-page change woke it (it goes before routine polls) and keeps its
+        pace: a contact changes for more than messages (an attribute, an opt-in), and a hint
+        that finds nothing must not send a quiet chat back to polling at full speed."""
+        values: dict[str, Any] = {"next_poll_at": at}
         if hinted:
             values["hinted_at"] = at
+        else:
+            values["empty_polls"] = 0
         with self.write() as db:
             self.ensure_chat(channel_number, customer_number, origin=origin, next_poll_at=at)
             db.table("chats").update((channel_number, customer_number), values)

@@ -164,7 +164,7 @@ class WebhookTrust:
         Only scheduled polls wait; a chat woken (by a webhook, a reply, a contacts hint) or
         just found active (empty_polls 0) is polled now.
         """
-        if chat.empty_polls == 0 or chat.next_poll_at is None:
+        if chat.empty_polls == 0 or chat.next_poll_at is None or chat.hinted_at is not None:
             return None
         key = (chat.channel_number, chat.customer_number)
         with self._lock:

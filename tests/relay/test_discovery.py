@@ -278,3 +278,25 @@ def test_a_name_look_up_leaves_the_contacts_change_for_the_next_look(
     linked.poller.discover()
     linked.poller.poll_number(CHANNEL_B)
     assert texts(slack, SLACK_B) == ["to sales"]
+
+
+def test_a_hint_that_finds_nothing_keeps_a_quiet_chats_pace(
+    linked: Bridge, sandbox: Sandbox, clock: ManualClock
+) -> None:
+    # Bo's conversation has been quiet for days (polled at its slow pace); then his contact
+    # changes without a message (an attribute set in Wati's dashboard).
+    sandbox.customer_says(CHANNEL_A, OTHER, "an old question")
+    linked.poller.discover()
+    linked.poller.poll_number(CHANNEL_A)
+    clock.advance(3 * 86400)
+    store = linked.store
+    store.update_chat(CHANNEL_A, OTHER, empty_polls=9, next_poll_at=clock() + 1800)
+    sandbox.state.update_params(OTHER, [{"name": "tier", "value": "gold"}])
+    clock.advance(linked.settings.poll_seconds)
+    assert linked.poller.discover() == 1  # the stamp moved: the chat is asked at once
+    before = sandbox.calls("getMessages")
+    linked.poller.poll_number(CHANNEL_A)
+    assert sandbox.calls("getMessages") == before + 1
+    chat = store.chat(CHANNEL_A, OTHER)
+    assert chat is not None and chat.empty_polls == 10
+    assert chat.next_poll_at is not None and chat.next_poll_at >= clock() + 600  # still slow
