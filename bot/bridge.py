@@ -31,6 +31,7 @@ from bot.relay.outbound import Outbound
 from bot.relay.polling import Poller
 from bot.relay.threads import Threads
 from bot.slack.poster import SlackPoster
+from bot.slack.socket_mode import SocketLink
 from bot.store import Store
 from bot.store.outbox import ReplyState
 from bot.wati.client import WatiClient
@@ -67,6 +68,7 @@ class Bridge:
     webhooks: FastPath
     eraser: Eraser
     retention: Retention
+    socket: SocketLink | None = None  # Socket Mode's connection (opened by `service.run`)
     errors: ErrorTally = field(default_factory=ErrorTally)
     _tick: float = field(default=1.0, init=False)  # seconds between poll rounds of each number
 

@@ -209,6 +209,10 @@ def build(
     def handle_error(error: Exception, body: dict[str, Any]) -> None:
         logger.error("listener failed: %s", type(error).__name__, exc_info=error)
 
+    socket_link = None
+    if settings.socket_mode:
+        assert settings.slack_app_token is not None
+        socket_link = SocketLink(app=app, app_token=settings.slack_app_token)  # not yet open
     alerts = Alerts(
         health=health,
         store=store,
@@ -238,11 +242,13 @@ def build(
             alerts=alerts,
             stale_after=settings.stale_after,
             deliveries=deliveries,
+            socket_connected=(lambda: socket_link.connected) if socket_link else None,
         ),
         desk=services.desk,
         webhooks=webhooks,
         eraser=eraser,
         retention=retention,
+        socket=socket_link,
         errors=errors,
     )
 
@@ -255,21 +261,16 @@ def run(settings: Settings, listener: socket.socket) -> int:
     until SIGTERM. Exit 2 when Slack refuses the app-level token at start.
     """
     bridge = build(settings)
-    link: SocketLink | None = None
     try:
-        if settings.socket_mode:
-            # Before any job: a refused app token (exit 2) then costs no poll of Wati.
-            assert settings.slack_app_token is not None
-            link = SocketLink(app=bridge.app, app_token=settings.slack_app_token)
-            if link.open() is not None:
-                return 2
-            bridge.watch.socket_connected = lambda: link is not None and link.connected
+        # Before any job: a refused app token (exit 2) then costs no poll of Wati.
+        if bridge.socket is not None and bridge.socket.open() is not None:
+            return 2
         bridge.start_jobs()
         logger.info("bridge started with %d linked number(s)", len(bridge.store.links()))
         serve_listener(bridge, settings, listener)
     finally:
-        if link is not None:
-            link.close()
+        if bridge.socket is not None:
+            bridge.socket.close()
         bridge.shutdown()
     return 0
 

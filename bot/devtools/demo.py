@@ -38,7 +38,6 @@ from bot.relay.delivery import (
 )
 from bot.service import Bridge, build
 from bot.slack import blocks, modals, team_views
-from bot.slack.socket_mode import SocketLink
 from bot.store.outbox import Delivery
 from bot.text import phone
 from bot.web import make_asgi
@@ -523,8 +522,8 @@ def main(*, quiet: bool = False, echo: Callable[[str], None] = print) -> int:
         bridge = build(settings, clock=clock, slack_min_interval=0.2)
         base_url, server = _serve(bridge)
         bridge.start_jobs(tick=0.25)
-        assert settings.slack_app_token is not None
-        link = SocketLink(app=bridge.app, app_token=settings.slack_app_token)
+        link = bridge.socket
+        assert link is not None  # the demo runs in Socket Mode
         link.open()
         driver = SlackDriver(SECRET, response_url_factory=slack.response_url)
         demo = Demo(sandbox, slack, bridge, driver, clock, say)

@@ -68,10 +68,14 @@ def refusal_hint(error: str) -> str:
 
 
 class SocketLink:
-    """The Socket Mode connection of one running bridge."""
+    """The Socket Mode connection of one running bridge: built with the bridge, opened by
+    `run` (slack-sdk's client starts its threads when it is made, so it is made at `open`:
+    a command that builds a bridge without running it starts none)."""
 
     def __init__(self, *, app: App, app_token: str, retry_seconds: float = RETRY_SECONDS) -> None:
-        self.handler = SocketModeHandler(app, app_token, logger=_client_logger())
+        self.app = app
+        self.app_token = app_token
+        self.handler: SocketModeHandler | None = None
         self.retry_seconds = retry_seconds
         self._closed = threading.Event()
         self._retrier: threading.Thread | None = None
@@ -79,11 +83,12 @@ class SocketLink:
     @property
     def connected(self) -> bool:
         """True while a WebSocket to Slack is open."""
-        return bool(self.handler.client.is_connected())
+        return self.handler is not None and bool(self.handler.client.is_connected())
 
     def open(self) -> str | None:
         """Connect. Returns Slack's error code when it refused the token, else None
         (connected, or retrying a passing failure in the background)."""
+        self.handler = SocketModeHandler(self.app, self.app_token, logger=_client_logger())
         refused = self._try()
         if refused is None and not self.connected:
             self._retrier = threading.Thread(target=self._retry, name="socket-retry", daemon=True)
@@ -91,6 +96,7 @@ class SocketLink:
         return refused
 
     def _try(self) -> str | None:
+        assert self.handler is not None
         self.handler.client.wss_uri = None  # a spent URL never opens again: ask for a new one
         try:
             self.handler.connect()  # type: ignore[no-untyped-call]
@@ -125,4 +131,5 @@ class SocketLink:
     def close(self) -> None:
         """Stop retrying and close the connection."""
         self._closed.set()
-        self.handler.close()  # type: ignore[no-untyped-call]
+        if self.handler is not None:
+            self.handler.close()  # type: ignore[no-untyped-call]
