@@ -4,14 +4,16 @@ and reading a chosen template with its parameters."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from slack_bolt import Ack
 
 from bot.chatops.errors import ChatOpsError
 from bot.chatops.services import Services
 from bot.slack import modals
-from bot.wati.types import Template
+
+if TYPE_CHECKING:  # a name in annotations: listeners call nothing of Wati
+    from bot.wati.types import Template
 
 TAMPERED = "This form's context is not one the bridge made, so nothing was done."
 FILL_IN = "Fill this in: the template needs it."

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from slack_sdk.errors import SlackApiError
 
@@ -11,7 +11,9 @@ from bot.chatops.services import Services
 from bot.listeners.invocation import Invocation
 from bot.store.links import LinkConflict
 from bot.text import phone
-from bot.wati.types import AccountNumber
+
+if TYPE_CHECKING:  # a name in annotations: listeners call nothing of Wati
+    from bot.wati.types import AccountNumber
 
 LINK_PICK = "wati_link_pick"  # the number picker of `/wati link`; commands.py binds it
 MAX_OPTIONS = 100  # Slack's limit for a static_select

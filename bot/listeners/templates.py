@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import functools
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
@@ -23,7 +23,9 @@ from bot.slack import modals
 from bot.store.links import Link
 from bot.text import phone
 from bot.text.formatting import escape
-from bot.wati.types import Template
+
+if TYPE_CHECKING:  # a name in annotations: listeners call nothing of Wati
+    from bot.wati.types import Template
 
 logger = logging.getLogger(__name__)
 
