@@ -15,7 +15,7 @@ from datetime import datetime
 
 from slack_sdk.errors import SlackApiError
 
-from bot.relay import window
+from bot.relay import templated, window
 from bot.relay.threads import Threads
 from bot.slack import blocks
 from bot.slack.poster import SLACK_GIVE_UP, SlackPoster
@@ -147,7 +147,7 @@ class Feedback:
                 else:
                     link = self.store.link_for_channel(job.slack_channel_id)
                     retry = link is not None and link.channel_number == job.channel_number
-                    self.notice(job, self._failed_text(job, reason, retry), retry=retry)
+                    self._explain_failure(job, reason, retry)
             if stale or unexplained:
                 logger.info("reply %d: outcome shown again (%s)", job.id, job.state)
                 fixed += 1
@@ -189,10 +189,37 @@ class Feedback:
             return
         self.store.update_reply(job.id, notice_ts=ts)
 
+    def sent(self, job: Job) -> None:
+        """A reply Wati took: ✅ (and a template's note says that it went)."""
+        self.show(job.id, DELIVERY_MARKS[Delivery.SENT])
+        if job.template is not None:
+            self._edit_note(job, templated.sent_text(job))
+
     def failed(self, job: Job, reason: str, *, retry: bool = True) -> None:
         """A reply that did not go: ❌ and a notice with the reason (and a Retry button)."""
         self.show(job.id, FAILED_MARK)
-        self.notice(job, self._failed_text(job, reason, retry), retry=retry)
+        self._explain_failure(job, reason, retry)
+
+    def _explain_failure(self, job: Job, reason: str, retry: bool) -> None:
+        if job.template is not None:
+            # A template's own note tells it (one message, not a note and a notice).
+            self._edit_note(job, templated.failed_text(job, reason), retry=retry)
+        else:
+            self.notice(job, self._failed_text(job, reason, retry), retry=retry)
+
+    def _edit_note(self, job: Job, text: str, *, retry: bool = False) -> None:
+        """Rewrite a template's thread note (the row's own Slack message) with its outcome;
+        the note then counts as the row's notice (`reconcile` asks again while it is not)."""
+        message = blocks.notice(text, retry_reply_id=job.id if retry else None)
+        try:
+            self.poster.update(job.slack_channel_id, job.slack_ts, **message)
+        except SlackApiError as exc:
+            error = exc.response.get("error")
+            logger.warning("note of reply %d not updated: %s", job.id, error)
+            if error in SLACK_GIVE_UP:
+                self.store.update_reply(job.id, notice_ts="")
+            return
+        self.store.update_reply(job.id, notice_ts=job.slack_ts)
 
     def blocked(self, job: Job, reason: str) -> None:
         """A reply Wati will not take as a session message: 🔒 and a notice offering a template
