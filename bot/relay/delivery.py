@@ -123,7 +123,8 @@ class Feedback:
 
         A reply's state and what Slack shows of it are separate writes, the second one in
         Slack: a crash (or a Slack error) between them leaves the old mark showing, e.g. ⏳ on
-        a reply that was sent, or a failure without the notice giving its reason. Only replies
+        a reply that was sent, a failure without the notice giving its reason, a template's
+        note still saying it is on its way. Only replies
         the outbound owns are looked at: their `reaction` is a mark or "" (nothing shown yet);
         chat-ops' rows keep it null.
         """
@@ -148,7 +149,12 @@ class Feedback:
                     link = self.store.link_for_channel(job.slack_channel_id)
                     retry = link is not None and link.channel_number == job.channel_number
                     self._explain_failure(job, reason, retry)
-            if stale or unexplained:
+            # A template sent while its note could not be rewritten still says "sending".
+            untold = job.template is not None and job.state == ReplyState.SENT
+            untold = untold and job.notice_ts is None
+            if untold:
+                self._edit_note(job, templated.sent_text(job))
+            if stale or unexplained or untold:
                 logger.info("reply %d: outcome shown again (%s)", job.id, job.state)
                 fixed += 1
         return fixed

@@ -283,8 +283,9 @@ class Outbound:
             logger.warning("Retry of reply %d refused: not pressed in its channel", reply_id)
             return False
         fields = {"state": ReplyState.QUEUED, "error": None, "delivery": None, "next_try_at": None}
+        # notice_ts cleared: the outcome of this new try has yet to be shown.
         if not self.store.move_reply(
-            reply_id, (ReplyState.FAILED,), **fields, resends=0, attempts=0
+            reply_id, (ReplyState.FAILED,), **fields, resends=0, attempts=0, notice_ts=None
         ):
             return False
         self.store.drop_failed_parts(reply_id)

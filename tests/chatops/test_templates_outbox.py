@@ -182,3 +182,18 @@ def test_a_refused_template_is_told_in_its_note_once_and_retry_sends_it(kit: Kit
     assert "sent template *order_update*" in note["text"]
     assert "Retry" not in blocks_text(note)
     assert kit.slack.reactions(SLACK_A, job.slack_ts) == ["white_check_mark"]
+
+
+def test_a_sent_template_whose_note_slack_refused_to_rewrite_is_told_later(kit: Kit) -> None:
+    kit.conversation()
+    kit.slack.fail_next("chat.update", status=200, error="internal_error")
+
+    _submit(kit)
+
+    job = _job(kit.bridge)
+    assert job.state == "sent" and len(_templates_sent(kit)) == 1
+    assert "is sending template" in _note(kit, job)["text"]
+    kit.bridge.outbound.process()  # the first round after a start checks shown outcomes
+
+    assert "sent template *order_update*" in _note(kit, job)["text"]
+    assert len(_templates_sent(kit)) == 1
