@@ -139,7 +139,10 @@ class Templates:
                 "Wati and sends it again only if it did not go. The thread shows how it went."
             )
         else:
-            told = f"Template {name} is queued: it goes as soon as Wati takes it; the thread shows how it went."
+            told = (
+                f"Template {name} is queued: it goes as soon as Wati takes it; the thread "
+                "shows how it went."
+            )
         return Sent(False, thread, note_ts, told)
 
     def _thread_for(self, link: Link, chat: Chat) -> Thread:

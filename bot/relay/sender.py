@@ -5,7 +5,9 @@ after it, each part Wati accepted is recorded (and its Wati id logged as the bri
 the inbound relay never echoes it). A lost answer (timeout, 5xx, cut connection) makes the
 reply `unknown`: `settle` reads the chat's history CHECK_DELAY seconds after the attempt and
 finds the part by localMessageId (f"{reply id}.{k}"), else by text; found, the reply goes on;
-not found, the part is sent again, once.
+not found, the part is sent again, once. A template row (`bot.relay.templated`) is one part,
+sent with sendTemplateMessage whatever the 24-hour window, and found in the history by its
+template name and text.
 """
 
 from __future__ import annotations
