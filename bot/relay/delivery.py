@@ -270,6 +270,13 @@ class Feedback:
         parts = self.store.parts_matching(
             [i.id for i in mine], [i.local_message_id for i in mine if i.local_message_id]
         )
+        # A template's send is answered without an id: its part learns it from the echo the
+        # inbound relay matched to the row (the row's wati_id), as a status webhook does.
+        for item in items:
+            if item.template and (part := self.store.unnamed_part(item.id)) is not None:
+                self.store.set_part_delivery(part, part.delivery, item.id)
+                parts.append(replace(part, wati_id=item.id))
+                mine.append(item)
         if parts:
             by_wati = {p.wati_id: p for p in parts if p.wati_id}
             by_local = {p.local_message_id: p for p in parts if p.local_message_id}

@@ -283,6 +283,8 @@ class Outbound:
             logger.warning("Retry of reply %d refused: not pressed in its channel", reply_id)
             return False
         fields = {"state": ReplyState.QUEUED, "error": None, "delivery": None, "next_try_at": None}
+        if job.template is not None:
+            fields["wati_id"] = None  # a template's new echo is known by its text (no local id)
         # notice_ts cleared: the outcome of this new try has yet to be shown.
         if not self.store.move_reply(
             reply_id, (ReplyState.FAILED,), **fields, resends=0, attempts=0, notice_ts=None

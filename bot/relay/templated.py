@@ -15,7 +15,7 @@ import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
-from bot.store.outbox import Job
+from bot.store.outbox import Delivery, Job, ReplyState
 from bot.text import phone
 from bot.text.formatting import escape, quote
 from bot.wati.client import WatiClient
@@ -55,8 +55,11 @@ def sent_text(job: Job) -> str:
 
 
 def failed_text(job: Job, reason: str) -> str:
-    """The note when the template did not go (`reason`: plain words without a full stop)."""
-    return f":x: Template *{template_name(job)}* was not sent: {escape(reason)}."
+    """The note when the template did not go, or WhatsApp could not deliver it (`reason`:
+    plain words without a full stop)."""
+    late = job.state == ReplyState.SENT or job.delivery == Delivery.FAILED
+    what = "was not delivered" if late else "was not sent"
+    return f":x: Template *{template_name(job)}* {what}: {escape(reason)}."
 
 
 def template_name(job: Job) -> str:
@@ -93,6 +96,8 @@ def find(
             continue
         if item.template_name not in (None, name):
             continue
+        if item.status == Delivery.FAILED and item.created.timestamp() < (job.attempted_at or 0):
+            continue  # an earlier try WhatsApp could not deliver (Retry sends again)
         if (item.text or "").strip() == job.body.strip():
             return item
     return None

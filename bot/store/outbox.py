@@ -325,6 +325,17 @@ class OutboxTable(Db):
         )
         return bool(rows)
 
+    def unnamed_part(self, wati_id: str) -> Part | None:
+        """The one part, still without a Wati id, of the row whose echo was this message (a
+        send answered without an id: a template)."""
+        rows = self.query(
+            "select p.* from outbox_parts p join outbox o on o.id = p.reply_id "
+            "where o.wati_id = ? and (select count(*) from outbox_parts q "
+            "where q.reply_id = o.id) = 1 and p.wati_id is null",
+            [wati_id],
+        )
+        return _part(rows[0]) if len(rows) == 1 else None
+
     def part_claimed(self, wati_id: str) -> bool:
         """Whether some reply's part already is this Wati message."""
         rows = self.query("select 1 from outbox_parts where wati_id = ? limit 1", [wati_id])

@@ -3,6 +3,7 @@ and outside the 24-hour window."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from bot.config import Settings
@@ -12,8 +13,9 @@ from bot.relay.templated import TemplateSend
 from bot.service import Bridge, build
 from bot.slack import blocks, modals
 from bot.store.chats import Thread
-from bot.store.outbox import Job
-from tests.chatops.kit import CHANNEL_A, CUSTOMER, SLACK_A, Kit, blocks_text
+from bot.store.outbox import Delivery, Job
+from bot.wati.types import WatiMessage
+from tests.chatops.kit import CHANNEL_A, CUSTOMER, SLACK_A, Kit
 from tests.kit import ADMIN, AGENT
 
 DAY = 24 * 3600
@@ -51,6 +53,11 @@ def _note(kit: Kit, job: Job) -> dict[str, Any]:
     assert thread.thread_ts is not None
     [note] = [m for m in kit.slack.replies(SLACK_A, thread.thread_ts) if m["ts"] == job.slack_ts]
     return note
+
+
+def _buttons(message: dict[str, Any]) -> list[str]:
+    """The action ids of a message's buttons."""
+    return [e["action_id"] for b in message.get("blocks") or [] for e in b.get("elements") or []]
 
 
 def _echoes(kit: Kit, thread: Thread) -> list[str]:
@@ -167,6 +174,7 @@ def test_a_refused_template_is_told_in_its_note_once_and_retry_sends_it(kit: Kit
     assert len(texts) == before + 1  # the note only: no separate notice
     note = _note(kit, job)
     assert note["text"].startswith(":x: Template *order_update* was not sent: Wati refused it")
+    assert _buttons(note) == [blocks.RETRY]
     assert kit.slack.reactions(SLACK_A, job.slack_ts) == ["x"]
     assert "was not sent" in kit.told(SLACK_A)[-1]
 
@@ -180,7 +188,7 @@ def test_a_refused_template_is_told_in_its_note_once_and_retry_sends_it(kit: Kit
     assert sent["text"] == TEXT and _job(kit.bridge).state == "sent"
     note = _note(kit, job)
     assert "sent template *order_update*" in note["text"]
-    assert "Retry" not in blocks_text(note)
+    assert _buttons(note) == []
     assert kit.slack.reactions(SLACK_A, job.slack_ts) == ["white_check_mark"]
 
 
@@ -197,3 +205,67 @@ def test_a_sent_template_whose_note_slack_refused_to_rewrite_is_told_later(kit: 
 
     assert "sent template *order_update*" in _note(kit, job)["text"]
     assert len(_templates_sent(kit)) == 1
+
+
+def test_a_sent_templates_delivery_moves_its_notes_mark(kit: Kit) -> None:
+    thread = _submit(kit)
+    job = _job(kit.bridge)
+    assert kit.slack.reactions(SLACK_A, job.slack_ts) == ["white_check_mark"]
+
+    assert _echoes(kit, thread) == []  # this poll knows the echo as the template's
+    kit.clock.advance(5)  # the sandbox has it read by now
+    assert _echoes(kit, thread) == []
+
+    assert kit.slack.reactions(SLACK_A, job.slack_ts) == ["eyes"]
+    job = _job(kit.bridge)
+    [part] = kit.bridge.store.reply_parts(job.id)
+    assert job.delivery == "READ" and part.wati_id == job.wati_id is not None
+
+
+def test_a_template_whatsapp_could_not_deliver_says_so_on_its_note_and_retry_sends_it(
+    kit: Kit,
+) -> None:
+    thread = _submit(kit)
+    assert _echoes(kit, thread) == []  # the poll matched the echo: the row knows its Wati id
+    job = _job(kit.bridge)
+    chat = kit.bridge.store.chat(CHANNEL_A, CUSTOMER)
+    assert chat is not None and job.wati_id is not None
+    failed = WatiMessage(
+        id=job.wati_id,
+        created=datetime.now(UTC),
+        event_type="broadcastMessage",
+        type="",
+        text=TEXT,
+        data=None,
+        owner=True,
+        status=Delivery.FAILED,
+        operator_name=None,
+        local_message_id=None,
+        failed_detail="Message undeliverable (131026)",
+        conversation_id=None,
+        raw={},
+        template=True,
+    )
+
+    kit.bridge.outbound.note_history(chat, [failed])
+
+    job = _job(kit.bridge)
+    assert job.state == "failed" and job.delivery == Delivery.FAILED
+    note = _note(kit, job)
+    assert note["text"] == (
+        ":x: Template *order_update* was not delivered: WhatsApp could not deliver it "
+        "(Message undeliverable (131026))."
+    )
+    assert _buttons(note) == [blocks.RETRY]
+    assert kit.slack.reactions(SLACK_A, job.slack_ts) == ["x"]
+
+    kit.deliver(
+        kit.driver.block_action(blocks.RETRY, user_id=AGENT, channel_id=SLACK_A, message=note)
+    )
+    kit.bridge.outbound.process()
+
+    assert [s["text"] for s in _templates_sent(kit)] == [TEXT, TEXT]
+    assert _job(kit.bridge).state == "sent"
+    assert "sent template *order_update*" in _note(kit, job)["text"]
+    assert _echoes(kit, thread) == []  # the new send's echo is the row's too
+    assert _job(kit.bridge).wati_id == _templates_sent(kit)[-1]["id"]
