@@ -424,3 +424,11 @@ def m018_surveys_and_sends(db: Database) -> None:
         pk=("month", "channel_number", "kind"),
         defaults={"count": 0},
     )
+
+
+@migrations()
+def m019_outbox_templates(db: Database) -> None:
+    # A template sent from Slack goes through the outbox like a reply (queued, sent by the
+    # sender, settled from Wati's history when the answer was lost): the template to send as
+    # JSON ({"name", "params": {name: value}, "broadcast"}); NULL for ordinary replies.
+    db["outbox"].add_column("template", str)

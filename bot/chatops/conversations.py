@@ -20,7 +20,6 @@ from bot.store.chats import Chat, Thread
 from bot.store.db import parse_iso
 from bot.store.links import Link
 from bot.text import phone
-from bot.text.formatting import whatsapp_to_slack
 
 NOT_LINKED = (
     "This channel is not linked to a WhatsApp number, so there is no conversation to act on "
@@ -60,11 +59,6 @@ class Sent:
 def label(chat: Chat) -> str:
     """“Ana Lima (+44 7700 900123)”."""
     return blocks.customer_label(chat.customer_name, chat.customer_number)
-
-
-def quote(text: str) -> str:
-    """WhatsApp text as a Slack block quote (escaped, so it can ping no one)."""
-    return "\n".join(f"> {line}" for line in whatsapp_to_slack(text).splitlines() or [""])
 
 
 class Conversations:

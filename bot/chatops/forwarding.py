@@ -17,11 +17,11 @@ from bot.chatops.conversations import (
     Conversations,
     Sent,
     label,
-    quote,
 )
 from bot.chatops.errors import ChatOpsError
 from bot.chatops.notes import ThreadNotes
 from bot.relay.outbound import QUEUED, Outbound
+from bot.text.formatting import quote
 from bot.wati.client import MAX_TEXT_LENGTH
 
 logger = logging.getLogger(__name__)

@@ -130,7 +130,13 @@ def build(
     )
     status = ChatStatus(store=store, wati=wati, threads=threads, notes=notes, clock=clock)
     templates = Templates(
-        store=store, wati=wati, threads=threads, notes=notes, wake=wake, clock=clock
+        store=store,
+        wati=wati,
+        threads=threads,
+        notes=notes,
+        outbound=outbound,
+        wake=wake,
+        clock=clock,
     )
     return Services(
         conversations=conversations,

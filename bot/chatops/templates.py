@@ -1,9 +1,10 @@
 """Approved templates: listed from Wati (cached), and sent to one customer from a thread.
 
-A template send is recorded in the outbox (state `sent`, keyed by the thread note that shows
-it) *before* Wati is called, so the inbound relay recognises the echo in Wati's history
-whenever its next poll runs. (The outbox's sender sends session messages only; a template is
-one Wati call made here, recorded in the same table.)
+A template send goes through the outbox like a reply (`bot.relay.templated`): queued, keyed by
+the thread note that shows it, before anything is sent, then sent by the outbox's sender at
+once, so the person who pressed Submit learns how it went in the same request. A send cut by a
+crash goes in the outbox's round after the restart; a lost answer is settled from Wati's
+history before any resend.
 """
 
 from __future__ import annotations
@@ -17,18 +18,20 @@ from slack_sdk.errors import SlackApiError
 
 from bot.base.clock import Clock
 from bot.chatops.bulk import broadcast_name
-from bot.chatops.conversations import Sent, label, quote
+from bot.chatops.conversations import Sent, label
 from bot.chatops.errors import ChatOpsError, explain
 from bot.chatops.notes import ThreadNotes
+from bot.relay import templated
+from bot.relay.outbound import QUEUED, Intake, Outbound
+from bot.relay.templated import TemplateSend
 from bot.relay.threads import Threads
 from bot.store import Store
 from bot.store.chats import Chat, Thread
 from bot.store.links import Link
-from bot.store.outbox import Reply, ReplyState
-from bot.text import phone
+from bot.store.outbox import ReplyState
 from bot.text.templates import render
 from bot.wati.client import WatiClient
-from bot.wati.errors import WatiBadResponse, WatiError, WatiUnavailable
+from bot.wati.errors import WatiError
 from bot.wati.types import Template
 
 logger = logging.getLogger(__name__)
@@ -47,6 +50,7 @@ class Templates:
         wati: WatiClient,
         threads: Threads,
         notes: ThreadNotes,
+        outbound: Outbound,
         wake: Callable[..., Chat],
         clock: Clock,
         ttl: float = TEMPLATE_TTL,
@@ -56,6 +60,7 @@ class Templates:
         self.wati = wati
         self.threads = threads
         self.notes = notes
+        self.outbound = outbound
         self.wake = wake
         self.clock = clock
         self.ttl = ttl
@@ -114,31 +119,31 @@ class Templates:
         text = render(template.body, params)
         chat = self.wake(link.channel_number, customer, origin="template")
         thread = self._thread_for(link, chat)
+        note_ts = self.notes.post(thread, templated.sending_text(user_id, template.name, text))
+        spec = TemplateSend(template.name, params, broadcast_name(template.name, self.clock.now()))
+        reply = self.store.queue_template(thread, note_ts, user_id, text, spec.dump())
+        self.outbound.acknowledge(Intake(QUEUED, reply.id))
+        job = self.outbound.send_now(reply.id)
         name = f"*{template.name}*"
-        note_ts = self.notes.post(
-            thread,
-            f":hourglass_flowing_sand: <@{user_id}> is sending template {name}…\n{quote(text)}",
-        )
-        reply = self.store.record_note_send(thread, note_ts, user_id, text)
-        try:
-            self.wati.send_template_message(
-                customer,
-                template.name,
-                params,
-                channel_number=link.channel_number,
-                broadcast_name=broadcast_name(template.name, self.clock.now()),
+        state = job.state if job is not None else None
+        logger.info("template into thread %d by %s: %s", thread.id, user_id, state)
+        if state == ReplyState.SENT:
+            who = label(self.store.chat(link.channel_number, customer) or chat)
+            return Sent(True, thread, note_ts, f"Template {name} sent to {who}.")
+        if state == ReplyState.FAILED:
+            reason = job.error if job is not None and job.error else "no reason was given"
+            return Sent(False, thread, note_ts, f"Template {name} was not sent: {reason}.")
+        if state == ReplyState.UNKNOWN:
+            told = (
+                f"Wati did not confirm template {name}; the bridge checks the chat's history in "
+                "Wati and sends it again only if it did not go. The thread shows how it went."
             )
-        except (WatiError, ValueError) as exc:
-            return self._failed(thread, reply, note_ts, f"Template {name} was not sent", exc)
-        via = phone.display(link.channel_number)
-        self.notes.edit(
-            thread,
-            note_ts,
-            f":incoming_envelope: <@{user_id}> sent template {name} from {via}:\n{quote(text)}",
-        )
-        logger.info("template sent into thread %d by %s", thread.id, user_id)
-        who = label(self.store.chat(link.channel_number, customer) or chat)
-        return Sent(True, thread, note_ts, f"Template {name} sent to {who}.")
+        else:
+            told = (
+                f"Template {name} is queued: it goes as soon as Wati takes it; the thread "
+                "shows how it went."
+            )
+        return Sent(False, thread, note_ts, told)
 
     def _thread_for(self, link: Link, chat: Chat) -> Thread:
         try:
@@ -148,15 +153,3 @@ class Templates:
             raise ChatOpsError(
                 f"The conversation's thread could not be opened in Slack (`{error}`); nothing was sent."
             ) from exc
-
-    def _failed(
-        self, thread: Thread, reply: Reply, note_ts: str, what: str, exc: Exception
-    ) -> Sent:
-        reason = explain(exc)
-        maybe_sent = isinstance(exc, WatiUnavailable | WatiBadResponse) and exc.maybe_sent
-        if not maybe_sent:
-            # Nothing went out, so there is no echo to recognise.
-            self.store.update_reply(reply.id, state=ReplyState.FAILED, error=reason)
-        logger.info("send into thread %d failed: %s", thread.id, type(exc).__name__)
-        self.notes.edit(thread, note_ts, f":x: {what}: {reason}.")
-        return Sent(False, thread, note_ts, f"{what}: {reason}.")

@@ -100,7 +100,8 @@ def again(body: dict[str, Any], client: WebClient, services: Services, *, reopen
         )
         _tell(client, channel, user, message.get("thread_ts"), text)
         return
-    outbound.kick()
+    # The notice is rewritten before the send is kicked: a template's notice is its own note,
+    # which the sender rewrites again with the outcome.
     if message.get("ts"):
         done = (
             f":arrows_counterclockwise: <@{user}> pressed Reopen and send: reopening the "
@@ -112,6 +113,7 @@ def again(body: dict[str, Any], client: WebClient, services: Services, *, reopen
             client.chat_update(channel=channel, ts=message["ts"], **blocks.notice(done))
         except SlackApiError as exc:
             logger.warning("notice not updated: %s", exc.response.get("error"))
+    outbound.kick()
 
 
 def handle_retry(ack: Ack, body: dict[str, Any], client: WebClient, services: Services) -> None:

@@ -15,7 +15,7 @@ from datetime import datetime
 
 from slack_sdk.errors import SlackApiError
 
-from bot.relay import window
+from bot.relay import templated, window
 from bot.relay.threads import Threads
 from bot.slack import blocks
 from bot.slack.poster import SLACK_GIVE_UP, SlackPoster
@@ -123,7 +123,8 @@ class Feedback:
 
         A reply's state and what Slack shows of it are separate writes, the second one in
         Slack: a crash (or a Slack error) between them leaves the old mark showing, e.g. ⏳ on
-        a reply that was sent, or a failure without the notice giving its reason. Only replies
+        a reply that was sent, a failure without the notice giving its reason, a template's
+        note still saying it is on its way. Only replies
         the outbound owns are looked at: their `reaction` is a mark or "" (nothing shown yet);
         chat-ops' rows keep it null.
         """
@@ -147,8 +148,13 @@ class Feedback:
                 else:
                     link = self.store.link_for_channel(job.slack_channel_id)
                     retry = link is not None and link.channel_number == job.channel_number
-                    self.notice(job, self._failed_text(job, reason, retry), retry=retry)
-            if stale or unexplained:
+                    self._explain_failure(job, reason, retry)
+            # A template sent while its note could not be rewritten still says "sending".
+            untold = job.template is not None and job.state == ReplyState.SENT
+            untold = untold and job.notice_ts is None
+            if untold:
+                self._edit_note(job, templated.sent_text(job))
+            if stale or unexplained or untold:
                 logger.info("reply %d: outcome shown again (%s)", job.id, job.state)
                 fixed += 1
         return fixed
@@ -189,10 +195,37 @@ class Feedback:
             return
         self.store.update_reply(job.id, notice_ts=ts)
 
+    def sent(self, job: Job) -> None:
+        """A reply Wati took: ✅ (and a template's note says that it went)."""
+        self.show(job.id, DELIVERY_MARKS[Delivery.SENT])
+        if job.template is not None:
+            self._edit_note(job, templated.sent_text(job))
+
     def failed(self, job: Job, reason: str, *, retry: bool = True) -> None:
         """A reply that did not go: ❌ and a notice with the reason (and a Retry button)."""
         self.show(job.id, FAILED_MARK)
-        self.notice(job, self._failed_text(job, reason, retry), retry=retry)
+        self._explain_failure(job, reason, retry)
+
+    def _explain_failure(self, job: Job, reason: str, retry: bool) -> None:
+        if job.template is not None:
+            # A template's own note tells it (one message, not a note and a notice).
+            self._edit_note(job, templated.failed_text(job, reason), retry=retry)
+        else:
+            self.notice(job, self._failed_text(job, reason, retry), retry=retry)
+
+    def _edit_note(self, job: Job, text: str, *, retry: bool = False) -> None:
+        """Rewrite a template's thread note (the row's own Slack message) with its outcome;
+        the note then counts as the row's notice (`reconcile` asks again while it is not)."""
+        message = blocks.notice(text, retry_reply_id=job.id if retry else None)
+        try:
+            self.poster.update(job.slack_channel_id, job.slack_ts, **message)
+        except SlackApiError as exc:
+            error = exc.response.get("error")
+            logger.warning("note of reply %d not updated: %s", job.id, error)
+            if error in SLACK_GIVE_UP:
+                self.store.update_reply(job.id, notice_ts="")
+            return
+        self.store.update_reply(job.id, notice_ts=job.slack_ts)
 
     def blocked(self, job: Job, reason: str) -> None:
         """A reply Wati will not take as a session message: 🔒 and a notice offering a template
@@ -237,6 +270,13 @@ class Feedback:
         parts = self.store.parts_matching(
             [i.id for i in mine], [i.local_message_id for i in mine if i.local_message_id]
         )
+        # A template's send is answered without an id: its part learns it from the echo the
+        # inbound relay matched to the row (the row's wati_id), as a status webhook does.
+        for item in items:
+            if item.template and (part := self.store.unnamed_part(item.id)) is not None:
+                self.store.set_part_delivery(part, part.delivery, item.id)
+                parts.append(replace(part, wati_id=item.id))
+                mine.append(item)
         if parts:
             by_wati = {p.wati_id: p for p in parts if p.wati_id}
             by_local = {p.local_message_id: p for p in parts if p.local_message_id}

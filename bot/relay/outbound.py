@@ -37,6 +37,8 @@ logger = logging.getLogger(__name__)
 ALLOWED_SUBTYPES = (None, "file_share", "thread_broadcast")
 RECONCILE_SECONDS = 300.0  # how often replies' marks are checked against their state
 RECONCILE_LOOKBACK = 2 * 86400.0  # only replies changed in this time are checked
+SEND_NOW_WAIT = 20.0  # how long `send_now` waits for a round that holds the outbox
+UNSETTLED = (ReplyState.QUEUED, ReplyState.UNKNOWN, ReplyState.SENDING)
 # What `receive` made of an event.
 QUEUED, NOTE, DUPLICATE = "queued", "note", "duplicate"
 IGNORED, EDITED, DELETED = "ignored", "edited", "deleted"
@@ -101,7 +103,7 @@ class Outbound:
         """
         subtype = event.get("subtype")
         if subtype in ("message_changed", "message_deleted"):
-            return self._changed(event, event_id)
+            return _changed(self.store, event, event_id)
         channel, user = str(event.get("channel") or ""), event.get("user")
         ts, thread_ts = event.get("ts"), event.get("thread_ts")
         if subtype not in ALLOWED_SUBTYPES or event.get("bot_id") or not user or not ts:
@@ -168,46 +170,6 @@ class Outbound:
         elif intake.verdict == QUEUED:
             self.feedback.show(intake.reply_id, QUEUED_MARK, while_state=(ReplyState.QUEUED,))
 
-    def _changed(self, event: Mapping[str, Any], event_id: str | None) -> Intake:
-        """An edit or delete of a reply: WhatsApp cannot follow, so tell the author."""
-        channel = str(event.get("channel") or "")
-        if event.get("subtype") == "message_changed":
-            message = _mapping(event.get("message"))
-            previous = _mapping(event.get("previous_message"))
-            if not message.get("edited") or message.get("text") == previous.get("text"):
-                return Intake(IGNORED)  # unfurls and reply counts change messages too
-            verdict = EDITED
-        else:
-            message = _mapping(event.get("previous_message"))
-            verdict = DELETED
-        user, ts, thread_ts = message.get("user"), message.get("ts"), message.get("thread_ts")
-        if message.get("bot_id") or not user or not ts or not thread_ts or thread_ts == ts:
-            return Intake(IGNORED)
-        reply = self.store.reply_by_ts(channel, str(ts))
-        if reply is None or reply.state == ReplyState.NOTE:
-            return Intake(IGNORED)
-        if event_id and not self.store.first_sighting(event_id):
-            return Intake(DUPLICATE)
-        unsent = (ReplyState.QUEUED, ReplyState.BLOCKED, ReplyState.FAILED)
-        if verdict == DELETED and self.store.move_reply(
-            reply.id, unsent, state=ReplyState.CANCELLED
-        ):
-            logger.info("reply %d deleted in Slack before it was sent; cancelled", reply.id)
-            tell = "You deleted this reply before it reached WhatsApp, so it will not be sent."
-        elif reply.state in (*unsent, ReplyState.CANCELLED):
-            tell = "This reply was not sent to WhatsApp, and edits never are: post a new reply."
-        elif verdict == DELETED:
-            tell = (
-                "Deleting a reply in Slack does not remove it from WhatsApp: "
-                "the customer still has the message."
-            )
-        else:
-            tell = (
-                "WhatsApp cannot change a message once it is sent: the customer has the original "
-                "text. Post a new reply in the thread to correct it."
-            )
-        return Intake(verdict, reply.id, tell, str(user), str(thread_ts))
-
     # -- processing ------------------------------------------------------------------------------
 
     def kick(self) -> None:
@@ -217,6 +179,32 @@ class Outbound:
         """
         self._again.set()
         self._run_soon()
+
+    def send_now(self, reply_id: int, *, wait: float = SEND_NOW_WAIT) -> Job | None:
+        """Send one queued row at once (a template from a form, whose sender learns in the same
+        request how it went); return the row as it is after.
+
+        Left to the outbox's round (kicked) when a round holds the outbox longer than `wait`
+        seconds or an earlier reply of the same chat is still on its way (order is kept).
+        """
+        if not self._lock.acquire(timeout=wait):
+            self.kick()
+            return self.store.reply_job(reply_id)
+        try:
+            job = self.store.reply_job(reply_id)
+            if job is None or job.state != ReplyState.QUEUED:
+                return job
+            chat = (job.channel_number, job.customer_number)
+            if any(r.id < job.id for r in self.store.replies_in_state(*UNSETTLED, customer=chat)):
+                self.kick()
+                return job
+            try:
+                self.sender.send(job)
+            except Exception as exc:  # as in a round: the row is left for the next one
+                self._crashed(job, exc)
+        finally:
+            self._lock.release()
+        return self.store.reply_job(reply_id)
 
     def process(self) -> int:
         """Send what is due and settle unknown fates; return how many replies were worked on."""
@@ -244,7 +232,7 @@ class Outbound:
         now = self.clock()
         waiting: set[tuple[str, str]] = set()  # chats whose earlier reply is still on its way
         worked = 0
-        for job in self.store.reply_jobs(ReplyState.QUEUED, ReplyState.UNKNOWN, ReplyState.SENDING):
+        for job in self.store.reply_jobs(*UNSETTLED):
             if job.state == ReplyState.SENDING:
                 # Sends only happen inside a round, under the lock this round holds: a reply
                 # still `sending` now was left by a send that could not record its end (the
@@ -266,11 +254,7 @@ class Outbound:
             except Exception as exc:  # one bad reply never blocks the others
                 self._crashed(job, exc)
             after = self.store.reply_job(job.id)
-            if after is not None and after.state in (
-                ReplyState.QUEUED,
-                ReplyState.UNKNOWN,
-                ReplyState.SENDING,
-            ):
+            if after is not None and after.state in UNSETTLED:
                 waiting.add(chat)
         return worked
 
@@ -299,8 +283,11 @@ class Outbound:
             logger.warning("Retry of reply %d refused: not pressed in its channel", reply_id)
             return False
         fields = {"state": ReplyState.QUEUED, "error": None, "delivery": None, "next_try_at": None}
+        if job.template is not None:
+            fields["wati_id"] = None  # a template's new echo is known by its text (no local id)
+        # notice_ts cleared: the outcome of this new try has yet to be shown.
         if not self.store.move_reply(
-            reply_id, (ReplyState.FAILED,), **fields, resends=0, attempts=0
+            reply_id, (ReplyState.FAILED,), **fields, resends=0, attempts=0, notice_ts=None
         ):
             return False
         self.store.drop_failed_parts(reply_id)
@@ -347,6 +334,45 @@ class Outbound:
         """Bring one thread's parent up to date."""
         chat = self.store.chat(thread.channel_number, thread.customer_number)
         return chat is not None and self.feedback.refresh(thread, chat)
+
+
+def _changed(store: Store, event: Mapping[str, Any], event_id: str | None) -> Intake:
+    """An edit or delete of a reply: WhatsApp cannot follow, so tell the author."""
+    channel = str(event.get("channel") or "")
+    if event.get("subtype") == "message_changed":
+        message = _mapping(event.get("message"))
+        previous = _mapping(event.get("previous_message"))
+        if not message.get("edited") or message.get("text") == previous.get("text"):
+            return Intake(IGNORED)  # unfurls and reply counts change messages too
+        verdict = EDITED
+    else:
+        message = _mapping(event.get("previous_message"))
+        verdict = DELETED
+    user, ts, thread_ts = message.get("user"), message.get("ts"), message.get("thread_ts")
+    if message.get("bot_id") or not user or not ts or not thread_ts or thread_ts == ts:
+        return Intake(IGNORED)
+    reply = store.reply_by_ts(channel, str(ts))
+    if reply is None or reply.state == ReplyState.NOTE:
+        return Intake(IGNORED)
+    if event_id and not store.first_sighting(event_id):
+        return Intake(DUPLICATE)
+    unsent = (ReplyState.QUEUED, ReplyState.BLOCKED, ReplyState.FAILED)
+    if verdict == DELETED and store.move_reply(reply.id, unsent, state=ReplyState.CANCELLED):
+        logger.info("reply %d deleted in Slack before it was sent; cancelled", reply.id)
+        tell = "You deleted this reply before it reached WhatsApp, so it will not be sent."
+    elif reply.state in (*unsent, ReplyState.CANCELLED):
+        tell = "This reply was not sent to WhatsApp, and edits never are: post a new reply."
+    elif verdict == DELETED:
+        tell = (
+            "Deleting a reply in Slack does not remove it from WhatsApp: "
+            "the customer still has the message."
+        )
+    else:
+        tell = (
+            "WhatsApp cannot change a message once it is sent: the customer has the original "
+            "text. Post a new reply in the thread to correct it."
+        )
+    return Intake(verdict, reply.id, tell, str(user), str(thread_ts))
 
 
 def _mapping(value: object) -> Mapping[str, Any]:

@@ -72,7 +72,9 @@ class Composer:
         return text
 
     def plan(self, job: Job) -> list[Piece]:
-        """The parts of a prepared reply, in sending order (see `plan`)."""
+        """The parts of a prepared reply, in sending order (see `plan`); a template is one."""
+        if job.template is not None:
+            return [Piece("template", job.body)]
         return plan(job.body, job.files)
 
     def download(self, piece: Piece) -> Attachment:

@@ -5,7 +5,9 @@ after it, each part Wati accepted is recorded (and its Wati id logged as the bri
 the inbound relay never echoes it). A lost answer (timeout, 5xx, cut connection) makes the
 reply `unknown`: `settle` reads the chat's history CHECK_DELAY seconds after the attempt and
 finds the part by localMessageId (f"{reply id}.{k}"), else by text; found, the reply goes on;
-not found, the part is sent again, once.
+not found, the part is sent again, once. A template row (`bot.relay.templated`) is one part,
+sent with sendTemplateMessage whatever the 24-hour window, and found in the history by its
+template name and text.
 """
 
 from __future__ import annotations
@@ -15,10 +17,9 @@ from collections.abc import Callable
 from dataclasses import replace
 
 from bot.base.clock import Clock
-from bot.relay import window
+from bot.relay import templated, window
 from bot.relay.budget import Budget
 from bot.relay.delivery import (
-    DELIVERY_MARKS,
     QUEUED_MARK,
     TICKET_CLOSED,
     Feedback,
@@ -96,9 +97,10 @@ class Sender:
             )
         chat = self.store.chat(job.channel_number, job.customer_number)
         last_inbound = parse_iso(chat.last_inbound_at) if chat else None
-        if not window.is_open(last_inbound, self.clock.now()):
+        # A template is what goes outside the window (bot.relay.templated): no check, no reopen.
+        if job.template is None and not window.is_open(last_inbound, self.clock.now()):
             return self._block(job, window_reason(last_inbound, job.channel_number))
-        if job.reopen and not self._reopen(job):
+        if job.template is None and job.reopen and not self._reopen(job):
             return None
         job = self._prepare(job)
         pieces = self.composer.plan(job)
@@ -250,7 +252,7 @@ class Sender:
             next_try_at=None,
         )
         logger.info("reply %d sent (%d part(s))", job.id, count)
-        self.feedback.show(job.id, DELIVERY_MARKS[Delivery.SENT])
+        self.feedback.sent(job)
         self.wake(job.channel_number, job.customer_number)
 
     def settle(self, job: Job) -> None:
@@ -302,12 +304,14 @@ class Sender:
     ) -> WatiMessage | None:
         """The history item that is part k: by localMessageId, else by text (or file caption)."""
         piece = pieces[k]
+        since = (job.attempted_at or 0.0) - MATCH_SLACK
+        if piece.kind == "template":
+            return templated.find(job, items, since, self.store.part_claimed)
         ours = [
             i
             for i in items
             if i.owner and i.event_type == "message" and not self.store.part_claimed(i.id)
         ]
-        since = (job.attempted_at or 0.0) - MATCH_SLACK
         for item in ours:
             if (item.local_message_id or "").split(".")[0] == job.local_message_id:
                 # A part WhatsApp failed earlier (and Retry sends again) keeps its old item.
@@ -340,6 +344,8 @@ class Sender:
         self.feedback.failed(job, reason, retry=retry)
 
     def _block(self, job: Job, reason: str) -> None:
+        if job.template is not None:  # no window to wait for: a refusal of the template
+            return self._fail(job, reason, "template_refused")
         self.store.update_reply(job.id, state=ReplyState.BLOCKED, error=reason, next_try_at=None)
         logger.info("reply %d blocked (reason: window_closed or ticket_closed)", job.id)
         self.feedback.blocked(job, reason)
@@ -349,7 +355,9 @@ def call_wati(
     wati: WatiClient, job: Job, piece: Piece, local_id: str, attachment: Attachment | None
 ) -> SendResult:
     """Send one piece: text as a session message, a file under its name as the caption (as
-    a voice note when it is one)."""
+    a voice note when it is one); a template row's one piece as that template."""
+    if piece.kind == "template":
+        return templated.send(wati, job)
     if attachment is None:
         return wati.send_session_message(
             job.customer_number,

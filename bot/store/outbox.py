@@ -83,6 +83,9 @@ class Job(Reply):
     # m008: reopen the chat in Wati before the next send ("Reopen and send" on a reply Wati
     # refused with "Ticket has been expired."); cleared once the reopen is done.
     reopen: int = 0
+    # m019: the template to send, as JSON (name, parameter values, broadcast name; see
+    # `bot.relay.templated`); None for ordinary replies.
+    template: str | None = None
 
 
 @dataclass(frozen=True)
@@ -130,7 +133,7 @@ class OutboxTable(Db):
         return reply, created
 
     def record_note_send(self, thread: Thread, note_ts: str, user_id: str, body: str) -> Reply:
-        """A send made from Slack outside the reply queue (a template, a rating question),
+        """A send made from Slack outside the reply queue (the rating question),
         keyed by the thread note that shows it and recorded `sent` before Wati is called, so
         the relay recognises its echo in Wati's history (by id, or by `body`)."""
         reply, _ = self.enqueue_reply(
@@ -145,6 +148,29 @@ class OutboxTable(Db):
             files=None,
             state=ReplyState.SENT,
             local_message_id=uuid.uuid4().hex,
+        )
+        return reply
+
+    def queue_template(
+        self, thread: Thread, note_ts: str, user_id: str, body: str, template: str
+    ) -> Reply:
+        """A template to send from Slack, queued for the outbox's sender like a reply and keyed
+        by the thread note that shows it; `body` is the rendered text (WhatsApp's already)."""
+        reply, _ = self.enqueue_reply(
+            slack_channel_id=thread.slack_channel_id,
+            slack_ts=note_ts,
+            event_id=None,
+            thread_id=thread.id,
+            channel_number=thread.channel_number,
+            customer_number=thread.customer_number,
+            user_id=user_id,
+            body=body,
+            files=None,
+            state=ReplyState.QUEUED,
+            local_message_id=uuid.uuid4().hex,
+            prepared=1,
+            reaction="",  # the outbound shows its marks (see `Outbound.receive`)
+            template=template,
         )
         return reply
 
@@ -298,6 +324,17 @@ class OutboxTable(Db):
             [ReplyState.SENDING, ReplyState.UNKNOWN, since],
         )
         return bool(rows)
+
+    def unnamed_part(self, wati_id: str) -> Part | None:
+        """The one part, still without a Wati id, of the row whose echo was this message (a
+        send answered without an id: a template)."""
+        rows = self.query(
+            "select p.* from outbox_parts p join outbox o on o.id = p.reply_id "
+            "where o.wati_id = ? and (select count(*) from outbox_parts q "
+            "where q.reply_id = o.id) = 1 and p.wati_id is null",
+            [wati_id],
+        )
+        return _part(rows[0]) if len(rows) == 1 else None
 
     def part_claimed(self, wati_id: str) -> bool:
         """Whether some reply's part already is this Wati message."""

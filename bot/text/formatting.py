@@ -48,6 +48,11 @@ def whatsapp_to_slack(text: str) -> str:
     return "\n".join(lines)
 
 
+def quote(text: str) -> str:
+    """WhatsApp text as a Slack block quote (escaped, so it can ping no one)."""
+    return "\n".join(f"> {line}" for line in whatsapp_to_slack(text).splitlines() or [""])
+
+
 # ---------------------------------------------------------------- Slack → WhatsApp
 
 _ENTITIES = {"amp": "&", "lt": "<", "gt": ">"}
