@@ -19,6 +19,7 @@ from slack_bolt.response import BoltResponse
 
 from bot.base.clock import Clock
 from bot.chatops import services as chatops
+from bot.chatops.broadcasts import Broadcasts
 from bot.chatops.desk import Desk
 from bot.config import Settings
 from bot.ops.health import Code
@@ -65,6 +66,7 @@ class Bridge:
     scheduler: BackgroundScheduler
     watch: Watch
     desk: Desk
+    broadcasts: Broadcasts  # `/wati broadcast`: its chunks are sent by the "broadcasts" job
     webhooks: FastPath
     eraser: Eraser
     retention: Retention
@@ -84,6 +86,7 @@ class Bridge:
         if discovery:
             self._every(self.webhooks.hint, tick, "hint", next_run_time=soon())
         self._every(self.outbound.process, tick, "outbound")
+        self._every(self.broadcasts.process, tick, "broadcasts", next_run_time=soon())
         self._every(self.outbound.refresh_parents, PARENTS_SECONDS, "parents")
         self._every(self.watch.check, self.settings.check_seconds, "health", next_run_time=soon())
         self._every(self.desk.tick, DESK_SECONDS, "desk", next_run_time=soon())

@@ -196,6 +196,7 @@ def build(
         on_link=lambda number: linked(poller, scheduler),
         eraser=eraser,
         keeps=retention.describe(),
+        run_broadcasts=lambda: run_soon(scheduler, "broadcasts"),
     )
     listeners.register(app, services)
     deliveries.register(app)
@@ -245,6 +246,7 @@ def build(
             socket_connected=(lambda: socket_link.connected) if socket_link else None,
         ),
         desk=services.desk,
+        broadcasts=services.broadcasts,
         webhooks=webhooks,
         eraser=eraser,
         retention=retention,

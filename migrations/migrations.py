@@ -432,3 +432,59 @@ def m019_outbox_templates(db: Database) -> None:
     # sender, settled from Wati's history when the answer was lost): the template to send as
     # JSON ({"name", "params": {name: value}, "broadcast"}); NULL for ordinary replies.
     db["outbox"].add_column("template", str)
+
+
+# m020 is taken by another branch; names run in order, so this one follows it whenever it lands.
+
+
+@migrations()
+def m021_broadcasts(db: Database) -> None:
+    # A template broadcast (`/wati broadcast`) as a journal, recorded whole before anything is
+    # sent: one row per broadcast (template, broadcast name, the progress message's ts, the
+    # numbers refused before sending) and one per chunk of at most 100 receivers (one Wati
+    # sendTemplateMessages call). A chunk: queued -> sending (committed before the call) ->
+    # done (`accepted`, `refused` counts; `failures` the refused numbers with reasons) or
+    # unknown (cut by a crash or a lost answer: never sent again). A broadcast: sending ->
+    # done once its report is on the progress message; its numbers (`receivers`, `failures`,
+    # `refused_numbers`) are then cleared, the counts kept.
+    db["broadcasts"].create(
+        {
+            "id": int,
+            "slack_channel_id": str,
+            "channel_number": str,
+            "user_id": str,
+            "template": str,
+            "broadcast_name": str,
+            "progress_ts": str,
+            "total": int,
+            "refused_numbers": str,  # JSON [[given, reason], ...] refused before sending
+            "state": str,
+            "next_try_at": float,
+            "report_tries": int,
+            "created_at": str,
+            "updated_at": str,
+        },
+        pk="id",
+        not_null={"slack_channel_id", "channel_number", "template", "state", "total"},
+        defaults={"report_tries": 0},
+    )
+    db["broadcasts"].create_index(["state"])
+    db["broadcast_chunks"].create(
+        {
+            "broadcast_id": int,
+            "seq": int,
+            "size": int,
+            "receivers": str,  # JSON [[number, {param: value}], ...]
+            "state": str,
+            "attempts": int,
+            "attempted_at": float,
+            "accepted": int,
+            "refused": int,
+            "failures": str,  # JSON [[number, reason], ...]
+            "error": str,
+            "updated_at": str,
+        },
+        pk=("broadcast_id", "seq"),
+        not_null={"size", "state"},
+        defaults={"attempts": 0, "accepted": 0, "refused": 0},
+    )

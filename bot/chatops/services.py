@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from bot.base.clock import Clock
+from bot.chatops.broadcasts import Broadcasts
 from bot.chatops.bulk import Bulk
 from bot.chatops.channels import Channels
 from bot.chatops.conversations import Conversations
@@ -51,6 +52,7 @@ class Services:
     forwarding: Forwarding
     contacts: Directory
     bulk: Bulk
+    broadcasts: Broadcasts  # `/wati broadcast`: recorded here, sent by the bridge's job
     channels: Channels
     desk: Desk
     outbound: Outbound
@@ -78,6 +80,7 @@ def build(
     on_link: Callable[[str], object] | None = None,
     eraser: Eraser,
     keeps: str | None = None,
+    run_broadcasts: Callable[[], None] = lambda: None,
 ) -> Services:
     """Every chat-op service, each given only what it uses."""
     notes = ThreadNotes(poster=poster)
@@ -144,7 +147,10 @@ def build(
         templates=templates,
         forwarding=Forwarding(outbound=outbound, notes=notes, conversations=conversations),
         contacts=contacts,
-        bulk=Bulk(wati=wati, poster=poster, now=clock.now),
+        bulk=Bulk(wati=wati),
+        broadcasts=Broadcasts(
+            store=store, wati=wati, poster=poster, clock=clock, run_soon=run_broadcasts
+        ),
         channels=Channels(
             store=store, wati=wati, budget=budget, health=health, on_link=on_link, keeps=keeps
         ),

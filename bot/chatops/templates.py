@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping
 from slack_sdk.errors import SlackApiError
 
 from bot.base.clock import Clock
-from bot.chatops.bulk import broadcast_name
+from bot.chatops.broadcasts import broadcast_name
 from bot.chatops.conversations import Sent, label
 from bot.chatops.errors import ChatOpsError, explain
 from bot.chatops.notes import ThreadNotes

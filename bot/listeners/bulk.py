@@ -1,5 +1,5 @@
 """Bulk operations for admins: `/wati broadcast` and `/wati attributes`, and their forms'
-Submit. The work is in `bot.chatops.bulk`; the lists are read by `bot.chatops.recipients`."""
+Submit. The work is in `bot.chatops.broadcasts` and `bot.chatops.bulk`; the lists are read by `bot.chatops.recipients`."""
 
 from __future__ import annotations
 
@@ -111,7 +111,7 @@ def handle_broadcast_submission(
         except ValueError as exc:
             raise ChatOpsError(f"Nothing was sent: {exc}.") from exc
         name = values.get(modals.BROADCAST_NAME)
-        services.bulk.broadcast(
+        services.broadcasts.start(
             link, template, found.receivers, found.failures, user, str(name) if name else None
         )
         if found.duplicates:

@@ -16,6 +16,7 @@ from pathlib import Path
 from sqlite_utils import Database
 
 from bot.base.clock import Clock
+from bot.store.broadcasts import BroadcastTable
 from bot.store.chats import ChatTable
 from bot.store.customers import CustomerTable
 from bot.store.db import BUSY_TIMEOUT_MS, parse_iso
@@ -46,6 +47,7 @@ class Store(
     SurveyTable,
     WeeklyTable,
     PrivacyTable,
+    BroadcastTable,
 ):
     """All reads and writes of the bridge's state."""
 

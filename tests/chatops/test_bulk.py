@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from bot.chatops.bulk import Bulk, broadcast_name
+from bot.chatops.broadcasts import Broadcasts, broadcast_name
 from bot.chatops.recipients import attribute_rows, recipients
 from bot.slack import modals
 from bot.text.templates import render
@@ -28,6 +28,18 @@ def _csv(kit: Kit, text: str, name: str = "list.csv") -> dict[str, Any]:
 BLANK = {"param:name": None, "param:order_number": None}  # optional inputs left empty
 
 
+def _broadcasts(kit: Kit, chunk_size: int = 100) -> Broadcasts:
+    """A broadcasts owner on the bridge's store and clients, chunks of `chunk_size`."""
+    bridge = kit.bridge
+    return Broadcasts(
+        store=bridge.store,
+        wati=bridge.wati,
+        poster=bridge.poster,
+        clock=bridge.clock,
+        chunk_size=chunk_size,
+    )
+
+
 def _report(kit: Kit) -> str:
     found = [m["text"] for m in kit.slack.messages(SLACK_A) if ":loudspeaker:" in m.get("text", "")]
     assert len(found) == 1
@@ -42,6 +54,8 @@ def test_broadcast_from_a_csv_file_reports_the_bad_number(kit: Kit) -> None:
     )
 
     kit.submit(view, {modals.TEMPLATE: "order_update", **BLANK, modals.CSV: files(csv)})
+    assert kit.sandbox.sent_by_api() == []  # recorded: the bridge's job sends it
+    kit.bridge.broadcasts.process()
 
     sent = kit.sandbox.sent_by_api(CHANNEL_A)
     assert sorted((s["customer"], s["text"]) for s in sent) == [
@@ -67,6 +81,7 @@ def test_broadcast_to_pasted_numbers_uses_the_typed_values(kit: Kit) -> None:
             modals.BROADCAST_NAME: "spring-list",
         },
     )
+    kit.bridge.broadcasts.process()
 
     sent = kit.sandbox.sent_by_api(CHANNEL_A)
     assert sorted(s["customer"] for s in sent) == ["447700900124", "447700900125"]
@@ -83,6 +98,7 @@ def test_a_big_broadcast_goes_in_chunks_of_100_with_progress(kit: Kit) -> None:
     kit.slack.clear_calls()
 
     kit.submit(view, {modals.TEMPLATE: "order_update", **BLANK, modals.CSV: files(csv)})
+    kit.bridge.broadcasts.process()
 
     assert kit.sandbox.calls("sendTemplateMessages") == 3
     assert len(kit.sandbox.sent_by_api(CHANNEL_A)) == 205
@@ -137,6 +153,7 @@ def test_a_replayed_broadcast_sends_once(kit: Kit) -> None:
 
     kit.deliver(prepared)
     kit.deliver(prepared)
+    kit.bridge.broadcasts.process()
 
     assert len(kit.sandbox.sent_by_api()) == 1
 
@@ -223,17 +240,21 @@ def test_long_broadcast_waits_out_the_rate_limit_and_updates_progress_sparingly(
     link = kit.bridge.store.link_for_channel(SLACK_A)
     assert link is not None
     # 40 calls of 10: Wati allows 30 per 10 s, so the 31st is answered 429 and waited out.
-    bulk = Bulk(
-        wati=kit.bridge.wati, poster=kit.bridge.poster, chunk_size=10, sleep=kit.clock.advance
-    )
+    broadcasts = _broadcasts(kit, chunk_size=10)
     receivers = [(f"4477009{i:05d}", {"name": "N"}) for i in range(400)]
     kit.slack.clear_calls()
 
-    report = bulk.broadcast(link, template, receivers, [], ADMIN)
+    broadcasts.start(link, template, receivers, [], ADMIN)
+    broadcasts.process()  # 30 chunks, then a 429: the broadcast waits, nothing sleeps
+    assert kit.sandbox.calls("sendTemplateMessages") == 31
+    assert broadcasts.process() == 0  # not before the time Wati named
+    kit.clock.advance(10)
+    broadcasts.process()
 
-    assert (report.accepted, report.failed) == (400, [])
+    assert len(kit.sandbox.sent_by_api(CHANNEL_A)) == 400
     assert kit.sandbox.calls("sendTemplateMessages") == 41  # one refused with 429, then retried
     assert len(kit.slack.calls_to("chat.update")) == 21  # every 2nd chunk, then the report
+    assert "finished — 400 accepted by Wati, 0 failed (of 400 recipient(s))" in _report(kit)
 
 
 def test_numbers_wati_refuses_are_reported_each_with_watis_reason(kit: Kit) -> None:
@@ -244,6 +265,7 @@ def test_numbers_wati_refuses_are_reported_each_with_watis_reason(kit: Kit) -> N
     csv = _csv(kit, "phone,name,order_number\n+44 7700 900124,Bo,1\n+44 7700 900125,Cy,2\n")
 
     kit.submit(view, {modals.TEMPLATE: "order_update", **BLANK, modals.CSV: files(csv)})
+    kit.bridge.broadcasts.process()
 
     assert [s["customer"] for s in kit.sandbox.sent_by_api(CHANNEL_A)] == ["447700900124"]
     report = _report(kit)
@@ -276,14 +298,14 @@ def test_a_report_of_many_failures_with_long_reasons_fits_slacks_limits(kit: Kit
     template = kit.bridge.wati.get_message_templates()[0]
     link = kit.bridge.store.link_for_channel(SLACK_A)
     assert link is not None
-    bulk = Bulk(wati=kit.bridge.wati, poster=kit.bridge.poster, sleep=kit.clock.advance)
+    broadcasts = _broadcasts(kit)
     reason = "Wati refused this number because " + "the reason goes on and on " * 10
     refused = [(f"4477009{i:05d}", reason) for i in range(100)]
     kit.slack.clear_calls()
 
-    report = bulk.broadcast(link, template, [], refused, ADMIN)
+    broadcasts.start(link, template, [], refused, ADMIN)
+    broadcasts.process()
 
-    assert len(report.failed) == 100
     [update] = kit.slack.calls_to("chat.update")  # the final report; the stand-in checks limits
     assert update.ok
     [message] = [m for m in kit.slack.messages(SLACK_A) if ":loudspeaker:" in m.get("text", "")]
