@@ -197,3 +197,49 @@ class BroadcastTable(Db):
                 "where broadcast_id = ?",
                 [now, broadcast_id],
             )
+
+
+def withdraw(db: Any, customers: Sequence[str]) -> int:
+    """Take forgotten customers out of the broadcasts still going (inside the erasure's
+    transaction): not sent to in a queued chunk, and their number gone from the lists of
+    failures; the counts stay. Returns how many receivers were taken out of queued chunks."""
+    gone = set(customers)
+
+    def kept(raw: str | None) -> tuple[list[Any], int]:
+        rows = json.loads(raw) if raw else []
+        left = [r for r in rows if "".join(c for c in str(r[0]) if c.isdigit()) not in gone]
+        return left, len(rows) - len(left)
+
+    taken = 0
+    for broadcast_id, refused in list(
+        db.execute(
+            "select id, refused_numbers from broadcasts where state = ?", [BroadcastState.SENDING]
+        )
+    ):
+        left, _ = kept(refused)
+        db.execute(
+            "update broadcasts set refused_numbers = ? where id = ?",
+            [json.dumps(left), broadcast_id],
+        )
+        for seq, state, receivers, failures in list(
+            db.execute(
+                "select seq, state, receivers, failures from broadcast_chunks where broadcast_id = ?",
+                [broadcast_id],
+            )
+        ):
+            still, out = kept(receivers) if state == ChunkState.QUEUED else (None, 0)
+            listed, _ = kept(failures)
+            db.execute(
+                "update broadcast_chunks set receivers = coalesce(?, receivers), size = size - ?, "
+                "failures = ? where broadcast_id = ? and seq = ?",
+                [
+                    None if still is None else json.dumps(still),
+                    out,
+                    json.dumps(listed),
+                    broadcast_id,
+                    seq,
+                ],
+            )
+            db.execute("update broadcasts set total = total - ? where id = ?", [out, broadcast_id])
+            taken += out
+    return taken

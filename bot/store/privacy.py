@@ -13,6 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from bot.store import broadcasts
 from bot.store.db import Db, iso
 
 ChatKey = tuple[str, str]  # (channel_number, customer_number)
@@ -180,6 +181,8 @@ class PrivacyTable(Db):
                     f"webhook_events where customer_number in ({_marks(customers)})",
                     customers,
                 )
+                # A broadcast still going sends them nothing more and lists no number of theirs.
+                counts["broadcast receivers"] = broadcasts.withdraw(db, customers)
             table = db.table("erasures")
             table.insert(
                 {

@@ -7,6 +7,7 @@ from collections import Counter
 from typing import Any
 
 from bot.config import Settings
+from bot.privacy.identify import read_customer
 from bot.service import Bridge, build
 from bot.slack import modals
 from bot.store.broadcasts import ChunkState
@@ -181,3 +182,18 @@ def test_a_broadcast_from_an_unlinked_channel_stops_and_says_why(kit: Kit) -> No
     text = _progress(kit)["text"]
     assert "0 accepted by Wati, 3 failed" in text
     assert "this channel is no longer linked to +1 555-000-0001" in text
+
+
+def test_a_customer_forgotten_mid_broadcast_gets_nothing_more_and_leaves_no_number(
+    kit: Kit,
+) -> None:
+    ana = "447700900001"  # the list's second number, in conversation with the team
+    kit.conversation(ana)
+    broadcast_id = _submit(kit, 3)
+    assert kit.bridge.eraser.forget(read_customer("+44 7700 900001"), by=ADMIN) is not None
+
+    kit.bridge.broadcasts.process()
+    assert set(_sent_to(kit)) == {"447700900000", "447700900002"}
+    assert "finished — 2 accepted by Wati, 0 failed (of 2 recipient(s))" in _progress(kit)["text"]
+    rows = kit.bridge.store.broadcast_chunks(broadcast_id)
+    assert all(ana not in str(c) for c in rows)
