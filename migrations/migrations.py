@@ -432,3 +432,12 @@ def m019_outbox_templates(db: Database) -> None:
     # sender, settled from Wati's history when the answer was lost): the template to send as
     # JSON ({"name", "params": {name: value}, "broadcast"}); NULL for ordinary replies.
     db["outbox"].add_column("template", str)
+
+
+@migrations()
+def m020_outbox_questions(db: Database) -> None:
+    # The rating question goes through the outbox too (queued, sent by the sender, which picks
+    # buttons, a numbered text or the rating template when it sends, settled from Wati's
+    # history when the answer was lost): what may be sent, as JSON (see
+    # `bot.relay.questions`); NULL for other rows.
+    db["outbox"].add_column("question", str)
