@@ -145,10 +145,7 @@ class Sender:
             next_try_at=None,
         )
         try:
-            if piece.kind == "question":
-                result, kind = self.asker.send(job, local_id)
-            else:
-                result, kind = call_wati(self.wati, job, piece, local_id, attachment), piece.kind
+            result, kind = call_wati(self.wati, self.asker, job, piece, local_id, attachment)
         except NotAsked as exc:
             self._fail(job, exc.reason, "not_asked", retry=False)
             return False
@@ -366,20 +363,29 @@ class Sender:
 
 
 def call_wati(
-    wati: WatiClient, job: Job, piece: Piece, local_id: str, attachment: Attachment | None
-) -> SendResult:
+    wati: WatiClient,
+    asker: Asker,
+    job: Job,
+    piece: Piece,
+    local_id: str,
+    attachment: Attachment | None,
+) -> tuple[SendResult, str]:
     """Send one piece: text as a session message, a file under its name as the caption (as
-    a voice note when it is one); a template row's one piece as that template."""
+    a voice note when it is one); a template row's one piece as that template, the rating
+    question's the way the window allows now. Returns Wati's answer and the part's kind."""
     if piece.kind == "template":
-        return templated.send(wati, job)
+        return templated.send(wati, job), piece.kind
+    if piece.kind == "question":
+        return asker.send(job, local_id)
     if attachment is None:
-        return wati.send_session_message(
+        sent = wati.send_session_message(
             job.customer_number,
             piece.text,
             channel_number=job.channel_number,
             local_message_id=local_id,
         )
-    return wati.send_session_file(
+        return sent, piece.kind
+    sent = wati.send_session_file(
         job.customer_number,
         filename=attachment.filename,
         content=attachment.content,
@@ -388,3 +394,4 @@ def call_wati(
         caption=piece.text or None,
         voice=attachment.voice,
     )
+    return sent, piece.kind
