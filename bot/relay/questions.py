@@ -18,7 +18,7 @@ import json
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from bot.base.clock import Clock
 from bot.relay import window
@@ -47,7 +47,7 @@ class Question:
     numbered: str
     template: TemplateSend | None = None
     template_text: str | None = None
-    no_template: str = field(default="no rating template is set")
+    no_template: str = "no rating template is set"
 
     def dump(self) -> str:
         spec = json.loads(self.template.dump()) if self.template else None

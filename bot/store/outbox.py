@@ -139,7 +139,17 @@ class OutboxTable(Db):
         self, thread: Thread, note_ts: str, user_id: str, body: str, question: str
     ) -> Reply:
         """The rating question, queued for the outbox's sender like a reply and keyed by the
-        thread note that shows it; `body` is its text until the sender picks the way it goes."""
+        thread note that shows it; `body` is its text until the sender picks the way it goes.
+        The thread's survey row learns it in the same transaction (a crash cannot leave a queued
+        question that its survey does not know)."""
+        with self.write() as db:
+            reply = self._queue_question(thread, note_ts, user_id, body, question)
+            db.execute("update surveys set reply_id = ? where thread_id = ?", [reply.id, thread.id])
+        return reply
+
+    def _queue_question(
+        self, thread: Thread, note_ts: str, user_id: str, body: str, question: str
+    ) -> Reply:
         reply, _ = self.enqueue_reply(
             slack_channel_id=thread.slack_channel_id,
             slack_ts=note_ts,

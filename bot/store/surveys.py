@@ -61,12 +61,9 @@ class SurveyTable(Db):
             db.table("surveys").update(thread_id, values)
 
     def surveys_sending(self) -> list[Survey]:
-        """Questions queued in the outbox whose fate the survey has not taken in yet."""
-        return self._all(
-            Survey,
-            "select * from surveys where state = 'sending' and reply_id is not null "
-            "order by asked_at",
-        )
+        """Questions claimed whose fate the survey has not taken in yet (`reply_id`: the
+        outbox row, once queued)."""
+        return self._all(Survey, "select * from surveys where state = 'sending' order by asked_at")
 
     def survey_sent(
         self, thread_id: int, *, state: str, via: str | None, error: str | None

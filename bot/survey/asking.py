@@ -47,6 +47,8 @@ NO_TEMPLATE = (
     "and no rating template is set: an admin can name one in `BRIDGE_RATING_TEMPLATE`. Nothing "
     "was asked and the conversation is still open; use *Resolve* to resolve it without a rating."
 )
+# A claim with no question queued this long after is a click cut by a crash: asked again.
+UNQUEUED_SECONDS = 300.0
 NAME_PARAMS = ("name", "1")  # template parameters the bridge fills with the customer's name
 PENDING = (
     "Wati has not confirmed the rating question yet; the bridge checks the chat's history in "
@@ -146,7 +148,6 @@ class Surveys:
                 f"No rating was asked and the conversation is still open: {reason}."
             ) from None
         reply = self.store.queue_question(thread, note_ts, user_id, question.text, question.dump())
-        self.store.update_survey(thread.id, reply_id=reply.id)
         self.outbound.acknowledge(Intake(QUEUED, reply.id))
         job = self.outbound.send_now(reply.id)
         if job is not None and job.state == ReplyState.FAILED:
@@ -209,7 +210,13 @@ class Surveys:
         """A question the click could not see through (a lost answer, a crash, a busy outbox):
         once the outbox says it went, the survey is asked and the chat resolved; failed, the
         button may ask again (the note told why)."""
-        assert survey.reply_id is not None
+        if survey.reply_id is None:
+            # Claimed, never queued: the click was cut (a crash) before the question was.
+            asked = parse_iso(survey.asked_at)
+            if asked is None or (self.clock.now() - asked).total_seconds() > UNQUEUED_SECONDS:
+                error = "the bridge stopped before the question was queued"
+                self.store.survey_sent(survey.thread_id, state="failed", via=None, error=error)
+            return
         job = self.store.reply_job(survey.reply_id)
         if job is None or job.state == ReplyState.FAILED:
             error = (job.error if job else None) or "the question was not sent"

@@ -45,7 +45,6 @@ def _queue(kit: Kit, thread: Thread) -> Job:
         RATE_US_TEXT,
     )
     reply = store.queue_question(thread, note_ts, AGENT, wording.QUESTION, question.dump())
-    store.update_survey(thread.id, reply_id=reply.id)
     kit.bridge.outbound.acknowledge(Intake(QUEUED, reply.id))
     job = store.reply_job(reply.id)
     assert job is not None and job.state == "queued"
@@ -184,3 +183,30 @@ def test_a_refused_question_is_told_once_in_its_note(kit: Kit) -> None:
     assert survey is not None and survey.state == "failed"
     assert [t for t in kit.told() if t.startswith("No rating was asked")] != []
     assert kit.sandbox.chat_status(CHANNEL_A, CUSTOMER) == "OPEN"
+
+
+def test_a_claim_cut_before_its_question_was_queued_may_be_asked_again(kit: Kit) -> None:
+    thread = kit.conversation()
+    # The click claimed the thread's question, then the process died before queueing it.
+    assert kit.bridge.store.claim_survey(
+        thread.id,
+        channel_number=thread.channel_number,
+        customer_number=thread.customer_number,
+        by=AGENT,
+        at=iso(kit.bridge.clock.now()),
+    )
+    kit.bridge.services.surveys.settle()
+    survey = kit.bridge.store.survey(thread.id)
+    assert survey is not None and survey.state == "sending"  # maybe a click still at work
+
+    kit.clock.advance(301)
+    kit.bridge.services.surveys.settle()
+    survey = kit.bridge.store.survey(thread.id)
+    assert survey is not None and survey.state == "failed"
+
+    kit.click(blocks.RESOLVE_RATE, thread, user=AGENT)
+
+    [question] = _questions(kit)
+    assert question["type"] == "interactive"
+    assert kit.sandbox.chat_status(CHANNEL_A, CUSTOMER) == "SOLVED"
+    assert kit.told()[-1].startswith("Rating asked with WhatsApp buttons.")
