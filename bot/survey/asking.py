@@ -25,7 +25,7 @@ from bot.chatops.conversations import Conversation
 from bot.chatops.errors import ChatOpsError
 from bot.chatops.notes import ThreadNotes
 from bot.relay import window
-from bot.relay.outbound import QUEUED, Intake, Outbound
+from bot.relay.outbound import QUEUED, UNSETTLED, Intake, Outbound
 from bot.relay.questions import WAYS, Question
 from bot.relay.templated import TemplateSend
 from bot.relay.threads import Threads
@@ -228,6 +228,22 @@ class Surveys:
         if not self.store.survey_sent(survey.thread_id, state="asked", via=via, error=None):
             return  # the click took it in
         logger.info("rating asked in thread %d via %s", survey.thread_id, via)
+        self._resolve_after(survey, job)
+
+    def _answered_first(self, survey: Survey) -> bool:
+        """An answer that came while its question was still settling (a lost answer): the
+        question went, so the chat is resolved now. False while the outbox still settles it."""
+        assert survey.reply_id is not None
+        job = self.store.reply_job(survey.reply_id)
+        if job is not None and job.state in UNSETTLED:
+            return False
+        if job is not None and job.state == ReplyState.SENT:
+            self._resolve_after(survey, job)
+        self.store.update_survey(survey.thread_id, via=self._way(job) if job else "unknown")
+        return True
+
+    def _resolve_after(self, survey: Survey, job: Job) -> None:
+        """Resolve the question's conversation, unless it is resolved or continues elsewhere."""
         thread = self.store.thread(survey.thread_id)
         if thread is None or thread.state == "resolved":
             return
@@ -254,6 +270,12 @@ class Surveys:
                     type(exc).__name__,
                 )
         for survey in self.store.unsettled_surveys():
+            if survey.via is None and survey.reply_id is not None:
+                try:
+                    if not self._answered_first(survey):
+                        continue
+                except (ChatOpsError, WatiError):
+                    continue  # the next run tries again
             thread = self.store.thread(survey.thread_id)
             if thread is None:
                 self.store.update_survey(survey.thread_id, settled=1)

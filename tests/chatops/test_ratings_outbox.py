@@ -16,7 +16,7 @@ from bot.store.db import iso
 from bot.store.outbox import Job
 from bot.survey import wording
 from bot.survey.asking import PENDING
-from tests.chatops.kit import CHANNEL_A, CUSTOMER, SLACK_A, Kit
+from tests.chatops.kit import CHANNEL_A, CUSTOMER, SLACK_A, Kit, blocks_text
 from tests.kit import AGENT
 
 DAY = 24 * 3600
@@ -210,3 +210,27 @@ def test_a_claim_cut_before_its_question_was_queued_may_be_asked_again(kit: Kit)
     assert question["type"] == "interactive"
     assert kit.sandbox.chat_status(CHANNEL_A, CUSTOMER) == "SOLVED"
     assert kit.told()[-1].startswith("Rating asked with WhatsApp buttons.")
+
+
+def test_an_answer_before_the_lost_question_was_settled_still_resolves(kit: Kit) -> None:
+    thread = kit.conversation()
+    kit.sandbox.faults.inject("sendInteractiveMessage", "reset_after")
+    kit.click(blocks.RESOLVE_RATE, thread, user=AGENT)
+    assert kit.told()[-1] == PENDING
+
+    kit.sandbox.customer_taps(CHANNEL_A, CUSTOMER, wording.BUTTONS[1])
+    _poll(kit)
+    kit.bridge.services.surveys.settle()  # the question is still being settled: no resolve
+    assert kit.bridge.store.rating_of(thread.id) == 3
+    assert kit.thread(thread.id).state == "open"
+
+    kit.clock.advance(31)
+    kit.bridge.outbound.process()
+    kit.bridge.services.surveys.settle()
+
+    assert len(_questions(kit)) == 1
+    survey = kit.bridge.store.survey(thread.id)
+    assert survey is not None and (survey.state, survey.via) == ("answered", "buttons")
+    assert kit.thread(thread.id).state == "resolved"
+    assert kit.sandbox.chat_status(CHANNEL_A, CUSTOMER) == "SOLVED"
+    assert "Rated 3/5" in blocks_text(kit.parent(thread))
