@@ -218,6 +218,8 @@ class Surveys:
                 self.store.survey_sent(survey.thread_id, state="failed", via=None, error=error)
             return
         job = self.store.reply_job(survey.reply_id)
+        if job is not None and job.question is None:
+            return  # recorded before questions went through the outbox: left as it was
         if job is None or job.state == ReplyState.FAILED:
             error = (job.error if job else None) or "the question was not sent"
             self.store.survey_sent(survey.thread_id, state="failed", via=None, error=error)
@@ -235,6 +237,8 @@ class Surveys:
         question went, so the chat is resolved now. False while the outbox still settles it."""
         assert survey.reply_id is not None
         job = self.store.reply_job(survey.reply_id)
+        if job is not None and job.question is None:
+            return True  # recorded before questions went through the outbox
         if job is not None and job.state in UNSETTLED:
             return False
         if job is not None and job.state == ReplyState.SENT:
