@@ -434,7 +434,13 @@ def m019_outbox_templates(db: Database) -> None:
     db["outbox"].add_column("template", str)
 
 
-# m020 is taken by another branch; names run in order, so this one follows it whenever it lands.
+@migrations()
+def m020_outbox_questions(db: Database) -> None:
+    # The rating question goes through the outbox too (queued, sent by the sender, which picks
+    # buttons, a numbered text or the rating template when it sends, settled from Wati's
+    # history when the answer was lost): what may be sent, as JSON (see
+    # `bot.relay.questions`); NULL for other rows.
+    db["outbox"].add_column("question", str)
 
 
 @migrations()

@@ -163,6 +163,7 @@ def build(
             notes=notes,
             threads=threads,
             clock=clock,
+            outbound=outbound,
             resolve=status.resolve,
             find_template=templates.named,
             template_name=settings.rating_template,

@@ -15,7 +15,7 @@ from datetime import datetime
 
 from slack_sdk.errors import SlackApiError
 
-from bot.relay import templated, window
+from bot.relay import questions, templated, window
 from bot.relay.threads import Threads
 from bot.slack import blocks
 from bot.slack.poster import SLACK_GIVE_UP, SlackPoster
@@ -149,11 +149,12 @@ class Feedback:
                     link = self.store.link_for_channel(job.slack_channel_id)
                     retry = link is not None and link.channel_number == job.channel_number
                     self._explain_failure(job, reason, retry)
-            # A template sent while its note could not be rewritten still says "sending".
-            untold = job.template is not None and job.state == ReplyState.SENT
-            untold = untold and job.notice_ts is None
+            # A template (or the rating question) sent while its note could not be rewritten
+            # still says "sending".
+            noted = job.template is not None or job.question is not None
+            untold = noted and job.state == ReplyState.SENT and job.notice_ts is None
             if untold:
-                self._edit_note(job, templated.sent_text(job))
+                self._edit_note(job, self._sent_text(job))
             if stale or unexplained or untold:
                 logger.info("reply %d: outcome shown again (%s)", job.id, job.state)
                 fixed += 1
@@ -196,10 +197,17 @@ class Feedback:
         self.store.update_reply(job.id, notice_ts=ts)
 
     def sent(self, job: Job) -> None:
-        """A reply Wati took: ✅ (and a template's note says that it went)."""
+        """A reply Wati took: ✅ (and a template's or the rating question's note says that it
+        went)."""
         self.show(job.id, DELIVERY_MARKS[Delivery.SENT])
-        if job.template is not None:
-            self._edit_note(job, templated.sent_text(job))
+        if job.template is not None or job.question is not None:
+            self._edit_note(job, self._sent_text(job))
+
+    def _sent_text(self, job: Job) -> str:
+        if job.question is None:
+            return templated.sent_text(job)
+        parts = self.store.reply_parts(job.id)
+        return questions.sent_text(job, parts[0].kind if parts else "?")
 
     def failed(self, job: Job, reason: str, *, retry: bool = True) -> None:
         """A reply that did not go: ❌ and a notice with the reason (and a Retry button)."""
@@ -210,6 +218,9 @@ class Feedback:
         if job.template is not None:
             # A template's own note tells it (one message, not a note and a notice).
             self._edit_note(job, templated.failed_text(job, reason), retry=retry)
+        elif job.question is not None:
+            # So does the rating question's, without Retry: the button asks again.
+            self._edit_note(job, questions.failed_text(job, reason))
         else:
             self.notice(job, self._failed_text(job, reason, retry), retry=retry)
 

@@ -282,6 +282,8 @@ class Outbound:
         if job is None or job.slack_channel_id != slack_channel_id:
             logger.warning("Retry of reply %d refused: not pressed in its channel", reply_id)
             return False
+        if job.question is not None:
+            return False  # the rating question is asked again with its own button
         fields = {"state": ReplyState.QUEUED, "error": None, "delivery": None, "next_try_at": None}
         if job.template is not None:
             fields["wati_id"] = None  # a template's new echo is known by its text (no local id)

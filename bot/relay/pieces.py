@@ -72,9 +72,12 @@ class Composer:
         return text
 
     def plan(self, job: Job) -> list[Piece]:
-        """The parts of a prepared reply, in sending order (see `plan`); a template is one."""
+        """The parts of a prepared reply, in sending order (see `plan`); a template or the
+        rating question is one."""
         if job.template is not None:
             return [Piece("template", job.body)]
+        if job.question is not None:  # the way it goes is picked when it is sent
+            return [Piece("question", job.body)]
         return plan(job.body, job.files)
 
     def download(self, piece: Piece) -> Attachment:

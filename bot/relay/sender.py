@@ -7,7 +7,8 @@ reply `unknown`: `settle` reads the chat's history CHECK_DELAY seconds after the
 finds the part by localMessageId (f"{reply id}.{k}"), else by text; found, the reply goes on;
 not found, the part is sent again, once. A template row (`bot.relay.templated`) is one part,
 sent with sendTemplateMessage whatever the 24-hour window, and found in the history by its
-template name and text.
+template name and text. So is the rating question (`bot.relay.questions`), whose way (buttons,
+numbered text, template) is picked by the window when it is sent.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import replace
 
 from bot.base.clock import Clock
-from bot.relay import templated, window
+from bot.relay import questions, templated, window
 from bot.relay.budget import Budget
 from bot.relay.delivery import (
     QUEUED_MARK,
@@ -27,6 +28,7 @@ from bot.relay.delivery import (
     window_reason,
 )
 from bot.relay.pieces import Attachment, Composer, Piece, file_name
+from bot.relay.questions import Asker, NotAsked
 from bot.slack.reader import DownloadRefused
 from bot.store import Store
 from bot.store.db import iso, parse_iso
@@ -82,6 +84,7 @@ class Sender:
         self.feedback = feedback
         self.clock = clock
         self.wake = wake  # polls the chat soon, so the reply's statuses come in
+        self.asker = Asker(store=store, wati=wati, clock=clock)
 
     def send(self, job: Job) -> None:
         """Send a queued reply's remaining parts, unless the link, quota or window forbid it."""
@@ -97,10 +100,12 @@ class Sender:
             )
         chat = self.store.chat(job.channel_number, job.customer_number)
         last_inbound = parse_iso(chat.last_inbound_at) if chat else None
-        # A template is what goes outside the window (bot.relay.templated): no check, no reopen.
-        if job.template is None and not window.is_open(last_inbound, self.clock.now()):
+        # A template is what goes outside the window (bot.relay.templated): no check, no reopen;
+        # the rating question picks its way by the window itself (bot.relay.questions).
+        session = job.template is None and job.question is None
+        if session and not window.is_open(last_inbound, self.clock.now()):
             return self._block(job, window_reason(last_inbound, job.channel_number))
-        if job.template is None and job.reopen and not self._reopen(job):
+        if session and job.reopen and not self._reopen(job):
             return None
         job = self._prepare(job)
         pieces = self.composer.plan(job)
@@ -140,7 +145,10 @@ class Sender:
             next_try_at=None,
         )
         try:
-            result = call_wati(self.wati, job, piece, local_id, attachment)
+            result, kind = call_wati(self.wati, self.asker, job, piece, local_id, attachment)
+        except NotAsked as exc:
+            self._fail(job, exc.reason, "not_asked", retry=False)
+            return False
         except WatiRateLimited as exc:
             wait = exc.retry_after if exc.retry_after is not None else RATE_WAIT
             self.store.update_reply(job.id, state=QUEUED, next_try_at=self.clock() + wait)
@@ -180,8 +188,8 @@ class Sender:
             else:
                 self._fail(job, str(exc), "invalid")
             return False
-        wati_local = local_id if piece.kind == "text" else result.local_message_id
-        self._record_part(job, k, piece.kind, result.message_id, wati_local, Delivery.SENT)
+        wati_local = local_id if kind == "text" else result.local_message_id
+        self._record_part(job, k, kind, result.message_id, wati_local, Delivery.SENT)
         if attachment is not None and attachment.note:
             self.feedback.notice(job, attachment.note)  # e.g. a clip that went as a plain file
         return True
@@ -281,7 +289,8 @@ class Sender:
             if found is not None:
                 logger.info("reply %d part %d is in Wati's history: it went", job.id, k)
                 status = forward(Delivery.SENT, found.status)
-                self._record_part(job, k, pieces[k].kind, found.id, found.local_message_id, status)
+                kind = questions.way_of(found) if job.question else pieces[k].kind
+                self._record_part(job, k, kind, found.id, found.local_message_id, status)
             elif job.resends < MAX_RESENDS:
                 logger.warning(
                     "reply %d part %d is not in Wati's history: sending again", job.id, k
@@ -307,6 +316,8 @@ class Sender:
         since = (job.attempted_at or 0.0) - MATCH_SLACK
         if piece.kind == "template":
             return templated.find(job, items, since, self.store.part_claimed)
+        if piece.kind == "question":
+            return questions.find(job, items, since, self.store.part_claimed)
         ours = [
             i
             for i in items
@@ -344,7 +355,7 @@ class Sender:
         self.feedback.failed(job, reason, retry=retry)
 
     def _block(self, job: Job, reason: str) -> None:
-        if job.template is not None:  # no window to wait for: a refusal of the template
+        if job.template is not None or job.question is not None:  # no window to wait for
             return self._fail(job, reason, "template_refused")
         self.store.update_reply(job.id, state=ReplyState.BLOCKED, error=reason, next_try_at=None)
         logger.info("reply %d blocked (reason: window_closed or ticket_closed)", job.id)
@@ -352,20 +363,29 @@ class Sender:
 
 
 def call_wati(
-    wati: WatiClient, job: Job, piece: Piece, local_id: str, attachment: Attachment | None
-) -> SendResult:
+    wati: WatiClient,
+    asker: Asker,
+    job: Job,
+    piece: Piece,
+    local_id: str,
+    attachment: Attachment | None,
+) -> tuple[SendResult, str]:
     """Send one piece: text as a session message, a file under its name as the caption (as
-    a voice note when it is one); a template row's one piece as that template."""
+    a voice note when it is one); a template row's one piece as that template, the rating
+    question's the way the window allows now. Returns Wati's answer and the part's kind."""
     if piece.kind == "template":
-        return templated.send(wati, job)
+        return templated.send(wati, job), piece.kind
+    if piece.kind == "question":
+        return asker.send(job, local_id)
     if attachment is None:
-        return wati.send_session_message(
+        sent = wati.send_session_message(
             job.customer_number,
             piece.text,
             channel_number=job.channel_number,
             local_message_id=local_id,
         )
-    return wati.send_session_file(
+        return sent, piece.kind
+    sent = wati.send_session_file(
         job.customer_number,
         filename=attachment.filename,
         content=attachment.content,
@@ -374,3 +394,4 @@ def call_wati(
         caption=piece.text or None,
         voice=attachment.voice,
     )
+    return sent, piece.kind

@@ -86,6 +86,9 @@ class Job(Reply):
     # m019: the template to send, as JSON (name, parameter values, broadcast name; see
     # `bot.relay.templated`); None for ordinary replies.
     template: str | None = None
+    # m020: the rating question, as JSON (what may be sent; see `bot.relay.questions`); None
+    # for other rows.
+    question: str | None = None
 
 
 @dataclass(frozen=True)
@@ -132,10 +135,21 @@ class OutboxTable(Db):
         assert reply is not None
         return reply, created
 
-    def record_note_send(self, thread: Thread, note_ts: str, user_id: str, body: str) -> Reply:
-        """A send made from Slack outside the reply queue (the rating question),
-        keyed by the thread note that shows it and recorded `sent` before Wati is called, so
-        the relay recognises its echo in Wati's history (by id, or by `body`)."""
+    def queue_question(
+        self, thread: Thread, note_ts: str, user_id: str, body: str, question: str
+    ) -> Reply:
+        """The rating question, queued for the outbox's sender like a reply and keyed by the
+        thread note that shows it; `body` is its text until the sender picks the way it goes.
+        The thread's survey row learns it in the same transaction (a crash cannot leave a queued
+        question that its survey does not know)."""
+        with self.write() as db:
+            reply = self._queue_question(thread, note_ts, user_id, body, question)
+            db.execute("update surveys set reply_id = ? where thread_id = ?", [reply.id, thread.id])
+        return reply
+
+    def _queue_question(
+        self, thread: Thread, note_ts: str, user_id: str, body: str, question: str
+    ) -> Reply:
         reply, _ = self.enqueue_reply(
             slack_channel_id=thread.slack_channel_id,
             slack_ts=note_ts,
@@ -146,8 +160,11 @@ class OutboxTable(Db):
             user_id=user_id,
             body=body,
             files=None,
-            state=ReplyState.SENT,
+            state=ReplyState.QUEUED,
             local_message_id=uuid.uuid4().hex,
+            prepared=1,
+            reaction="",  # the outbound shows its marks (see `Outbound.receive`)
+            question=question,
         )
         return reply
 

@@ -60,6 +60,24 @@ class SurveyTable(Db):
         with self.write() as db:
             db.table("surveys").update(thread_id, values)
 
+    def surveys_sending(self) -> list[Survey]:
+        """Questions claimed whose fate the survey has not taken in yet (`reply_id`: the
+        outbox row, once queued)."""
+        return self._all(Survey, "select * from surveys where state = 'sending' order by asked_at")
+
+    def survey_sent(
+        self, thread_id: int, *, state: str, via: str | None, error: str | None
+    ) -> bool:
+        """Move a question from 'sending' to `state` ('asked' or 'failed'); False when it was
+        not 'sending' (the other of the click and the settle job took it in first)."""
+        with self.write() as db:
+            cursor = db.execute(
+                "update surveys set state = ?, via = ?, error = ? "
+                "where thread_id = ? and state = 'sending'",
+                [state, via, error, thread_id],
+            )
+            return cursor.rowcount > 0
+
     def awaiting_answer(self, channel_number: str, customer_number: str) -> Survey | None:
         """The chat's latest question still waiting for its answer ('sending' too: a crash may
         have come after Wati took it and before it was marked asked)."""
