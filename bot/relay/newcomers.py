@@ -54,6 +54,7 @@ class Search:
     untried: list[str]
     since: float  # when the contacts list first showed the customer
     news: int = 1  # times their contact's stamp moved during the search
+    listed: bool = False  # the number v3's list named (not counted as a guess that answered)
 
     def place(self) -> float:
         """Where the next call stands in the queue of hinted chats (earlier goes first): the
@@ -90,10 +91,10 @@ class Newcomers:
                 search.news += 1
                 return [Ask(search.asking, search.place(), again=True)]
         listed = self._from_v3(key, customer, candidates)
-        if listed:
+        if len(listed) > 1:  # written to several numbers: each is asked
             return [Ask(n, now) for n in listed]
-        ordered = sorted(candidates, key=lambda n: (-self._count(n), candidates.index(n)))
-        search = Search(asking=ordered[0], untried=ordered[1:], since=now)
+        ordered = listed or sorted(candidates, key=lambda n: (-self._count(n), candidates.index(n)))
+        search = Search(asking=ordered[0], untried=ordered[1:], since=now, listed=bool(listed))
         with self._lock:
             self._searches[key] = search
             return [Ask(search.asking, search.place())]
@@ -113,8 +114,8 @@ class Newcomers:
     def found(self, key: str, number: str) -> None:
         """The customer's messages were on `number`: stop asking, and count it."""
         with self._lock:
-            asking = self._searches.pop(key, None) is not None
-        if asking:
+            search = self._searches.pop(key, None)
+        if search is not None and not search.listed:
             self.store.put(f"{COUNT_KEY}{number}", str(self._count(number) + 1))
 
     def _count(self, number: str) -> int:

@@ -302,28 +302,32 @@ def test_a_hint_that_finds_nothing_keeps_a_quiet_chats_pace(
     assert chat.next_poll_at is not None and chat.next_poll_at >= clock() + 600  # still slow
 
 
-def test_without_v3_a_new_contact_with_more_news_is_asked_first(
-    linked: Bridge, sandbox: Sandbox, clock: ManualClock
+@pytest.mark.parametrize("v3", [False, True])
+def test_a_new_contact_with_more_news_is_asked_first(
+    linked: Bridge, sandbox: Sandbox, clock: ManualClock, v3: bool
 ) -> None:
-    # Two customers Wati's v1 list shows but for no number; Ana was seen first, then Bo
-    # wrote twice: one call on Bo's number brings two messages, on Ana's one.
-    sandbox.api.v3_conversations = 404
+    # Two customers the contacts list shows as new; Ana was seen first, then Bo wrote
+    # twice: one call on Bo's number brings two messages, on Ana's one.
+    if not v3:
+        sandbox.api.v3_conversations = 404  # each is asked on support first
+    asked = CHANNEL_B if v3 else CHANNEL_A  # the number v3 names; else the first guess
     sandbox.customer_says(CHANNEL_B, CUSTOMER, "hello")
     assert linked.poller.discover() == 1
     clock.advance(2)
     sandbox.customer_says(CHANNEL_B, OTHER, "hello")
     assert linked.poller.discover() == 1
-    assert [c.customer_number for c in linked.store.due_chats(CHANNEL_A, clock())] == [
+    assert [c.customer_number for c in linked.store.due_chats(asked, clock())] == [
         CUSTOMER,
         OTHER,
     ]
     clock.advance(2)
     sandbox.customer_says(CHANNEL_B, OTHER, "anyone there?")
     assert linked.poller.discover() == 1  # Bo's pending call moves up; nothing new is woken
-    assert [c.customer_number for c in linked.store.due_chats(CHANNEL_A, clock())] == [
+    assert [c.customer_number for c in linked.store.due_chats(asked, clock())] == [
         OTHER,
         CUSTOMER,
     ]
+    assert linked.store.due_chats(CHANNEL_A if v3 else CHANNEL_B, clock()) == []  # no other
 
 
 def test_without_v3_a_contact_change_mid_search_asks_no_number_found_empty_again(
