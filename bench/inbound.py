@@ -278,9 +278,11 @@ def _print_minute(label: str, minutes: list[dict[str, Any]], runs: int) -> None:
     )
 
 
-def cold_minutes(tmp: Path, *, runs: int, seconds: float, v1_only: bool = False) -> None:
+def cold_minutes(
+    tmp: Path, *, runs: int, seconds: float, tenants: tuple[bool, ...] = (False, True)
+) -> None:
     """The cold minute: 40 never-seen customers on 5 numbers, v1 only and with v3's list."""
-    for v3 in (False,) if v1_only else (False, True):
+    for v3 in tenants:
         minutes = [
             busy_minute(
                 tmp / f"cold{int(v3)}-{r}",
@@ -441,6 +443,7 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=3, help="repeat the timed parts; medians shown")
     parser.add_argument("--cold", action="store_true", help="only the cold minutes")
     parser.add_argument("--v1", action="store_true", help="with --cold: the v1-only tenant alone")
+    parser.add_argument("--v3", action="store_true", help="with --cold: the v3 tenant alone")
     parser.add_argument(
         "--lone", action="store_true", help="only a lone new customer on 25 linked numbers"
     )
@@ -449,7 +452,10 @@ def main() -> int:
     runs = 1 if q else args.runs
     if args.cold:
         with tempfile.TemporaryDirectory() as tmp_name:
-            cold_minutes(Path(tmp_name), runs=runs, seconds=20 if q else 60, v1_only=args.v1)
+            tenants = tuple(v3 for v3, alone in ((False, args.v1), (True, args.v3)) if alone)
+            cold_minutes(
+                Path(tmp_name), runs=runs, seconds=20 if q else 60, tenants=tenants or (False, True)
+            )
         return 0
     if args.lone:
         with tempfile.TemporaryDirectory() as tmp_name:
