@@ -287,6 +287,9 @@ class Discovery:
     def ask_next(self, customer_number: str, asked: str) -> bool:
         """A new customer's number `asked` had nothing: ask the next one, if any is left."""
         ask = self.newcomers.next_number(customer_number, asked)
+        linked = {link.channel_number for link in self.store.links()}
+        while ask is not None and ask.number not in linked:  # unlinked since: skipped
+            ask = self.newcomers.next_number(customer_number, ask.number)
         if ask is not None:
             self._ask(customer_number, ask)
         return ask is not None

@@ -87,9 +87,10 @@ class Newcomers:
             return []  # no number was linked by the contact's stamp: nothing to look up
         with self._lock:
             search = self._searches.get(key)
-            if search is not None:
+            if search is not None and search.asking in candidates:
                 search.news += 1
                 return [Ask(search.asking, search.place(), again=True)]
+            self._searches.pop(key, None)  # none, or asking a number unlinked since: anew
         listed = self._from_v3(key, customer, candidates)
         if len(listed) > 1:  # written to several numbers: each is asked
             return [Ask(n, now) for n in listed]

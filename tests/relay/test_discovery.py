@@ -366,3 +366,17 @@ def test_a_change_a_poll_has_already_read_wakes_nothing(
     linked.poller.poll_number(CHANNEL_A)
     linked.poller.poll_number(CHANNEL_B)
     assert sandbox.calls("getMessages") == before
+
+
+def test_without_v3_a_search_whose_number_is_unlinked_goes_on_with_the_linked_ones(
+    linked: Bridge, sandbox: Sandbox, slack: SlackStandIn, clock: ManualClock
+) -> None:
+    sandbox.api.v3_conversations = 404
+    sandbox.customer_says(CHANNEL_B, CUSTOMER, "hello sales")
+    assert linked.poller.discover() == 1  # support is asked first...
+    linked.store.unlink(SLACK_A)  # ...and unlinked before its call
+    clock.advance(2)
+    sandbox.customer_says(CHANNEL_B, CUSTOMER, "hello again")
+    assert linked.poller.discover() == 1  # the search starts again on the numbers linked
+    linked.poller.poll_number(CHANNEL_B)
+    assert texts(slack, SLACK_B) == ["hello sales", "hello again"]
