@@ -273,7 +273,9 @@ def _print_minute(label: str, minutes: list[dict[str, Any]], runs: int) -> None:
         f"{statistics.median(x['p50'] for x in minutes):.1f} s, p99 "
         f"{statistics.median(x['p99'] for x in minutes):.1f} s; "
         f"{sum(x['limited'] for x in minutes)} 429s; Wati calls per relayed message "
-        f"{statistics.median(x['calls'] / max(1, x['relayed']) for x in minutes):.2f}",
+        f"{statistics.median(x['calls'] / max(1, x['relayed']) for x in minutes):.2f}; "
+        f"within the minute by run: {', '.join(str(x['in_minute']) for x in minutes)} of "
+        f"{minutes[0]['sent']}",
         flush=True,
     )
 
