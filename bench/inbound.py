@@ -273,14 +273,18 @@ def _print_minute(label: str, minutes: list[dict[str, Any]], runs: int) -> None:
         f"{statistics.median(x['p50'] for x in minutes):.1f} s, p99 "
         f"{statistics.median(x['p99'] for x in minutes):.1f} s; "
         f"{sum(x['limited'] for x in minutes)} 429s; Wati calls per relayed message "
-        f"{statistics.median(x['calls'] / max(1, x['relayed']) for x in minutes):.2f}",
+        f"{statistics.median(x['calls'] / max(1, x['relayed']) for x in minutes):.2f}; "
+        f"within the minute by run: {', '.join(str(x['in_minute']) for x in minutes)} of "
+        f"{minutes[0]['sent']}",
         flush=True,
     )
 
 
-def cold_minutes(tmp: Path, *, runs: int, seconds: float) -> None:
+def cold_minutes(
+    tmp: Path, *, runs: int, seconds: float, tenants: tuple[bool, ...] = (False, True)
+) -> None:
     """The cold minute: 40 never-seen customers on 5 numbers, v1 only and with v3's list."""
-    for v3 in (False, True):
+    for v3 in tenants:
         minutes = [
             busy_minute(
                 tmp / f"cold{int(v3)}-{r}",
@@ -440,6 +444,8 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="smaller counts, for a smoke run")
     parser.add_argument("--runs", type=int, default=3, help="repeat the timed parts; medians shown")
     parser.add_argument("--cold", action="store_true", help="only the cold minutes")
+    parser.add_argument("--v1", action="store_true", help="with --cold: the v1-only tenant alone")
+    parser.add_argument("--v3", action="store_true", help="with --cold: the v3 tenant alone")
     parser.add_argument(
         "--lone", action="store_true", help="only a lone new customer on 25 linked numbers"
     )
@@ -448,7 +454,10 @@ def main() -> int:
     runs = 1 if q else args.runs
     if args.cold:
         with tempfile.TemporaryDirectory() as tmp_name:
-            cold_minutes(Path(tmp_name), runs=runs, seconds=20 if q else 60)
+            tenants = tuple(v3 for v3, alone in ((False, args.v1), (True, args.v3)) if alone)
+            cold_minutes(
+                Path(tmp_name), runs=runs, seconds=20 if q else 60, tenants=tenants or (False, True)
+            )
         return 0
     if args.lone:
         with tempfile.TemporaryDirectory() as tmp_name:

@@ -26,7 +26,7 @@ from bot.base.clock import Clock
 from bot.customers import identity
 from bot.customers.identity import Customer
 from bot.relay.budget import Budget
-from bot.relay.newcomers import Newcomers
+from bot.relay.newcomers import Ask, Newcomers
 from bot.store import Store
 from bot.store.chats import Chat
 from bot.store.customers import UNIDENTIFIED_KEY
@@ -120,9 +120,17 @@ class Discovery:
         recent = covered is not None and covered > self.clock() - max(60.0, 3 * self.interval())
         return self.signal.trusted and recent
 
-    def _hint(self, channel_number: str, customer_number: str) -> None:
-        """A contacts-page change points at this chat: poll it before routine polls."""
-        self.store.wake_chat(channel_number, customer_number, self.clock(), "contacts", hinted=True)
+    def _hint(self, channel_number: str, customer_number: str, at: float | None = None) -> None:
+        """A contacts-page change points at this chat: poll it before routine polls (hinted
+        chats go in the order of `at`, now unless a new customer's search says otherwise)."""
+        at = self.clock() if at is None else at
+        self.store.wake_chat(channel_number, customer_number, at, "contacts", hinted=True)
+
+    def _ask(self, customer_number: str, ask: Ask) -> None:
+        if ask.again:  # moved up only while it waits: a call under way reads the news anyway
+            self.store.move_hint(ask.number, customer_number, ask.place, self.clock())
+        else:
+            self._hint(ask.number, customer_number, ask.place)
 
     def soon(self) -> None:
         """Look at once (a number was just linked)."""
@@ -259,22 +267,32 @@ class Discovery:
         first sweep, can only have written to a number linked before its stamp.)"""
         linked = {link.channel_number: link for link in links}
         known = [
-            c.channel_number
+            c
             for c in self.store.chats_of_customer(number)
             if c.channel_number in linked and is_known(c)
         ]
+        if known:
+            # A poll that began after the change (a search's call, a routine poll) has read
+            # it already: a hint would find nothing, and then ask every other number.
+            unread = [c.channel_number for c in known if not _read_since(c, stamp)]
+            for channel_number in unread:
+                self._hint(channel_number, number)
+            return len(unread)
         candidates = [n for n, link in linked.items() if stamp is None or stamp >= link.linked_at]
-        targets = known or self.newcomers.plan(number, customer, candidates)
-        for channel_number in targets:
-            self._hint(channel_number, number)
-        return len(targets)
+        asks = self.newcomers.plan(number, customer, candidates, self.clock())
+        for ask in asks:
+            self._ask(number, ask)
+        return len(asks)
 
-    def ask_next(self, customer_number: str) -> bool:
-        """A new customer's likeliest number had nothing: ask the next one, if any is left."""
-        number = self.newcomers.next_number(customer_number)
-        if number is not None:
-            self._hint(number, customer_number)
-        return number is not None
+    def ask_next(self, customer_number: str, asked: str) -> bool:
+        """A new customer's number `asked` had nothing: ask the next one, if any is left."""
+        ask = self.newcomers.next_number(customer_number, asked)
+        linked = {link.channel_number for link in self.store.links()}
+        while ask is not None and ask.number not in linked:  # unlinked since: skipped
+            ask = self.newcomers.next_number(customer_number, ask.number)
+        if ask is not None:
+            self._ask(customer_number, ask)
+        return ask is not None
 
     def widen(self, customer_number: str, asked: str) -> int:
         """A hinted poll of a known chat found nothing new: the change may be the customer
@@ -290,6 +308,12 @@ class Discovery:
         for channel_number in others:
             self._hint(channel_number, customer_number)
         return len(others)
+
+
+def _read_since(chat: Chat, stamp: str | None) -> bool:
+    """Whether the chat's newest customer message read so far is no older than `stamp`."""
+    read, changed = parse_iso(chat.last_inbound_at), parse_iso(stamp)
+    return read is not None and changed is not None and read >= changed
 
 
 def is_known(chat: Chat) -> bool:

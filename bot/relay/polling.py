@@ -266,7 +266,7 @@ class Poller:
             self.discovery.widen(chat.customer_number, chat.channel_number)
         if hinted and newest_inbound is None and chat.thread_id is None:
             # A new customer not (newly) on this number: the next likeliest one is asked.
-            self.discovery.ask_next(chat.customer_number)
+            self.discovery.ask_next(chat.customer_number, chat.channel_number)
         if newest_inbound is not None:
             self.discovery.newcomers.found(chat.customer_number, chat.channel_number)
 

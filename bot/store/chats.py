@@ -153,6 +153,17 @@ class ChatTable(Db):
         assert chat is not None
         return chat
 
+    def move_hint(self, channel_number: str, customer_number: str, at: float, now: float) -> bool:
+        """Give a hinted chat waiting for its poll the place `at` in the hinted order; a chat
+        being polled (claimed: due after `now`) or no longer hinted is left alone."""
+        with self.write() as db:
+            cursor = db.execute(
+                "update chats set next_poll_at = ?, hinted_at = ? where channel_number = ? and "
+                "customer_number = ? and hinted_at is not null and next_poll_at <= ?",
+                [at, at, channel_number, customer_number, now],
+            )
+            return bool(cursor.rowcount)
+
     def poll_by(self, channel_number: str, customer_number: str, at: float) -> None:
         """Make the chat due no later than `at` (a file to download again then)."""
         with self.write() as db:

@@ -300,3 +300,83 @@ def test_a_hint_that_finds_nothing_keeps_a_quiet_chats_pace(
     chat = store.chat(CHANNEL_A, OTHER)
     assert chat is not None and chat.empty_polls == 10
     assert chat.next_poll_at is not None and chat.next_poll_at >= clock() + 600  # still slow
+
+
+@pytest.mark.parametrize("v3", [False, True])
+def test_a_new_contact_with_more_news_is_asked_first(
+    linked: Bridge, sandbox: Sandbox, clock: ManualClock, v3: bool
+) -> None:
+    # Two customers the contacts list shows as new; Ana was seen first, then Bo wrote
+    # twice: one call on Bo's number brings two messages, on Ana's one.
+    if not v3:
+        sandbox.api.v3_conversations = 404  # each is asked on support first
+    asked = CHANNEL_B if v3 else CHANNEL_A  # the number v3 names; else the first guess
+    sandbox.customer_says(CHANNEL_B, CUSTOMER, "hello")
+    assert linked.poller.discover() == 1
+    clock.advance(2)
+    sandbox.customer_says(CHANNEL_B, OTHER, "hello")
+    assert linked.poller.discover() == 1
+    assert [c.customer_number for c in linked.store.due_chats(asked, clock())] == [
+        CUSTOMER,
+        OTHER,
+    ]
+    clock.advance(2)
+    sandbox.customer_says(CHANNEL_B, OTHER, "anyone there?")
+    assert linked.poller.discover() == 1  # Bo's pending call moves up; nothing new is woken
+    assert [c.customer_number for c in linked.store.due_chats(asked, clock())] == [
+        OTHER,
+        CUSTOMER,
+    ]
+    assert linked.store.due_chats(CHANNEL_A if v3 else CHANNEL_B, clock()) == []  # no other
+
+
+def test_without_v3_a_contact_change_mid_search_asks_no_number_found_empty_again(
+    linked: Bridge, sandbox: Sandbox, slack: SlackStandIn, clock: ManualClock
+) -> None:
+    sandbox.api.v3_conversations = 404
+    sandbox.customer_says(CHANNEL_B, CUSTOMER, "hello sales")
+    before = sandbox.calls("getMessages")
+    assert linked.poller.discover() == 1
+    linked.poller.poll_number(CHANNEL_A)  # nothing there: sales is next
+    clock.advance(2)
+    sandbox.customer_says(CHANNEL_B, CUSTOMER, "hello again")
+    linked.poller.discover()
+    linked.poller.poll_number(CHANNEL_A)  # support is not asked again
+    linked.poller.poll_number(CHANNEL_B)
+    assert texts(slack, SLACK_B) == ["hello sales", "hello again"]
+    assert sandbox.calls("getMessages") == before + 2
+
+
+def test_a_change_a_poll_has_already_read_wakes_nothing(
+    linked: Bridge, sandbox: Sandbox, slack: SlackStandIn, clock: ManualClock
+) -> None:
+    # Ana is known on support; her next message is read by a poll before the next look
+    # sees her contact's stamp move: neither her chat nor sales is asked for it again.
+    sandbox.customer_says(CHANNEL_A, CUSTOMER, "hello")
+    linked.poller.discover()
+    linked.poller.poll_number(CHANNEL_A)
+    clock.advance(2)
+    sandbox.customer_says(CHANNEL_A, CUSTOMER, "one more thing")
+    linked.poller.wake(CHANNEL_A, CUSTOMER)
+    linked.poller.poll_number(CHANNEL_A)
+    assert texts(slack, SLACK_A) == ["hello", "one more thing"]
+    before = sandbox.calls("getMessages")
+    clock.advance(1)  # (her chat's routine poll is not due yet)
+    assert linked.poller.discover() == 0
+    linked.poller.poll_number(CHANNEL_A)
+    linked.poller.poll_number(CHANNEL_B)
+    assert sandbox.calls("getMessages") == before
+
+
+def test_without_v3_a_search_whose_number_is_unlinked_goes_on_with_the_linked_ones(
+    linked: Bridge, sandbox: Sandbox, slack: SlackStandIn, clock: ManualClock
+) -> None:
+    sandbox.api.v3_conversations = 404
+    sandbox.customer_says(CHANNEL_B, CUSTOMER, "hello sales")
+    assert linked.poller.discover() == 1  # support is asked first...
+    linked.store.unlink(SLACK_A)  # ...and unlinked before its call
+    clock.advance(2)
+    sandbox.customer_says(CHANNEL_B, CUSTOMER, "hello again")
+    assert linked.poller.discover() == 1  # the search starts again on the numbers linked
+    linked.poller.poll_number(CHANNEL_B)
+    assert texts(slack, SLACK_B) == ["hello sales", "hello again"]
