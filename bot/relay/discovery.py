@@ -8,9 +8,13 @@ itself (`Signal`): while it announces every customer message, routine polls of q
 slow to a safety net; one message it missed and routine polling is back at full pace.
 
 A contact is shared by every number of the account and the page does not say which number the
-customer wrote to: a known customer's change wakes the chats they are in; only when that poll
-finds nothing new are the account's other linked numbers asked (`widen`). A contact never seen
-in conversation wakes a chat on every linked number.
+customer wrote to: a known customer's change wakes the chats they are in that have not read it
+yet; only when that poll finds nothing new are the account's other linked numbers asked
+(`widen`). A contact never seen in conversation is looked for one number at a time
+(`Newcomers`). The page shows only the newest change: a known customer who writes to a number
+they never used and, within one look, again where they are known (read before the look) has
+moved the stamp once, for a message already read, so the other number is asked only at their
+next change (webhooks, where registered, bring it at once).
 
 A contact is filed under Wati's identity of the customer (`bot.customers.identity`): the phone
 number, else the BSUID. One with neither is a logged warning and a health reason.
