@@ -280,6 +280,15 @@ def _print_minute(label: str, minutes: list[dict[str, Any]], runs: int) -> None:
     )
 
 
+def warm_minutes(tmp: Path, *, runs: int, seconds: float) -> None:
+    """The warm minute: 40 conversations already open on 5 numbers, a message every 1.5 s."""
+    minutes = [
+        busy_minute(tmp / f"minute{r}", numbers=5, customers=40, seconds=seconds, every=1.5)
+        for r in range(runs)
+    ]
+    _print_minute("warm minute, 5 numbers x 40 customers, a message every 1.5 s", minutes, runs)
+
+
 def cold_minutes(
     tmp: Path, *, runs: int, seconds: float, tenants: tuple[bool, ...] = (False, True)
 ) -> None:
@@ -449,6 +458,7 @@ def main() -> int:
     parser.add_argument(
         "--lone", action="store_true", help="only a lone new customer on 25 linked numbers"
     )
+    parser.add_argument("--warm", action="store_true", help="only the warm (busy) minute")
     args = parser.parse_args()
     q = args.quick
     runs = 1 if q else args.runs
@@ -462,6 +472,10 @@ def main() -> int:
     if args.lone:
         with tempfile.TemporaryDirectory() as tmp_name:
             lone_minutes(Path(tmp_name), customers=3 if q else 9)
+        return 0
+    if args.warm:
+        with tempfile.TemporaryDirectory() as tmp_name:
+            warm_minutes(Path(tmp_name), runs=runs, seconds=20 if q else 60)
         return 0
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
@@ -484,17 +498,7 @@ def main() -> int:
                 f"median p99 {statistics.median(x['p99'] for x in firsts):.1f} s",
                 flush=True,
             )
-        minutes = [
-            busy_minute(
-                tmp / f"minute{r}",
-                numbers=5,
-                customers=40,
-                seconds=20 if q else 60,
-                every=1.5,
-            )
-            for r in range(runs)
-        ]
-        _print_minute("warm minute, 5 numbers x 40 customers, a message every 1.5 s", minutes, runs)
+        warm_minutes(tmp, runs=runs, seconds=20 if q else 60)
         cold_minutes(tmp, runs=runs, seconds=20 if q else 60)
         lone_minutes(tmp, customers=3 if q else 9)
         lats = [

@@ -21,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from bot.base.clock import Clock
-from bot.relay import window
+from bot.relay import templated, window
 from bot.relay.templated import TemplateSend
 from bot.store import Store
 from bot.store.db import parse_iso
@@ -161,21 +161,8 @@ class Asker:
     def _template(self, job: Job, question: Question) -> SendResult:
         if question.template is None or question.template_text is None:
             raise NotAsked(question.no_template)
-        spec = question.template
         self.store.update_reply(job.id, body=question.template_text)
-        result = self.wati.send_template_message(
-            job.customer_number,
-            spec.name,
-            spec.params,
-            channel_number=job.channel_number,
-            broadcast_name=spec.broadcast,
-        )
-        return SendResult(
-            message_id=None,
-            whatsapp_message_id=None,
-            local_message_id=result.local_message_id,
-            status=None,
-        )
+        return templated.send_template(self.wati, job, question.template)
 
 
 def find(

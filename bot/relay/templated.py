@@ -67,9 +67,13 @@ def template_name(job: Job) -> str:
 
 
 def send(wati: WatiClient, job: Job) -> SendResult:
-    """sendTemplateMessage from the row's number (its answer carries no message id)."""
+    """The row's template, from the row's number."""
     assert job.template is not None
-    spec = TemplateSend.load(job.template)
+    return send_template(wati, job, TemplateSend.load(job.template))
+
+
+def send_template(wati: WatiClient, job: Job, spec: TemplateSend) -> SendResult:
+    """sendTemplateMessage from the row's number (its answer carries no message id)."""
     result = wati.send_template_message(
         job.customer_number,
         spec.name,
