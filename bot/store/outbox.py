@@ -143,29 +143,8 @@ class OutboxTable(Db):
         The thread's survey row learns it in the same transaction (a crash cannot leave a queued
         question that its survey does not know)."""
         with self.write() as db:
-            reply = self._queue_question(thread, note_ts, user_id, body, question)
+            reply = self._queue_on_note(thread, note_ts, user_id, body, question=question)
             db.execute("update surveys set reply_id = ? where thread_id = ?", [reply.id, thread.id])
-        return reply
-
-    def _queue_question(
-        self, thread: Thread, note_ts: str, user_id: str, body: str, question: str
-    ) -> Reply:
-        reply, _ = self.enqueue_reply(
-            slack_channel_id=thread.slack_channel_id,
-            slack_ts=note_ts,
-            event_id=None,
-            thread_id=thread.id,
-            channel_number=thread.channel_number,
-            customer_number=thread.customer_number,
-            user_id=user_id,
-            body=body,
-            files=None,
-            state=ReplyState.QUEUED,
-            local_message_id=uuid.uuid4().hex,
-            prepared=1,
-            reaction="",  # the outbound shows its marks (see `Outbound.receive`)
-            question=question,
-        )
         return reply
 
     def queue_template(
@@ -173,6 +152,13 @@ class OutboxTable(Db):
     ) -> Reply:
         """A template to send from Slack, queued for the outbox's sender like a reply and keyed
         by the thread note that shows it; `body` is the rendered text (WhatsApp's already)."""
+        return self._queue_on_note(thread, note_ts, user_id, body, template=template)
+
+    def _queue_on_note(
+        self, thread: Thread, note_ts: str, user_id: str, body: str, **what: str
+    ) -> Reply:
+        """A row the bridge queues itself, keyed by the thread note that shows it; `what`: the
+        column saying what to send (`template` or `question`)."""
         reply, _ = self.enqueue_reply(
             slack_channel_id=thread.slack_channel_id,
             slack_ts=note_ts,
@@ -187,7 +173,7 @@ class OutboxTable(Db):
             local_message_id=uuid.uuid4().hex,
             prepared=1,
             reaction="",  # the outbound shows its marks (see `Outbound.receive`)
-            template=template,
+            **what,
         )
         return reply
 
