@@ -186,6 +186,8 @@ class Health:
         self.clock = clock
         self.wati_outage = wati_outage
         self._wati_failing: tuple[float, str] | None = None  # (first failure, last detail)
+        self._wati_failing_call = 0  # the number of the first failing call (`bot.base.calls`)
+        self._found_by: dict[str, int] = {}  # condition → the number of the call that found it
         self._lock = threading.Lock()
         self._active: dict[str, Condition] = {}
         self._seen_ok: set[str] = set()  # idents seen working since start (alerts' "fixed")
@@ -235,44 +237,73 @@ class Health:
 
     # -- observers (called by the Wati client, the Slack client and the store) ---------------
 
-    def wati_answered(self, endpoint: str, error: WatiError | None) -> None:
+    def wati_answered(self, endpoint: str, error: WatiError | None, call: int = 0) -> None:
         """A Wati call ended: 401 means the token is refused, 403 this call is not allowed;
-        5xx and timeouts with no call answered for `wati_outage` seconds are an outage."""
+        5xx and timeouts with no call answered for `wati_outage` seconds are an outage.
+        `call`: the call's number (`bot.base.calls`; 0 when unknown): an answer to a call that
+        began before the one that found a condition does not end it."""
         if (
             error is None
             or not isinstance(error, WatiUnavailable)
             or isinstance(error, WatiBlocked)
         ):
             # Any answer from Wati itself (even a refusal) means Wati is up.
-            self._wati_failing = None
-            self.clear(Code.WATI_DOWN)
+            with self._lock:
+                late = self._wati_failing is not None and 0 < call < self._wati_failing_call
+                if not late:
+                    self._wati_failing = None
+            if not late:
+                self.clear(Code.WATI_DOWN)
         else:
             status = f"HTTP {error.status_code}" if error.status_code else "no answer"
             with self._lock:
+                if self._wati_failing is None:
+                    self._wati_failing_call = call
                 first = self._wati_failing[0] if self._wati_failing else self.clock()
                 self._wati_failing = (first, f"{status} on {endpoint}")
             self.wati_outage_check()
         if error is None:
-            self.clear(Code.WATI_TOKEN)
-            self.clear(Code.WATI_TOKEN, endpoint)
+            self._clear_after(call, Code.WATI_TOKEN)
+            self._clear_after(call, Code.WATI_TOKEN, endpoint)
         elif isinstance(error, WatiBlocked):
             # Cloudflare's 403 page: Wati never saw the request (the texts say it is no token
             # problem), but nothing gets through either.
-            self.set(Code.WATI_TOKEN, endpoint, f"HTTP 403 on {endpoint}, Cloudflare error 1010")
+            detail = f"HTTP 403 on {endpoint}, Cloudflare error 1010"
+            self._found(call, Code.WATI_TOKEN, endpoint, detail)
         elif isinstance(error, WatiAuthError):
             key = "" if error.status_code == 401 else endpoint
-            self.set(Code.WATI_TOKEN, key, f"HTTP {error.status_code} on {endpoint}")
+            self._found(call, Code.WATI_TOKEN, key, f"HTTP {error.status_code} on {endpoint}")
 
-    def slack_answered(self, method: str, channel: str | None, error: str | None) -> None:
-        """A Slack Web API call ended."""
+    def slack_answered(
+        self, method: str, channel: str | None, error: str | None, call: int = 0
+    ) -> None:
+        """A Slack Web API call ended (`call`: as for `wati_answered`)."""
         if error is None:
-            self.clear(Code.SLACK_TOKEN)
+            self._clear_after(call, Code.SLACK_TOKEN)
             if channel and method in POSTING_METHODS and channel in self._linked:
-                self.clear(Code.CHANNEL, channel)
+                self._clear_after(call, Code.CHANNEL, channel)
         elif error in SLACK_TOKEN_ERRORS:
-            self.set(Code.SLACK_TOKEN, "", f"{error} on {method}")
+            self._found(call, Code.SLACK_TOKEN, "", f"{error} on {method}")
         elif error in CHANNEL_ERRORS and channel and channel in self._linked:
-            self.set(Code.CHANNEL, channel, error)
+            self._found(call, Code.CHANNEL, channel, error)
+
+    def _found(self, call: int, code: Code, key: str, detail: str) -> None:
+        """A call found a condition: it holds, and answers to calls begun before it do not
+        end it."""
+        ident = Condition(code, key, "", 0.0).ident
+        with self._lock:
+            self._found_by[ident] = max(call, self._found_by.get(ident, 0))
+        self.set(code, key, detail)
+
+    def _clear_after(self, call: int, code: Code, key: str = "") -> None:
+        """A call went through: the condition ends, unless the call began before the one that
+        found it (its answer only came late)."""
+        ident = Condition(code, key, "", 0.0).ident
+        with self._lock:
+            if 0 < call < self._found_by.get(ident, 0):
+                return
+            self._found_by.pop(ident, None)
+        self.clear(code, key)
 
     def wrote(self, error: sqlite3.Error | None) -> None:
         """A database write transaction ended (a busy database is not a fault)."""

@@ -11,6 +11,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
+from bot.base import calls
 from bot.slack import uploads
 
 # Slack allows about one message per second per channel (chat.postMessage's special limit).
@@ -37,8 +38,9 @@ SLACK_REFUSED = {
 }
 
 
-# Told how a Web API call ended: (method, its channel argument, Slack's error or None).
-OnAnswer = Callable[[str, str | None, str | None], None]
+# Told how a Web API call ended: (method, its channel argument, Slack's error or None, the
+# call's number in the order calls started: `bot.base.calls`).
+OnAnswer = Callable[[str, str | None, str | None, int], None]
 
 
 class ObservedWebClient(WebClient):
@@ -64,6 +66,7 @@ class ObservedWebClient(WebClient):
         args = kwargs.get("json") or kwargs.get("data") or kwargs.get("params") or {}
         channel = args.get("channel") if isinstance(args, dict) else None
         channel = channel if isinstance(channel, str) else None
+        number = calls.next_number()
         try:
             response = super().api_call(api_method, **kwargs)
         except SlackApiError as exc:
@@ -71,14 +74,14 @@ class ObservedWebClient(WebClient):
             if self.on_error is not None:
                 self.on_error(api_method, error)
             if self.on_answer is not None:
-                self.on_answer(api_method, channel, error)
+                self.on_answer(api_method, channel, error, number)
             raise
         except Exception as exc:  # noqa: BLE001 - connection failures come in many types
             if self.on_error is not None:
                 self.on_error(api_method, f"connection:{type(exc).__name__}")
             raise
         if self.on_answer is not None:
-            self.on_answer(api_method, channel, None)
+            self.on_answer(api_method, channel, None, number)
         return response
 
 

@@ -17,6 +17,7 @@ from typing import Any, ParamSpec, Self, TypeVar
 
 import httpx
 
+from bot.base import calls
 from bot.wati.errors import (
     WatiError,
     WatiUnavailable,
@@ -72,7 +73,7 @@ class Transport:
         timeout: float = 15.0,
         on_call: Callable[[str], None] | None = None,
         on_error: Callable[[str, str], None] | None = None,
-        on_answer: Callable[[str, WatiError | None], None] | None = None,
+        on_answer: Callable[[str, WatiError | None, int], None] | None = None,
         on_sent: Callable[[str, str, int], None] | None = None,
     ) -> None:
         base = endpoint.strip().rstrip("/")
@@ -143,29 +144,30 @@ class Transport:
         """
         if self._on_call is not None:
             self._on_call(name)
+        number = calls.next_number()
         try:
             response = self._http.request(method, url, params=params, json=json_body, files=files)
         except httpx.TransportError as exc:
             error = _unavailable(name, exc, write)
-            self._answered(name, error)  # no answer is an answer too (health: Wati down)
+            self._answered(name, error, number)  # no answer is an answer too (health: Wati down)
             raise error from exc
         logger.debug("wati %s -> HTTP %d", name, response.status_code)
         try:
             raise_for_status(name, response, write=write, session=session)
         except WatiError as exc:
             if not (optional and exc.status_code in (403, 404)):
-                self._answered(name, exc)
+                self._answered(name, exc, number)
             raise
-        self._answered(name, None)
+        self._answered(name, None, number)
         return response
 
     def _sent(self, channel_number: str, kind: str, count: int = 1) -> None:
         if self._on_sent is not None and count:
             self._on_sent(channel_number, kind, count)
 
-    def _answered(self, name: str, error: WatiError | None) -> None:
+    def _answered(self, name: str, error: WatiError | None, number: int) -> None:
         if self._on_answer is not None:
-            self._on_answer(name, error)
+            self._on_answer(name, error, number)
 
 
 # -- helpers the families share ----------------------------------------------------------------

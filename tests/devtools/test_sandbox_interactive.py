@@ -93,7 +93,7 @@ def test_a_solved_chat_or_a_plan_without_them_is_refused(sandbox: Sandbox) -> No
         sandbox.api_endpoint,
         sandbox.token,
         on_sent=lambda *c: counted.append(c),
-        on_answer=lambda name, error: answers.append((name, error)),
+        on_answer=lambda name, error, _call: answers.append((name, error)),
     ) as wati:
         sandbox.close_chat(SALES, ANA)
         with pytest.raises(WatiTicketClosed):

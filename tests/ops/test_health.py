@@ -103,6 +103,26 @@ def test_slack_refusals_and_channels() -> None:
     assert health.conditions() == []
 
 
+def test_a_late_answer_to_an_older_call_does_not_end_what_a_newer_call_found(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # Calls are numbered as they start (`bot.base.calls`); answers come back in any order.
+    health = Health(clock=ManualClock())
+    caplog.set_level(logging.WARNING, logger="bot.ops.health")
+    health.slack_answered("conversations.members", None, "token_revoked", 7)
+    health.slack_answered("chat.postMessage", SLACK_A, None, 5)  # began before 7, answered after
+    assert health.holds(Code.SLACK_TOKEN)
+    health.slack_answered("chat.postMessage", SLACK_A, None, 8)  # began after: the token works
+    assert not health.holds(Code.SLACK_TOKEN)
+    health.wati_answered("getMessages", _refusal(401), 12)
+    health.wati_answered("getContacts", None, 11)
+    assert health.holds(Code.WATI_TOKEN)
+    health.wati_answered("getContacts", None, 13)
+    assert health.conditions() == []
+    started = [r.getMessage() for r in caplog.records if " started" in r.getMessage()]
+    assert len(started) == 2  # each condition started once: no flapping
+
+
 def test_a_busy_database_is_not_a_fault_and_a_full_one_is(tmp_path: Path) -> None:
     health = Health(clock=ManualClock())
     health.wrote(sqlite3.OperationalError("database is locked"))
