@@ -41,6 +41,7 @@ from bot.relay.newcomers import Newcomers
 from bot.relay.outbound import Outbound
 from bot.relay.pieces import Composer
 from bot.relay.polling import Poller
+from bot.relay.questions import Asker
 from bot.relay.sender import Sender
 from bot.relay.threads import Threads
 from bot.slack.poster import SlackPoster, make_web_client, observed
@@ -127,6 +128,7 @@ def build(
                 token=web.token or settings.slack_bot_token,
                 slack_api_url=settings.slack_api_url,
             ),
+            asker=Asker(store=store, wati=wati, clock=the_clock),
             feedback=feedback,
             clock=the_clock,
             wake=lambda channel, customer: store.wake_chat(channel, customer, the_clock(), "slack"),

@@ -72,6 +72,7 @@ class Sender:
         budget: Budget,
         windows: Windows,
         composer: Composer,
+        asker: Asker,
         feedback: Feedback,
         clock: Clock,
         wake: Callable[[str, str], object],
@@ -83,8 +84,8 @@ class Sender:
         self.composer = composer
         self.feedback = feedback
         self.clock = clock
+        self.asker = asker  # sends the rating question the way the window allows
         self.wake = wake  # polls the chat soon, so the reply's statuses come in
-        self.asker = Asker(store=store, wati=wati, clock=clock)
 
     def send(self, job: Job) -> None:
         """Send a queued reply's remaining parts, unless the link, quota or window forbid it."""
