@@ -252,4 +252,6 @@ def test_ratings_and_monthly_sends_through_the_real_process(tmp_path: Path, mode
         shown = json.dumps(tab["blocks"], ensure_ascii=False)
         assert a_line in shown and b_line in shown
         _check_chart(world, tab)
-        assert world.bridge is not None and world.bridge.stop() == 0
+        # A clean stop waits for the desk job's drawing of the chart the tab's opening started
+        # (seconds of CPU on a loaded machine).
+        assert world.bridge is not None and world.bridge.stop(timeout=60) == 0
