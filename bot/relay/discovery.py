@@ -186,11 +186,14 @@ class Discovery:
                 self.store.add_error("contacts", f"getContacts failed: {exc.reason}")
                 return woken
             changed = [n for n in (self._note(c) for c in page.items) if n]
-            for number, stamp, customer, first in changed:
+            for number, stamp, customer, first, name in changed:
                 old = first and self._already_read(number, parse_iso(stamp))
                 if not old and not self.covered(number, parse_iso(stamp)):
                     woken += self._wake(number, links, stamp, customer)
                 self.store.note_customer(number, customer.columns())
+                # Saved once its chats are woken: a bridge killed in between finds the change
+                # again at its next look (a stamp saved first would hide it for good).
+                self.store.save_contact(number, name, stamp)
             self._count_unidentified()
             if sweep:
                 self.store.put("sweep_page", str(page_number + 1 if page.has_more else 1))
@@ -202,9 +205,9 @@ class Discovery:
         self.signal.covered_at = None  # more changes than the pages read: trust waits
         return woken
 
-    def _note(self, contact: Contact) -> tuple[str, str | None, Customer, bool] | None:
-        """Remember a contact; (key, stamp, identity, first time seen) when it is new or its
-        stamp moved."""
+    def _note(self, contact: Contact) -> tuple[str, str | None, Customer, bool, str | None] | None:
+        """(key, stamp, identity, first time seen, name) when a contact is new or its stamp
+        moved, for the caller to save once it has acted on it; a new name alone is saved."""
         customer = identity.from_contact(contact)
         number = (
             self.store.customer_key(
@@ -222,12 +225,13 @@ class Discovery:
         renamed = seen is not None and seen.get("name") != contact.name
         if not (changed or renamed):
             return None
-        self.store.save_contact(number, contact.name, stamp)
+        if seen is not None and not changed:  # renamed only
+            self.store.save_contact(number, contact.name, seen.get("last_updated"))
         if contact.name:
             for chat in self.store.chats_of_customer(number):
                 if chat.customer_name != contact.name:
                     self.store.update_chat(chat.channel_number, number, customer_name=contact.name)
-        return (number, stamp, customer, seen is None) if changed else None
+        return (number, stamp, customer, seen is None, contact.name) if changed else None
 
     def _already_read(self, number: str, stamp: datetime | None) -> bool:
         """Whether every chat the customer is known in was read well after `stamp`: a first
@@ -290,10 +294,34 @@ class Discovery:
 
     def ask_next(self, customer_number: str, asked: str) -> bool:
         """A new customer's number `asked` had nothing: ask the next one, if any is left."""
+        if not self.newcomers.searching(customer_number):
+            return self._resume(customer_number, asked)
         ask = self.newcomers.next_number(customer_number, asked)
         linked = {link.channel_number for link in self.store.links()}
         while ask is not None and ask.number not in linked:  # unlinked since: skipped
             ask = self.newcomers.next_number(customer_number, ask.number)
+        if ask is not None:
+            self._ask(customer_number, ask)
+        return ask is not None
+
+    def _resume(self, customer_number: str, asked: str) -> bool:
+        """A search the process lost (a restart between two of its calls; searches live in
+        memory): the linked numbers not read since the contact's change are asked, unless the
+        customer is known somewhere by now or another of their calls still waits."""
+        chats = {c.channel_number: c for c in self.store.chats_of_customer(customer_number)}
+        if any(is_known(c) for c in chats.values()):
+            return False  # a known customer's other numbers are `widen`'s
+        if any(c.hinted_at is not None for n, c in chats.items() if n != asked):
+            return False
+        stamp = (self.store.contact_seen(customer_number) or {}).get("last_updated")
+        left = [
+            link.channel_number
+            for link in self.store.links()
+            if link.channel_number != asked
+            and (stamp is None or stamp >= link.linked_at)
+            and not _polled_since(chats.get(link.channel_number), stamp)
+        ]
+        ask = self.newcomers.resume(customer_number, left, self.clock())
         if ask is not None:
             self._ask(customer_number, ask)
         return ask is not None
@@ -312,6 +340,12 @@ class Discovery:
         for channel_number in others:
             self._hint(channel_number, customer_number)
         return len(others)
+
+
+def _polled_since(chat: Chat | None, stamp: str | None) -> bool:
+    """Whether the chat was polled after the contact's change at `stamp`."""
+    polled, changed = parse_iso(chat.last_polled_at if chat else None), parse_iso(stamp)
+    return polled is not None and changed is not None and polled >= changed
 
 
 def _read_since(chat: Chat, stamp: str | None) -> bool:

@@ -94,11 +94,26 @@ class Newcomers:
         listed = self._from_v3(key, customer, candidates)
         if len(listed) > 1:  # written to several numbers: each is asked
             return [Ask(n, now) for n in listed]
-        ordered = listed or sorted(candidates, key=lambda n: (-self._count(n), candidates.index(n)))
+        ordered = listed or self._likeliest_first(candidates)
         search = Search(asking=ordered[0], untried=ordered[1:], since=now, listed=bool(listed))
         with self._lock:
             self._searches[key] = search
             return [Ask(search.asking, search.place())]
+
+    def searching(self, key: str) -> bool:
+        """Whether a search for this customer is under way (in this process)."""
+        with self._lock:
+            return key in self._searches
+
+    def resume(self, key: str, left: Sequence[str], now: float) -> Ask | None:
+        """A search lost with the process, begun again on the numbers `left` to ask."""
+        if not left:
+            return None
+        ordered = self._likeliest_first(left)
+        search = Search(asking=ordered[0], untried=ordered[1:], since=now)
+        with self._lock:
+            self._searches[key] = search
+            return Ask(search.asking, search.place())
 
     def next_number(self, key: str, asked: str) -> Ask | None:
         """`asked` had nothing: the next number to ask and its place, if any is left."""
@@ -118,6 +133,10 @@ class Newcomers:
             search = self._searches.pop(key, None)
         if search is not None and not search.listed:
             self.store.put(f"{COUNT_KEY}{number}", str(self._count(number) + 1))
+
+    def _likeliest_first(self, numbers: Sequence[str]) -> list[str]:
+        """Numbers new customers wrote to most often first (ties in the given order)."""
+        return sorted(numbers, key=lambda n: (-self._count(n), numbers.index(n)))
 
     def _count(self, number: str) -> int:
         return int(self.store.get(f"{COUNT_KEY}{number}") or "0")

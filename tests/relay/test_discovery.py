@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from bot.config import Settings
 from bot.devtools.harness.inproc import ManualClock
 from bot.devtools.harness.world import wait_until
 from bot.devtools.sandbox import Sandbox
@@ -15,7 +16,7 @@ from bot.devtools.slack_standin.server import SlackStandIn
 from bot.relay.budget import Budget
 from bot.relay.discovery import CONFIRMATIONS
 from bot.relay.polling import SAFETY_NET
-from bot.service import Bridge
+from bot.service import Bridge, build
 from bot.store.db import iso
 from tests.kit import ADMIN, CHANNEL_A, CHANNEL_B, SLACK_A, SLACK_B
 from tests.relay.kit import CUSTOMER, OTHER
@@ -380,3 +381,45 @@ def test_without_v3_a_search_whose_number_is_unlinked_goes_on_with_the_linked_on
     assert linked.poller.discover() == 1  # the search starts again on the numbers linked
     linked.poller.poll_number(CHANNEL_B)
     assert texts(slack, SLACK_B) == ["hello sales", "hello again"]
+
+
+def test_without_v3_a_search_lost_with_the_process_goes_on_after_a_restart(
+    linked: Bridge, settings: Settings, sandbox: Sandbox, slack: SlackStandIn, clock: ManualClock
+) -> None:
+    """Searches live in memory: a bridge restarted between two of a search's calls finds the
+    customer on the numbers not asked yet, not only at their next message."""
+    sandbox.api.v3_conversations = 404
+    sandbox.customer_says(CHANNEL_B, CUSTOMER, "hello sales")
+    assert linked.poller.discover() == 1  # support is asked first...
+    linked.shutdown()  # ...and the process is gone before that call
+    again = build(settings, clock=clock, process_before_response=True, slack_min_interval=0.0)
+    try:
+        assert again.poller.discover() == 0  # the change was seen: the look wakes nothing
+        again.poller.poll_number(CHANNEL_A)  # support had nothing: sales is asked next
+        before = sandbox.calls("getMessages")
+        again.poller.poll_number(CHANNEL_B)
+        assert texts(slack, SLACK_B) == ["hello sales"]
+        assert sandbox.calls("getMessages") == before + 1
+        again.poller.poll_number(CHANNEL_A)
+        again.poller.poll_number(CHANNEL_B)
+        assert sandbox.calls("getMessages") == before + 1  # and nothing more is asked
+    finally:
+        again.shutdown()
+
+
+def test_a_customer_already_known_is_left_to_widen_not_searched_again(
+    linked: Bridge, sandbox: Sandbox, slack: SlackStandIn, clock: ManualClock
+) -> None:
+    """A hinted chat without a thread that finds nothing starts no search for a customer the
+    bridge already talks to on another number (their other numbers are widen's)."""
+    sandbox.api.v3_conversations = 404
+    sandbox.customer_says(CHANNEL_A, CUSTOMER, "hello support")
+    linked.poller.discover()
+    linked.poller.poll_number(CHANNEL_A)
+    assert texts(slack, SLACK_A) == ["hello support"]
+    linked.store.wake_chat(CHANNEL_B, CUSTOMER, clock(), "contacts", hinted=True)
+    before = sandbox.calls("getMessages")
+    linked.poller.poll_number(CHANNEL_B)  # nothing on sales
+    linked.poller.poll_number(CHANNEL_A)
+    linked.poller.poll_number(CHANNEL_B)
+    assert sandbox.calls("getMessages") == before + 1

@@ -18,6 +18,7 @@ import pytest
 
 from bot.devtools.harness.traffic import thread_parents
 from bot.devtools.harness.world import MODES, NUMBER_A, SLACK_A, World, wait_until
+from bot.store import open_store
 
 TOKEN = "reliability-media-webhook-token-4e5f6a"
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF receipt " + bytes(range(256)) * 40
@@ -26,6 +27,7 @@ MP4 = b"\x00\x00\x00\x18ftypmp42 clip " + bytes(range(256)) * 90
 MP3 = b"ID3\x03 song " + bytes(range(256)) * 30
 OGG = b"OggS\x00\x02 voice note " + bytes(range(256)) * 20
 PDF = b"%PDF-1.4 invoice 2041 " + bytes(range(256)) * 50
+WARM_UP = "447700900199"  # the first customer, whose message proves webhook ids
 WAIT = 60.0  # generous: nine engineers share two cores
 
 
@@ -39,7 +41,19 @@ def world(
         w.sandbox.webhooks.channel_in_payload = 1.0
         w.start_bridge()
         wait_until(lambda: len(w.sandbox.webhooks.hooks) == 2, WAIT, "webhooks registered")
+        # Until a webhook's id has been seen in a history, webhooks only wake polls: a first
+        # customer's message proves it, as on a new install (whatever test runs first).
+        w.sandbox.customer_says(NUMBER_A, WARM_UP, "Hello")
+        wait_until(lambda: _ids_proven(w), WAIT, "webhook ids proven to be history ids")
         yield w
+
+
+def _ids_proven(world: World) -> bool:
+    store = open_store(world.db_path)
+    try:
+        return store.get("webhook_ids") == "same"
+    finally:
+        store.close()
 
 
 def _thread(world: World, customer: str) -> list[dict[str, Any]]:
