@@ -91,7 +91,7 @@ def _kill_while_held(world: World, hold: object) -> None:
 
 
 def _thread(traffic: Traffic) -> tuple[str, str, str, str]:
-    wait_until(traffic.open_threads, 15, "a thread")
+    wait_until(lambda: any(t[0] == SLACK_A for t in traffic.open_threads()), 15, "a thread")
     return next(t for t in traffic.open_threads() if t[0] == SLACK_A)
 
 
