@@ -95,8 +95,8 @@ def again(body: dict[str, Any], client: WebClient, services: Services, *, reopen
     if not queue(reply_id, slack_channel_id=channel):
         what = "to be reopened and sent" if reopen else "for a retry"
         text = (
-            f"That reply is not waiting {what} here: it was already retried, reopened or "
-            "sent, or it belongs to another channel."
+            f"That message is not waiting {what} here: it was already retried, reopened "
+            "or sent, or it belongs to another channel."
         )
         _tell(client, channel, user, message.get("thread_ts"), text)
         return
@@ -107,7 +107,8 @@ def again(body: dict[str, Any], client: WebClient, services: Services, *, reopen
             f":arrows_counterclockwise: <@{user}> pressed Reopen and send: reopening the "
             "chat in Wati and sending the reply."
             if reopen
-            else f":arrows_counterclockwise: <@{user}> pressed Retry: sending the reply again."
+            # a reply's or a template's notice: the wording fits both
+            else f":arrows_counterclockwise: <@{user}> pressed Retry: sending it again."
         )
         try:
             client.chat_update(channel=channel, ts=message["ts"], **blocks.notice(done))

@@ -182,6 +182,7 @@ def test_a_refused_template_is_told_in_its_note_once_and_retry_sends_it(kit: Kit
     kit.deliver(
         kit.driver.block_action(blocks.RETRY, user_id=AGENT, channel_id=SLACK_A, message=note)
     )
+    assert _note(kit, job)["text"].endswith("pressed Retry: sending it again.")  # not "reply"
     kit.bridge.outbound.process()
 
     [sent] = _templates_sent(kit)
