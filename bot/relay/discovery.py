@@ -117,6 +117,7 @@ class Discovery:
         self._widened: dict[str, float] = {}  # customer → when their other numbers were asked
         self._unidentified: set[str] = set()  # Wati contact ids with no phone and no BSUID
         self.newcomers = newcomers  # which number a new customer wrote to
+        self._began = clock()  # searches hinted before this belong to an earlier process
 
     def trusted(self) -> bool:
         """Whether the hint is trusted and still being read (a stalled look ends the trust)."""
@@ -309,6 +310,9 @@ class Discovery:
         memory): the linked numbers not read since the contact's change are asked, unless the
         customer is known somewhere by now or another of their calls still waits."""
         chats = {c.channel_number: c for c in self.store.chats_of_customer(customer_number)}
+        hinted = chats[asked].hinted_at if asked in chats else None
+        if hinted is None or hinted >= self._began:
+            return False  # this process's own search ended (or v3 named every number to ask)
         if any(is_known(c) for c in chats.values()):
             return False  # a known customer's other numbers are `widen`'s
         if any(c.hinted_at is not None for n, c in chats.items() if n != asked):
