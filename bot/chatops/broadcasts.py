@@ -107,7 +107,8 @@ class Broadcasts:
         self.chunk_size = max(1, min(chunk_size, CHUNK))
         self._run_soon = run_soon  # brings the job forward (tests that call `process` pass none)
         self._lock = threading.Lock()
-        self._recover()
+        # Building touches no chunk: only the job recovers (`process`, under its lock), so
+        # nothing but the bridge that sends can mark a chunk cut short.
 
     def _recover(self) -> None:
         """Chunks left `sending` by a crash: their fate is unknown, and they stay unsent."""
