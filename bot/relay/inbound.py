@@ -142,25 +142,34 @@ class Inbound:
         return self.store.relay_since(link)
 
     def record_all(self, link: Link, chat: Chat, items: list[WatiMessage]) -> ChatUpdate:
-        """Record each new item (pending when it goes to Slack, else skipped or ours); return
-        the chat's columns that change with them, for the caller's single chat write."""
+        """Record each new item (pending when it goes to Slack, else skipped or ours) and the
+        chat's columns that move with them (the customer's last message opens the reply
+        window), in one transaction; return those columns.
+
+        Together, or a crash between the two (posting comes in between) would leave the
+        messages on record, never new again, and the chat without them: its window closed.
+        """
         cutoff = self.cutoff(link)
         last_inbound = parse_iso(chat.last_inbound_at)
         changes = ChatUpdate()
         erased = self.store.is_forgotten(item.id for item in items)  # a webhook's late copy
-        for item in (item for item in items if item.id not in erased):
-            try:
-                direction = self._record(link, chat, item, cutoff)
-            except (KeyError, TypeError, ValueError) as exc:
-                logger.warning("unusable Wati item %s skipped: %s", item.id, type(exc).__name__)
-                self.store.add_error(link.channel_number, f"unusable Wati item {item.id} skipped")
-                continue
-            if direction is None:
-                continue
-            changes = changes.then(ChatUpdate(last_activity_at=iso(self.clock.now())))
-            if direction == "in" and (last_inbound is None or item.created > last_inbound):
-                last_inbound = item.created
-                changes = changes.then(ChatUpdate(last_inbound_at=iso(item.created)))
+        with self.store.write():
+            for item in (item for item in items if item.id not in erased):
+                try:
+                    direction = self._record(link, chat, item, cutoff)
+                except (KeyError, TypeError, ValueError) as exc:
+                    logger.warning("unusable Wati item %s skipped: %s", item.id, type(exc).__name__)
+                    self.store.add_error(
+                        link.channel_number, f"unusable Wati item {item.id} skipped"
+                    )
+                    continue
+                if direction is None:
+                    continue
+                changes = changes.then(ChatUpdate(last_activity_at=iso(self.clock.now())))
+                if direction == "in" and (last_inbound is None or item.created > last_inbound):
+                    last_inbound = item.created
+                    changes = changes.then(ChatUpdate(last_inbound_at=iso(item.created)))
+            self.store.save_poll(chat, changes)
         return changes
 
     def _record(

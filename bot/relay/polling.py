@@ -228,9 +228,9 @@ class Poller:
         self.store.put(f"last_poll_ok:{link.channel_number}", iso(self.clock.now()))
         if self.on_history is not None:
             self.on_history(chat, fetched.history)
-        changes = self.inbound.record_all(link, chat, fetched.new)
+        changes = self.inbound.record_all(link, chat, fetched.new)  # on record with them
         # The chat as these messages leave it (a new thread's parent shows the window they
-        # open); written once, with the next poll time, whatever posting does.
+        # open); the next poll time is written after posting, whatever posting does.
         chat = changes.applied(chat)
         try:
             relayed = self.inbound.flush_pending(link, chat)

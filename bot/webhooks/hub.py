@@ -202,8 +202,7 @@ class Hub:
             self.store.note_customer(customer, identity.from_payload(payload).columns())
             chat = self.store.chat(link.channel_number, customer)
             assert chat is not None
-        changes = self.inbound.record_all(link, chat, [item])
-        self.store.save_poll(chat, changes)
+        changes = self.inbound.record_all(link, chat, [item])  # the chat row with it
         # On record now; posted a moment later, so that an earlier message whose webhook
         # comes a little late is posted first (pending messages go out in Wati's order).
         # Real time: it bounds how far webhooks overtake each other on the wire.

@@ -9,7 +9,18 @@ import subprocess
 import sys
 from pathlib import Path
 
-from bot.devtools.harness.world import ANA, CY, NUMBER_A, NUMBER_B, SLACK_A, World, wait_until
+from bot.devtools.harness.traffic import thread_parents
+from bot.devtools.harness.world import (
+    AGENT,
+    ANA,
+    CY,
+    NUMBER_A,
+    NUMBER_B,
+    SLACK_A,
+    SLACK_B,
+    World,
+    wait_until,
+)
 from bot.text import phone
 from tests.kit import cli
 
@@ -63,6 +74,18 @@ def test_backfill_reaches_back_for_a_conversation_polling_already_read(tmp_path:
         assert again.returncode == 0, again.stdout + again.stderr
         assert _thread_texts(world, SLACK_A) == texts
         assert "backfill done: 0 message(s) relayed" in again.stdout
+        # Cy wrote to sales an hour ago at most: backfill's thread is open for a reply.
+        world.start_bridge()
+        [parent] = thread_parents(world.slack, SLACK_B)
+        text = "Answering your earlier message"
+        event = world.driver.message(channel=SLACK_B, user=AGENT, text=text, thread_ts=parent["ts"])
+        world.slack.add_message(event)
+        world.post(world.driver.event(event))
+        wait_until(
+            lambda: [s["text"] for s in world.sandbox.sent_by_api(NUMBER_B)] == [text],
+            30,
+            lambda: f"the reply sent; the thread shows {_thread_texts(world, SLACK_B)}",
+        )
 
 
 def test_backfill_refuses_days_that_are_no_period(tmp_path: Path) -> None:
