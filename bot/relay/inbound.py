@@ -45,6 +45,7 @@ logger = logging.getLogger(__name__)
 
 PAGE_SIZE = 50
 MAX_PAGES = 200  # a safety net against a history that never ends (10,000 messages)
+ANSWER = "answer"  # what `_record` says of a rating answer: recorded, not relayed
 
 
 class NoSlot(Exception):
@@ -165,8 +166,11 @@ class Inbound:
                     continue
                 if direction is None:
                     continue
-                changes = changes.then(ChatUpdate(last_activity_at=iso(self.clock.now())))
-                if direction == "in" and (last_inbound is None or item.created > last_inbound):
+                if direction != ANSWER:  # a rating answer starts no conversation...
+                    changes = changes.then(ChatUpdate(last_activity_at=iso(self.clock.now())))
+                # ...but, like any customer message, it opens the 24-hour window
+                newer = last_inbound is None or item.created > last_inbound
+                if direction in ("in", ANSWER) and newer:
                     last_inbound = item.created
                     changes = changes.then(ChatUpdate(last_inbound_at=iso(item.created)))
             self.store.save_poll(chat, changes)
@@ -175,7 +179,8 @@ class Inbound:
     def _record(
         self, link: Link, chat: Chat, item: WatiMessage, cutoff: datetime | None
     ) -> str | None:
-        """Record one item; return its direction when it is part of the conversation."""
+        """Record one item; return its direction when it is part of the conversation
+        (`ANSWER` for a customer's answer to the rating question, which is not relayed)."""
 
         def log(direction: str, state: str) -> None:
             self.store.record_message(
@@ -206,7 +211,7 @@ class Inbound:
             log(direction, "skipped")
         elif direction == "in" and self.is_answer is not None and self.is_answer(chat, item):
             log(direction, "skipped")  # not relayed, and no new conversation for it
-            return None
+            return ANSWER
         else:
             log(direction, "pending")
             self._items[item.id] = item

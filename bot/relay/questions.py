@@ -132,9 +132,7 @@ class Asker:
 
     def _window_open(self, job: Job) -> bool:
         chat = self.store.chat(job.channel_number, job.customer_number)
-        recorded = self.store.last_inbound(job.channel_number, job.customer_number)
-        seen = (parse_iso(chat.last_inbound_at) if chat else None, parse_iso(recorded))
-        last = max((t for t in seen if t), default=None)
+        last = parse_iso(chat.last_inbound_at) if chat else None
         return window.is_open(last, self.clock.now())
 
     def _session(self, job: Job, question: Question, local_id: str) -> tuple[SendResult, str]:

@@ -99,16 +99,6 @@ class SurveyTable(Db):
             )
             return cursor.rowcount > 0
 
-    def last_inbound(self, channel_number: str, customer_number: str) -> str | None:
-        """When the customer's latest recorded message was written (recorded before it is
-        posted, so before the chat row's `last_inbound_at` is written after a poll)."""
-        rows = self.query(
-            "select max(created) as at from messages where channel_number = ? "
-            "and customer_number = ? and direction = 'in'",
-            [channel_number, customer_number],
-        )
-        return str(rows[0]["at"]) if rows and rows[0]["at"] else None
-
     def survey_answered_by(self, wati_id: str) -> Survey | None:
         """The survey this customer message answered."""
         return self._one(Survey, "select * from surveys where answer_wati_id = ?", [wati_id])

@@ -90,12 +90,8 @@ class Surveys:
         thread = self.store.thread(conv.thread.id) or conv.thread
         if thread.state == "resolved" or not thread.thread_ts:
             raise ChatOpsError("This conversation is resolved already; no rating was asked.")
-        recorded = self.store.last_inbound(thread.channel_number, thread.customer_number)
-        last = max(
-            (t for t in (parse_iso(conv.chat.last_inbound_at), parse_iso(recorded)) if t),
-            default=None,
-        )
-        in_window = window.is_open(last, self.clock.now())
+        chat = self.store.chat(thread.channel_number, thread.customer_number) or conv.chat
+        in_window = window.is_open(parse_iso(chat.last_inbound_at), self.clock.now())
         if not in_window and not self.template_name:
             raise ChatOpsError(NO_TEMPLATE)
         claimed = self.store.claim_survey(

@@ -10,7 +10,8 @@ from bot.slack import blocks
 from bot.survey import wording
 from bot.survey.asking import NO_TEMPLATE
 from tests.chatops.kit import CHANNEL_A, CUSTOMER, Kit, blocks_text
-from tests.kit import AGENT
+from tests.kit import AGENT, SLACK_A
+from tests.relay.kit import click, notices, say
 
 DAY = 24 * 3600
 
@@ -147,3 +148,30 @@ def test_a_resolve_that_failed_after_the_question_is_done_by_the_next_click(kit:
     assert len(kit.sandbox.sent_by_api(CHANNEL_A)) == 1  # asked once
     assert kit.sandbox.chat_status(CHANNEL_A, CUSTOMER) == "SOLVED"
     assert any(t.startswith("A rating was already asked") and "resolved" in t for t in kit.told())
+
+
+def test_a_rating_answer_opens_the_window_like_any_customer_message(kit: Kit) -> None:
+    """Asked by template after a day's silence, the customer taps an answer: WhatsApp's 24-hour
+    window is open again, and the bridge knows it (a teammate's reply goes as a session
+    message), although the answer itself is not relayed."""
+    kit.sandbox.add_template("rate_us", "Hi {{name}}, how did we do, 1 to 5?")
+    kit.bridge.services.surveys.template_name = "rate_us"
+    thread = kit.conversation()
+    kit.clock.advance(DAY + 60)
+    kit.click(blocks.RESOLVE_RATE, thread, user=AGENT)
+
+    kit.sandbox.customer_says(CHANNEL_A, CUSTOMER, "4")
+    _poll(kit)
+    kit.bridge.services.surveys.settle()
+    assert "Rated 4/5" in blocks_text(kit.parent(thread))
+
+    # The chat is solved in Wati: the reply is refused, with Reopen and send on offer (a
+    # closed window would offer only a template)...
+    say(kit.bridge, kit.slack, kit.driver, thread, "Thanks for the four stars!")
+    kit.bridge.outbound.process()
+    [notice] = notices(kit.slack, thread, blocks.REOPEN_SEND)
+    # ...which reopens the chat and sends it as a session message.
+    click(kit.bridge, kit.driver, notice, SLACK_A, action_id=blocks.REOPEN_SEND)
+    kit.bridge.outbound.process()
+    sent = [s for s in kit.sandbox.sent_by_api(CHANNEL_A) if s["type"] == "text"]
+    assert [s["text"] for s in sent] == ["Thanks for the four stars!"], kit.thread_texts(thread)
