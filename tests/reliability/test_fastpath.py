@@ -34,20 +34,12 @@ def world(
         # A first message: its webhook wakes a poll, which proves webhook ids are history ids.
         first = w.sandbox.customer_says(NUMBER_A, ANA, "Hello")
         wait_until(lambda: _count(w, first) == 1, 20, "the first message")
-        wait_until(lambda: _state(w, "webhook_ids") == "same", 20, "webhook ids proven")
+        wait_until(w.webhook_ids_proven, 20, "webhook ids proven")
         yield w
 
 
 def _count(world: World, wati_id: str) -> int:
     return sum(1 for found, _, _ in relayed(world.slack, SLACK_A) if found == wati_id)
-
-
-def _state(world: World, key: str) -> str | None:
-    store = open_store(world.db_path)
-    try:
-        return store.get(key)
-    finally:
-        store.close()
 
 
 def _pending_receipts(world: World) -> int:

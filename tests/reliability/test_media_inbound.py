@@ -18,7 +18,6 @@ import pytest
 
 from bot.devtools.harness.traffic import thread_parents
 from bot.devtools.harness.world import MODES, NUMBER_A, SLACK_A, World, wait_until
-from bot.store import open_store
 
 TOKEN = "reliability-media-webhook-token-4e5f6a"
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF receipt " + bytes(range(256)) * 40
@@ -44,16 +43,8 @@ def world(
         # Until a webhook's id has been seen in a history, webhooks only wake polls: a first
         # customer's message proves it, as on a new install (whatever test runs first).
         w.sandbox.customer_says(NUMBER_A, WARM_UP, "Hello")
-        wait_until(lambda: _ids_proven(w), WAIT, "webhook ids proven to be history ids")
+        wait_until(lambda: w.webhook_ids_proven(), WAIT, "webhook ids proven to be history ids")
         yield w
-
-
-def _ids_proven(world: World) -> bool:
-    store = open_store(world.db_path)
-    try:
-        return store.get("webhook_ids") == "same"
-    finally:
-        store.close()
 
 
 def _thread(world: World, customer: str) -> list[dict[str, Any]]:

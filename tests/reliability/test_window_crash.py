@@ -15,7 +15,6 @@ import pytest
 from bot.devtools.harness.traffic import relayed, thread_parents
 from bot.devtools.harness.world import AGENT, ANA, CY, NUMBER_A, SLACK_A, World, wait_until
 from bot.slack import blocks
-from bot.store import open_store
 
 WAIT = 60.0
 TOKEN = "window-crash-webhook-token-7a6b5c"
@@ -32,17 +31,9 @@ def world(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[World]:
             # a first customer's message shows it (before that, a webhook only wakes a poll).
             w.start_bridge()
             w.sandbox.customer_says(NUMBER_A, ANA, "Hello")
-            wait_until(lambda: _ids_proven(w), WAIT, "webhook ids proven")
+            wait_until(lambda: w.webhook_ids_proven(), WAIT, "webhook ids proven")
             assert w.bridge is not None and w.bridge.stop() == 0
         yield w
-
-
-def _ids_proven(world: World) -> bool:
-    store = open_store(world.db_path)
-    try:
-        return store.get("webhook_ids") == "same"
-    finally:
-        store.close()
 
 
 def _posted(world: World, text: str) -> int:

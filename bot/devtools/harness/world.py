@@ -229,6 +229,19 @@ class World:
         linked = time.time()
         wait_until(lambda: time.time() > linked + 0.01, 1.0, "the clock to move on")
 
+    def stored(self, key: str) -> str | None:
+        """A value the bridge keeps in its database's key-value table (None when unset)."""
+        store = open_store(self.db_path)
+        try:
+            return store.get(key)
+        finally:
+            store.close()
+
+    def webhook_ids_proven(self) -> bool:
+        """Whether the bridge has seen webhook ids to be history ids: until then a customer's
+        webhook only wakes a poll; after, webhooks relay messages themselves."""
+        return self.stored("webhook_ids") == "same"
+
     def known_chat(self, number: str, customer: str) -> None:
         """Register a chat in the bridge's database as due now, as `prepare` does for its
         chats: the bridge polls it from its next tick (no contacts look needed)."""
