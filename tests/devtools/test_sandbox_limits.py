@@ -116,6 +116,17 @@ def test_fault_500_then_normal(sandbox: Sandbox, wati: httpx.Client) -> None:
     assert get_messages(wati).status_code == 200
 
 
+def test_a_targeted_fault_hits_only_the_calls_naming_its_target(
+    sandbox: Sandbox, wati: httpx.Client
+) -> None:
+    sandbox.customer_says(SALES, "447700900999", "someone else")
+    sandbox.faults.inject("getMessages", "500", count=5, target=ANA)
+    assert get_messages(wati).status_code == 500  # this customer's history: refused
+    other = wati.get("/getMessages/447700900999", params={"channelPhoneNumber": SALES})
+    assert other.status_code == 200  # another customer's: served
+    assert [f["target"] for f in sandbox.faults.pending()] == [ANA]
+
+
 def test_fault_429_with_and_without_retry_after(sandbox: Sandbox, wati: httpx.Client) -> None:
     sandbox.faults.inject("getContacts", "429")
     sandbox.faults.inject("getContacts", "429", retry_after=7)

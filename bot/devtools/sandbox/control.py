@@ -16,7 +16,7 @@ One table, `Controls.routes`, like the Wati calls' (api.py). JSON in and out:
   GET    /_sandbox/api/sent[?channel=]              what the API sent
   POST   /_sandbox/api/advance   {seconds}          move the sandbox clock
   GET / POST / DELETE  /_sandbox/faults             list / inject {endpoint, kind, count,
-         retry_after?, delay?} / clear
+         retry_after?, delay?, target?} / clear (target: only calls naming it in their path)
 A missing field or a bad value answers 400 `{"error": ...}`; any other path or method 404.
 """
 
@@ -162,6 +162,7 @@ class Controls:
             int(payload.get("count", 1)),
             retry_after=int(retry) if retry is not None else None,
             delay=float(payload.get("delay", 0)),
+            target=str(payload["target"]) if payload.get("target") else None,
         )
         return json_reply({"faults": self.sandbox.faults.pending()})
 

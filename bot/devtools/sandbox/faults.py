@@ -69,6 +69,7 @@ class Fault:
     retry_after: int | None = None
     delay: float = 0.0
     gate: Hold | None = field(default=None, repr=False, compare=False)
+    target: str | None = None  # only calls whose path names this (a customer, a message id)
 
     def as_dict(self) -> dict[str, Any]:
         return {k: v for k, v in asdict(replace(self, gate=None)).items() if k != "gate"}
@@ -89,8 +90,10 @@ class Faults:
         *,
         retry_after: int | None = None,
         delay: float = 0,
+        target: str | None = None,
     ) -> None:
-        """Make the next `count` calls to `endpoint` (a Wati name, or "*") fail as `kind`."""
+        """Make the next `count` calls to `endpoint` (a Wati name, or "*") fail as `kind`;
+        with `target`, only the calls whose path names it (getMessages/{target})."""
         kind = str(kind)
         if kind not in KINDS:
             raise ValueError(f"unknown fault kind {kind!r}: use one of {', '.join(KINDS)}")
@@ -99,7 +102,9 @@ class Faults:
         if retry_after is not None and retry_after < 0:
             raise ValueError("retry_after must be >= 0")
         with self._lock:
-            self._pending.append(Fault(endpoint, kind, int(count), retry_after, float(delay)))
+            self._pending.append(
+                Fault(endpoint, kind, int(count), retry_after, float(delay), target=target)
+            )
 
     def hold(self, endpoint: str, *, applied: bool) -> Hold:
         """Hold the next call to `endpoint` until `release()`: processed first or not at all."""
@@ -113,14 +118,19 @@ class Faults:
         with self._lock:
             self._pending.clear()
 
-    def take(self, endpoint: str, kinds: tuple[str, ...] | None = None) -> Fault | None:
-        """Consume one use of the first fault matching `endpoint` (and one of `kinds`)."""
+    def take(
+        self, endpoint: str, kinds: tuple[str, ...] | None = None, arg: str | None = None
+    ) -> Fault | None:
+        """Consume one use of the first fault matching `endpoint` (and one of `kinds`, and
+        the path's argument `arg` where the fault has a target)."""
         with self._lock:
             for fault in self._pending:
                 if kinds is not None and fault.kind not in kinds:
                     continue
                 if kinds is None and fault.kind == "cloudflare":
                     continue  # taken before routing, see server.py
+                if fault.target is not None and fault.target != arg:
+                    continue
                 if fault.endpoint in (endpoint, "*"):
                     fault.count -= 1
                     if fault.count == 0:

@@ -154,7 +154,7 @@ class Handler(BaseHTTPRequestHandler):
             self._send(json_reply({"result": False, "info": info}, 429))
             return
         sandbox.state.count_call(endpoint)
-        fault = sandbox.faults.take(endpoint)
+        fault = sandbox.faults.take(endpoint, arg=found.arg)
         if fault is not None and fault.kind == "hold" and fault.gate is not None:
             fault.gate.block(sandbox.stopping)  # held, then dropped: nothing happened
             self._reset()
