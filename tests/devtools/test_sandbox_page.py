@@ -299,8 +299,11 @@ def test_the_phone_plays_a_voice_note_as_a_voice_note(sandbox: Sandbox) -> None:
             assert player is not None
             assert "Voice message" in page.locator("#messages .msg.out").last.inner_text()
             # The browser reads the bytes as audio it can play: a second of Opus.
+            # Chromium may say Infinity for an Ogg stream until it has read it all.
             page.wait_for_function(
-                "document.querySelector('audio.voice').readyState >= 1", timeout=10_000
+                "document.querySelector('audio.voice').readyState >= 1 && "
+                "isFinite(document.querySelector('audio.voice').duration)",
+                timeout=10_000,
             )
             duration = page.evaluate("document.querySelector('audio.voice').duration")
             assert 0.5 < float(duration) < 2.0
