@@ -61,9 +61,7 @@ def test_a_broadcast_killed_mid_chunk_goes_on_after_the_restart_without_resendin
         world.start_bridge()
 
         _submit(world)
-        held.wait(timeout=30)
-        world.kill_bridge()
-        held.release()
+        world.kill_while_held(held)
         assert len(world.sandbox.sent_by_api(NUMBER_A)) == 100  # Wati took the cut chunk
 
         world.start_bridge()

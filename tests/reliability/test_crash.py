@@ -84,12 +84,6 @@ def _meta(args: dict[str, object]) -> str:
     return str(meta or "")
 
 
-def _kill_while_held(world: World, hold: object) -> None:
-    hold.wait(timeout=15)  # type: ignore[attr-defined]
-    world.kill_bridge()
-    hold.release()  # type: ignore[attr-defined]
-
-
 def _thread(traffic: Traffic) -> tuple[str, str, str, str]:
     wait_until(lambda: any(t[0] == SLACK_A for t in traffic.open_threads()), 15, "a thread")
     return next(t for t in traffic.open_threads() if t[0] == SLACK_A)
@@ -130,7 +124,7 @@ def test_kill_while_slack_holds_a_thread_parent_or_a_relayed_message(
         "chat.postMessage", applied=True, when=lambda args: blocks.THREAD_EVENT in _meta(args)
     )
     world.start_bridge()
-    _kill_while_held(world, hold)
+    world.kill_while_held(hold, timeout=15)
     world.start_bridge()
     settle(traffic, timeout=45)
     # A message's post reaches Slack unanswered; then one never lands.
@@ -141,7 +135,7 @@ def test_kill_while_slack_holds_a_thread_parent_or_a_relayed_message(
             when=lambda args: blocks.MESSAGE_EVENT in _meta(args),
         )
         traffic.customer_says((NUMBER_A, ANA))
-        _kill_while_held(world, hold)
+        world.kill_while_held(hold, timeout=15)
         world.start_bridge()
     settle(traffic, timeout=45)
 
@@ -155,7 +149,7 @@ def test_kill_while_wati_holds_a_send(world: World, traffic: Traffic) -> None:
         hold = world.sandbox.faults.hold("sendSessionMessage", applied=applied)
         reply = traffic.reply(thread)
         assert reply is not None and reply.delivered
-        _kill_while_held(world, hold)
+        world.kill_while_held(hold, timeout=15)
         assert world.age_unsettled() == 1  # its fate is unknown until the history says
         world.start_bridge()
         settle(traffic, timeout=45)
@@ -171,7 +165,7 @@ def test_kill_before_the_sent_reaction_still_shows_the_outcome(
     )
     reply = traffic.reply(_thread(traffic))
     assert reply is not None
-    _kill_while_held(world, hold)
+    world.kill_while_held(hold, timeout=15)
     assert [m["text"] for m in world.sandbox.sent_by_api()].count(reply.text) == 1
     world.start_bridge()
     settle(traffic, timeout=45)
@@ -211,7 +205,7 @@ def test_kill_mid_poll_does_not_stall_the_chats(world: World, traffic: Traffic) 
     _running(world)
     settle(traffic, timeout=45)
     hold = world.sandbox.faults.hold("getMessages", applied=False)
-    _kill_while_held(world, hold)
+    world.kill_while_held(hold, timeout=15)
 
     def next_polls() -> dict[tuple[str, str], float]:
         with contextlib.closing(sqlite3.connect(world.db_path)) as db:

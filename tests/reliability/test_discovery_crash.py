@@ -30,9 +30,7 @@ def _posted(world: World, text: str) -> int:
 def _kill_while_held(world: World, endpoint: str) -> None:
     hold = world.sandbox.faults.hold(endpoint, applied=False)
     world.start_bridge()
-    hold.wait(timeout=WAIT)
-    world.kill_bridge()
-    hold.release()  # the held call is dropped unanswered: nothing happened in Wati
+    world.kill_while_held(hold)  # the held call is dropped unanswered: nothing happened in Wati
     world.start_bridge()
 
 

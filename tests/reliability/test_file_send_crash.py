@@ -45,9 +45,7 @@ def test_a_file_killed_mid_send_is_found_in_the_history_not_sent_twice(
     )
     world.slack.add_message(event)
     world.post(world.driver.event(event))
-    held.wait(timeout=WAIT)
-    world.kill_bridge()  # ...and the bridge dies before hearing so
-    held.release()
+    world.kill_while_held(held)  # ...and the bridge dies before hearing so
     assert len(_files_sent(world)) == 1
 
     world.age_unsettled()  # as if the bridge had stayed down long enough to read the history

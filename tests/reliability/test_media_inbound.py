@@ -217,9 +217,7 @@ def test_killed_mid_upload_the_file_is_posted_once(world: World) -> None:
     sb, customer = world.sandbox, "447700900260"
     hold = world.slack.hold_next("files.completeUploadExternal", applied=True)
     sb.customer_sends_file(NUMBER_A, customer, "IMG_4.jpg", JPEG, "image/jpeg", caption="once")
-    hold.wait(WAIT)
-    world.kill_bridge()
-    hold.release()
+    world.kill_while_held(hold)
     world.start_bridge()
     sb.customer_says(NUMBER_A, customer, "after the restart")
     posts = _wait_for(world, customer, 2)

@@ -163,9 +163,7 @@ def test_cli_forget_beside_the_bridge_survives_a_kill_midway(world: World) -> No
     said = talk(world)
     hold = world.slack.hold_next("chat.delete", applied=True)
     command = forget_cli(world, ANA_TYPED, "--yes")
-    hold.wait(timeout=60)  # the bridge is cleaning: one delete done, its answer held
-    world.kill_bridge()
-    hold.release()
+    world.kill_while_held(hold)  # the bridge is cleaning: one delete done, its answer held
     assert db_rows(world, "select count(*) from erasures where state != 'done'") == [(1,)]
     world.start_bridge()
     out, err = command.communicate(timeout=150)

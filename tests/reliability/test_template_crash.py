@@ -85,9 +85,7 @@ def test_a_template_killed_mid_send_is_found_in_the_history_not_sent_twice(world
     )
     held = world.sandbox.faults.hold("sendTemplateMessage", applied=True)  # Wati sends it...
     _send_template(world)
-    held.wait(timeout=WAIT)
-    world.kill_bridge()  # ...and the bridge dies before hearing so
-    held.release()
+    world.kill_while_held(held)  # ...and the bridge dies before hearing so
     assert len(_sent(world)) == 1
 
     world.age_unsettled()  # as if the bridge had stayed down long enough to check the history

@@ -52,9 +52,7 @@ def test_a_kill_while_the_first_message_is_posted_leaves_the_reply_window_open(
     )
     world.start_bridge()
     world.sandbox.customer_says(NUMBER_A, CY, "Is my order on its way?")
-    held.wait(timeout=WAIT)  # in Slack, and the bridge dies before it hears so
-    world.kill_bridge()
-    held.release()
+    world.kill_while_held(held)  # in Slack, and the bridge dies before it hears so
     world.start_bridge()
     wait_until(lambda: _posted(world, "Is my order on its way?") == 1, WAIT, "the message")
 

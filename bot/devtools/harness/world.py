@@ -24,7 +24,7 @@ import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import httpx
 
@@ -83,6 +83,14 @@ def wait_until(
 
 
 # -- the world around the bridge ----------------------------------------------------------------
+
+
+class Held(Protocol):
+    """A call held in flight by a stand-in (`Sandbox.faults.hold`, `SlackStandIn.hold_next`)."""
+
+    def wait(self, timeout: float = ...) -> object: ...
+
+    def release(self) -> None: ...
 
 
 class World:
@@ -277,6 +285,13 @@ class World:
         """SIGKILL: no shutdown code runs, as in a power cut."""
         if self.bridge is not None:
             self.bridge.kill()
+
+    def kill_while_held(self, hold: Held, timeout: float = 60.0) -> None:
+        """SIGKILL the bridge while `hold` (the sandbox's or the Slack stand-in's) keeps its
+        call waiting, then let the call go on: done or not, the bridge never hears."""
+        hold.wait(timeout=timeout)
+        self.kill_bridge()
+        hold.release()
 
     def age_unsettled(self, seconds: float = CHECK_DELAY) -> int:
         """Make the bridge's outage last `seconds` longer for replies whose fate is unknown.
