@@ -235,7 +235,7 @@ class Poller:
         try:
             relayed = self.inbound.flush_pending(link, chat)
         except SlackApiError:
-            self._set(chat, changes.then(self._backed_off(chat)))
+            self._back_off(chat)
             raise
         self._learn(chat, fetched.new, changes)
         after = self._next_poll(chat, bool(fetched.new))
@@ -247,7 +247,7 @@ class Poller:
             after = after.then(ChatUpdate(next_poll_at=self.clock()))  # a look announced more
         else:
             after = after.then(ChatUpdate(hinted_at=None))
-        self._set(chat, changes.then(ChatUpdate(failures=0)).then(after))
+        self._set(chat, ChatUpdate(failures=0).then(after))  # `changes` are written already
         return relayed
 
     def _learn(self, chat: Chat, new: list[WatiMessage], changes: ChatUpdate) -> None:
